@@ -1,10 +1,12 @@
 //! The command line: clap definitions and the one place that prints errors and picks exit codes.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands;
 use crate::error::{exit, Error, Result};
 use crate::release_line::ReleaseLine;
 
@@ -18,13 +20,39 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List the built-in platforms and those in ./platforms/, with a one-line description.
+    Platforms,
+    /// Print the JSON schema of platform files, or write or check the committed copy.
+    Schema(SchemaArgs),
+    /// Validate platform files: schema, then the rules a schema cannot express.
+    Validate(ValidateArgs),
     /// List the supported Istio release lines, their pinned versions and charts.
     Lines,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write the schema files under DIR/schemas/ (regenerates the committed copies).
+    #[arg(long, value_name = "DIR", conflicts_with = "check")]
+    pub write: Option<PathBuf>,
+    /// Exit 1 with a diff when the schema files under DIR/schemas/ are stale.
+    #[arg(long, value_name = "DIR")]
+    pub check: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Platform files, or names of platforms (./platforms/NAME.yaml, then built-ins).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
 }
 
 /// Runs a parsed command line; the only place that prints errors and chooses the exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
+        Command::Platforms => commands::platforms(),
+        Command::Schema(args) => commands::schema(&args),
+        Command::Validate(args) => commands::validate(&args),
         Command::Lines => print_lines(),
     };
     match outcome {
@@ -43,7 +71,7 @@ fn format_error(err: &Error) -> String {
     }
 }
 
-fn stdout_write(text: &str) -> Result<u8> {
+pub(crate) fn stdout_write(text: &str) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

@@ -2,5 +2,17 @@
 //! a post-renderer and Flux objects. `ARCHITECTURE.md` maps the modules.
 
 pub mod cli;
+pub mod commands;
+pub mod diff;
 pub mod error;
+pub mod fsutil;
+pub mod gateway_ports;
+pub mod load;
+pub mod platform;
 pub mod release_line;
+pub mod resolve;
+pub mod rules;
+pub mod schema;
+pub mod set;
+pub mod suggest;
+pub mod yaml;

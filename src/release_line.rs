@@ -49,7 +49,7 @@ pub struct KubeSupport {
 }
 
 /// A Kubernetes `major.minor` version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct KubeMinor {
     pub major: u32,
     pub minor: u32,

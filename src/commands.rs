@@ -1,0 +1,145 @@
+//! The commands behind the CLI: each takes resolved arguments and returns an exit code,
+//! leaving printing of errors to `cli::run`.
+
+use crate::cli::{stdout_write, SchemaArgs, ValidateArgs};
+use crate::error::{exit, Error, Result};
+use crate::load::{self, Source, BUILTIN_PLATFORMS};
+
+fn current_dir() -> Result<std::path::PathBuf> {
+    std::env::current_dir().map_err(|e| Error::io(".", e))
+}
+
+pub fn platforms() -> Result<u8> {
+    let dir = current_dir()?;
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut local_names = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".yaml"))
+            else {
+                continue;
+            };
+            let description = Source::read(&path)
+                .ok()
+                .and_then(|s| load::load(&s, &[]).ok())
+                .map(|p| describe(&p.file))
+                .unwrap_or_else(|| "(invalid: run `meshgen validate`)".to_string());
+            local_names.push(stem.to_string());
+            rows.push((
+                stem.to_string(),
+                format!("platforms/{stem}.yaml"),
+                description,
+            ));
+        }
+    }
+    for (name, _) in BUILTIN_PLATFORMS {
+        if local_names.iter().any(|n| n == name) {
+            continue;
+        }
+        let source = Source::builtin(name).expect("listed built-in exists");
+        let loaded = load::load(&source, &[]).map_err(Error::Findings)?;
+        rows.push((
+            (*name).to_string(),
+            "built-in".to_string(),
+            describe(&loaded.file),
+        ));
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let origin_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (name, origin, description) in rows {
+        text.push_str(&format!(
+            "{name:<width$}  {origin:<origin_width$}  {description}\n"
+        ));
+    }
+    stdout_write(&text)
+}
+
+fn describe(file: &crate::platform::PlatformFile) -> String {
+    file.metadata
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("{}, Istio {}", file.spec.provider, file.spec.istio))
+}
+
+/// The generated files `meshgen schema --write` keeps current: (path, content).
+pub fn generated_schema_files() -> Vec<(&'static str, String)> {
+    vec![(
+        crate::schema::PLATFORM_SCHEMA_PATH,
+        crate::schema::platform_schema_text(),
+    )]
+}
+
+pub fn schema(args: &SchemaArgs) -> Result<u8> {
+    if let Some(dir) = &args.write {
+        for (rel, content) in generated_schema_files() {
+            crate::fsutil::write_atomic(&dir.join(rel), content.as_bytes())?;
+            eprintln!("wrote {}", dir.join(rel).display());
+        }
+        return Ok(exit::SUCCESS);
+    }
+    if let Some(dir) = &args.check {
+        let mut stale = Vec::new();
+        for (rel, content) in generated_schema_files() {
+            let path = dir.join(rel);
+            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            if current != content {
+                stale.push(crate::diff::unified(
+                    &path.display().to_string(),
+                    &current,
+                    &content,
+                ));
+            }
+        }
+        if stale.is_empty() {
+            return Ok(exit::SUCCESS);
+        }
+        let mut text = stale.join("");
+        text.push_str(&format!(
+            "schema files are stale; regenerate them with `meshgen schema --write {}`\n",
+            dir.display()
+        ));
+        stdout_write(&text)?;
+        return Ok(exit::FINDINGS);
+    }
+    stdout_write(&crate::schema::platform_schema_text())
+}
+
+pub fn validate(args: &ValidateArgs) -> Result<u8> {
+    let dir = current_dir()?;
+    let mut code = exit::SUCCESS;
+    let mut report = String::new();
+    let mut valid = 0;
+    for arg in &args.files {
+        let outcome = load::find(arg, &dir)
+            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings));
+        match outcome {
+            Ok(loaded) => {
+                valid += 1;
+                for w in &loaded.warnings {
+                    report.push_str(&format!("{w}\n"));
+                }
+            }
+            Err(e @ Error::Findings(_)) => {
+                code = code.max(exit::FINDINGS);
+                report.push_str(&format!("{e}\n"));
+            }
+            Err(e) => {
+                code = code.max(e.exit_code());
+                report.push_str(&format!("error: {e}\n"));
+            }
+        }
+    }
+    let n = args.files.len();
+    report.push_str(&format!(
+        "{valid} of {n} platform file{} valid\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    eprint!("{report}");
+    Ok(code)
+}

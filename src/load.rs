@@ -1,0 +1,265 @@
+//! Finding and reading platform files: a name resolves to `./platforms/<name>.yaml`, then
+//! to a built-in platform; a path is used as given. Reading runs the whole pipeline:
+//! YAML with positions, `--set` overrides, the JSON schema, typed deserialization and
+//! the rules, and reports every problem as a located diagnostic.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::platform::PlatformFile;
+use crate::set::Assignment;
+use crate::yaml::{self, display_path, Node, PathSegment, Span};
+
+/// The platforms built into the binary, each reproducing one seed document.
+pub const BUILTIN_PLATFORMS: &[(&str, &str)] = &[
+    ("pks", include_str!("../platforms/pks.yaml")),
+    (
+        "gke-internal",
+        include_str!("../platforms/gke-internal.yaml"),
+    ),
+    ("aws", include_str!("../platforms/aws.yaml")),
+    ("azure", include_str!("../platforms/azure.yaml")),
+    ("kvm", include_str!("../platforms/kvm.yaml")),
+    ("minikube", include_str!("../platforms/minikube.yaml")),
+];
+
+/// A platform file's text and the name to show in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// A path as the user gave it, or `builtin:<name>`.
+    pub display: String,
+    /// Where it was read from, when it is a file.
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+impl Source {
+    pub fn builtin(name: &str) -> Option<Source> {
+        BUILTIN_PLATFORMS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Source {
+                display: format!("builtin:{n}"),
+                path: None,
+                text: (*text).to_string(),
+            })
+    }
+
+    /// Reads a file. Errors name the path; a file over the size limit is refused unread.
+    pub fn read(path: &Path) -> Result<Source> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} is a directory, not a platform file",
+                path.display()
+            )));
+        }
+        if meta.len() > yaml::MAX_INPUT_BYTES as u64 {
+            return Err(Error::Findings(vec![Diagnostic {
+                severity: Severity::Error,
+                file: path.display().to_string(),
+                line: 1,
+                col: 1,
+                path: String::new(),
+                message: format!(
+                    "file is {} bytes, more than the {} bytes meshgen reads",
+                    meta.len(),
+                    yaml::MAX_INPUT_BYTES
+                ),
+                hint: None,
+            }]));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let display = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Error::Findings(vec![Diagnostic {
+                severity: Severity::Error,
+                file: display.clone(),
+                line: 1,
+                col: 1,
+                path: String::new(),
+                message: format!("file is not UTF-8 text (invalid byte at offset {offset})"),
+                hint: None,
+            }])
+        })?;
+        Ok(Source {
+            display,
+            path: Some(path.to_path_buf()),
+            text,
+        })
+    }
+}
+
+/// Resolves `--platform NAME|PATH`: a path is used as given; a name is looked up in
+/// `<dir>/platforms/<name>.yaml`, then among the built-ins.
+pub fn find(arg: &str, dir: &Path) -> Result<Source> {
+    let looks_like_path = arg.contains('/')
+        || arg.contains(std::path::MAIN_SEPARATOR)
+        || arg.ends_with(".yaml")
+        || arg.ends_with(".yml");
+    if looks_like_path {
+        return Source::read(Path::new(arg));
+    }
+    let local = dir.join("platforms").join(format!("{arg}.yaml"));
+    if local.is_file() {
+        return Source::read(&local);
+    }
+    if let Some(source) = Source::builtin(arg) {
+        return Ok(source);
+    }
+    let mut known: Vec<String> = BUILTIN_PLATFORMS
+        .iter()
+        .map(|(n, _)| (*n).to_string())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(stem) = name.strip_suffix(".yaml") {
+                if !known.iter().any(|k| k == stem) {
+                    known.push(stem.to_string());
+                }
+            }
+        }
+    }
+    known.sort();
+    let suggestion = crate::suggest::did_you_mean(arg, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    Err(Error::Usage(format!(
+        "no platform named `{arg}`{suggestion}: not in ./platforms/ and not built in; known platforms: {}",
+        known.join(", ")
+    )))
+}
+
+/// A platform file that passed validation, with its source kept for positions.
+#[derive(Debug, Clone)]
+pub struct LoadedPlatform {
+    pub source: Source,
+    pub doc: Node,
+    pub file: PlatformFile,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
+pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    let mut doc = yaml::parse(&source.text).map_err(|e| {
+        vec![Diagnostic {
+            severity: Severity::Error,
+            file: source.display.clone(),
+            line: e.span.line,
+            col: e.span.col,
+            path: String::new(),
+            message: e.message,
+            hint: e.hint,
+        }]
+    })?;
+    if !overrides.is_empty() {
+        crate::set::apply(&mut doc, overrides).map_err(|e| {
+            vec![Diagnostic {
+                severity: Severity::Error,
+                file: source.display.clone(),
+                line: 0,
+                col: 0,
+                path: String::new(),
+                message: e.to_string(),
+                hint: None,
+            }]
+        })?;
+    }
+    let located =
+        |path: &[PathSegment], severity, message: String, hint: Option<String>, value: bool| {
+            let span = if value {
+                doc.locate_value(path)
+            } else {
+                doc.locate(path)
+            };
+            diagnostic(source, span, severity, path, message, hint, overrides)
+        };
+
+    let json = doc.to_json();
+    let violations = crate::schema::validate(&json);
+    if !violations.is_empty() {
+        let mut out: Vec<Diagnostic> = violations
+            .into_iter()
+            .map(|v| {
+                let unknown_field = v.message.starts_with("unknown field");
+                located(&v.path, Severity::Error, v.message, v.hint, !unknown_field)
+            })
+            .collect();
+        sort(&mut out);
+        return Err(out);
+    }
+    let file: PlatformFile = match serde_path_to_error::deserialize(&json) {
+        Ok(f) => f,
+        Err(e) => {
+            let path = serde_path(e.path());
+            let message = e.inner().to_string();
+            return Err(vec![located(&path, Severity::Error, message, None, true)]);
+        }
+    };
+    let mut out: Vec<Diagnostic> = crate::rules::check(&file)
+        .into_iter()
+        .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
+        .collect();
+    sort(&mut out);
+    if out.iter().any(Diagnostic::is_error) {
+        return Err(out);
+    }
+    Ok(LoadedPlatform {
+        source: source.clone(),
+        doc,
+        file,
+        warnings: out,
+    })
+}
+
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| (a.line, a.col, &a.path).cmp(&(b.line, b.col, &b.path)));
+}
+
+fn diagnostic(
+    source: &Source,
+    span: Span,
+    severity: Severity,
+    path: &[PathSegment],
+    message: String,
+    hint: Option<String>,
+    overrides: &[Assignment],
+) -> Diagnostic {
+    // A value written by --set has no line: name the override instead.
+    let from_set = span.line == 0 && !overrides.is_empty();
+    let message = if from_set {
+        let exprs: Vec<&str> = overrides
+            .iter()
+            .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
+            .map(|a| a.expr.as_str())
+            .collect();
+        if exprs.is_empty() {
+            message
+        } else {
+            format!("{message} (from --set {})", exprs.join(", "))
+        }
+    } else {
+        message
+    };
+    Diagnostic {
+        severity,
+        file: source.display.clone(),
+        line: span.line,
+        col: span.col,
+        path: display_path(path),
+        message,
+        hint,
+    }
+}
+
+fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
+    path.iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}

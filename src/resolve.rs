@@ -1,0 +1,544 @@
+//! From a validated platform file to a resolved platform: provider defaults applied,
+//! internal load balancer annotations chosen for the line, nodePorts settled, and for
+//! every value the reason it has (a line of the file, a provider default, a line rule).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::gateway_ports::{default_ports, GatewayKind};
+use crate::platform::{
+    AddonKind, AntiAffinity, NodePortRange, PlatformFile, Provider, ResourceProfile, ServiceType,
+    KUBERNETES_NODE_PORTS,
+};
+use crate::release_line::{KubeMinor, ReleaseLine};
+use crate::yaml::{Node, PathSegment};
+
+/// Where a resolved value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Written in the platform file at this line (0 for a `--set` override).
+    File { line: usize },
+    /// The provider's default, with the reason.
+    ProviderDefault { provider: Provider, why: String },
+    /// A rule of the release line, with the reason.
+    LineRule { line: ReleaseLine, why: String },
+    /// meshgen's own default when nothing else decides.
+    Default { why: String },
+}
+
+impl Origin {
+    /// A short phrase for comments in generated files.
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::File { line: 0 } => "set with --set".to_string(),
+            Origin::File { line } => format!("platform file line {line}"),
+            Origin::ProviderDefault { provider, why } => format!("{provider} default: {why}"),
+            Origin::LineRule { line, why } => format!("Istio {line}: {why}"),
+            Origin::Default { why } => why.clone(),
+        }
+    }
+}
+
+/// A value and why it is what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// A platform with every default applied, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPlatform {
+    pub name: String,
+    pub description: Option<String>,
+    pub provider: Provider,
+    pub line: ReleaseLine,
+    /// The exact Istio version rendered for.
+    pub version: semver::Version,
+    pub version_origin: Origin,
+    pub kubernetes: Option<KubeMinor>,
+    pub namespace: Sourced<String>,
+    pub node_port_range: Sourced<NodePortRange>,
+    pub ingress: ResolvedGateway,
+    /// None when the egress gateway is off or the line has none.
+    pub egress: Option<ResolvedGateway>,
+    pub high_availability: Option<ResolvedHa>,
+    pub tracing: Sourced<bool>,
+    pub addons: Vec<ResolvedAddon>,
+    pub resources: Sourced<ResourceProfile>,
+    pub pod_security_policy: Option<ResolvedPsp>,
+    pub injection_namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedGateway {
+    pub kind: GatewayKind,
+    pub service_type: Sourced<ServiceType>,
+    pub internal: bool,
+    /// Service annotations: the user's, plus the internal load balancer's.
+    pub annotations: BTreeMap<String, Sourced<String>>,
+    pub load_balancer_ip: Option<Sourced<String>>,
+    /// The chart's complete ports list with the nodePorts meshgen settled.
+    pub ports: Vec<ResolvedPort>,
+}
+
+impl ResolvedGateway {
+    /// Whether the ports list differs from the chart's default (and so must be emitted whole).
+    pub fn ports_changed(&self, line: ReleaseLine) -> bool {
+        let defaults = default_ports(line, self.kind);
+        self.ports
+            .iter()
+            .zip(defaults)
+            .any(|(p, d)| p.node_port.as_ref().map(|n| n.value) != d.node_port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPort {
+    pub name: String,
+    pub port: u16,
+    pub target_port: Option<u16>,
+    pub protocol: Option<String>,
+    pub node_port: Option<Sourced<u16>>,
+    /// Why the chart's default nodePort was dropped, when it was.
+    pub dropped_default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedHa {
+    pub replicas: u8,
+    pub anti_affinity: AntiAffinity,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedAddon {
+    pub kind: AddonKind,
+    pub enabled: bool,
+    pub service_type: ServiceType,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPsp {
+    /// `(namespace, name)` of each bound service account.
+    pub service_accounts: Vec<(String, String)>,
+}
+
+/// The provider's internal load balancer annotation on a line, if it has one.
+pub fn internal_lb_annotation(
+    provider: Provider,
+    line: ReleaseLine,
+) -> Option<(&'static str, &'static str)> {
+    match (provider, line) {
+        (_, ReleaseLine::V0_6) => None,
+        (Provider::Gke, ReleaseLine::V1_0) => {
+            Some(("cloud.google.com/load-balancer-type", "Internal"))
+        }
+        (Provider::Gke, ReleaseLine::V1_11) => {
+            Some(("networking.gke.io/load-balancer-type", "Internal"))
+        }
+        (Provider::Aws, _) => Some((
+            "service.beta.kubernetes.io/aws-load-balancer-internal",
+            "true",
+        )),
+        (Provider::Azure, _) => Some((
+            "service.beta.kubernetes.io/azure-load-balancer-internal",
+            "true",
+        )),
+        (Provider::Pks | Provider::Kvm | Provider::Minikube, _) => None,
+    }
+}
+
+/// Provider defaults, in one place.
+pub mod defaults {
+    use super::*;
+
+    pub fn node_port_range(provider: Provider) -> (NodePortRange, &'static str) {
+        match provider {
+            Provider::Pks => (
+                NodePortRange {
+                    first: 30400,
+                    last: 30449,
+                },
+                "PKS only accepts NodePorts 30400-30449",
+            ),
+            _ => (KUBERNETES_NODE_PORTS, "the Kubernetes default range"),
+        }
+    }
+
+    pub fn ingress_service_type(provider: Provider) -> (ServiceType, &'static str) {
+        match provider {
+            Provider::Kvm => (
+                ServiceType::NodePort,
+                "on-prem KVM has no cloud load balancer: the gateway listens on node ports",
+            ),
+            Provider::Minikube => (ServiceType::NodePort, "minikube has no load balancer"),
+            Provider::Pks => (
+                ServiceType::LoadBalancer,
+                "PKS provisions a load balancer in front of the node ports",
+            ),
+            Provider::Gke | Provider::Aws | Provider::Azure => (
+                ServiceType::LoadBalancer,
+                "a cloud load balancer fronts the gateway",
+            ),
+        }
+    }
+
+    pub fn egress_service_type(provider: Provider) -> (ServiceType, &'static str) {
+        match provider {
+            Provider::Kvm => (
+                ServiceType::NodePort,
+                "on-prem KVM exposes both gateways on node ports",
+            ),
+            _ => (
+                ServiceType::ClusterIP,
+                "egress traffic leaves from inside the cluster",
+            ),
+        }
+    }
+
+    pub fn resources(provider: Provider) -> (ResourceProfile, &'static str) {
+        match provider {
+            Provider::Minikube => (
+                ResourceProfile::Small,
+                "a minikube VM has about 4 GiB for everything",
+            ),
+            _ => (ResourceProfile::Default, "the charts' own requests"),
+        }
+    }
+}
+
+/// Resolves a platform file that passed validation. `doc` is its YAML source, for origins.
+pub fn resolve(
+    file: &PlatformFile,
+    doc: &Node,
+    version: semver::Version,
+    version_origin: Origin,
+) -> ResolvedPlatform {
+    let spec = &file.spec;
+    let provider = spec.provider;
+    let line = spec.istio;
+    let at = |path: &[&str]| -> Origin {
+        let segments: Vec<PathSegment> = path
+            .iter()
+            .map(|s| PathSegment::Key((*s).to_string()))
+            .collect();
+        Origin::File {
+            line: doc.locate_value(&segments).line,
+        }
+    };
+
+    let namespace = match &spec.namespace {
+        Some(ns) => Sourced {
+            value: ns.to_string(),
+            origin: at(&["spec", "namespace"]),
+        },
+        None => Sourced {
+            value: "istio-system".to_string(),
+            origin: Origin::Default {
+                why: "Istio's conventional namespace".to_string(),
+            },
+        },
+    };
+
+    let node_port_range = match spec.node_port_range {
+        Some(range) => Sourced {
+            value: range,
+            origin: at(&["spec", "nodePortRange"]),
+        },
+        None => {
+            let (range, why) = defaults::node_port_range(provider);
+            Sourced {
+                value: range,
+                origin: Origin::ProviderDefault {
+                    provider,
+                    why: why.to_string(),
+                },
+            }
+        }
+    };
+
+    let ingress_spec = spec.ingress_gateway.clone().unwrap_or_default();
+    let ingress_type = match ingress_spec.service_type {
+        Some(t) => Sourced {
+            value: t,
+            origin: at(&["spec", "ingressGateway", "serviceType"]),
+        },
+        None => {
+            let (t, why) = defaults::ingress_service_type(provider);
+            Sourced {
+                value: t,
+                origin: Origin::ProviderDefault {
+                    provider,
+                    why: why.to_string(),
+                },
+            }
+        }
+    };
+    let internal = ingress_spec.internal.unwrap_or(false);
+    let mut ingress_annotations =
+        user_annotations(&ingress_spec.annotations, &at, "ingressGateway");
+    if internal {
+        if let Some((key, value)) = internal_lb_annotation(provider, line) {
+            ingress_annotations.insert(
+                key.to_string(),
+                Sourced {
+                    value: value.to_string(),
+                    origin: Origin::LineRule {
+                        line,
+                        why: format!(
+                            "{provider}'s internal load balancer annotation (internal: true)"
+                        ),
+                    },
+                },
+            );
+        }
+    }
+    let ingress = ResolvedGateway {
+        kind: GatewayKind::Ingress,
+        ports: settle_ports(
+            line,
+            GatewayKind::Ingress,
+            ingress_type.value,
+            &ingress_spec
+                .node_ports
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0))
+                .collect(),
+            node_port_range.value,
+            &at,
+        ),
+        service_type: ingress_type,
+        internal,
+        annotations: ingress_annotations,
+        load_balancer_ip: ingress_spec
+            .load_balancer_ip
+            .as_ref()
+            .filter(|ip| !ip.is_empty())
+            .map(|ip| Sourced {
+                value: ip.clone(),
+                origin: at(&["spec", "ingressGateway", "loadBalancerIP"]),
+            }),
+    };
+
+    let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
+    let egress_enabled = egress_spec.enabled.unwrap_or(line != ReleaseLine::V0_6);
+    let egress = egress_enabled.then(|| {
+        let service_type = match egress_spec.service_type {
+            Some(t) => Sourced {
+                value: t,
+                origin: at(&["spec", "egressGateway", "serviceType"]),
+            },
+            None => {
+                let (t, why) = defaults::egress_service_type(provider);
+                Sourced {
+                    value: t,
+                    origin: Origin::ProviderDefault {
+                        provider,
+                        why: why.to_string(),
+                    },
+                }
+            }
+        };
+        ResolvedGateway {
+            kind: GatewayKind::Egress,
+            ports: settle_ports(
+                line,
+                GatewayKind::Egress,
+                service_type.value,
+                &egress_spec
+                    .node_ports
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0))
+                    .collect(),
+                node_port_range.value,
+                &at,
+            ),
+            service_type,
+            internal: false,
+            annotations: user_annotations(&egress_spec.annotations, &at, "egressGateway"),
+            load_balancer_ip: None,
+        }
+    });
+
+    let high_availability = spec.high_availability.as_ref().map(|ha| ResolvedHa {
+        replicas: ha.replicas,
+        anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
+        origin: at(&["spec", "highAvailability"]),
+    });
+
+    let tracing = match spec.tracing {
+        Some(t) => Sourced {
+            value: t,
+            origin: at(&["spec", "tracing"]),
+        },
+        None => Sourced {
+            value: false,
+            origin: Origin::Default {
+                why: "tracing is off unless asked for".to_string(),
+            },
+        },
+    };
+
+    let addons = spec
+        .addons
+        .as_ref()
+        .map(|addons| {
+            AddonKind::ALL
+                .into_iter()
+                .filter_map(|kind| {
+                    addons.get(kind).map(|a| ResolvedAddon {
+                        kind,
+                        enabled: a.enabled,
+                        service_type: a.service_type.unwrap_or(ServiceType::ClusterIP),
+                        origin: at(&["spec", "addons", kind.as_str()]),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let resources = match spec.resources {
+        Some(r) => Sourced {
+            value: r,
+            origin: at(&["spec", "resources"]),
+        },
+        None => {
+            let (r, why) = defaults::resources(provider);
+            Sourced {
+                value: r,
+                origin: Origin::ProviderDefault {
+                    provider,
+                    why: why.to_string(),
+                },
+            }
+        }
+    };
+
+    let pod_security_policy = spec
+        .pod_security_policy
+        .as_ref()
+        .filter(|p| p.enabled)
+        .map(|p| ResolvedPsp {
+            service_accounts: if p.service_accounts.is_empty() {
+                vec![("default".to_string(), "default".to_string())]
+            } else {
+                p.service_accounts
+                    .iter()
+                    .map(|sa| (sa.namespace.to_string(), sa.name.clone()))
+                    .collect()
+            },
+        });
+
+    ResolvedPlatform {
+        name: file.metadata.name.to_string(),
+        description: file.metadata.description.clone(),
+        provider,
+        line,
+        version,
+        version_origin,
+        kubernetes: spec.kubernetes.as_ref().map(|k| k.minor),
+        namespace,
+        node_port_range,
+        ingress,
+        egress,
+        high_availability,
+        tracing,
+        addons,
+        resources,
+        pod_security_policy,
+        injection_namespaces: spec
+            .sidecar_injection
+            .as_ref()
+            .map(|s| s.namespaces.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn user_annotations(
+    annotations: &BTreeMap<String, String>,
+    at: &dyn Fn(&[&str]) -> Origin,
+    gateway_field: &str,
+) -> BTreeMap<String, Sourced<String>> {
+    annotations
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Sourced {
+                    value: v.clone(),
+                    origin: at(&["spec", gateway_field, "annotations", k]),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The chart's ports with nodePorts settled: the platform's explicit ones; a chart default
+/// only where the Service type opens node ports, it lies in the range and no other port
+/// uses it; otherwise none, so the cluster assigns one from its own range.
+fn settle_ports(
+    line: ReleaseLine,
+    kind: GatewayKind,
+    service_type: ServiceType,
+    explicit: &BTreeMap<String, u16>,
+    range: NodePortRange,
+    at: &dyn Fn(&[&str]) -> Origin,
+) -> Vec<ResolvedPort> {
+    let defaults = default_ports(line, kind);
+    let explicit_ports: Vec<u16> = explicit.values().copied().collect();
+    defaults
+        .iter()
+        .map(|d| {
+            let mut dropped_default = None;
+            let node_port = if let Some(port) = explicit.get(d.name) {
+                Some(Sourced {
+                    value: *port,
+                    origin: at(&["spec", kind.spec_field(), "nodePorts", d.name]),
+                })
+            } else if let Some(default) = d.node_port {
+                if !service_type.has_node_ports() {
+                    dropped_default = Some(format!("a {service_type} Service has no node ports"));
+                    None
+                } else if !range.contains(default) {
+                    dropped_default = Some(format!(
+                        "chart default {default} is outside {range}; the cluster assigns one"
+                    ));
+                    None
+                } else if explicit_ports.contains(&default) {
+                    dropped_default = Some(format!(
+                        "chart default {default} is taken by another port; the cluster assigns one"
+                    ));
+                    None
+                } else {
+                    Some(Sourced {
+                        value: default,
+                        origin: Origin::LineRule {
+                            line,
+                            why: "the chart's default nodePort".to_string(),
+                        },
+                    })
+                }
+            } else {
+                None
+            };
+            ResolvedPort {
+                name: d.name.to_string(),
+                port: d.port,
+                target_port: d.target_port,
+                protocol: d.protocol.map(str::to_string),
+                node_port,
+                dropped_default,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,301 @@
+//! `--set PATH=VALUE` overrides, with Helm's syntax, applied to a platform document
+//! before validation so that an override is validated like the file itself.
+
+use crate::yaml::{Entry, Node, NodeValue, PathSegment, Span};
+
+/// One parsed assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The expression as the user wrote it, for messages.
+    pub expr: String,
+    pub path: Vec<PathSegment>,
+    pub value: NodeValue,
+}
+
+/// A `--set` expression that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--set `{expr}`: {reason}")]
+pub struct SetError {
+    pub expr: String,
+    pub reason: String,
+}
+
+/// Parses one `--set` argument: `a.b=1`, several separated by `,`, `\.` and `\,` escaped,
+/// `name[0]=x` indexes, `{a,b}` lists. Values are typed as Helm types them: `true`,
+/// `false`, integers and `null`; anything else is a string.
+pub fn parse(arg: &str) -> Result<Vec<Assignment>, SetError> {
+    split_unescaped(arg, ',', true)
+        .into_iter()
+        .map(|expr| parse_one(&expr))
+        .collect()
+}
+
+fn err(expr: &str, reason: impl Into<String>) -> SetError {
+    SetError {
+        expr: expr.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Splits on `sep` outside `{...}` and not after a backslash; keeps escapes when `keep_escapes`.
+fn split_unescaped(text: &str, sep: char, keep_escapes: bool) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut depth = 0usize;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    let last = parts.last_mut().expect("one part");
+                    if keep_escapes || next != sep {
+                        last.push('\\');
+                    }
+                    last.push(next);
+                }
+            }
+            '{' => {
+                depth += 1;
+                parts.last_mut().expect("one part").push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                parts.last_mut().expect("one part").push(c);
+            }
+            c if c == sep && depth == 0 => parts.push(String::new()),
+            c => parts.last_mut().expect("one part").push(c),
+        }
+    }
+    parts
+}
+
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_one(expr: &str) -> Result<Assignment, SetError> {
+    let Some((raw_path, raw_value)) = split_at_unescaped_eq(expr) else {
+        return Err(err(expr, "expected PATH=VALUE"));
+    };
+    if raw_path.trim().is_empty() {
+        return Err(err(expr, "the path before `=` is empty"));
+    }
+    let mut path = Vec::new();
+    for part in split_unescaped(raw_path, '.', false) {
+        let (name, indexes) = split_indexes(&part)
+            .ok_or_else(|| err(expr, format!("`{part}` has a malformed [index]")))?;
+        let name = unescape(name);
+        if name.is_empty() {
+            return Err(err(expr, "the path has an empty segment"));
+        }
+        path.push(PathSegment::Key(name));
+        for i in indexes {
+            if i > 1000 {
+                return Err(err(expr, format!("index {i} is too large")));
+            }
+            path.push(PathSegment::Index(i));
+        }
+    }
+    let value = typed_value(&unescape_value(raw_value));
+    Ok(Assignment {
+        expr: expr.to_string(),
+        path,
+        value,
+    })
+}
+
+fn split_at_unescaped_eq(expr: &str) -> Option<(&str, &str)> {
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'=' => return Some((&expr[..i], &expr[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn split_indexes(part: &str) -> Option<(&str, Vec<usize>)> {
+    let Some(open) = part.find('[') else {
+        return Some((part, Vec::new()));
+    };
+    let name = &part[..open];
+    let mut rest = &part[open..];
+    let mut indexes = Vec::new();
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let close = inner.find(']')?;
+        indexes.push(inner[..close].parse().ok()?);
+        rest = &inner[close + 1..];
+    }
+    Some((name, indexes))
+}
+
+fn unescape_value(raw: &str) -> String {
+    raw.to_string()
+}
+
+fn typed_value(raw: &str) -> NodeValue {
+    if let Some(inner) = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        let items = if inner.is_empty() {
+            Vec::new()
+        } else {
+            split_unescaped(inner, ',', false)
+                .iter()
+                .map(|item| Node {
+                    span: Span::default(),
+                    value: typed_value(&unescape(item)),
+                })
+                .collect()
+        };
+        return NodeValue::Seq(items);
+    }
+    let raw = unescape(raw);
+    match raw.as_str() {
+        "true" => NodeValue::Bool(true),
+        "false" => NodeValue::Bool(false),
+        "null" => NodeValue::Null,
+        _ => match raw.parse::<i64>() {
+            Ok(i) if !raw.starts_with('+') && !(raw.len() > 1 && raw.starts_with('0')) => {
+                NodeValue::Int(i)
+            }
+            _ => NodeValue::Str(raw, false),
+        },
+    }
+}
+
+/// Applies assignments to a document; positions of what they write are line 0.
+pub fn apply(doc: &mut Node, assignments: &[Assignment]) -> Result<(), SetError> {
+    for a in assignments {
+        let value = Node {
+            span: Span::default(),
+            value: a.value.clone(),
+        };
+        assign(doc, &a.path, value).map_err(|reason| err(&a.expr, reason))?;
+    }
+    Ok(())
+}
+
+fn assign(node: &mut Node, path: &[PathSegment], value: Node) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        *node = value;
+        return Ok(());
+    };
+    match first {
+        PathSegment::Key(key) => {
+            if !matches!(node.value, NodeValue::Map(_)) {
+                if matches!(node.value, NodeValue::Null) {
+                    node.value = NodeValue::Map(Vec::new());
+                } else {
+                    return Err(format!(
+                        "cannot set `{key}` inside a value that is not a map"
+                    ));
+                }
+            }
+            let NodeValue::Map(entries) = &mut node.value else {
+                unreachable!()
+            };
+            if rest.is_empty() && matches!(value.value, NodeValue::Null) {
+                entries.retain(|e| &e.key != key);
+                return Ok(());
+            }
+            let idx = match entries.iter().position(|e| &e.key == key) {
+                Some(i) => i,
+                None => {
+                    entries.push(Entry {
+                        key: key.clone(),
+                        key_span: Span::default(),
+                        value: Node {
+                            span: Span::default(),
+                            value: NodeValue::Null,
+                        },
+                    });
+                    entries.len() - 1
+                }
+            };
+            assign(&mut entries[idx].value, rest, value)
+        }
+        PathSegment::Index(i) => {
+            if matches!(node.value, NodeValue::Null) {
+                node.value = NodeValue::Seq(Vec::new());
+            }
+            let NodeValue::Seq(items) = &mut node.value else {
+                return Err(format!(
+                    "cannot index [{i}] into a value that is not a list"
+                ));
+            };
+            while items.len() <= *i {
+                items.push(Node {
+                    span: Span::default(),
+                    value: NodeValue::Null,
+                });
+            }
+            assign(&mut items[*i], rest, value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_helm_style_expressions() {
+        let a =
+            parse("spec.ingressGateway.annotations.cloud\\.google\\.com/x=on,spec.tracing=true")
+                .unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(
+            a[0].path,
+            vec![
+                PathSegment::Key("spec".into()),
+                PathSegment::Key("ingressGateway".into()),
+                PathSegment::Key("annotations".into()),
+                PathSegment::Key("cloud.google.com/x".into()),
+            ]
+        );
+        assert_eq!(a[0].value, NodeValue::Str("on".into(), false));
+        assert_eq!(a[1].value, NodeValue::Bool(true));
+        let list = parse("spec.x={a,b}").unwrap();
+        assert!(matches!(&list[0].value, NodeValue::Seq(items) if items.len() == 2));
+        assert_eq!(
+            parse("a=007").unwrap()[0].value,
+            NodeValue::Str("007".into(), false)
+        );
+        assert_eq!(parse("a[2].b=1").unwrap()[0].path.len(), 3);
+    }
+
+    #[test]
+    fn refuses_malformed_expressions() {
+        assert!(parse("novalue").is_err());
+        assert!(parse("=x").is_err());
+        assert!(parse("a..b=1").is_err());
+        assert!(parse("a[x]=1").is_err());
+    }
+
+    #[test]
+    fn applies_into_a_document() {
+        let mut doc = crate::yaml::parse("spec:\n  istio: \"1.0\"\n").unwrap();
+        apply(
+            &mut doc,
+            &parse("spec.istio=1.11,spec.tracing=true").unwrap(),
+        )
+        .unwrap();
+        let json = doc.to_json();
+        assert_eq!(json["spec"]["istio"], "1.11");
+        assert_eq!(json["spec"]["tracing"], true);
+        assert!(apply(&mut doc, &parse("spec.istio.x=1").unwrap()).is_err());
+    }
+}

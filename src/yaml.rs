@@ -1,0 +1,669 @@
+//! A YAML reader that keeps the position of every node, for errors that land the
+//! reviewer on the offending line.
+//!
+//! Input files are read with YAML 1.2 core-schema rules (`yes` is a string, not a
+//! boolean), refuse duplicate keys, several documents, unknown tags, and are bounded in
+//! size, nesting depth and alias expansion so that hostile input fails fast.
+
+use std::fmt;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Largest input accepted, in bytes.
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+/// Deepest nesting of maps and lists accepted.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a document may expand to once aliases are resolved.
+pub const MAX_NODES: usize = 100_000;
+
+/// A 1-based line and column in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Span {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Span {
+    fn from_marker(mark: &Marker) -> Self {
+        Span {
+            line: mark.line(),
+            col: mark.col() + 1,
+        }
+    }
+}
+
+/// A YAML value with where it stands in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub value: NodeValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string, and whether the source wrote it as a plain (unquoted) scalar.
+    Str(String, bool),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One key of a mapping, with the key's own position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_span: Span,
+    pub value: Node,
+}
+
+/// One step of a path into a document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+/// Renders a path the way users write it: `spec.ingressGateway.nodePorts.http2`, `a[0].b`.
+pub fn display_path<'a>(segments: impl IntoIterator<Item = &'a PathSegment>) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            PathSegment::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            PathSegment::Index(i) => {
+                out.push_str(&format!("[{i}]"));
+            }
+        }
+    }
+    out
+}
+
+/// Why a text is not a YAML document meshgen accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub span: Span,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.span.line, self.span.col, self.message)
+    }
+}
+
+impl YamlError {
+    fn at(span: Span, message: impl Into<String>) -> Self {
+        YamlError {
+            span,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Parses exactly one YAML document. An empty text is an error: there is nothing to read.
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(YamlError::at(
+            Span { line: 1, col: 1 },
+            format!(
+                "file is {} bytes, more than the {} bytes meshgen reads",
+                text.len(),
+                MAX_INPUT_BYTES
+            ),
+        ));
+    }
+    // A leading byte-order mark is legal YAML; the scanner does not skip it everywhere.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('\0') {
+        return Err(YamlError::at(
+            Span { line: 1, col: 1 },
+            "file contains NUL bytes: it is binary, not YAML",
+        ));
+    }
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    if let Err(err) = parser.load(&mut builder, true) {
+        if let Some(e) = builder.error {
+            return Err(e);
+        }
+        let span = Span::from_marker(err.marker());
+        let mut e = YamlError::at(span, format!("invalid YAML: {}", err.info()));
+        if line_has_tab_indent(text, span.line) {
+            e = e.with_hint("indent with spaces: YAML does not allow tabs for indentation");
+        }
+        return Err(e);
+    }
+    if let Some(e) = builder.error {
+        return Err(e);
+    }
+    match builder.documents.len() {
+        0 => Err(YamlError::at(Span { line: 1, col: 1 }, "file is empty")
+            .with_hint("a platform file starts with `apiVersion: meshgen/v1alpha1`")),
+        1 => Ok(builder.documents.pop().expect("one document")),
+        _ => Err(YamlError::at(
+            builder
+                .second_document_at
+                .unwrap_or(Span { line: 1, col: 1 }),
+            "file holds several YAML documents; meshgen reads exactly one",
+        )
+        .with_hint("split the documents into one file each")),
+    }
+}
+
+fn line_has_tab_indent(text: &str, line: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let around = line.saturating_sub(1)..=line;
+    around
+        .filter_map(|l| l.checked_sub(1).and_then(|i| lines.get(i)))
+        .any(|l| l.starts_with('\t') || l.trim_start_matches(' ').starts_with('\t'))
+}
+
+enum Frame {
+    Seq {
+        span: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        span: Span,
+        anchor: usize,
+        entries: Vec<Entry>,
+        pending_key: Option<(String, Span)>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    documents: Vec<Node>,
+    anchors: std::collections::HashMap<usize, Node>,
+    nodes: usize,
+    error: Option<YamlError>,
+    second_document_at: Option<Span>,
+}
+
+impl Builder {
+    fn fail(&mut self, err: YamlError) {
+        if self.error.is_none() {
+            self.error = Some(err);
+        }
+    }
+
+    fn count(&mut self, n: usize, span: Span) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            self.fail(
+                YamlError::at(
+                    span,
+                    format!("document expands to more than {MAX_NODES} nodes"),
+                )
+                .with_hint(
+                    "aliases that expand into themselves many times (a YAML bomb) are refused",
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.documents.len() == 1 && self.second_document_at.is_none() {
+                    self.second_document_at = Some(node.span);
+                }
+                self.documents.push(node);
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let key = match scalar_key(&node) {
+                        Some(k) => k,
+                        None => {
+                            let span = node.span;
+                            self.fail(YamlError::at(
+                                span,
+                                "a mapping key must be a plain value, not a list or a map",
+                            ));
+                            return;
+                        }
+                    };
+                    if let Some(first) = entries.iter().find(|e| e.key == key) {
+                        let first_line = first.key_span.line;
+                        let span = node.span;
+                        self.fail(
+                            YamlError::at(span, format!("duplicate key `{key}`"))
+                                .with_hint(format!("`{key}` is already set on line {first_line}")),
+                        );
+                        return;
+                    }
+                    *pending_key = Some((key, node.span));
+                }
+                Some((key, key_span)) => entries.push(Entry {
+                    key,
+                    key_span,
+                    value: node,
+                }),
+            },
+        }
+    }
+}
+
+impl Builder {
+    fn start(&mut self, span: Span, anchor: usize, tag: Option<Tag>, is_seq: bool) {
+        if let Some(tag) = tag {
+            let want = if is_seq { "seq" } else { "map" };
+            if !is_core_tag(&tag, want) {
+                self.fail(YamlError::at(
+                    span,
+                    format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix),
+                ));
+                return;
+            }
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(YamlError::at(
+                span,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+            return;
+        }
+        if !self.count(1, span) {
+            return;
+        }
+        self.stack.push(if is_seq {
+            Frame::Seq {
+                span,
+                anchor,
+                items: Vec::new(),
+            }
+        } else {
+            Frame::Map {
+                span,
+                anchor,
+                entries: Vec::new(),
+                pending_key: None,
+            }
+        });
+    }
+}
+
+fn is_core_tag(tag: &Tag, suffix: &str) -> bool {
+    (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!") && tag.suffix == suffix
+}
+
+fn scalar_key(node: &Node) -> Option<String> {
+    Some(match &node.value {
+        NodeValue::Null => "null".to_string(),
+        NodeValue::Bool(b) => b.to_string(),
+        NodeValue::Int(i) => i.to_string(),
+        NodeValue::Float(f) => f.to_string(),
+        NodeValue::Str(s, _) => s.clone(),
+        NodeValue::Seq(_) | NodeValue::Map(_) => return None,
+    })
+}
+
+fn node_count(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeValue::Map(entries) => 1 + entries.iter().map(|e| node_count(&e.value)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let span = Span::from_marker(&mark);
+        match ev {
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+            Event::Alias(id) => {
+                let Some(node) = self.anchors.get(&id).cloned() else {
+                    self.fail(YamlError::at(span, "alias refers to an unknown anchor"));
+                    return;
+                };
+                if self.count(node_count(&node), span) {
+                    self.push_value(Node { span, ..node }, 0);
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if !self.count(1, span) {
+                    return;
+                }
+                match resolve_scalar(text, style, tag.as_ref()) {
+                    Ok(value) => self.push_value(Node { span, value }, anchor),
+                    Err(message) => self.fail(YamlError::at(span, message)),
+                }
+            }
+            Event::SequenceStart(anchor, tag) => self.start(span, anchor, tag, true),
+            Event::MappingStart(anchor, tag) => self.start(span, anchor, tag, false),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return;
+                };
+                let (node, anchor) = match frame {
+                    Frame::Seq {
+                        span,
+                        anchor,
+                        items,
+                    } => (
+                        Node {
+                            span,
+                            value: NodeValue::Seq(items),
+                        },
+                        anchor,
+                    ),
+                    Frame::Map {
+                        span,
+                        anchor,
+                        entries,
+                        ..
+                    } => (
+                        Node {
+                            span,
+                            value: NodeValue::Map(entries),
+                        },
+                        anchor,
+                    ),
+                };
+                self.push_value(node, anchor);
+            }
+        }
+    }
+}
+
+/// Resolves a scalar with the YAML 1.2 core schema. Quoted scalars are always strings.
+fn resolve_scalar(
+    text: String,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+) -> Result<NodeValue, String> {
+    let plain = style == TScalarStyle::Plain;
+    if let Some(tag) = tag {
+        let suffix = tag.suffix.as_str();
+        if !(tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:") {
+            return Err(format!("unsupported YAML tag `{}{}`", tag.handle, suffix));
+        }
+        return match suffix {
+            "str" => Ok(NodeValue::Str(text, false)),
+            "int" => parse_int(&text)
+                .map(NodeValue::Int)
+                .ok_or_else(|| format!("`{text}` is not an integer")),
+            "float" => parse_float(&text)
+                .map(NodeValue::Float)
+                .ok_or_else(|| format!("`{text}` is not a number")),
+            "bool" => match text.as_str() {
+                "true" | "True" | "TRUE" => Ok(NodeValue::Bool(true)),
+                "false" | "False" | "FALSE" => Ok(NodeValue::Bool(false)),
+                _ => Err(format!("`{text}` is not a boolean")),
+            },
+            "null" => Ok(NodeValue::Null),
+            other => Err(format!("unsupported YAML tag `!!{other}`")),
+        };
+    }
+    if !plain {
+        return Ok(NodeValue::Str(text, false));
+    }
+    Ok(match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => NodeValue::Null,
+        "true" | "True" | "TRUE" => NodeValue::Bool(true),
+        "false" | "False" | "FALSE" => NodeValue::Bool(false),
+        _ => {
+            if let Some(i) = parse_int(&text) {
+                NodeValue::Int(i)
+            } else if let Some(f) = parse_float(&text) {
+                NodeValue::Float(f)
+            } else {
+                NodeValue::Str(text, true)
+            }
+        }
+    })
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (sign, digits) = match text.as_bytes().first()? {
+        b'-' => (-1, &text[1..]),
+        b'+' => (1, &text[1..]),
+        _ => (1, text),
+    };
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        if sign < 0 || text.starts_with('+') {
+            return None;
+        }
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        if sign < 0 || text.starts_with('+') {
+            return None;
+        }
+        i64::from_str_radix(oct, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse::<i64>().ok()?
+    } else {
+        return None;
+    };
+    Some(sign * magnitude)
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            digits_ok(int) && digits_ok(frac) && !(int.is_empty() && frac.is_empty())
+        }
+        None => !mantissa.is_empty() && digits_ok(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits_ok(e)
+    });
+    if mantissa_ok && exponent_ok {
+        text.parse::<f64>().ok()
+    } else {
+        None
+    }
+}
+
+impl Node {
+    /// The node at `path`, if every step exists.
+    pub fn get(&self, path: &[PathSegment]) -> Option<&Node> {
+        let mut node = self;
+        for segment in path {
+            node = match (&node.value, segment) {
+                (NodeValue::Map(entries), PathSegment::Key(k)) => {
+                    &entries.iter().find(|e| &e.key == k)?.value
+                }
+                (NodeValue::Seq(items), PathSegment::Index(i)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The best position for a problem at `path`: the key of the last step when the path
+    /// names a key, else the deepest node that exists on the way.
+    pub fn locate(&self, path: &[PathSegment]) -> Span {
+        let mut node = self;
+        let mut span = self.span;
+        for segment in path {
+            match (&node.value, segment) {
+                (NodeValue::Map(entries), PathSegment::Key(k)) => {
+                    match entries.iter().find(|e| &e.key == k) {
+                        Some(e) => {
+                            span = e.key_span;
+                            node = &e.value;
+                        }
+                        None => return span,
+                    }
+                }
+                (NodeValue::Seq(items), PathSegment::Index(i)) => match items.get(*i) {
+                    Some(item) => {
+                        span = item.span;
+                        node = item;
+                    }
+                    None => return span,
+                },
+                _ => return span,
+            }
+        }
+        span
+    }
+
+    /// The position of the value at `path` when it is a scalar; for a map or list, and
+    /// for a missing value, the position `locate` gives.
+    pub fn locate_value(&self, path: &[PathSegment]) -> Span {
+        match self.get(path) {
+            Some(node) if !matches!(node.value, NodeValue::Map(_) | NodeValue::Seq(_)) => node.span,
+            _ => self.locate(path),
+        }
+    }
+
+    /// The document as JSON, for schema validation and typed deserialization.
+    pub fn to_json(&self) -> Value {
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::Number(Number::from(*i)),
+            NodeValue::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Str(s, _) => Value::String(s.clone()),
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect::<Map<String, Value>>(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> PathSegment {
+        PathSegment::Key(k.to_string())
+    }
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let doc = parse("a:\n  b: 1\n  c:\n    - x\n    - y\n").unwrap();
+        assert_eq!(doc.locate(&[key("a"), key("c")]), Span { line: 3, col: 3 });
+        assert_eq!(
+            doc.locate(&[key("a"), key("c"), PathSegment::Index(1)]),
+            Span { line: 5, col: 7 }
+        );
+        assert_eq!(
+            doc.locate_value(&[key("a"), key("b")]),
+            Span { line: 2, col: 6 }
+        );
+        // a missing key lands on its parent
+        assert_eq!(doc.locate(&[key("a"), key("zz")]), Span { line: 1, col: 1 });
+    }
+
+    #[test]
+    fn resolves_scalars_with_yaml_1_2_rules() {
+        let doc =
+            parse("a: yes\nb: on\nc: 1_000\nd: 012\ne: 1.10\nf: ~\ng: '1'\nh: 0x1f\n").unwrap();
+        let json = doc.to_json();
+        assert_eq!(json["a"], "yes");
+        assert_eq!(json["b"], "on");
+        assert_eq!(json["c"], "1_000");
+        assert_eq!(json["d"], 12);
+        assert_eq!(json["e"], 1.1);
+        assert_eq!(json["f"], Value::Null);
+        assert_eq!(json["g"], "1");
+        assert_eq!(json["h"], 31);
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_naming_the_first() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.span.line, 3);
+        assert!(err.message.contains("duplicate key `a`"));
+        assert!(err.hint.unwrap().contains("line 1"));
+    }
+
+    #[test]
+    fn refuses_several_documents_and_empty_files() {
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .message
+            .contains("several"));
+        assert!(parse("").unwrap_err().message.contains("empty"));
+        assert!(parse("# only a comment\n")
+            .unwrap_err()
+            .message
+            .contains("empty"));
+    }
+
+    #[test]
+    fn refuses_alias_bombs() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let prev = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("expands to more than"), "{err}");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_and_tabs() {
+        let deep = "[".repeat(MAX_DEPTH + 5) + &"]".repeat(MAX_DEPTH + 5);
+        assert!(parse(&deep).unwrap_err().message.contains("nesting"));
+        let err = parse("a:\n\tb: 1\n").unwrap_err();
+        assert!(
+            err.hint.unwrap_or_default().contains("tabs"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn accepts_a_byte_order_mark() {
+        let doc = parse("\u{feff}a: 1\n").unwrap();
+        assert_eq!(doc.to_json()["a"], 1);
+    }
+}
