@@ -103,7 +103,9 @@ pub fn find(arg: &str, dir: &Path) -> Result<Source> {
     }
     let local = dir.join("platforms").join(format!("{arg}.yaml"));
     if local.is_file() {
-        return Source::read(&local);
+        let mut source = Source::read(&local)?;
+        source.display = format!("platforms/{arg}.yaml");
+        return Ok(source);
     }
     if let Some(source) = Source::builtin(arg) {
         return Ok(source);

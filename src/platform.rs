@@ -185,7 +185,11 @@ pub struct IngressGateway {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     /// A fixed load balancer IP address (serviceType LoadBalancer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "loadBalancerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub load_balancer_ip: Option<String>,
     /// Port name to node port. Ports not named keep the chart's node port when it lies in
     /// the node port range, else the cluster assigns one.
@@ -306,6 +310,7 @@ impl Addons {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Addon {
+    /// Install the add-on.
     pub enabled: bool,
     /// Service type of the add-on's UI; default ClusterIP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,6 +321,7 @@ pub struct Addon {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodSecurityPolicy {
+    /// Create the policy, its ClusterRole and the bindings (`meshgen manifests`).
     pub enabled: bool,
     /// Service accounts bound to the policy, each `namespace:name`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -168,7 +168,7 @@ fn typed_value(raw: &str) -> NodeValue {
         "false" => NodeValue::Bool(false),
         "null" => NodeValue::Null,
         _ => match raw.parse::<i64>() {
-            Ok(i) if !raw.starts_with('+') && !(raw.len() > 1 && raw.starts_with('0')) => {
+            Ok(i) if !(raw.starts_with('+') || raw.len() > 1 && raw.starts_with('0')) => {
                 NodeValue::Int(i)
             }
             _ => NodeValue::Str(raw, false),

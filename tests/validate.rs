@@ -1,0 +1,241 @@
+//! `meshgen validate` and `meshgen schema` against the files under tests/invalid and
+//! tests/valid. Each file states what it expects in `# expect:` comment lines:
+//! `# expect: LINE:COL: FIELD-PATH: message start` and `# expect-hint: text`.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn meshgen() -> Command {
+    Command::cargo_bin("meshgen").expect("binary builds")
+}
+
+fn expectations(text: &str, tag: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(tag))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn every_invalid_file_fails_with_its_located_messages() {
+    let mut checked = 0;
+    let mut files: Vec<_> = std::fs::read_dir("tests/invalid")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let rel = format!(
+            "tests/invalid/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = expectations(&text, "# expect:");
+        assert!(!expected.is_empty(), "{rel} states no expectation");
+        let out = meshgen().args(["validate", &rel]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{rel}: exit code\n{stderr}");
+        assert!(out.stdout.is_empty(), "{rel}: nothing on stdout");
+        for want in expected {
+            let prefix = format!("{rel}:{want}");
+            assert!(
+                stderr.lines().any(|l| l.starts_with(&prefix)),
+                "{rel}: expected a line starting with\n  {prefix}\ngot:\n{stderr}"
+            );
+        }
+        for hint in expectations(&text, "# expect-hint:") {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("hint:") && l.contains(&hint)),
+                "{rel}: expected hint `{hint}`, got:\n{stderr}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} invalid files");
+}
+
+#[test]
+fn warnings_do_not_fail_validation() {
+    let rel = "tests/valid/kubernetes-outside-tested-range.yaml";
+    let text = std::fs::read_to_string(rel).unwrap();
+    let out = meshgen().args(["validate", rel]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for want in expectations(&text, "# expect-warning:") {
+        assert!(
+            stderr.contains(&format!("{rel}:{want}")),
+            "missing `{want}` in\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn builtin_platforms_validate_clean() {
+    let names = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
+    // Run outside the repository so the built-ins are used, not ./platforms.
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen()
+        .current_dir(dir.path())
+        .arg("validate")
+        .args(names)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "6 of 6 platform files valid",
+        "no warnings expected"
+    );
+    // And the committed copies in platforms/ are the same files.
+    for name in names {
+        let committed = std::fs::read_to_string(format!("platforms/{name}.yaml")).unwrap();
+        let builtin = meshgen::load::Source::builtin(name).unwrap();
+        assert_eq!(committed, builtin.text);
+    }
+}
+
+#[test]
+fn platforms_lists_every_builtin_with_a_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen()
+        .current_dir(dir.path())
+        .arg("platforms")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    assert!(
+        stdout.contains("pks") && stdout.contains("NodePorts in 30400-30449"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_platform_name_resolves_to_the_local_directory_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("platforms")).unwrap();
+    std::fs::write(
+        dir.path().join("platforms/kvm.yaml"),
+        "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: kvm\nspec:\n  provider: kvm\n  istio: \"2.0\"\n",
+    )
+    .unwrap();
+    let out = meshgen()
+        .current_dir(dir.path())
+        .args(["validate", "kvm"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("platforms/kvm.yaml:7:10: spec.istio:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_platform_name_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen()
+        .current_dir(dir.path())
+        .args(["validate", "kvmm"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("no platform named `kvmm` (did you mean `kvm`?)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aws, azure, gke-internal, kvm, minikube, pks"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let committed =
+        std::fs::read_to_string(meshgen::schema::PLATFORM_SCHEMA_PATH).unwrap_or_default();
+    assert!(
+        committed == meshgen::schema::platform_schema_text(),
+        "{} is stale: regenerate it with `cargo run -- schema --write .`",
+        meshgen::schema::PLATFORM_SCHEMA_PATH
+    );
+    let out = meshgen().args(["schema", "--check", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn schema_check_reports_a_stale_copy_with_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema_dir = dir.path().join("schemas");
+    std::fs::create_dir(&schema_dir).unwrap();
+    let stale = meshgen::schema::platform_schema_text().replace("DNS-1123", "DNS");
+    std::fs::write(schema_dir.join("platform.schema.json"), stale).unwrap();
+    let out = meshgen()
+        .arg("schema")
+        .arg("--check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("+") && stdout.contains("meshgen schema --write"),
+        "{stdout}"
+    );
+    let out = meshgen()
+        .arg("schema")
+        .arg("--write")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = meshgen()
+        .arg("schema")
+        .arg("--check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn the_schema_is_draft_2020_12_and_describes_every_field() {
+    let schema = meshgen::schema::platform_schema();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    fn walk(v: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (k, p) in props {
+                let described = p.get("description").is_some() || p.get("$ref").is_some();
+                if !described {
+                    missing.push(format!("{path}.{k}"));
+                }
+                walk(p, &format!("{path}.{k}"), missing);
+            }
+        }
+        if let Some(defs) = v.get("$defs").and_then(|d| d.as_object()) {
+            for (k, d) in defs {
+                if d.get("description").is_none() {
+                    missing.push(format!("$defs.{k}"));
+                }
+                walk(d, &format!("$defs.{k}"), missing);
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    walk(schema, "", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "fields without a description: {missing:?}"
+    );
+    let _ = Path::new(".");
+}
