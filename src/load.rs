@@ -265,3 +265,42 @@ fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
         })
         .collect()
 }
+
+/// What a command needs to name a platform: `--platform`, `--istio`, `--set`.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformRequest {
+    pub platform: String,
+    pub istio: Option<crate::release_line::ReleaseLine>,
+    pub set: Vec<String>,
+}
+
+/// Finds, validates and resolves the platform a command asked for. The exact Istio
+/// version comes from `version_for` (the lock file, else the built-in pin).
+pub fn resolve_request(
+    request: &PlatformRequest,
+    dir: &Path,
+    version_for: &dyn Fn(crate::release_line::ReleaseLine) -> (semver::Version, crate::resolve::Origin),
+) -> Result<(LoadedPlatform, crate::resolve::ResolvedPlatform)> {
+    let source = find(&request.platform, dir)?;
+    let mut overrides = Vec::new();
+    if let Some(line) = request.istio {
+        overrides.extend(
+            crate::set::parse(&format!("spec.istio={line}"))
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .into_iter()
+                .map(|mut a| {
+                    // Keep the line a string: `1.0` would otherwise read as a number.
+                    a.value = yaml::NodeValue::Str(line.to_string(), false);
+                    a.expr = format!("--istio {line}");
+                    a
+                }),
+        );
+    }
+    for arg in &request.set {
+        overrides.extend(crate::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    let loaded = load(&source, &overrides).map_err(Error::Findings)?;
+    let (version, origin) = version_for(loaded.file.spec.istio);
+    let resolved = crate::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
+    Ok((loaded, resolved))
+}
