@@ -26,8 +26,43 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Validate platform files: schema, then the rules a schema cannot express.
     Validate(ValidateArgs),
+    /// Render the Helm values file of a platform for its Istio release line.
+    Values(ValuesArgs),
     /// List the supported Istio release lines, their pinned versions and charts.
     Lines,
+}
+
+/// How a command names its platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlatformArgs {
+    /// A platform name (./platforms/NAME.yaml, then a built-in) or a path to a platform file.
+    #[arg(long, short = 'p', value_name = "NAME|PATH")]
+    pub platform: String,
+    /// Render for this release line instead of the platform's own (0.6, 1.0, 1.11).
+    #[arg(long, value_name = "LINE")]
+    pub istio: Option<ReleaseLine>,
+    /// Override a platform field before validation, Helm syntax: spec.tracing=true.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl PlatformArgs {
+    pub fn request(&self) -> crate::load::PlatformRequest {
+        crate::load::PlatformRequest {
+            platform: self.platform.clone(),
+            istio: self.istio,
+            set: self.set.clone(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValuesArgs {
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Platforms => commands::platforms(),
         Command::Schema(args) => commands::schema(&args),
         Command::Validate(args) => commands::validate(&args),
+        Command::Values(args) => commands::values(&args),
         Command::Lines => print_lines(),
     };
     match outcome {

@@ -1,9 +1,11 @@
 //! The commands behind the CLI: each takes resolved arguments and returns an exit code,
 //! leaving printing of errors to `cli::run`.
 
-use crate::cli::{stdout_write, SchemaArgs, ValidateArgs};
+use crate::cli::{stdout_write, SchemaArgs, ValidateArgs, ValuesArgs};
 use crate::error::{exit, Error, Result};
-use crate::load::{self, Source, BUILTIN_PLATFORMS};
+use crate::load::{self, LoadedPlatform, Source, BUILTIN_PLATFORMS};
+use crate::release_line::ReleaseLine;
+use crate::resolve::{Origin, ResolvedPlatform};
 
 fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir().map_err(|e| Error::io(".", e))
@@ -142,4 +144,39 @@ pub fn validate(args: &ValidateArgs) -> Result<u8> {
     ));
     eprint!("{report}");
     Ok(code)
+}
+
+/// The exact version to render a line for: the lock file's when present, else the pin.
+pub fn version_for(line: ReleaseLine) -> (semver::Version, Origin) {
+    (
+        line.pinned_version(),
+        Origin::Default {
+            why: "the version built into meshgen (no vendor/meshgen.lock)".to_string(),
+        },
+    )
+}
+
+/// Finds, validates and resolves the platform named by a command's arguments.
+pub fn resolve_platform(
+    args: &crate::cli::PlatformArgs,
+) -> Result<(LoadedPlatform, ResolvedPlatform)> {
+    let dir = current_dir()?;
+    let (loaded, resolved) = load::resolve_request(&args.request(), &dir, &version_for)?;
+    print_warnings(&loaded.warnings);
+    Ok((loaded, resolved))
+}
+
+fn print_warnings(warnings: &[crate::error::Diagnostic]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
+}
+
+pub fn values(args: &ValuesArgs) -> Result<u8> {
+    let (_, resolved) = resolve_platform(&args.platform)?;
+    let text = crate::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+    match &args.output {
+        Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),
+        None => stdout_write(&text),
+    }
 }

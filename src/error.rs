@@ -16,6 +16,9 @@ pub enum Error {
     /// Input was read but is wrong: the diagnostics say where and why.
     #[error("{}", render_all(.0))]
     Findings(Vec<Diagnostic>),
+    /// Rendering failed: a meshgen bug, reported as such.
+    #[error("{0}")]
+    Render(String),
     /// A vendoring or lock problem.
     #[error("{0}")]
     Vendor(String),
@@ -41,7 +44,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Findings(_) => exit::FINDINGS,
-            Error::Io { .. } | Error::Usage(_) | Error::Vendor(_) => exit::FAILURE,
+            Error::Io { .. } | Error::Usage(_) | Error::Vendor(_) | Error::Render(_) => {
+                exit::FAILURE
+            }
         }
     }
 }

@@ -15,4 +15,5 @@ pub mod rules;
 pub mod schema;
 pub mod set;
 pub mod suggest;
+pub mod values;
 pub mod yaml;
