@@ -1,0 +1,327 @@
+//! `meshgen values`: golden files for every built-in platform on every release line,
+//! key paths checked against each line's chart defaults, determinism, and properties
+//! over random valid platforms.
+
+use std::collections::BTreeSet;
+
+use assert_cmd::Command;
+use meshgen::release_line::ReleaseLine;
+use serde_json::Value;
+
+const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
+
+fn meshgen_in(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("meshgen").expect("binary builds");
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Runs `meshgen values` for a built-in on a line, in an empty directory (no lock, no
+/// ./platforms), returning (exit code, stdout, stderr).
+fn values(platform: &str, line: ReleaseLine) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen_in(dir.path())
+        .args(["values", "--platform", platform, "--istio", line.as_str()])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn golden_values_for_every_builtin_on_every_line() {
+    for platform in BUILTINS {
+        for line in ReleaseLine::ALL {
+            let (code, stdout, stderr) = values(platform, line);
+            let name = format!("values__{platform}__{}", line.as_str().replace('.', "_"));
+            if code == 0 {
+                insta::assert_snapshot!(name, stdout);
+            } else {
+                assert_eq!(code, 1, "{platform} on {line}: {stderr}");
+                assert!(stdout.is_empty(), "no values when the platform is invalid");
+                assert!(
+                    stderr.contains(&format!("Istio {line}")),
+                    "message names the line: {stderr}"
+                );
+                insta::assert_snapshot!(name, format!("exit {code}\n{stderr}"));
+            }
+        }
+    }
+}
+
+/// Every key path of a YAML document, maps only (a list is one path).
+fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    if let Value::Object(map) = value {
+        for (k, v) in map {
+            let path = if k.contains('.') {
+                format!("{prefix}[\"{k}\"]")
+            } else if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.insert(path.clone());
+            key_paths(v, &path, out);
+        }
+    }
+}
+
+fn chart_keys(line: ReleaseLine) -> (BTreeSet<String>, Vec<String>) {
+    let keys = std::fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
+    let extra = std::fs::read_to_string(format!("data/chart-keys/{line}.extra.txt")).unwrap();
+    let mut declared: BTreeSet<String> = keys.lines().map(str::to_string).collect();
+    let mut open = Vec::new();
+    for l in extra.lines() {
+        let l = l.split('#').next().unwrap().trim();
+        if let Some(p) = l.strip_prefix("open ") {
+            open.push(p.trim().to_string());
+        } else if let Some(p) = l.strip_prefix("read ") {
+            declared.insert(p.trim().to_string());
+        }
+    }
+    (declared, open)
+}
+
+#[test]
+fn every_emitted_key_exists_in_the_line_charts() {
+    let mut checked = 0;
+    for platform in BUILTINS {
+        for line in ReleaseLine::ALL {
+            let (code, stdout, _) = values(platform, line);
+            if code != 0 {
+                continue;
+            }
+            let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+            let mut paths = BTreeSet::new();
+            key_paths(&doc, "", &mut paths);
+            let (declared, open) = chart_keys(line);
+            for path in paths {
+                let ok = declared.contains(&path)
+                    || open.iter().any(|o| {
+                        path.starts_with(&format!("{o}."))
+                            || path.starts_with(&format!("{o}["))
+                            || &path == o
+                    });
+                assert!(
+                    ok,
+                    "{platform} on {line}: `{path}` is not a key of the {line} charts"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50);
+}
+
+#[test]
+fn a_typo_in_a_key_would_be_caught() {
+    let (declared, _) = chart_keys(ReleaseLine::V1_0);
+    assert!(declared.contains("gateways.istio-ingressgateway.ports"));
+    assert!(!declared.contains("gateways.istio-ingresgateway.ports"));
+}
+
+#[test]
+fn output_is_deterministic_and_written_atomically() {
+    let (_, first, _) = values("pks", ReleaseLine::V1_0);
+    let (_, second, _) = values("pks", ReleaseLine::V1_0);
+    assert_eq!(first, second);
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen_in(dir.path())
+        .args(["values", "--platform", "pks", "-o", "out/values.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/values.yaml")).unwrap(),
+        first
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}
+
+#[test]
+fn an_invalid_platform_prints_the_located_errors_and_no_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen_in(dir.path())
+        .args([
+            "values",
+            "--platform",
+            "kvm",
+            "--set",
+            "spec.ingressGateway.nodePorts.http2=29000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("builtin:kvm:0:0: spec.ingressGateway.nodePorts.http2: nodePort 29000 is outside Kubernetes' node port range 30000-32767 (from --set spec.ingressGateway.nodePorts.http2=29000)"),
+        "{stderr}"
+    );
+    let out = meshgen_in(dir.path())
+        .args(["values", "--platform", "kvm", "--set", "spec..x=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn set_overrides_reach_the_values_as_the_same_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshgen_in(dir.path())
+        .args([
+            "values",
+            "--platform",
+            "aws",
+            "--set",
+            "spec.ingressGateway.annotations.example\\.com/flag=on",
+            "--set",
+            "spec.ingressGateway.annotations.example\\.com/count=1_000",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = meshgen::yaml::parse(&String::from_utf8(out.stdout).unwrap())
+        .unwrap()
+        .to_json();
+    let annotations = &doc["gateways"]["istio-ingressgateway"]["serviceAnnotations"];
+    // 1.0 prints annotation values raw, so the values hold a quoted YAML string.
+    assert_eq!(annotations["example.com/flag"], "\"on\"");
+    assert_eq!(annotations["example.com/count"], "\"1_000\"");
+}
+
+#[test]
+fn kvm_renders_from_a_fresh_directory_with_nothing_vendored() {
+    let (code, stdout, stderr) = values("kvm", ReleaseLine::V1_0);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("type: \"NodePort\""));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn platform_yaml() -> impl Strategy<Value = String> {
+        let providers = prop::sample::select(vec!["pks", "gke", "aws", "azure", "kvm", "minikube"]);
+        let lines = prop::sample::select(vec!["0.6", "1.0", "1.11"]);
+        let types = prop::sample::select(vec!["LoadBalancer", "NodePort", "ClusterIP"]);
+        let ports = prop::collection::btree_map(
+            prop::sample::select(vec![
+                "http",
+                "http2",
+                "https",
+                "tcp",
+                "status-port",
+                "tcp-dns-tls",
+            ]),
+            30000u16..32768,
+            0..4,
+        );
+        let annotation_values = prop::collection::vec(
+            prop::sample::select(vec![
+                "no",
+                "on",
+                "y",
+                "1_000",
+                "true",
+                "~",
+                "0x10",
+                "2024-01-01",
+                "plain",
+                "a: b",
+            ]),
+            0..3,
+        );
+        (
+            providers,
+            lines,
+            types,
+            ports,
+            prop::option::of(2u8..6),
+            any::<bool>(),
+            annotation_values,
+            any::<bool>(),
+        )
+            .prop_map(|(provider, line, ingress_type, ports, replicas, tracing, annotations, egress)| {
+                let mut text = format!(
+                    "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: prop\nspec:\n  provider: {provider}\n  istio: \"{line}\"\n  tracing: {tracing}\n  ingressGateway:\n    serviceType: {ingress_type}\n"
+                );
+                if !annotations.is_empty() {
+                    text.push_str("    annotations:\n");
+                    for (i, v) in annotations.iter().enumerate() {
+                        text.push_str(&format!("      example.com/a{i}: {}\n", serde_json::to_string(v).unwrap()));
+                    }
+                }
+                if !ports.is_empty() {
+                    text.push_str("    nodePorts:\n");
+                    for (name, port) in &ports {
+                        text.push_str(&format!("      {name}: {port}\n"));
+                    }
+                }
+                text.push_str(&format!("  egressGateway:\n    enabled: {egress}\n"));
+                if let Some(r) = replicas {
+                    text.push_str(&format!("  highAvailability:\n    replicas: {r}\n    antiAffinity: none\n"));
+                }
+                text
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn valid_platforms_render_values_that_keep_their_invariants(text in platform_yaml()) {
+            let source = meshgen::load::Source { display: "prop.yaml".into(), path: None, text };
+            let loaded = meshgen::load::load(&source, &[]);
+            prop_assume!(loaded.is_ok());
+            let loaded = loaded.unwrap();
+            let line = loaded.file.spec.istio;
+            let resolved = meshgen::resolve::resolve(&loaded.file, &loaded.doc, line.pinned_version(), meshgen::resolve::Origin::Default { why: "test".into() });
+            let rendered = meshgen::values::render(&resolved).expect("valid platforms render");
+            let doc = meshgen::yaml::parse(&rendered).expect("output parses").to_json();
+            let range = resolved.node_port_range.value;
+            let mut seen = BTreeSet::new();
+            for kind in ["istio-ingressgateway", "istio-egressgateway"] {
+                let gateway = &doc["gateways"][kind];
+                if let Some(ports) = gateway["ports"].as_array() {
+                    let gk = meshgen::values::gateway_of(kind).unwrap();
+                    let names: Vec<&str> = ports.iter().map(|p| p["name"].as_str().unwrap()).collect();
+                    for default in meshgen::gateway_ports::default_ports(line, gk) {
+                        prop_assert!(names.contains(&default.name), "{kind} lost port {}", default.name);
+                    }
+                    for p in ports {
+                        if let Some(n) = p["nodePort"].as_u64() {
+                            let n = n as u16;
+                            prop_assert!(range.contains(n), "nodePort {n} outside {range}");
+                            prop_assert!(seen.insert(n), "nodePort {n} used twice");
+                        }
+                    }
+                }
+                if let Some(annotations) = gateway["serviceAnnotations"].as_object() {
+                    for (k, v) in annotations {
+                        let v = v.as_str();
+                        prop_assert!(v.is_some(), "annotation {k} is not a string");
+                        if line == ReleaseLine::V1_0 {
+                            // What the raw chart template prints must read back as a string.
+                            let printed = meshgen::yaml::parse(&format!("k: {}\n", v.unwrap())).unwrap().to_json();
+                            prop_assert!(printed["k"].is_string(), "{k} renders as a non-string");
+                        }
+                    }
+                }
+            }
+            if line == ReleaseLine::V0_6 {
+                if let Some(n) = doc["ingress"]["service"]["nodePort"]["port"].as_u64() {
+                    prop_assert!(range.contains(n as u16));
+                }
+            }
+        }
+    }
+}
