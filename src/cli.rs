@@ -20,12 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// List the supported Istio release lines, their pinned versions and charts.
     Lines,
+    /// Fetch the Istio charts of each release line from git into vendor/, pinned in vendor/meshgen.lock.
+    Vendor(crate::vendor::VendorArgs),
 }
 
 /// Runs a parsed command line; the only place that prints errors and chooses the exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Lines => print_lines(),
+        Command::Vendor(args) => crate::vendor::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -3,4 +3,6 @@
 
 pub mod cli;
 pub mod error;
+pub mod lock;
 pub mod release_line;
+pub mod vendor;
