@@ -333,6 +333,9 @@ fn locked_without_a_lock_or_with_another_remote_fails_clearly() {
         .stderr(predicate::str::contains("line 1.11 is not in"));
 }
 
+/// Makes the (mode, name, id) of a hostile tree entry.
+type MakeEntry = Box<dyn Fn(&Upstream) -> (&'static str, &'static str, git2::Oid)>;
+
 /// A repository whose only 1.0 release has `entry` (mode, name, id) inside the chart.
 fn with_unsafe_entry(
     make: impl Fn(&Upstream) -> (&'static str, &'static str, git2::Oid),
@@ -375,11 +378,7 @@ fn with_unsafe_entry(
 
 #[test]
 fn unsafe_entries_are_refused_by_name_and_nothing_is_written() {
-    let cases: Vec<(
-        &str,
-        Box<dyn Fn(&Upstream) -> (&'static str, &'static str, git2::Oid)>,
-        &str,
-    )> = vec![
+    let cases: Vec<(&str, MakeEntry, &str)> = vec![
         (
             "symlink",
             Box::new(|up: &Upstream| ("120000", "link.yaml", up.blob("/etc/passwd"))),
