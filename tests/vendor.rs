@@ -196,6 +196,18 @@ fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
     assert!(!cached.is_empty(), "a bare cache repository was created");
     assert_eq!(by_url.lock().remote, up.file_url());
     assert_eq!(by_url.lock().lines, by_path.lock().lines);
+    // Switching the remote keeps the locked versions and records the new remote.
+    up.release("1.0.3", common::files_10("1.0.3"));
+    by_path.vendor(&up.file_url(), &[]).assert().success();
+    assert_eq!(by_path.lock().remote, up.file_url());
+    assert_eq!(
+        by_path
+            .lock()
+            .version_of(ReleaseLine::V1_0)
+            .unwrap()
+            .to_string(),
+        "1.0.2"
+    );
     // A second run reuses the cache and changes nothing.
     let before = by_url.lock_bytes();
     by_url.run(&["1.0", "1.11"]).assert().success();

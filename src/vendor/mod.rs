@@ -139,11 +139,10 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
     // Which tag each line is read from.
     let mut plan: Vec<(ReleaseLine, semver::Version, String, Option<&LockedLine>)> = Vec::new();
     for &line in &lines {
-        let locked = old
-            .as_ref()
-            .filter(|_| same_remote)
-            .and_then(|o| o.line(line));
-        let (version, tag) = match (mode, locked) {
+        // The version is kept across a change of remote; the commit check needs the same remote.
+        let prior = old.as_ref().and_then(|o| o.line(line));
+        let locked = prior.filter(|_| same_remote);
+        let (version, tag) = match (mode, prior) {
             (Mode::Locked | Mode::Keep, Some(entry)) => {
                 let version = semver::Version::parse(&entry.version).map_err(|e| {
                     Error::Vendor(format!("{}: line {line}: {e}", lock_path.display()))
