@@ -30,6 +30,8 @@ pub enum Command {
     Values(ValuesArgs),
     /// List the supported Istio release lines, their pinned versions and charts.
     Lines,
+    /// Fetch the Istio charts of each release line from git into vendor/, pinned in vendor/meshgen.lock.
+    Vendor(crate::vendor::VendorArgs),
 }
 
 /// How a command names its platform.
@@ -90,6 +92,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => commands::validate(&args),
         Command::Values(args) => commands::values(&args),
         Command::Lines => print_lines(),
+        Command::Vendor(args) => crate::vendor::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -146,14 +146,29 @@ pub fn validate(args: &ValidateArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// The exact version to render a line for: the lock file's when present, else the pin.
-pub fn version_for(line: ReleaseLine) -> (semver::Version, Origin) {
-    (
-        line.pinned_version(),
-        Origin::Default {
-            why: "the version built into meshgen (no vendor/meshgen.lock)".to_string(),
-        },
-    )
+/// Where the lock file lives, relative to the repository.
+pub const LOCK_PATH: &str = "vendor/meshgen.lock";
+
+/// The exact version to render a line for: the lock file's when it pins the line, else
+/// the version built into meshgen.
+pub fn version_for(
+    lock: Option<&crate::lock::Lock>,
+    line: ReleaseLine,
+) -> (semver::Version, Origin) {
+    match lock.and_then(|l| l.version_of(line)) {
+        Some(v) => (
+            v,
+            Origin::Default {
+                why: format!("pinned by {LOCK_PATH}"),
+            },
+        ),
+        None => (
+            line.pinned_version(),
+            Origin::Default {
+                why: format!("the version built into meshgen (no {LOCK_PATH} pins it)"),
+            },
+        ),
+    }
 }
 
 /// Finds, validates and resolves the platform named by a command's arguments.
@@ -161,7 +176,10 @@ pub fn resolve_platform(
     args: &crate::cli::PlatformArgs,
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
     let dir = current_dir()?;
-    let (loaded, resolved) = load::resolve_request(&args.request(), &dir, &version_for)?;
+    let lock = crate::lock::Lock::load(&dir.join(LOCK_PATH))?;
+    let (loaded, resolved) = load::resolve_request(&args.request(), &dir, &|line| {
+        version_for(lock.as_ref(), line)
+    })?;
     print_warnings(&loaded.warnings);
     Ok((loaded, resolved))
 }

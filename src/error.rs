@@ -22,6 +22,15 @@ pub enum Error {
     /// A vendoring or lock problem.
     #[error("{0}")]
     Vendor(String),
+    /// A release tag now points at another commit than the lock records: upstream rewrote
+    /// a release, or the remote is not the one locked. A finding, not a failure to run.
+    #[error("moved tag: tag {tag} of line {line} is locked at commit {locked} but the remote now has it at {found}; review the change, then accept it with `meshgen vendor --update {line}`")]
+    MovedTag {
+        line: String,
+        tag: String,
+        locked: String,
+        found: String,
+    },
 }
 
 /// Exit codes, documented in the README.
@@ -43,7 +52,7 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Findings(_) => exit::FINDINGS,
+            Error::Findings(_) | Error::MovedTag { .. } => exit::FINDINGS,
             Error::Io { .. } | Error::Usage(_) | Error::Vendor(_) | Error::Render(_) => {
                 exit::FAILURE
             }

@@ -325,3 +325,29 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_locked_version_pins_the_images() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("vendor")).unwrap();
+    let lock = std::fs::read_to_string("vendor/meshgen.lock")
+        .unwrap()
+        .replace("version: \"1.0.9\"", "version: \"1.0.8\"");
+    std::fs::write(dir.path().join("vendor/meshgen.lock"), lock).unwrap();
+    let out = meshgen_in(dir.path())
+        .args(["values", "--platform", "kvm"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("tag: \"1.0.8\""), "{stdout}");
+    assert!(
+        stdout.contains("Istio 1.0.8: pinned by vendor/meshgen.lock"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("vendor/istio/1.0.8/istio"), "{stdout}");
+}

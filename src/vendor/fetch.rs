@@ -1,0 +1,252 @@
+//! Where the git objects come from. For a URL: a bare cache repository kept per remote under
+//! the user's cache directory, into which just the tags a run needs are fetched (shallow
+//! where the transport supports it), with git2. For a local repository path: that repository,
+//! read in place; copying it into a cache would read every object it has, and a mirror may
+//! lack large files that no chart needs.
+//!
+//! Git's `url.<base>.insteadOf` settings are applied first, so a mirror can stand in for the
+//! public URL while the lock keeps recording the public URL.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{AutotagOption, Direction, FetchOptions, Oid, RemoteCallbacks, Repository};
+use indicatif::ProgressBar;
+use sha2::{Digest as _, Sha256};
+
+use super::install::FileLock;
+use crate::error::{Error, Result};
+
+/// One tag as the remote advertises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTag {
+    /// The object the tag ref points at: a tag object for annotated tags.
+    pub target: Oid,
+}
+
+/// The repository charts are read from: a bare cache of a URL, locked for the run so two
+/// runs never update its refs at once, or a local repository read in place.
+pub struct Cache {
+    pub repo: Repository,
+    url: String,
+    /// The cache's lock; None when reading a local repository in place.
+    _lock: Option<FileLock>,
+}
+
+/// `url` rewritten by the longest matching `url.<base>.insteadOf` of the user's git config,
+/// as git does.
+pub fn rewrite_url(url: &str) -> String {
+    let Ok(config) = git2::Config::open_default() else {
+        return url.to_string();
+    };
+    let mut best: Option<(usize, String)> = None;
+    if let Ok(mut entries) = config.entries(Some(r"url\..*\.insteadof")) {
+        while let Some(Ok(entry)) = entries.next() {
+            let (Ok(name), Ok(prefix)) = (entry.name(), entry.value()) else {
+                continue;
+            };
+            let base = &name["url.".len()..name.len() - ".insteadof".len()];
+            if url.starts_with(prefix) && best.as_ref().map_or(true, |(len, _)| prefix.len() > *len)
+            {
+                best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
+            }
+        }
+    }
+    best.map_or_else(|| url.to_string(), |(_, rewritten)| rewritten)
+}
+
+/// Whether git would treat `url` as a local path (not `file://`, which goes through the
+/// transport like any URL).
+pub fn is_local_path(url: &str) -> bool {
+    !looks_like_url(url) && Path::new(url).exists()
+}
+
+/// `scheme://...` or scp-like `user@host:path`.
+pub fn looks_like_url(url: &str) -> bool {
+    url.contains("://") || (url.contains('@') && url.contains(':'))
+}
+
+/// Where caches live: `MESHGEN_CACHE_DIR` / `--cache-dir`, else `$XDG_CACHE_HOME/meshgen`,
+/// else `~/.cache/meshgen`.
+pub fn default_cache_root() -> Result<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+        if xdg.is_absolute() {
+            return Ok(xdg.join("meshgen"));
+        }
+    }
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join(".cache").join("meshgen")),
+        _ => Err(Error::Usage(
+            "no cache directory: set --cache-dir or MESHGEN_CACHE_DIR (neither XDG_CACHE_HOME nor HOME is set)".into(),
+        )),
+    }
+}
+
+impl Cache {
+    /// Opens (creating it if needed) the cache of `url` under `root`. The directory name is
+    /// readable and unique: the last path segment of the URL and a hash of the whole URL.
+    pub fn open(root: &Path, url: &str) -> Result<Cache> {
+        if is_local_path(url) {
+            let repo = Repository::open(url).map_err(|e| {
+                Error::Vendor(format!(
+                    "remote {url}: not a git repository: {}",
+                    e.message()
+                ))
+            })?;
+            return Ok(Cache {
+                repo,
+                url: url.to_string(),
+                _lock: None,
+            });
+        }
+        let tail: String = url
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .rsplit(['/', '\\', ':'])
+            .next()
+            .unwrap_or("remote")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let hash: String = Sha256::digest(url.as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let git_dir = root.join("git").join(format!("{tail}-{hash}.git"));
+        std::fs::create_dir_all(&git_dir).map_err(|e| Error::io(&git_dir, e))?;
+        let lock = FileLock::acquire(&git_dir.with_extension("git.lock"), "the git cache")?;
+        let repo = match Repository::open_bare(&git_dir) {
+            Ok(repo) => repo,
+            Err(_) => Repository::init_bare(&git_dir).map_err(|e| {
+                Error::Vendor(format!(
+                    "creating the git cache {}: {}",
+                    git_dir.display(),
+                    e.message()
+                ))
+            })?,
+        };
+        Ok(Cache {
+            repo,
+            url: url.to_string(),
+            _lock: Some(lock),
+        })
+    }
+
+    /// The tags the remote advertises, by name (`refs/tags/` stripped, peeled `^{}` entries
+    /// dropped: peeling is done on the fetched objects, which we can trust).
+    pub fn list_tags(&self) -> Result<BTreeMap<String, RemoteTag>> {
+        if self._lock.is_none() {
+            return self.local_tags();
+        }
+        let mut remote = self.remote()?;
+        remote
+            .connect(Direction::Fetch)
+            .map_err(|e| self.unreachable(e))?;
+        let heads = remote.list().map_err(|e| self.unreachable(e))?;
+        let tags = heads
+            .iter()
+            .filter_map(|head| {
+                let name = head.name().strip_prefix("refs/tags/")?;
+                (!name.ends_with("^{}"))
+                    .then(|| (name.to_string(), RemoteTag { target: head.oid() }))
+            })
+            .collect();
+        let _ = remote.disconnect();
+        Ok(tags)
+    }
+
+    /// Fetches exactly `tags` (forced, so a moved tag is seen as moved), depth 1 where the
+    /// transport supports shallow fetches and in full where it does not (local paths).
+    pub fn fetch_tags(&self, tags: &[String], progress: &ProgressBar) -> Result<()> {
+        if tags.is_empty() || self._lock.is_none() {
+            return Ok(());
+        }
+        let refspecs: Vec<String> = tags
+            .iter()
+            .map(|t| format!("+refs/tags/{t}:refs/tags/{t}"))
+            .collect();
+        match self.fetch(&refspecs, Some(1), progress) {
+            Err(e) if is_shallow_unsupported(&e) => self.fetch(&refspecs, None, progress),
+            other => other,
+        }
+        .map_err(|e| {
+            Error::Vendor(format!(
+                "fetching tags {} from {}: {}",
+                tags.join(", "),
+                self.url,
+                e.message()
+            ))
+        })
+    }
+
+    fn fetch(
+        &self,
+        refspecs: &[String],
+        depth: Option<i32>,
+        progress: &ProgressBar,
+    ) -> Result<(), git2::Error> {
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.transfer_progress(|stats| {
+            progress.set_length(stats.total_objects() as u64);
+            progress.set_position(stats.received_objects() as u64);
+            true
+        });
+        let mut options = FetchOptions::new();
+        options
+            .remote_callbacks(callbacks)
+            .download_tags(AutotagOption::None)
+            .update_fetchhead(false);
+        if let Some(depth) = depth {
+            options.depth(depth);
+        }
+        let mut remote = self.repo.remote_anonymous(&self.url)?;
+        remote.fetch(refspecs, Some(&mut options), None)
+    }
+
+    /// The commit a fetched tag peels to.
+    pub fn peel(&self, tag: &str) -> Result<Oid> {
+        self.repo
+            .revparse_single(&format!("refs/tags/{tag}"))
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| {
+                Error::Vendor(format!(
+                    "tag {tag} does not peel to a commit: {}",
+                    e.message()
+                ))
+            })
+    }
+
+    fn local_tags(&self) -> Result<BTreeMap<String, RemoteTag>> {
+        let refs = self.repo.references_glob("refs/tags/*").map_err(|e| {
+            Error::Vendor(format!("listing the tags of {}: {}", self.url, e.message()))
+        })?;
+        Ok(refs
+            .filter_map(|r| r.ok())
+            .filter_map(|r| {
+                let name = r.name().ok()?.strip_prefix("refs/tags/")?.to_string();
+                let target = r.target()?;
+                Some((name, RemoteTag { target }))
+            })
+            .collect())
+    }
+
+    fn remote(&self) -> Result<git2::Remote<'_>> {
+        self.repo
+            .remote_anonymous(&self.url)
+            .map_err(|e| Error::Vendor(format!("remote `{}`: {}", self.url, e.message())))
+    }
+
+    fn unreachable(&self, e: git2::Error) -> Error {
+        Error::Vendor(format!(
+            "cannot read the tags of remote `{}`: {} (check --remote, or the network)",
+            self.url,
+            e.message()
+        ))
+    }
+}
+
+fn is_shallow_unsupported(e: &git2::Error) -> bool {
+    let message = e.message().to_ascii_lowercase();
+    message.contains("shallow") || message.contains("depth")
+}

@@ -1,0 +1,407 @@
+//! `meshgen vendor`: fetches the Istio charts of each release line from git, reproduces what
+//! the release archive shipped, writes them under `vendor/istio/<version>/` and pins them in
+//! `vendor/meshgen.lock`; `--check` proves later that the tree still matches the lock.
+//!
+//! Submodules: `resolve` (tags to versions), `fetch` (the git2 cache), `extract` (tree
+//! objects to files), `patches` (release-archive changes), `digest`, `install` (atomic
+//! writes and the run lock), `check`.
+
+pub mod check;
+pub mod digest;
+pub mod extract;
+pub mod fetch;
+pub mod install;
+pub mod patches;
+pub mod resolve;
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::{exit, Error, Result};
+use crate::lock::{self, Lock, LockedChart, LockedLine};
+use crate::release_line::ReleaseLine;
+use digest::ChartFile;
+
+/// Arguments of `meshgen vendor`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VendorArgs {
+    /// Release lines to vendor: 0.6, 1.0, 1.11 [default: all three]
+    #[arg(value_name = "LINE")]
+    pub lines: Vec<ReleaseLine>,
+    /// Git remote to fetch from, a URL or a local repository path [default: the lock's remote,
+    /// else https://github.com/istio/istio.git]. Git's `url.<base>.insteadOf` applies, so a
+    /// mirror can serve the public URL while the lock records the public URL.
+    #[arg(long, value_name = "URL|PATH")]
+    pub remote: Option<String>,
+    /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/
+    #[arg(long, value_name = "DIR", default_value = "vendor")]
+    pub dir: PathBuf,
+    /// Re-resolve every line to the newest release in its range instead of keeping locked versions
+    #[arg(long, conflicts_with_all = ["locked", "check"])]
+    pub update: bool,
+    /// Vendor exactly the locked commits, fail if a tag moved or content differs, never rewrite the lock
+    #[arg(long, conflicts_with = "check")]
+    pub locked: bool,
+    /// Change nothing: compare the vendored files with the lock and list every difference (exit 1 on any)
+    #[arg(long)]
+    pub check: bool,
+    /// Where the bare git caches live [default: $XDG_CACHE_HOME/meshgen or ~/.cache/meshgen]
+    #[arg(long, value_name = "DIR", env = "MESHGEN_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The charts of one release: directory name and files, in install order.
+pub type ReleaseCharts = Vec<(String, Vec<ChartFile>)>;
+
+/// How a run treats the versions already in the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Keep locked versions, resolve lines not in the lock.
+    Keep,
+    /// Resolve every line again.
+    Update,
+    /// Only the locked commits; the lock is not written.
+    Locked,
+}
+
+/// Runs `meshgen vendor`; returns the exit code.
+pub fn run(args: &VendorArgs) -> Result<u8> {
+    if args.check {
+        return check::run(args);
+    }
+    let mode = if args.locked {
+        Mode::Locked
+    } else if args.update {
+        Mode::Update
+    } else {
+        Mode::Keep
+    };
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let _run_lock =
+        install::FileLock::acquire(&dir.join(".meshgen-vendor.flock"), "the vendor directory")?;
+    let istio_dir = dir.join("istio");
+    install::recover(&istio_dir)?;
+    let lock_path = dir.join(lock::FILE_NAME);
+    let old = Lock::load(&lock_path)?;
+
+    let remote = match (&args.remote, &old) {
+        (Some(given), _) => normalize_remote(given)?,
+        (None, Some(old)) => old.remote.clone(),
+        (None, None) => lock::DEFAULT_REMOTE.to_string(),
+    };
+    let same_remote = old.as_ref().is_some_and(|o| o.remote == remote);
+    let mut lines: BTreeSet<ReleaseLine> = if args.lines.is_empty() {
+        ReleaseLine::ALL.into_iter().collect()
+    } else {
+        args.lines.iter().copied().collect()
+    };
+    if mode == Mode::Locked {
+        let Some(old) = &old else {
+            return Err(Error::Vendor(format!(
+                "--locked needs a lock, and {} does not exist; run `meshgen vendor` first",
+                lock_path.display()
+            )));
+        };
+        if !same_remote {
+            return Err(Error::Vendor(format!(
+                "--locked: the lock records remote `{}`, not `{remote}`; fetching elsewhere would change the lock",
+                old.remote
+            )));
+        }
+        if args.lines.is_empty() {
+            lines = old.lines.iter().map(|l| l.line).collect();
+        }
+        if let Some(missing) = lines.iter().find(|l| old.line(**l).is_none()) {
+            return Err(Error::Vendor(format!(
+                "--locked: line {missing} is not in {}; run `meshgen vendor {missing}` to add it",
+                lock_path.display()
+            )));
+        }
+    } else if let Some(old) = old.as_ref().filter(|_| !same_remote) {
+        // One lock, one remote: lines locked from the old remote are vendored again from the new.
+        lines.extend(old.lines.iter().map(|l| l.line));
+    }
+
+    let cache_root = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => fetch::default_cache_root()?,
+    };
+    let cache = fetch::Cache::open(&cache_root, &fetch::rewrite_url(&remote))?;
+    let progress = progress_bar();
+    progress.set_message(format!("listing tags of {remote}"));
+    let remote_tags = cache.list_tags()?;
+    let tag_names: Vec<String> = remote_tags.keys().cloned().collect();
+
+    // Which tag each line is read from.
+    let mut plan: Vec<(ReleaseLine, semver::Version, String, Option<&LockedLine>)> = Vec::new();
+    for &line in &lines {
+        // The version is kept across a change of remote; the commit check needs the same remote.
+        let prior = old.as_ref().and_then(|o| o.line(line));
+        let locked = prior.filter(|_| same_remote);
+        let (version, tag) = match (mode, prior) {
+            (Mode::Locked | Mode::Keep, Some(entry)) => {
+                let version = semver::Version::parse(&entry.version).map_err(|e| {
+                    Error::Vendor(format!("{}: line {line}: {e}", lock_path.display()))
+                })?;
+                if !remote_tags.contains_key(&entry.tag) {
+                    return Err(Error::Vendor(format!(
+                        "tag `{}` locked for line {line} is not at {remote}; {}",
+                        entry.tag,
+                        resolve::describe_tags(line, &tag_names)
+                    )));
+                }
+                (version, entry.tag.clone())
+            }
+            _ => resolve::newest(line, &tag_names, &remote)?,
+        };
+        plan.push((line, version, tag, locked));
+    }
+
+    progress.set_message(format!(
+        "fetching {}",
+        plan.iter()
+            .map(|p| p.2.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let wanted: Vec<String> = plan.iter().map(|p| p.2.clone()).collect();
+    cache.fetch_tags(&wanted, &progress)?;
+
+    // Build every release in memory first: nothing is written unless all lines succeed.
+    let mut built = Vec::new();
+    for (line, version, tag, locked) in plan {
+        let commit = cache.peel(&tag)?;
+        if let Some(entry) = locked.filter(|e| e.tag == tag) {
+            if entry.commit != commit.to_string() {
+                if mode == Mode::Update {
+                    eprintln!(
+                        "warning: tag {tag} of line {line} moved from {} to {commit}; --update accepts it",
+                        entry.commit
+                    );
+                } else {
+                    return Err(Error::MovedTag {
+                        line: line.to_string(),
+                        tag,
+                        locked: entry.commit.clone(),
+                        found: commit.to_string(),
+                    });
+                }
+            }
+        }
+        progress.set_message(format!("reading {tag}"));
+        let (entry, charts) = build_line(&cache.repo, line, &version, &tag, commit)?;
+        if mode == Mode::Locked {
+            let expected = locked.expect("--locked lines are in the lock");
+            if let Some(diff) = first_difference(expected, &entry) {
+                return Err(Error::Vendor(format!(
+                    "--locked: line {line} at {tag} no longer produces the locked charts ({diff}); run `meshgen vendor --update {line}` to review the change"
+                )));
+            }
+        }
+        built.push((entry, charts));
+    }
+
+    for (entry, charts) in &built {
+        if release_matches(&istio_dir, entry) {
+            continue; // already on disk byte for byte: nothing to rewrite
+        }
+        progress.set_message(format!("writing {}", entry.version));
+        install::install_release(&istio_dir, &entry.version, charts)?;
+    }
+    progress.finish_and_clear();
+
+    let mut new = match old.clone().filter(|_| same_remote) {
+        Some(lock) => lock,
+        None => Lock::new(remote.clone()),
+    };
+    for (entry, _) in &built {
+        new.upsert(entry.clone());
+    }
+    if mode != Mode::Locked && old.as_ref() != Some(&new) {
+        new.save(&lock_path)?;
+        // Only after the new lock is in place: releases the old lock named and the new does not.
+        if let Some(old) = &old {
+            for gone in old
+                .lines
+                .iter()
+                .filter(|o| !new.lines.iter().any(|n| n.version == o.version))
+            {
+                let path = istio_dir.join(&gone.version);
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+        }
+    }
+    for (entry, _) in &built {
+        eprintln!(
+            "vendored Istio {} ({} at {}) into {}",
+            entry.version,
+            entry.tag,
+            &entry.commit[..12],
+            istio_dir.join(&entry.version).display()
+        );
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Reads the charts of one line at `commit`, applies the release-archive patches and
+/// computes the lock entry.
+pub fn build_line(
+    repo: &git2::Repository,
+    line: ReleaseLine,
+    version: &semver::Version,
+    tag: &str,
+    commit: git2::Oid,
+) -> Result<(LockedLine, ReleaseCharts)> {
+    let mut charts = Vec::new();
+    let mut locked_charts = Vec::new();
+    for chart in line.default_charts() {
+        let mut files = extract::chart_files(repo, commit, chart.upstream_path, tag)?;
+        let mut applied = Vec::new();
+        match line {
+            ReleaseLine::V0_6 => {
+                if files.iter().any(|f| f.path == "values.yaml") {
+                    return Err(Error::Vendor(format!(
+                        "{tag}:{}/values.yaml exists in git; meshgen expected to generate it from {}",
+                        chart.upstream_path,
+                        patches::VALUES_TEMPLATE_06
+                    )));
+                }
+                let origin = format!("{tag}:{}", patches::VALUES_TEMPLATE_06);
+                let template = extract::blob_at(repo, commit, patches::VALUES_TEMPLATE_06, tag)?;
+                let template = String::from_utf8(template)
+                    .map_err(|_| Error::Vendor(format!("{origin}: not UTF-8")))?;
+                files.push(ChartFile {
+                    path: "values.yaml".into(),
+                    mode: digest::MODE_FILE,
+                    content: patches::generate_values_06(&template, version, &origin)?.into_bytes(),
+                });
+                applied.push(patches::GENERATE_VALUES_06.to_string());
+            }
+            ReleaseLine::V1_0 | ReleaseLine::V1_11 if chart.name != "base" => {
+                // base carries no images, hence no global.hub to set.
+                let origin = format!("{tag}:{}/values.yaml", chart.upstream_path);
+                let values = files
+                    .iter_mut()
+                    .find(|f| f.path == "values.yaml")
+                    .ok_or_else(|| Error::Vendor(format!("{origin}: missing")))?;
+                let text = std::str::from_utf8(&values.content)
+                    .map_err(|_| Error::Vendor(format!("{origin}: not UTF-8")))?;
+                values.content = patches::release_hub_tag(text, version, &origin)?.into_bytes();
+                applied.push(patches::RELEASE_HUB_TAG.to_string());
+            }
+            _ => {}
+        }
+        files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        locked_charts.push(LockedChart {
+            name: chart.name.to_string(),
+            source: chart.upstream_path.to_string(),
+            patches: applied,
+            digest: digest::chart_digest(&files),
+            files: files
+                .iter()
+                .map(|f| (f.path.clone(), digest::file_entry(f)))
+                .collect(),
+        });
+        charts.push((chart.name.to_string(), files));
+    }
+    let entry = LockedLine {
+        line,
+        range: line.version_req().to_string(),
+        version: version.to_string(),
+        tag: tag.to_string(),
+        commit: commit.to_string(),
+        charts: locked_charts,
+    };
+    Ok((entry, charts))
+}
+
+/// The first way `got` differs from the locked entry, for the `--locked` error.
+fn first_difference(locked: &LockedLine, got: &LockedLine) -> Option<String> {
+    if locked.charts.len() != got.charts.len() {
+        return Some(format!(
+            "{} charts locked, {} produced",
+            locked.charts.len(),
+            got.charts.len()
+        ));
+    }
+    for (a, b) in locked.charts.iter().zip(&got.charts) {
+        if a != b {
+            return Some(format!(
+                "chart {}: locked {}, produced {}",
+                a.name, a.digest, b.digest
+            ));
+        }
+    }
+    (locked != got).then(|| "line metadata differs".to_string())
+}
+
+/// Whether every chart of `entry` is already on disk with the right digest and nothing else
+/// sits in the release directory.
+fn release_matches(istio_dir: &Path, entry: &LockedLine) -> bool {
+    let release = istio_dir.join(&entry.version);
+    let Ok(listing) = std::fs::read_dir(&release) else {
+        return false;
+    };
+    if listing.count() != entry.charts.len() {
+        return false;
+    }
+    entry.charts.iter().all(|chart| {
+        digest::read_dir(&release.join(&chart.name))
+            .map(|files| digest::chart_digest(&files) == chart.digest)
+            .unwrap_or(false)
+    })
+}
+
+/// A local path becomes its absolute form, so the lock means the same from any directory;
+/// anything else is taken as a URL for git.
+fn normalize_remote(given: &str) -> Result<String> {
+    if fetch::looks_like_url(given) {
+        return Ok(given.to_string());
+    }
+    let path = Path::new(given);
+    match std::fs::canonicalize(path) {
+        Ok(abs) => abs.into_os_string().into_string().map_err(|p| {
+            Error::Usage(format!(
+                "--remote {}: path is not UTF-8",
+                Path::new(&p).display()
+            ))
+        }),
+        Err(e) => Err(Error::Vendor(format!(
+            "--remote {given}: no such repository ({e}); give a URL or the path of a git repository"
+        ))),
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} objects")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A test hook: with `MESHGEN_FAILPOINT=<name>` the run fails at that point, and with
+/// `<name>:abort` the process aborts there as if killed. Honoured only in debug builds (what
+/// `cargo test` runs), so a release binary cannot be made to fail by its environment.
+pub(crate) fn failpoint(name: &str) -> Result<()> {
+    if !cfg!(debug_assertions) {
+        return Ok(());
+    }
+    match std::env::var("MESHGEN_FAILPOINT") {
+        Ok(v) if v == name => Err(Error::Vendor(format!("injected failure at {name}"))),
+        Ok(v) if v.strip_suffix(":abort") == Some(name) => std::process::abort(),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,298 @@
+//! Builds upstream-like Istio repositories with git2 for the vendoring tests: the real
+//! directory layouts of 0.6, 1.0 and 1.11 with tiny charts, annotated release tags, and
+//! pre-releases that must never be picked. Nothing here reads the network or ../shared.
+
+#![allow(dead_code)] // each test binary uses a different part of the helper
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository, Signature};
+
+pub const UMBRELLA: &str = "install/kubernetes/helm/istio";
+pub const TEMPLATE_06: &str = "install/kubernetes/templates/helm/istio/values.yaml.tmpl";
+
+/// A file to commit: path, content, executable.
+pub type Files = BTreeMap<String, (Vec<u8>, bool)>;
+
+/// An upstream repository in a temporary directory.
+pub struct Upstream {
+    pub dir: tempfile::TempDir,
+    pub repo: Repository,
+}
+
+impl Upstream {
+    pub fn empty() -> Upstream {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path().join("istio.git")).unwrap();
+        Upstream { dir, repo }
+    }
+
+    /// The tags of the issue: 0.6.0; 1.0.0-snapshot.1, 1.0.0, 1.0.1, 1.0.2; 1.11.0-beta.0,
+    /// 1.11.0-rc.1, 1.11.0, 1.11.1, and 1.11.2-rc.1 newer than every 1.11 release.
+    pub fn standard() -> Upstream {
+        let up = Upstream::empty();
+        up.release("0.6.0", files_06());
+        for v in ["1.0.0-snapshot.1", "1.0.0", "1.0.1", "1.0.2"] {
+            up.release(v, files_10(v));
+        }
+        for v in [
+            "1.11.0-beta.0",
+            "1.11.0-rc.1",
+            "1.11.0",
+            "1.11.1",
+            "1.11.2-rc.1",
+        ] {
+            up.release(v, files_111(v));
+        }
+        up
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("istio.git")
+    }
+
+    pub fn path_str(&self) -> String {
+        self.path().to_str().unwrap().to_string()
+    }
+
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.path_str())
+    }
+
+    /// Commits `files` as the whole tree and tags the commit `tag` (annotated).
+    pub fn release(&self, tag: &str, files: Files) -> Oid {
+        let tree = self.tree(&files);
+        let commit = self.commit(tree, tag);
+        self.tag(tag, commit);
+        commit
+    }
+
+    pub fn commit(&self, tree: Oid, message: &str) -> Oid {
+        let sig = sig();
+        let tree = self.repo.find_tree(tree).unwrap();
+        // Unparented commits: each release is its own history, which is all vendoring needs.
+        self.repo
+            .commit(None, &sig, &sig, message, &tree, &[])
+            .unwrap()
+    }
+
+    /// An annotated tag, replacing any tag of that name (a moved tag).
+    pub fn tag(&self, name: &str, commit: Oid) -> Oid {
+        let object = self
+            .repo
+            .find_object(commit, Some(ObjectType::Commit))
+            .unwrap();
+        self.repo
+            .tag(name, &object, &sig(), &format!("Istio {name}"), true)
+            .unwrap()
+    }
+
+    /// A tree built from `files`, nested directories included.
+    pub fn tree(&self, files: &Files) -> Oid {
+        let mut dirs: BTreeMap<String, Files> = BTreeMap::new();
+        let mut builder = self.repo.treebuilder(None).unwrap();
+        for (path, (content, exec)) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => {
+                    dirs.entry(dir.to_string())
+                        .or_default()
+                        .insert(rest.to_string(), (content.clone(), *exec));
+                }
+                None => {
+                    let blob = self.repo.blob(content).unwrap();
+                    builder
+                        .insert(path, blob, if *exec { 0o100755 } else { 0o100644 })
+                        .unwrap();
+                }
+            }
+        }
+        for (dir, inner) in dirs {
+            let sub = self.tree(&inner);
+            builder.insert(dir, sub, 0o040000).unwrap();
+        }
+        builder.write().unwrap()
+    }
+
+    /// A tree written byte for byte, bypassing git2's name checks: how a hostile repository
+    /// gets a `..` entry. `entries` are (mode, name, id), in the order given.
+    pub fn raw_tree(&self, entries: &[(&str, &str, Oid)]) -> Oid {
+        let mut bytes = Vec::new();
+        for (mode, name, id) in entries {
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(id.as_bytes());
+        }
+        self.repo
+            .odb()
+            .unwrap()
+            .write(ObjectType::Tree, &bytes)
+            .unwrap()
+    }
+
+    /// Replaces the tree at `path` (a chart directory) inside `root`.
+    pub fn replace_subtree(&self, root: Oid, path: &str, subtree: Oid) -> Oid {
+        let root = self.repo.find_tree(root).unwrap();
+        let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        let mut builder = self.repo.treebuilder(Some(&root)).unwrap();
+        let new = if rest.is_empty() {
+            subtree
+        } else {
+            let child = root.get_name(head).unwrap().id();
+            self.replace_subtree(child, rest, subtree)
+        };
+        builder.insert(head, new, 0o040000).unwrap();
+        builder.write().unwrap()
+    }
+
+    pub fn blob(&self, content: &str) -> Oid {
+        self.repo.blob(content.as_bytes()).unwrap()
+    }
+
+    pub fn delete_tag(&self, name: &str) {
+        self.repo.tag_delete(name).unwrap();
+    }
+}
+
+fn sig() -> Signature<'static> {
+    Signature::new(
+        "Upstream",
+        "upstream@example.com",
+        &git2::Time::new(1_500_000_000, 0),
+    )
+    .unwrap()
+}
+
+fn add(files: &mut Files, path: &str, content: &str) {
+    files.insert(path.to_string(), (content.as_bytes().to_vec(), false));
+}
+
+/// 0.6: the umbrella chart without values.yaml, and the template the release build filled.
+pub fn files_06() -> Files {
+    let mut f = Files::new();
+    add(&mut f, "README.md", "Istio\n");
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/Chart.yaml"),
+        "name: istio\nversion: 0.5.0\n",
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/templates/configmap.yaml"),
+        "kind: ConfigMap\n",
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/charts/pilot/Chart.yaml"),
+        "name: pilot\n",
+    );
+    add(
+        &mut f,
+        TEMPLATE_06,
+        "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\n",
+    );
+    f
+}
+
+/// 1.0.x: the umbrella chart with sub-charts, and the daily-build hub and tag in values.yaml.
+pub fn files_10(version: &str) -> Files {
+    let mut f = Files::new();
+    add(&mut f, "README.md", "Istio\n");
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/Chart.yaml"),
+        &format!("name: istio\nversion: {version}\n"),
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/values.yaml"),
+        "# Common settings.\nglobal:\n  # Default hub for Istio images.\n  hub: gcr.io/istio-release\n\n  # Default tag for Istio images.\n  tag: release-1.0-latest-daily\n  proxy:\n    image: proxyv2\ngrafana:\n  image:\n    hub: docker.io/grafana\n    tag: 5.2.3\n",
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/requirements.yaml"),
+        "dependencies:\n  - name: galley\n    condition: galley.enabled\n",
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/charts/galley/Chart.yaml"),
+        "name: galley\n",
+    );
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/templates/_helpers.tpl"),
+        "{{/* helpers */}}\n",
+    );
+    f.insert(
+        format!("{UMBRELLA}/files/probe.sh"),
+        (b"#!/bin/sh\nexit 0\n".to_vec(), true),
+    );
+    f
+}
+
+/// 1.11.x: the split charts under manifests/charts/.
+pub fn files_111(version: &str) -> Files {
+    let mut f = Files::new();
+    add(&mut f, "README.md", "Istio\n");
+    let with_images = |name: &str| {
+        format!("# {name}\n_internal_defaults_do_not_set:\n  x: 1\nglobal:\n  # Default hub for Istio images.\n  hub: gcr.io/istio-testing\n\n  # Default tag for Istio images.\n  tag: latest\n  proxy:\n    image: proxyv2\n")
+    };
+    add(
+        &mut f,
+        "manifests/charts/base/Chart.yaml",
+        &format!("name: base\nversion: {version}\n"),
+    );
+    add(
+        &mut f,
+        "manifests/charts/base/values.yaml",
+        "global:\n  istioNamespace: istio-system\nbase:\n  enableCRDTemplates: false\n",
+    );
+    add(
+        &mut f,
+        "manifests/charts/base/crds/crd-all.gen.yaml",
+        "kind: CustomResourceDefinition\n",
+    );
+    for (dir, name) in [
+        ("istio-control/istio-discovery", "istiod"),
+        ("gateways/istio-ingress", "istio-ingress"),
+        ("gateways/istio-egress", "istio-egress"),
+        ("istio-cni", "cni"),
+    ] {
+        add(
+            &mut f,
+            &format!("manifests/charts/{dir}/Chart.yaml"),
+            &format!("name: {name}\nversion: {version}\n"),
+        );
+        add(
+            &mut f,
+            &format!("manifests/charts/{dir}/values.yaml"),
+            &with_images(name),
+        );
+        add(
+            &mut f,
+            &format!("manifests/charts/{dir}/templates/deployment.yaml"),
+            "kind: Deployment\n",
+        );
+    }
+    // A discovery chart also has an empty pilot hub that must not be touched.
+    let values = f
+        .get_mut("manifests/charts/istio-control/istio-discovery/values.yaml")
+        .unwrap();
+    values.0 = format!(
+        "pilot:\n  hub: \"\"\n  tag: \"\"\n{}",
+        String::from_utf8_lossy(&values.0)
+    )
+    .into_bytes();
+    f
+}
+
+/// Runs the meshgen binary with a private cache and no user git config.
+pub fn meshgen(cache: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("meshgen").unwrap();
+    cmd.env("MESHGEN_CACHE_DIR", cache)
+        .env("HOME", cache)
+        .env("XDG_CONFIG_HOME", cache)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("MESHGEN_FAILPOINT")
+        .env_remove("XDG_CACHE_HOME");
+    cmd
+}

@@ -1,0 +1,560 @@
+//! `meshgen vendor` end to end, against repositories built by the tests (tests/common).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{meshgen, Upstream, UMBRELLA};
+use meshgen::lock::Lock;
+use meshgen::release_line::ReleaseLine;
+use predicates::prelude::*;
+
+struct Workspace {
+    _dir: tempfile::TempDir,
+    vendor: PathBuf,
+    cache: PathBuf,
+}
+
+fn workspace() -> Workspace {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = dir.path().join("vendor");
+    let cache = dir.path().join("cache");
+    fs::create_dir_all(&cache).unwrap();
+    Workspace {
+        _dir: dir,
+        vendor,
+        cache,
+    }
+}
+
+impl Workspace {
+    fn vendor(&self, remote: &str, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = meshgen(&self.cache);
+        cmd.arg("vendor")
+            .arg("--remote")
+            .arg(remote)
+            .arg("--dir")
+            .arg(&self.vendor)
+            .args(extra);
+        cmd
+    }
+
+    fn run(&self, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = meshgen(&self.cache);
+        cmd.arg("vendor").arg("--dir").arg(&self.vendor).args(extra);
+        cmd
+    }
+
+    fn lock(&self) -> Lock {
+        Lock::load(&self.vendor.join("meshgen.lock"))
+            .unwrap()
+            .expect("a lock")
+    }
+
+    /// The lock's text, compared whole to prove a run did not rewrite it.
+    fn lock_bytes(&self) -> String {
+        read(&self.vendor.join("meshgen.lock"))
+    }
+
+    fn chart(&self, version: &str, chart: &str) -> PathBuf {
+        self.vendor.join("istio").join(version).join(chart)
+    }
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn vendors_every_line_resolving_peeling_and_patching() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &[]).assert().success().stdout("");
+
+    let lock = ws.lock();
+    let versions: Vec<String> = lock.lines.iter().map(|l| l.version.clone()).collect();
+    // 1.11.2-rc.1 is newer than 1.11.1 but a pre-release; 1.0.0-snapshot.1 never counts.
+    assert_eq!(versions, ["0.6.0", "1.0.2", "1.11.1"]);
+    assert_eq!(
+        lock.remote,
+        fs::canonicalize(up.path()).unwrap().to_str().unwrap()
+    );
+    for entry in &lock.lines {
+        // Peeled: the commit, not the annotated tag object.
+        let tag = up
+            .repo
+            .revparse_single(&format!("refs/tags/{}", entry.tag))
+            .unwrap();
+        assert_eq!(tag.kind(), Some(git2::ObjectType::Tag));
+        assert_eq!(entry.commit, tag.peel_to_commit().unwrap().id().to_string());
+    }
+
+    // 0.6: values.yaml generated from the template.
+    let values = read(&ws.chart("0.6.0", "istio").join("values.yaml"));
+    assert!(
+        values.contains("repository: docker.io/istio/proxy\n    tag: 0.6.0\n"),
+        "{values}"
+    );
+    assert!(values.contains("repository: quay.io/coreos/hyperkube\n    tag: v1.7.6_coreos.0\n"));
+    assert!(!values.contains('{') || values.contains("resources: {}"));
+    assert_eq!(
+        lock.line(ReleaseLine::V0_6).unwrap().charts[0].patches,
+        ["generate-values-0.6"]
+    );
+
+    // 1.0: global hub and tag of the release; everything else byte-identical.
+    let values = read(&ws.chart("1.0.2", "istio").join("values.yaml"));
+    let upstream = String::from_utf8(
+        common::files_10("1.0.2")[&format!("{UMBRELLA}/values.yaml")]
+            .0
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        values,
+        upstream
+            .replace("hub: gcr.io/istio-release", "hub: docker.io/istio")
+            .replace("tag: release-1.0-latest-daily", "tag: 1.0.2")
+    );
+    assert!(ws
+        .chart("1.0.2", "istio")
+        .join("charts/galley/Chart.yaml")
+        .is_file());
+    assert!(
+        !ws.vendor.join("istio/1.0.2/README.md").exists(),
+        "only the chart paths"
+    );
+
+    // 1.11: the split charts, patched except base, istio-cni left out.
+    let mut charts: Vec<String> = fs::read_dir(ws.vendor.join("istio/1.11.1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    charts.sort();
+    assert_eq!(
+        charts,
+        ["base", "istio-discovery", "istio-egress", "istio-ingress"]
+    );
+    let discovery = read(&ws.chart("1.11.1", "istio-discovery").join("values.yaml"));
+    assert!(
+        discovery.starts_with("pilot:\n  hub: \"\"\n  tag: \"\"\n"),
+        "{discovery}"
+    );
+    assert!(
+        discovery.contains("  hub: docker.io/istio\n") && discovery.contains("  tag: 1.11.1\n")
+    );
+    let patches: Vec<Vec<String>> = lock
+        .line(ReleaseLine::V1_11)
+        .unwrap()
+        .charts
+        .iter()
+        .map(|c| c.patches.clone())
+        .collect();
+    assert_eq!(patches[0], Vec::<String>::new());
+    assert_eq!(patches[1], ["release-hub-tag"]);
+
+    ws.run(&["--check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok: 6 charts match"));
+}
+
+#[cfg(unix)]
+#[test]
+fn file_modes_are_reproducible_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    let mode = |p: &str| {
+        fs::metadata(ws.chart("1.0.2", "istio").join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("files/probe.sh"), 0o755);
+    assert_eq!(mode("Chart.yaml"), 0o644);
+}
+
+#[test]
+fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
+    let up = Upstream::standard();
+    let by_path = workspace();
+    by_path
+        .vendor(&up.path_str(), &["1.0", "1.11"])
+        .assert()
+        .success();
+    let by_url = workspace();
+    by_url
+        .vendor(&up.file_url(), &["1.0", "1.11"])
+        .assert()
+        .success()
+        .stdout("");
+    let cached: Vec<_> = fs::read_dir(by_url.cache.join("git")).unwrap().collect();
+    assert!(!cached.is_empty(), "a bare cache repository was created");
+    assert_eq!(by_url.lock().remote, up.file_url());
+    assert_eq!(by_url.lock().lines, by_path.lock().lines);
+    // Switching the remote keeps the locked versions and records the new remote.
+    up.release("1.0.3", common::files_10("1.0.3"));
+    by_path.vendor(&up.file_url(), &[]).assert().success();
+    assert_eq!(by_path.lock().remote, up.file_url());
+    assert_eq!(
+        by_path
+            .lock()
+            .version_of(ReleaseLine::V1_0)
+            .unwrap()
+            .to_string(),
+        "1.0.2"
+    );
+    // A second run reuses the cache and changes nothing.
+    let before = by_url.lock_bytes();
+    by_url.run(&["1.0", "1.11"]).assert().success();
+    assert_eq!(by_url.lock_bytes(), before);
+}
+
+#[test]
+fn check_lists_each_tampered_added_and_removed_file() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &[]).assert().success();
+    let chart = ws.chart("1.0.2", "istio");
+    fs::write(chart.join("values.yaml"), "global: {}\n").unwrap();
+    fs::write(chart.join("templates/extra.yaml"), "kind: Secret\n").unwrap();
+    fs::remove_file(chart.join("charts/galley/Chart.yaml")).unwrap();
+    let before = ws.lock_bytes();
+    ws.run(&["--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "istio/1.0.2/istio/values.yaml: changed",
+        ))
+        .stdout(predicate::str::contains(
+            "istio/1.0.2/istio/templates/extra.yaml: added",
+        ))
+        .stdout(predicate::str::contains(
+            "istio/1.0.2/istio/charts/galley/Chart.yaml: removed",
+        ))
+        .stdout(predicate::str::contains("3 differences"));
+    assert_eq!(ws.lock_bytes(), before, "--check changes nothing");
+    assert_eq!(read(&chart.join("values.yaml")), "global: {}\n");
+
+    // A plain run repairs the tree from the same commits, and the check passes again.
+    ws.run(&[]).assert().success();
+    ws.run(&["--check"]).assert().success();
+}
+
+#[test]
+fn check_reports_a_missing_chart_and_a_missing_lock() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.run(&["--check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no lock at"));
+    ws.vendor(&up.path_str(), &["1.11"]).assert().success();
+    fs::remove_dir_all(ws.chart("1.11.1", "istio-egress")).unwrap();
+    ws.run(&["--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("istio-egress: missing"));
+}
+
+#[test]
+fn locked_versions_are_kept_until_update() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    up.release("1.0.3", common::files_10("1.0.3"));
+    ws.run(&["1.0"]).assert().success();
+    assert_eq!(
+        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.2"
+    );
+    ws.run(&["--update", "1.0"]).assert().success();
+    assert_eq!(
+        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.3"
+    );
+    assert!(ws.chart("1.0.3", "istio").is_dir());
+    assert!(
+        !ws.vendor.join("istio/1.0.2").exists(),
+        "the release no longer locked is removed"
+    );
+}
+
+#[test]
+fn locked_refuses_a_moved_tag_and_never_rewrites_the_lock() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &[]).assert().success();
+    let before = ws.lock_bytes();
+    let mut files = common::files_10("1.0.2");
+    files.insert("SECURITY.md".into(), (b"moved\n".to_vec(), false));
+    let tree = up.tree(&files);
+    let moved_to = up.commit(tree, "rewritten 1.0.2");
+    up.tag("1.0.2", moved_to);
+
+    ws.run(&["--locked"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("moved tag: tag 1.0.2 of line 1.0"))
+        .stderr(predicate::str::contains(moved_to.to_string()));
+    assert_eq!(ws.lock_bytes(), before);
+    // Without --update a plain run refuses too; --update accepts it with a warning.
+    ws.run(&[]).assert().code(1);
+    ws.run(&["--update"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("moved"));
+    assert_eq!(
+        ws.lock().line(ReleaseLine::V1_0).unwrap().commit,
+        moved_to.to_string()
+    );
+}
+
+#[test]
+fn locked_restores_a_deleted_tree_exactly() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.file_url(), &[]).assert().success();
+    let before = ws.lock_bytes();
+    fs::remove_dir_all(ws.vendor.join("istio")).unwrap();
+    ws.run(&["--locked"]).assert().success().stdout("");
+    assert_eq!(ws.lock_bytes(), before);
+    ws.run(&["--check"]).assert().success();
+}
+
+#[test]
+fn locked_without_a_lock_or_with_another_remote_fails_clearly() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["--locked"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--locked needs a lock"));
+    ws.vendor(&up.path_str(), &["0.6"]).assert().success();
+    ws.vendor(&up.file_url(), &["--locked"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the lock records remote"));
+    ws.run(&["--locked", "1.11"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1.11 is not in"));
+}
+
+/// Makes the (mode, name, id) of a hostile tree entry.
+type MakeEntry = Box<dyn Fn(&Upstream) -> (&'static str, &'static str, git2::Oid)>;
+
+/// A repository whose only 1.0 release has `entry` (mode, name, id) inside the chart.
+fn with_unsafe_entry(
+    make: impl Fn(&Upstream) -> (&'static str, &'static str, git2::Oid),
+) -> Upstream {
+    let up = Upstream::empty();
+    let files = common::files_10("1.0.0");
+    let root = up.tree(&files);
+    let chart = up
+        .repo
+        .find_tree(root)
+        .unwrap()
+        .get_path(Path::new(UMBRELLA))
+        .unwrap()
+        .id();
+    let mut entries: Vec<(String, String, git2::Oid)> = up
+        .repo
+        .find_tree(chart)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("{:o}", e.filemode()),
+                e.name().unwrap().to_string(),
+                e.id(),
+            )
+        })
+        .collect();
+    let (mode, name, id) = make(&up);
+    entries.push((mode.to_string(), name.to_string(), id));
+    let borrowed: Vec<(&str, &str, git2::Oid)> = entries
+        .iter()
+        .map(|(m, n, i)| (m.as_str(), n.as_str(), *i))
+        .collect();
+    let bad_chart = up.raw_tree(&borrowed);
+    let root = up.replace_subtree(root, UMBRELLA, bad_chart);
+    let commit = up.commit(root, "bad");
+    up.tag("1.0.0", commit);
+    up
+}
+
+#[test]
+fn unsafe_entries_are_refused_by_name_and_nothing_is_written() {
+    let cases: Vec<(&str, MakeEntry, &str)> = vec![
+        (
+            "symlink",
+            Box::new(|up: &Upstream| ("120000", "link.yaml", up.blob("/etc/passwd"))),
+            "link.yaml: a symlink",
+        ),
+        (
+            "gitlink",
+            Box::new(|_: &Upstream| {
+                (
+                    "160000",
+                    "vendored",
+                    git2::Oid::from_str("1234567890123456789012345678901234567890").unwrap(),
+                )
+            }),
+            "vendored: a gitlink",
+        ),
+        (
+            "dotdot",
+            Box::new(|up: &Upstream| ("100644", "..", up.blob("escape"))),
+            "/..: path contains `..`",
+        ),
+        (
+            "absolute",
+            Box::new(|up: &Upstream| ("100644", "/etc", up.blob("escape"))),
+            "absolute path",
+        ),
+    ];
+    for (what, make, expected) in cases {
+        let up = with_unsafe_entry(make);
+        let ws = workspace();
+        ws.vendor(&up.path_str(), &["1.0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unsafe entry 1.0.0:{UMBRELLA}"
+            )))
+            .stderr(predicate::str::contains(expected));
+        assert!(!ws.vendor.join("istio").exists(), "{what}: nothing written");
+        assert!(!ws.vendor.join("meshgen.lock").exists(), "{what}: no lock");
+    }
+}
+
+#[test]
+fn missing_remote_missing_tag_and_empty_range_list_what_was_found() {
+    let ws = workspace();
+    ws.vendor("/nonexistent/istio", &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--remote /nonexistent/istio: no such repository",
+        ));
+    ws.vendor("file:///nonexistent/istio.git", &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read the tags of remote `file:///nonexistent/istio.git`",
+        ));
+
+    let up = Upstream::empty();
+    up.release("1.11.0-rc.1", common::files_111("1.11.0-rc.1"));
+    up.release("1.11.0-beta.0", common::files_111("1.11.0-beta.0"));
+    up.release("1.0.9", common::files_10("1.0.9"));
+    ws.vendor(&up.path_str(), &["1.11"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no release tag of line 1.11"))
+        .stderr(predicate::str::contains(
+            "1.11.0-beta.0, 1.11.0-rc.1 (pre-releases never match)",
+        ))
+        .stderr(predicate::str::contains("1.0.9"));
+
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    up.delete_tag("1.0.9");
+    ws.run(&["1.0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tag `1.0.9` locked for line 1.0 is not at",
+        ))
+        .stderr(predicate::str::contains("no tag of line 1.0 there"));
+}
+
+#[test]
+fn an_interrupted_run_leaves_the_old_tree_and_lock_intact() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    let lock_before = ws.lock_bytes();
+    up.release("1.0.3", common::files_10("1.0.3"));
+
+    // Killed half-way through writing the new release.
+    ws.run(&["--update", "1.0"])
+        .env("MESHGEN_FAILPOINT", "install-mid-write:abort")
+        .assert()
+        .failure();
+    assert_eq!(ws.lock_bytes(), lock_before);
+    assert!(!ws.vendor.join("istio/1.0.3").exists());
+    ws.run(&["--check"]).assert().success();
+
+    // Failing after the release is in place but before the lock is renamed over.
+    ws.run(&["--update", "1.0"])
+        .env("MESHGEN_FAILPOINT", "lock-before-rename")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "injected failure at lock-before-rename",
+        ));
+    assert_eq!(ws.lock_bytes(), lock_before);
+    ws.run(&["--check"]).assert().success();
+
+    // Repairing a tampered release of the same version, killed before the swap.
+    fs::write(ws.chart("1.0.2", "istio").join("Chart.yaml"), "tampered\n").unwrap();
+    ws.run(&[])
+        .env("MESHGEN_FAILPOINT", "install-before-rename:abort")
+        .assert()
+        .failure();
+    assert_eq!(
+        read(&ws.chart("1.0.2", "istio").join("Chart.yaml")),
+        "tampered\n",
+        "old tree untouched"
+    );
+
+    // The next run cleans up the leftovers and completes.
+    ws.run(&["--update", "1.0"]).assert().success();
+    assert_eq!(
+        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.3"
+    );
+    let leftovers: Vec<_> = fs::read_dir(ws.vendor.join("istio"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(leftovers, ["1.0.3"]);
+    ws.run(&["--check"]).assert().success();
+}
+
+#[test]
+fn a_second_run_waits_then_fails_clearly() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    fs::create_dir_all(&ws.vendor).unwrap();
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ws.vendor.join(".meshgen-vendor.flock"))
+        .unwrap();
+    fs4::FileExt::try_lock(&held).unwrap();
+    ws.vendor(&up.path_str(), &["0.6"])
+        .env("MESHGEN_LOCK_TIMEOUT", "0")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("locked by another meshgen run"));
+    fs4::FileExt::unlock(&held).unwrap();
+    ws.vendor(&up.path_str(), &["0.6"]).assert().success();
+}
+
+#[test]
+fn conflicting_flags_are_usage_errors() {
+    let ws = workspace();
+    ws.run(&["--check", "--update"]).assert().code(2);
+    ws.run(&["--locked", "--update"]).assert().code(2);
+    ws.run(&["2.0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown Istio release line"));
+}
