@@ -46,8 +46,7 @@ pub fn rewrite_url(url: &str) -> String {
                 continue;
             };
             let base = &name["url.".len()..name.len() - ".insteadof".len()];
-            if url.starts_with(prefix) && best.as_ref().map_or(true, |(len, _)| prefix.len() > *len)
-            {
+            if url.starts_with(prefix) && best.as_ref().is_none_or(|(len, _)| prefix.len() > *len) {
                 best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
             }
         }
