@@ -28,6 +28,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// List the supported Istio release lines, their pinned versions and charts.
     Lines,
+    /// Helm post-renderer: add the replicas and pod anti-affinity the charts cannot set (stdin to stdout).
+    PostRender(crate::postrender::PostRenderArgs),
+    /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
+    Manifests(crate::manifests::ManifestsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +58,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(args) => commands::schema(&args),
         Command::Validate(args) => commands::validate(&args),
         Command::Lines => print_lines(),
+        Command::PostRender(args) => crate::postrender::run(&args),
+        Command::Manifests(args) => crate::manifests::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -279,7 +279,9 @@ pub struct PlatformRequest {
 pub fn resolve_request(
     request: &PlatformRequest,
     dir: &Path,
-    version_for: &dyn Fn(crate::release_line::ReleaseLine) -> (semver::Version, crate::resolve::Origin),
+    version_for: &dyn Fn(
+        crate::release_line::ReleaseLine,
+    ) -> (semver::Version, crate::resolve::Origin),
 ) -> Result<(LoadedPlatform, crate::resolve::ResolvedPlatform)> {
     let source = find(&request.platform, dir)?;
     let mut overrides = Vec::new();
