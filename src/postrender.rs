@@ -560,3 +560,55 @@ mod tests {
         assert_eq!(once, twice);
     }
 }
+
+#[cfg(test)]
+mod roundtrip_tests {
+    use super::*;
+
+    /// A changed Deployment is re-emitted: every scalar must read back as what it was.
+    #[test]
+    fn re_emitted_scalars_keep_their_type_and_text() {
+        let input = r##"kind: Deployment
+metadata:
+  name: istiod
+  annotations:
+    a: "true"
+    b: "1.0"
+    c: "a: b"
+    d: "#x"
+    e: ""
+    f: "~"
+    g: "null"
+    h: "trailing  "
+    i: |
+      line one
+        indented
+      last
+    j: |-
+      no final newline
+    k: "0755"
+    l: 'it''s'
+    m: "- dash"
+    n: 1.10
+    o: 0x10
+    p: "yes"
+spec:
+  template:
+    metadata:
+      labels:
+        app: istiod
+        istio: pilot
+"##;
+        let change = Some(HaChange {
+            replicas: 2,
+            topology_key: None,
+        });
+        let out = post_render(input, ReleaseLine::V1_11, change).unwrap();
+        let before = parse_objects(input).unwrap();
+        let after = parse_objects(&out).unwrap();
+        assert_eq!(
+            before[0]["metadata"], after[0]["metadata"],
+            "re-emitted:\n{out}"
+        );
+    }
+}
