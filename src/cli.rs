@@ -32,6 +32,10 @@ pub enum Command {
     Lines,
     /// Fetch the Istio charts of each release line from git into vendor/, pinned in vendor/meshgen.lock.
     Vendor(crate::vendor::VendorArgs),
+    /// Helm post-renderer: add the replicas and pod anti-affinity the charts cannot set (stdin to stdout).
+    PostRender(crate::postrender::PostRenderArgs),
+    /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
+    Manifests(crate::manifests::ManifestsArgs),
 }
 
 /// How a command names its platform.
@@ -93,6 +97,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Values(args) => commands::values(&args),
         Command::Lines => print_lines(),
         Command::Vendor(args) => crate::vendor::run(&args),
+        Command::PostRender(args) => crate::postrender::run(&args),
+        Command::Manifests(args) => crate::manifests::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

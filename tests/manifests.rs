@@ -1,0 +1,107 @@
+//! `meshgen manifests`: golden output for the built-in kvm platform, the PodSecurityPolicy API
+//! chosen per Kubernetes version, and the refusal where the API is gone.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use meshgen::load::{resolve_request, PlatformRequest};
+use meshgen::release_line::KubeMinor;
+use meshgen::resolve::Origin;
+
+fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("meshgen")
+        .unwrap()
+        .arg("manifests")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn kvm_golden() {
+    let (code, stdout, stderr) = manifests(&["--platform", "kvm"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!("manifests_kvm", stdout);
+    // Deterministic: a second run prints the same bytes.
+    assert_eq!(manifests(&["--platform", "kvm"]).1, stdout);
+}
+
+#[test]
+fn psp_api_follows_the_kubernetes_version() {
+    let (code, stdout, stderr) = manifests(&["--platform", "kvm", "--set", "spec.kubernetes=1.9"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("apiVersion: extensions/v1beta1\nkind: PodSecurityPolicy\n"));
+    let (code, stdout, stderr) = manifests(&["--platform", "kvm", "--set", "spec.kubernetes=1.10"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\n"));
+}
+
+#[test]
+fn one_subject_per_service_account() {
+    let (code, stdout, stderr) = manifests(&[
+        "--platform",
+        "kvm",
+        "--set",
+        "spec.podSecurityPolicy.serviceAccounts={default:default,shop:true}",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.ends_with(
+        "subjects:\n\
+         - kind: \"ServiceAccount\"\n  name: \"default\"\n  namespace: \"default\"\n\
+         - kind: \"ServiceAccount\"\n  name: \"true\"\n  namespace: \"shop\"\n\
+         ---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"default\"\n  labels:\n    \"istio-injection\": \"enabled\"\n"
+    ), "{stdout}");
+}
+
+#[test]
+fn a_platform_without_extras_prints_nothing() {
+    let (code, stdout, stderr) = manifests(&["--platform", "pks"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("needs no objects besides the charts"));
+}
+
+#[test]
+fn refused_where_kubernetes_has_no_psp_api() {
+    // Validation refuses it first, with the field's position.
+    let (code, stdout, stderr) = manifests(&[
+        "--platform",
+        "kvm",
+        "--istio",
+        "1.11",
+        "--set",
+        "spec.kubernetes=1.25",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("has no PodSecurityPolicy API (removed in 1.25)"),
+        "{stderr}"
+    );
+
+    // The renderer's own guard, for a resolved platform that bypassed validation.
+    let version_for = |line: meshgen::release_line::ReleaseLine| {
+        (
+            line.pinned_version(),
+            Origin::Default {
+                why: "built-in pin".into(),
+            },
+        )
+    };
+    let request = PlatformRequest {
+        platform: "kvm".into(),
+        ..Default::default()
+    };
+    let (_, mut platform) = resolve_request(&request, Path::new("."), &version_for).unwrap();
+    platform.kubernetes = Some(KubeMinor::new(1, 25));
+    let err = meshgen::manifests::render(&platform, "builtin:kvm").unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert!(err
+        .to_string()
+        .contains("Kubernetes 1.25 has no PodSecurityPolicy API"));
+}
