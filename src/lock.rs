@@ -417,6 +417,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn committed_lock_is_exactly_what_meshgen_writes() {
+        assert_eq!(Lock::builtin().to_yaml(), BUILTIN);
+    }
+
+    proptest::proptest! {
+        /// Paths and names are user data as far as the emitter is concerned: any string must
+        /// come back unchanged.
+        #[test]
+        fn any_strings_round_trip(path in "\\PC{0,40}", name in ".{0,20}", remote in "\\PC{0,40}") {
+            let mut lock = sample();
+            lock.remote = remote;
+            lock.lines[0].charts[0].name = name;
+            lock.lines[0].charts[0].files.insert(path, "100644 sha256:00".into());
+            let back = Lock::parse(&lock.to_yaml(), "prop").unwrap();
+            proptest::prop_assert_eq!(back, lock);
+        }
+    }
+
     /// The committed schema must match the types; regenerate with
     /// `MESHGEN_REGENERATE=1 cargo test --lib lock::`.
     #[test]

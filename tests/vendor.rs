@@ -558,3 +558,50 @@ fn conflicting_flags_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("unknown Istio release line"));
 }
+
+#[test]
+fn no_blob_outside_the_chart_paths_is_read() {
+    // A snapshot whose root holds a blob that is not in the repository at all, as in a
+    // partial mirror without large files: vendoring must not need it.
+    let up = Upstream::empty();
+    let normal = up.tree(&common::files_10("1.0.0"));
+    let mut entries: Vec<(String, String, git2::Oid)> = up
+        .repo
+        .find_tree(normal)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("{:o}", e.filemode()),
+                e.name().unwrap().to_string(),
+                e.id(),
+            )
+        })
+        .collect();
+    let absent = git2::Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+    entries.push(("100644".into(), "BIG.bin".into(), absent));
+    entries.sort_by(|a, b| a.1.cmp(&b.1));
+    let borrowed: Vec<(&str, &str, git2::Oid)> = entries
+        .iter()
+        .map(|(m, n, i)| (m.as_str(), n.as_str(), *i))
+        .collect();
+    let root = up.raw_tree(&borrowed);
+    let commit = up.commit(root, "partial");
+    up.tag("1.0.0", commit);
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    ws.run(&["--check"]).assert().success();
+}
+
+#[cfg(unix)]
+#[test]
+fn check_reports_a_planted_symlink() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["0.6"]).assert().success();
+    std::os::unix::fs::symlink("/etc/passwd", ws.chart("0.6.0", "istio").join("passwd")).unwrap();
+    ws.run(&["--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("passwd: not a regular file"));
+}

@@ -205,12 +205,15 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         built.push((entry, charts));
     }
 
+    let mut written = Vec::new();
     for (entry, charts) in &built {
         if release_matches(&istio_dir, entry) {
-            continue; // already on disk byte for byte: nothing to rewrite
+            written.push(false); // already on disk byte for byte: nothing to rewrite
+            continue;
         }
         progress.set_message(format!("writing {}", entry.version));
         install::install_release(&istio_dir, &entry.version, charts)?;
+        written.push(true);
     }
     progress.finish_and_clear();
 
@@ -237,9 +240,10 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
             }
         }
     }
-    for (entry, _) in &built {
+    for ((entry, _), wrote) in built.iter().zip(written) {
         eprintln!(
-            "vendored Istio {} ({} at {}) into {}",
+            "{} Istio {} ({} at {}) in {}",
+            if wrote { "vendored" } else { "up to date:" },
             entry.version,
             entry.tag,
             &entry.commit[..12],
