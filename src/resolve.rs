@@ -250,40 +250,20 @@ pub fn resolve(
         },
     };
 
-    let node_port_range = match spec.node_port_range {
-        Some(range) => Sourced {
-            value: range,
-            origin: at(&["spec", "nodePortRange"]),
-        },
-        None => {
-            let (range, why) = defaults::node_port_range(provider);
-            Sourced {
-                value: range,
-                origin: Origin::ProviderDefault {
-                    provider,
-                    why: why.to_string(),
-                },
-            }
-        }
-    };
+    let node_port_range = file_or_provider(
+        spec.node_port_range,
+        at(&["spec", "nodePortRange"]),
+        provider,
+        defaults::node_port_range(provider),
+    );
 
     let ingress_spec = spec.ingress_gateway.clone().unwrap_or_default();
-    let ingress_type = match ingress_spec.service_type {
-        Some(t) => Sourced {
-            value: t,
-            origin: at(&["spec", "ingressGateway", "serviceType"]),
-        },
-        None => {
-            let (t, why) = defaults::ingress_service_type(provider);
-            Sourced {
-                value: t,
-                origin: Origin::ProviderDefault {
-                    provider,
-                    why: why.to_string(),
-                },
-            }
-        }
-    };
+    let ingress_type = file_or_provider(
+        ingress_spec.service_type,
+        at(&["spec", "ingressGateway", "serviceType"]),
+        provider,
+        defaults::ingress_service_type(provider),
+    );
     let internal = ingress_spec.internal.unwrap_or(false);
     let mut ingress_annotations =
         user_annotations(&ingress_spec.annotations, &at, "ingressGateway");
@@ -333,22 +313,12 @@ pub fn resolve(
     let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
     let egress_enabled = egress_spec.enabled.unwrap_or(line != ReleaseLine::V0_6);
     let egress = egress_enabled.then(|| {
-        let service_type = match egress_spec.service_type {
-            Some(t) => Sourced {
-                value: t,
-                origin: at(&["spec", "egressGateway", "serviceType"]),
-            },
-            None => {
-                let (t, why) = defaults::egress_service_type(provider);
-                Sourced {
-                    value: t,
-                    origin: Origin::ProviderDefault {
-                        provider,
-                        why: why.to_string(),
-                    },
-                }
-            }
-        };
+        let service_type = file_or_provider(
+            egress_spec.service_type,
+            at(&["spec", "egressGateway", "serviceType"]),
+            provider,
+            defaults::egress_service_type(provider),
+        );
         ResolvedGateway {
             kind: GatewayKind::Egress,
             ports: settle_ports(
@@ -407,22 +377,12 @@ pub fn resolve(
         })
         .unwrap_or_default();
 
-    let resources = match spec.resources {
-        Some(r) => Sourced {
-            value: r,
-            origin: at(&["spec", "resources"]),
-        },
-        None => {
-            let (r, why) = defaults::resources(provider);
-            Sourced {
-                value: r,
-                origin: Origin::ProviderDefault {
-                    provider,
-                    why: why.to_string(),
-                },
-            }
-        }
-    };
+    let resources = file_or_provider(
+        spec.resources,
+        at(&["spec", "resources"]),
+        provider,
+        defaults::resources(provider),
+    );
 
     let pod_security_policy = spec
         .pod_security_policy
@@ -461,6 +421,25 @@ pub fn resolve(
             .as_ref()
             .map(|s| s.namespaces.iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
+    }
+}
+
+/// The file's value with its line, else the provider's default with its reason.
+fn file_or_provider<T>(
+    value: Option<T>,
+    at: Origin,
+    provider: Provider,
+    default: (T, &'static str),
+) -> Sourced<T> {
+    match value {
+        Some(value) => Sourced { value, origin: at },
+        None => Sourced {
+            value: default.0,
+            origin: Origin::ProviderDefault {
+                provider,
+                why: default.1.to_string(),
+            },
+        },
     }
 }
 
