@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Severity;
 use crate::gateway_ports::{configurable_node_ports, GatewayKind};
-use crate::platform::{
-    AddonKind, AntiAffinity, PlatformFile, Provider, ServiceType, KUBERNETES_NODE_PORTS,
-};
+use crate::platform::{AddonKind, AntiAffinity, PlatformFile, ServiceType, KUBERNETES_NODE_PORTS};
 use crate::release_line::{KubeMinor, ReleaseLine};
 use crate::resolve::{defaults, internal_lb_annotation};
 use crate::yaml::PathSegment;
@@ -412,10 +410,6 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
                 Some("set podSecurityPolicy.enabled: true to bind them".to_string()),
             );
         }
-    }
-
-    if provider == Provider::Pks && spec.node_port_range.is_none() {
-        // Nothing to check: the PKS range is applied as the default.
     }
 
     f.0

@@ -106,7 +106,7 @@ fn parse_one(expr: &str) -> Result<Assignment, SetError> {
             path.push(PathSegment::Index(i));
         }
     }
-    let value = typed_value(&unescape_value(raw_value));
+    let value = typed_value(raw_value);
     Ok(Assignment {
         expr: expr.to_string(),
         path,
@@ -141,10 +141,6 @@ fn split_indexes(part: &str) -> Option<(&str, Vec<usize>)> {
         rest = &inner[close + 1..];
     }
     Some((name, indexes))
-}
-
-fn unescape_value(raw: &str) -> String {
-    raw.to_string()
 }
 
 fn typed_value(raw: &str) -> NodeValue {
