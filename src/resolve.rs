@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::gateway_ports::{default_ports, GatewayKind};
 use crate::platform::{
-    AddonKind, AntiAffinity, NodePortRange, PlatformFile, Provider, ResourceProfile, ServiceType,
-    KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, EgressGateway, NodePort, NodePortRange, PlatformFile, Provider,
+    ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
 };
 use crate::release_line::{KubeMinor, ReleaseLine};
 use crate::yaml::{Node, PathSegment};
@@ -206,6 +206,11 @@ pub mod defaults {
         }
     }
 
+    /// Whether the egress gateway is installed: as the file says, else wherever the line has one.
+    pub fn egress_enabled(egress: &EgressGateway, line: ReleaseLine) -> bool {
+        egress.enabled.unwrap_or(line != ReleaseLine::V0_6)
+    }
+
     pub fn resources(provider: Provider) -> (ResourceProfile, &'static str) {
         match provider {
             Provider::Minikube => (
@@ -289,11 +294,7 @@ pub fn resolve(
             line,
             GatewayKind::Ingress,
             ingress_type.value,
-            &ingress_spec
-                .node_ports
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0))
-                .collect(),
+            &ingress_spec.node_ports,
             node_port_range.value,
             &at,
         ),
@@ -311,8 +312,7 @@ pub fn resolve(
     };
 
     let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
-    let egress_enabled = egress_spec.enabled.unwrap_or(line != ReleaseLine::V0_6);
-    let egress = egress_enabled.then(|| {
+    let egress = defaults::egress_enabled(&egress_spec, line).then(|| {
         let service_type = file_or_provider(
             egress_spec.service_type,
             at(&["spec", "egressGateway", "serviceType"]),
@@ -325,11 +325,7 @@ pub fn resolve(
                 line,
                 GatewayKind::Egress,
                 service_type.value,
-                &egress_spec
-                    .node_ports
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.0))
-                    .collect(),
+                &egress_spec.node_ports,
                 node_port_range.value,
                 &at,
             ),
@@ -469,19 +465,19 @@ fn settle_ports(
     line: ReleaseLine,
     kind: GatewayKind,
     service_type: ServiceType,
-    explicit: &BTreeMap<String, u16>,
+    explicit: &BTreeMap<String, NodePort>,
     range: NodePortRange,
     at: &dyn Fn(&[&str]) -> Origin,
 ) -> Vec<ResolvedPort> {
     let defaults = default_ports(line, kind);
-    let explicit_ports: Vec<u16> = explicit.values().copied().collect();
+    let explicit_ports: Vec<u16> = explicit.values().map(|p| p.0).collect();
     defaults
         .iter()
         .map(|d| {
             let mut dropped_default = None;
             let node_port = if let Some(port) = explicit.get(d.name) {
                 Some(Sourced {
-                    value: *port,
+                    value: port.0,
                     origin: at(&["spec", kind.spec_field(), "nodePorts", d.name]),
                 })
             } else if let Some(default) = d.node_port {

@@ -95,7 +95,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
     let ingress_type = ingress
         .service_type
         .unwrap_or_else(|| defaults::ingress_service_type(provider).0);
-    let egress_enabled = egress.enabled.unwrap_or(line != ReleaseLine::V0_6);
+    let egress_enabled = defaults::egress_enabled(&egress, line);
     let egress_type = egress
         .service_type
         .unwrap_or_else(|| defaults::egress_service_type(provider).0);
