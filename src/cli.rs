@@ -36,6 +36,8 @@ pub enum Command {
     PostRender(crate::postrender::PostRenderArgs),
     /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
     Manifests(crate::manifests::ManifestsArgs),
+    /// Print the Flux objects that install a platform from your repository's vendored charts.
+    Flux(crate::flux::FluxArgs),
 }
 
 /// How a command names its platform.
@@ -99,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vendor(args) => crate::vendor::run(&args),
         Command::PostRender(args) => crate::postrender::run(&args),
         Command::Manifests(args) => crate::manifests::run(&args),
+        Command::Flux(args) => crate::flux::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

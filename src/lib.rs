@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod emit;
 pub mod error;
+pub mod flux;
 pub mod fsutil;
 pub mod gateway_ports;
 pub mod load;

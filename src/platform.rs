@@ -360,7 +360,7 @@ impl DnsLabel {
         &self.0
     }
 
-    fn is_valid(s: &str) -> bool {
+    pub fn is_valid(s: &str) -> bool {
         let bytes = s.as_bytes();
         !bytes.is_empty()
             && bytes.len() <= 63

@@ -74,6 +74,16 @@ pub fn targets(line: ReleaseLine) -> &'static [Target] {
     }
 }
 
+/// The chart of the line that renders the targets: the release the post-renderer (or the
+/// Flux patches) must be attached to.
+pub fn target_chart(line: ReleaseLine) -> Option<&'static str> {
+    match line {
+        ReleaseLine::V0_6 => None,
+        ReleaseLine::V1_0 => Some("istio"),
+        ReleaseLine::V1_11 => Some("istio-discovery"),
+    }
+}
+
 /// What the post-renderer does to each target: `None` when the platform asks for no HA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HaChange {

@@ -11,7 +11,7 @@ use crate::platform::{
     AddonKind, AntiAffinity, EgressGateway, NodePort, NodePortRange, PlatformFile, Provider,
     ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
 };
-use crate::release_line::{KubeMinor, ReleaseLine};
+use crate::release_line::{ChartSource, KubeMinor, ReleaseLine};
 use crate::yaml::{Node, PathSegment};
 
 /// Where a resolved value comes from.
@@ -71,6 +71,21 @@ pub struct ResolvedPlatform {
     pub resources: Sourced<ResourceProfile>,
     pub pod_security_policy: Option<ResolvedPsp>,
     pub injection_namespaces: Vec<String>,
+}
+
+impl ResolvedPlatform {
+    /// The charts to install, in order: the line's default charts, without the egress
+    /// gateway's when the platform turns it off.
+    pub fn install_charts(&self) -> impl Iterator<Item = &'static ChartSource> + '_ {
+        self.line
+            .default_charts()
+            .filter(|c| c.name != "istio-egress" || self.egress.is_some())
+    }
+
+    /// Where `meshgen vendor` puts a chart of this platform's version, relative to the repository.
+    pub fn chart_dir(&self, chart: &str) -> String {
+        format!("vendor/istio/{}/{chart}", self.version)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

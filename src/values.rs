@@ -137,7 +137,8 @@ struct View {
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
     resources_why: String,
-    post_render_needed: bool,
+    /// The chart to install with the post-renderer, when the platform needs it.
+    post_render_chart: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -278,10 +279,9 @@ fn view(platform: &ResolvedPlatform) -> View {
         line: line.to_string(),
         version: platform.version.to_string(),
         version_origin: platform.version_origin.describe(),
-        charts: line
-            .default_charts()
-            .filter(|c| c.name != "istio-egress" || platform.egress.is_some())
-            .map(|c| format!("vendor/istio/{}/{}", platform.version, c.name))
+        charts: platform
+            .install_charts()
+            .map(|c| platform.chart_dir(c.name))
             .collect(),
         namespace: platform.namespace.value.clone(),
         node_port_range: node_port_range_text(platform),
@@ -290,11 +290,14 @@ fn view(platform: &ResolvedPlatform) -> View {
         ingress: gateway_view(&platform.ingress, line),
         egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
         egress_supported: line != ReleaseLine::V0_6,
-        post_render_needed: line != ReleaseLine::V0_6
-            && platform
-                .high_availability
-                .as_ref()
-                .is_some_and(|ha| ha.anti_affinity.topology_key().is_some()),
+        post_render_chart: crate::postrender::target_chart(line)
+            .filter(|_| {
+                platform
+                    .high_availability
+                    .as_ref()
+                    .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
+            })
+            .map(|chart| platform.chart_dir(chart)),
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),

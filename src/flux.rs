@@ -1,0 +1,328 @@
+//! `meshgen flux`: the Flux objects that install a platform from the user's own repository —
+//! a `GitRepository` (source.toolkit.fluxcd.io/v1) for it, one `HelmRelease`
+//! (helm.toolkit.fluxcd.io/v2) per chart of the line taken from the vendored tree, with the
+//! values of `meshgen values` inline, and the objects of `meshgen manifests`.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::release_line::{KubeMinor, ReleaseLine};
+use crate::resolve::ResolvedPlatform;
+
+/// Name of the GitRepository the HelmReleases take their charts from.
+pub const SOURCE_NAME: &str = "meshgen";
+
+/// Flux 2.3, the first release serving HelmRelease v2, requires this Kubernetes version
+/// (`flux check --pre`); later releases require more.
+pub const FLUX_MIN_KUBERNETES: KubeMinor = KubeMinor::new(1, 28);
+
+/// How often Flux compares the cluster with the repository.
+const INTERVAL: &str = "10m";
+
+/// `meshgen flux` arguments.
+#[derive(Debug, clap::Args)]
+pub struct FluxArgs {
+    #[command(flatten)]
+    pub platform: crate::cli::PlatformArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// Where Flux finds the repository that holds `vendor/`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// The repository Flux clones: http://, https:// or ssh:// (Flux accepts no other form).
+    #[arg(long, value_name = "URL")]
+    pub git_url: String,
+    /// The branch Flux follows.
+    #[arg(long, default_value = "main", value_name = "BRANCH")]
+    pub branch: String,
+    /// The directory of the repository that holds `vendor/`, relative to its root.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub path: String,
+    /// The namespace of the Flux objects.
+    #[arg(long, default_value = "flux-system", value_name = "NAMESPACE")]
+    pub flux_namespace: String,
+}
+
+/// A `SourceArgs` checked for what Flux and git accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub git_url: String,
+    pub branch: String,
+    /// Normalised: no `.` segments, no trailing `/`; empty for the repository root.
+    pub path: String,
+    pub namespace: String,
+}
+
+impl SourceArgs {
+    pub fn check(&self) -> Result<Source> {
+        let url = self.git_url.trim();
+        let scheme_ok = ["http://", "https://", "ssh://"]
+            .iter()
+            .any(|s| url.starts_with(s) && url.len() > s.len());
+        if !scheme_ok || url.chars().any(char::is_whitespace) {
+            let hint = match url.split_once(':') {
+                Some((user_host, path)) if user_host.contains('@') && !path.starts_with("//") => {
+                    format!(": write the scp-like address as ssh://{user_host}/{path}")
+                }
+                _ => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "--git-url `{}`: Flux's GitRepository takes an http://, https:// or ssh:// URL{hint}",
+                self.git_url
+            )));
+        }
+        let branch = self.branch.trim();
+        if branch.is_empty()
+            || branch.starts_with('-')
+            || branch.contains("..")
+            || branch
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        {
+            return Err(Error::Usage(format!(
+                "--branch `{}` is not a valid git branch name",
+                self.branch
+            )));
+        }
+        let mut segments = Vec::new();
+        for segment in self.path.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    return Err(Error::Usage(format!(
+                        "--path `{}` leaves the repository: give a directory inside it",
+                        self.path
+                    )))
+                }
+                s => segments.push(s),
+            }
+        }
+        if self.path.starts_with('/') {
+            return Err(Error::Usage(format!(
+                "--path `{}` must be relative to the repository root",
+                self.path
+            )));
+        }
+        if !crate::platform::DnsLabel::is_valid(&self.flux_namespace) {
+            return Err(Error::Usage(format!(
+                "--flux-namespace `{}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)",
+                self.flux_namespace
+            )));
+        }
+        Ok(Source {
+            git_url: url.to_string(),
+            branch: branch.to_string(),
+            path: segments.join("/"),
+            namespace: self.flux_namespace.clone(),
+        })
+    }
+}
+
+/// Why Flux cannot run where the platform's Istio runs, if it cannot: Flux's HelmRelease v2
+/// needs Kubernetes 1.28, while the charts of every supported line stop working earlier.
+pub fn kubernetes_warning(platform: &ResolvedPlatform) -> Option<String> {
+    let support = platform.line.kubernetes_support();
+    let (cluster, why) = match platform.kubernetes {
+        Some(v) => (v, format!("this platform targets Kubernetes {v}")),
+        None => (
+            support.works_to,
+            format!(
+                "Istio {} runs on Kubernetes {} at most",
+                platform.line, support.works_to
+            ),
+        ),
+    };
+    (cluster < FLUX_MIN_KUBERNETES).then(|| {
+        format!(
+            "warning: HelmRelease v2 needs Flux 2.3 or later, which needs Kubernetes {FLUX_MIN_KUBERNETES} or later, \
+             and {why}: apply these objects only where such a Flux runs, \
+             or install with helm (see the values file's header)"
+        )
+    })
+}
+
+/// The chart path inside the GitRepository's artifact, as Flux wants it (`./` first).
+fn chart_path(source: &Source, chart_dir: &str) -> String {
+    if source.path.is_empty() {
+        format!("./{chart_dir}")
+    } else {
+        format!("./{}/{chart_dir}", source.path)
+    }
+}
+
+fn git_repository(source: &Source) -> Value {
+    json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": { "name": SOURCE_NAME, "namespace": source.namespace },
+        "spec": {
+            "interval": INTERVAL,
+            "url": source.git_url,
+            "ref": { "branch": source.branch },
+        },
+    })
+}
+
+/// The HelmReleases a release depends on: 1.11's charts install in order (base holds the
+/// CRDs istiod needs, the gateways need istiod's injection webhook); the umbrella charts of
+/// 0.6 and 1.0 are one release.
+fn depends_on(line: ReleaseLine, chart: &str) -> Option<&'static str> {
+    match (line, chart) {
+        (ReleaseLine::V1_11, "istio-discovery") => Some("istio-base"),
+        (ReleaseLine::V1_11, "istio-ingress" | "istio-egress") => Some("istiod"),
+        _ => None,
+    }
+}
+
+fn helm_release(
+    platform: &ResolvedPlatform,
+    source: &Source,
+    chart: &str,
+    values: &Value,
+) -> Value {
+    let release = crate::values::release_name(chart);
+    let namespace = &platform.namespace.value;
+    let mut spec = Map::new();
+    spec.insert("interval".into(), json!(INTERVAL));
+    // Explicit, so that Helm's release names and storage are those of a `helm install`
+    // from the values file's header: Flux would otherwise name it `<namespace>-<name>`.
+    spec.insert("releaseName".into(), json!(release));
+    spec.insert("targetNamespace".into(), json!(namespace));
+    spec.insert("storageNamespace".into(), json!(namespace));
+    spec.insert(
+        "chart".into(),
+        json!({
+            "spec": {
+                "chart": chart_path(source, &platform.chart_dir(chart)),
+                // A vendored chart keeps its Chart.yaml version: without this Flux would
+                // not notice the chart's files changing.
+                "reconcileStrategy": "Revision",
+                "sourceRef": {
+                    "kind": "GitRepository",
+                    "name": SOURCE_NAME,
+                    "namespace": source.namespace,
+                },
+            }
+        }),
+    );
+    if let Some(dependency) = depends_on(platform.line, chart) {
+        spec.insert("dependsOn".into(), json!([{ "name": dependency }]));
+    }
+    spec.insert(
+        "install".into(),
+        json!({ "createNamespace": true, "crds": "CreateReplace" }),
+    );
+    spec.insert("upgrade".into(), json!({ "crds": "CreateReplace" }));
+    if crate::postrender::target_chart(platform.line) == Some(chart) {
+        if let Some(post_renderers) = crate::postrender::flux_post_renderers(platform) {
+            spec.insert("postRenderers".into(), post_renderers);
+        }
+    }
+    spec.insert("values".into(), values.clone());
+    json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": { "name": release, "namespace": source.namespace },
+        "spec": spec,
+    })
+}
+
+/// The Flux objects of a platform, in apply order.
+pub fn objects(platform: &ResolvedPlatform, source: &Source) -> Result<Vec<Value>> {
+    let values_text = crate::values::render(platform).map_err(|e| Error::Render(e.to_string()))?;
+    let values = crate::yaml::parse(&values_text)
+        .map_err(|e| Error::Render(format!("values do not parse back: {e}")))?
+        .to_json();
+    let mut objects = vec![git_repository(source)];
+    for chart in platform.install_charts() {
+        objects.push(helm_release(platform, source, chart.name, &values));
+    }
+    Ok(objects)
+}
+
+/// The Flux objects and the platform's other manifests, as one YAML stream.
+pub fn render(platform: &ResolvedPlatform, source: &Source, display: &str) -> Result<String> {
+    let mut out = format!(
+        "# Flux objects for platform {} (Istio {}), generated by meshgen {}.\n\
+         # Do not edit by hand: change the platform file and regenerate with `meshgen flux`.\n\
+         # The charts come from {}/vendor/ in the repository below (`meshgen vendor`, committed).\n",
+        platform.name,
+        platform.version,
+        env!("CARGO_PKG_VERSION"),
+        if source.path.is_empty() { "." } else { &source.path },
+    );
+    for object in objects(platform, source)? {
+        out.push_str("---\n");
+        out.push_str(&crate::emit::to_yaml(&object));
+    }
+    out.push_str(&crate::manifests::render(platform, display)?);
+    Ok(out)
+}
+
+/// `meshgen flux`.
+pub fn run(args: &FluxArgs) -> Result<u8> {
+    let source = args.source.check()?;
+    let (loaded, platform) = crate::commands::resolve_platform(&args.platform)?;
+    let text = render(&platform, &source, &loaded.source.display)?;
+    if let Some(warning) = kubernetes_warning(&platform) {
+        eprintln!("{warning}");
+    }
+    crate::cli::stdout_write(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(url: &str, path: &str) -> SourceArgs {
+        SourceArgs {
+            git_url: url.into(),
+            branch: "main".into(),
+            path: path.into(),
+            flux_namespace: "flux-system".into(),
+        }
+    }
+
+    #[test]
+    fn source_urls_follow_flux() {
+        assert!(args("https://example.com/r.git", ".").check().is_ok());
+        assert!(args("ssh://git@example.com/r.git", ".").check().is_ok());
+        let scp = args("git@github.com:org/repo.git", ".")
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(scp.contains("ssh://git@github.com/org/repo.git"), "{scp}");
+        assert!(args("ftp://x/y", ".").check().is_err());
+        assert!(args("https://", ".").check().is_err());
+    }
+
+    #[test]
+    fn paths_are_normalised_and_kept_inside() {
+        let source = |p| args("https://h/r", p).check().map(|s| s.path);
+        assert_eq!(source(".").unwrap(), "");
+        assert_eq!(source("./clusters//mesh/").unwrap(), "clusters/mesh");
+        assert!(source("../up").is_err());
+        assert!(source("/abs").is_err());
+        let s = args("https://h/r", "./a/").check().unwrap();
+        assert_eq!(
+            chart_path(&s, "vendor/istio/1.0.9/istio"),
+            "./a/vendor/istio/1.0.9/istio"
+        );
+    }
+
+    #[test]
+    fn only_1_11_orders_its_releases() {
+        assert_eq!(
+            depends_on(ReleaseLine::V1_11, "istio-ingress"),
+            Some("istiod")
+        );
+        assert_eq!(
+            depends_on(ReleaseLine::V1_11, "istio-discovery"),
+            Some("istio-base")
+        );
+        assert_eq!(depends_on(ReleaseLine::V1_11, "base"), None);
+        assert_eq!(depends_on(ReleaseLine::V1_0, "istio"), None);
+    }
+}
