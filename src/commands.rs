@@ -7,7 +7,7 @@ use crate::load::{self, LoadedPlatform, Source, BUILTIN_PLATFORMS};
 use crate::release_line::ReleaseLine;
 use crate::resolve::{Origin, ResolvedPlatform};
 
-fn current_dir() -> Result<std::path::PathBuf> {
+pub fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir().map_err(|e| Error::io(".", e))
 }
 

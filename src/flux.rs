@@ -28,21 +28,22 @@ pub struct FluxArgs {
     pub source: SourceArgs,
 }
 
-/// Where Flux finds the repository that holds `vendor/`.
-#[derive(Debug, Clone, clap::Args)]
+/// Where Flux finds the repository that holds `vendor/`; each setting defaults to
+/// `meshgen.yaml`'s `flux` section, then to the built-in default.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SourceArgs {
     /// The repository Flux clones: http://, https:// or ssh:// (Flux accepts no other form).
     #[arg(long, value_name = "URL")]
-    pub git_url: String,
-    /// The branch Flux follows.
-    #[arg(long, default_value = "main", value_name = "BRANCH")]
-    pub branch: String,
-    /// The directory of the repository that holds `vendor/`, relative to its root.
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub path: String,
-    /// The namespace of the Flux objects.
-    #[arg(long, default_value = "flux-system", value_name = "NAMESPACE")]
-    pub flux_namespace: String,
+    pub git_url: Option<String>,
+    /// The branch Flux follows [default: main].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// The directory of the repository that holds `vendor/`, relative to its root [default: .].
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+    /// The namespace of the Flux objects [default: flux-system].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub flux_namespace: Option<String>,
 }
 
 /// A `SourceArgs` checked for what Flux and git accept.
@@ -55,25 +56,40 @@ pub struct Source {
     pub namespace: String,
 }
 
-impl SourceArgs {
-    pub fn check(&self) -> Result<Source> {
-        let url = self.git_url.trim();
+/// A field of the Flux source that is not acceptable, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// The setting, as the repository config spells it (`gitUrl`, `branch`, `path`, `namespace`).
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Source {
+    /// Checks a source for what Flux and git accept.
+    pub fn new(
+        git_url: &str,
+        branch: &str,
+        path: &str,
+        namespace: &str,
+    ) -> Result<Source, SourceError> {
+        let fail = |field, message: String| Err(SourceError { field, message });
+        let url = git_url.trim();
         let scheme_ok = ["http://", "https://", "ssh://"]
             .iter()
             .any(|s| url.starts_with(s) && url.len() > s.len());
         if !scheme_ok || url.chars().any(char::is_whitespace) {
             let hint = match url.split_once(':') {
-                Some((user_host, path)) if user_host.contains('@') && !path.starts_with("//") => {
-                    format!(": write the scp-like address as ssh://{user_host}/{path}")
+                Some((user_host, rest)) if user_host.contains('@') && !rest.starts_with("//") => {
+                    format!(": write the scp-like address as ssh://{user_host}/{rest}")
                 }
                 _ => String::new(),
             };
-            return Err(Error::Usage(format!(
-                "--git-url `{}`: Flux's GitRepository takes an http://, https:// or ssh:// URL{hint}",
-                self.git_url
-            )));
+            return fail(
+                "gitUrl",
+                format!("`{git_url}`: Flux's GitRepository takes an http://, https:// or ssh:// URL{hint}"),
+            );
         }
-        let branch = self.branch.trim();
+        let branch = branch.trim();
         if branch.is_empty()
             || branch.starts_with('-')
             || branch.contains("..")
@@ -81,41 +97,78 @@ impl SourceArgs {
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
         {
-            return Err(Error::Usage(format!(
-                "--branch `{}` is not a valid git branch name",
-                self.branch
-            )));
+            return fail(
+                "branch",
+                format!("`{branch}` is not a valid git branch name"),
+            );
+        }
+        if path.starts_with('/') {
+            return fail(
+                "path",
+                format!("`{path}` must be relative to the repository root"),
+            );
         }
         let mut segments = Vec::new();
-        for segment in self.path.split('/') {
+        for segment in path.split('/') {
             match segment {
                 "" | "." => {}
                 ".." => {
-                    return Err(Error::Usage(format!(
-                        "--path `{}` leaves the repository: give a directory inside it",
-                        self.path
-                    )))
+                    return fail(
+                        "path",
+                        format!("`{path}` leaves the repository: give a directory inside it"),
+                    )
                 }
                 s => segments.push(s),
             }
         }
-        if self.path.starts_with('/') {
-            return Err(Error::Usage(format!(
-                "--path `{}` must be relative to the repository root",
-                self.path
-            )));
-        }
-        if !crate::platform::DnsLabel::is_valid(&self.flux_namespace) {
-            return Err(Error::Usage(format!(
-                "--flux-namespace `{}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)",
-                self.flux_namespace
-            )));
+        if !crate::platform::DnsLabel::is_valid(namespace) {
+            return fail(
+                "namespace",
+                format!("`{namespace}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)"),
+            );
         }
         Ok(Source {
             git_url: url.to_string(),
             branch: branch.to_string(),
             path: segments.join("/"),
-            namespace: self.flux_namespace.clone(),
+            namespace: namespace.to_string(),
+        })
+    }
+}
+
+impl SourceArgs {
+    /// The source these arguments give, on top of the repository's settings.
+    pub fn check(&self, config: Option<&Source>) -> Result<Source> {
+        let git_url = match (&self.git_url, config) {
+            (Some(url), _) => url.as_str(),
+            (None, Some(c)) => c.git_url.as_str(),
+            (None, None) => {
+                return Err(Error::Usage(format!(
+                    "no repository for Flux: give --git-url URL, or set flux.gitUrl in {}",
+                    crate::repo_config::CONFIG_PATH
+                )))
+            }
+        };
+        let pick = |arg: &Option<String>, configured: Option<&str>, default: &'static str| {
+            arg.clone()
+                .or(configured.map(str::to_string))
+                .unwrap_or_else(|| default.to_string())
+        };
+        let branch = pick(&self.branch, config.map(|c| c.branch.as_str()), "main");
+        let path = pick(&self.path, config.map(|c| c.path.as_str()), ".");
+        let namespace = pick(
+            &self.flux_namespace,
+            config.map(|c| c.namespace.as_str()),
+            "flux-system",
+        );
+        Source::new(git_url, &branch, &path, &namespace).map_err(|e| {
+            let flag = match e.field {
+                "gitUrl" => "--git-url",
+                "namespace" => "--flux-namespace",
+                "branch" => "--branch",
+                _ => "--path",
+            };
+            Error::Usage(format!("{flag} {}", e.message))
         })
     }
 }
@@ -263,7 +316,8 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, display: &str) -> Re
 
 /// `meshgen flux`.
 pub fn run(args: &FluxArgs) -> Result<u8> {
-    let source = args.source.check()?;
+    let config = crate::repo_config::RepoConfig::load(&crate::commands::current_dir()?)?;
+    let source = args.source.check(config.flux.as_ref())?;
     let (loaded, platform) = crate::commands::resolve_platform(&args.platform)?;
     let text = render(&platform, &source, &loaded.source.display)?;
     if let Some(warning) = kubernetes_warning(&platform) {
@@ -278,34 +332,33 @@ mod tests {
 
     fn args(url: &str, path: &str) -> SourceArgs {
         SourceArgs {
-            git_url: url.into(),
-            branch: "main".into(),
-            path: path.into(),
-            flux_namespace: "flux-system".into(),
+            git_url: Some(url.into()),
+            path: Some(path.into()),
+            ..SourceArgs::default()
         }
     }
 
     #[test]
     fn source_urls_follow_flux() {
-        assert!(args("https://example.com/r.git", ".").check().is_ok());
-        assert!(args("ssh://git@example.com/r.git", ".").check().is_ok());
+        assert!(args("https://example.com/r.git", ".").check(None).is_ok());
+        assert!(args("ssh://git@example.com/r.git", ".").check(None).is_ok());
         let scp = args("git@github.com:org/repo.git", ".")
-            .check()
+            .check(None)
             .unwrap_err()
             .to_string();
         assert!(scp.contains("ssh://git@github.com/org/repo.git"), "{scp}");
-        assert!(args("ftp://x/y", ".").check().is_err());
-        assert!(args("https://", ".").check().is_err());
+        assert!(args("ftp://x/y", ".").check(None).is_err());
+        assert!(args("https://", ".").check(None).is_err());
     }
 
     #[test]
     fn paths_are_normalised_and_kept_inside() {
-        let source = |p| args("https://h/r", p).check().map(|s| s.path);
+        let source = |p| args("https://h/r", p).check(None).map(|s| s.path);
         assert_eq!(source(".").unwrap(), "");
         assert_eq!(source("./clusters//mesh/").unwrap(), "clusters/mesh");
         assert!(source("../up").is_err());
         assert!(source("/abs").is_err());
-        let s = args("https://h/r", "./a/").check().unwrap();
+        let s = args("https://h/r", "./a/").check(None).unwrap();
         assert_eq!(
             chart_path(&s, "vendor/istio/1.0.9/istio"),
             "./a/vendor/istio/1.0.9/istio"

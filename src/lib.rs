@@ -15,6 +15,7 @@ pub mod manifests;
 pub mod platform;
 pub mod postrender;
 pub mod release_line;
+pub mod repo_config;
 pub mod resolve;
 pub mod rules;
 pub mod schema;

@@ -315,3 +315,51 @@ fn bad_source_arguments_are_refused_before_any_output() {
     assert!(stdout.is_empty());
     assert!(stderr.contains("bad.yaml:7:"), "{stderr}");
 }
+
+#[test]
+fn the_repository_settings_supply_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = meshgen(dir.path(), &["flux", "--platform", "kvm"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("give --git-url URL, or set flux.gitUrl in meshgen.yaml"),
+        "{stderr}"
+    );
+    std::fs::write(
+        dir.path().join("meshgen.yaml"),
+        "flux:\n  gitUrl: ssh://git@git.example.com/fleet.git\n  branch: prod\n  path: mesh\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = meshgen(dir.path(), &["flux", "--platform", "kvm"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let objects = parse_objects(&stdout).unwrap();
+    assert_eq!(
+        objects[0]["spec"]["url"],
+        "ssh://git@git.example.com/fleet.git"
+    );
+    assert_eq!(objects[0]["spec"]["ref"]["branch"], "prod");
+    let chart = &release(&objects, "istio")["spec"]["chart"]["spec"]["chart"];
+    assert!(
+        chart.as_str().unwrap().starts_with("./mesh/vendor/"),
+        "{chart}"
+    );
+    // A flag wins over the file.
+    let (_, stdout, _) = meshgen(dir.path(), &["flux", "--platform", "kvm", "--branch", "x"]);
+    assert_eq!(
+        parse_objects(&stdout).unwrap()[0]["spec"]["ref"]["branch"],
+        "x"
+    );
+    // A broken settings file is located.
+    std::fs::write(
+        dir.path().join("meshgen.yaml"),
+        "flux:\n  gitUrl: ftp://x/y\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = meshgen(dir.path(), &["flux", "--platform", "kvm"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.starts_with("meshgen.yaml:2:11: flux.gitUrl:"),
+        "{stderr}"
+    );
+}
