@@ -36,6 +36,8 @@ pub enum Command {
     PostRender(crate::postrender::PostRenderArgs),
     /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
     Manifests(crate::manifests::ManifestsArgs),
+    /// Check values files against a chart's defaults: undeclared keys and wrong types.
+    CheckValues(crate::checkvalues::CheckValuesArgs),
 }
 
 /// How a command names its platform.
@@ -99,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vendor(args) => crate::vendor::run(&args),
         Command::PostRender(args) => crate::postrender::run(&args),
         Command::Manifests(args) => crate::manifests::run(&args),
+        Command::CheckValues(args) => crate::checkvalues::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
