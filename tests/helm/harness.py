@@ -120,7 +120,7 @@ def check_stress_values(label: str, line: str, doc: dict, helm_values: dict) -> 
         want = (doc["spec"].get(field) or {}).get("annotations") or {}
         got = helm_values.get("gateways", {}).get(key, {}).get("serviceAnnotations", {}) or {}
         # The charts print keys raw: a key is the one meant once the template has printed it.
-        got = {next(iter(helm.values_from_yaml(f"{k}: 0\n"))): v for k, v in got.items()}
+        got = {printed_key(k): v for k, v in got.items()}
         for k, v in want.items():
             seen = got.get(k)
             if line == "1.0" and isinstance(seen, str):
@@ -128,6 +128,14 @@ def check_stress_values(label: str, line: str, doc: dict, helm_values: dict) -> 
                 seen = helm.values_from_yaml(f"k: {seen}\n").get("k")
             check(isinstance(seen, str) and seen == v,
                   f"{label}: values {key}.serviceAnnotations[{k!r}]: meant {v!r}, Helm reads {seen!r}")
+
+
+def printed_key(key: str):
+    """The key Kubernetes reads once a chart has printed `key` unquoted."""
+    try:
+        return next(iter(helm.values_from_yaml(f"{key}: 0\n")))
+    except helm.HelmError as e:
+        return f"<unreadable: {e}>"
 
 
 def service_checks(label: str, line: str, doc: dict, chart: Path, svc: dict, gateway: str | None) -> None:
@@ -208,7 +216,14 @@ def selects(selector: dict, labels: dict) -> bool:
     return match and all(labels.get(k) == v for k, v in match.items())
 
 
-def run_case(binary: str, label: str, args: list[str], doc: dict, line: str, stress: bool) -> None:
+def run_case(binary: str, label: str, *rest) -> None:
+    try:
+        run_case_checks(binary, label, *rest)
+    except Exception as e:  # an unexpected shape is a failed case, not a crashed harness
+        check(False, f"{label}: {type(e).__name__}: {e}")
+
+
+def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: str, stress: bool) -> None:
     out = meshgen(binary, "values", *args)
     if out.returncode == 1:
         errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
