@@ -38,6 +38,8 @@ pub enum Command {
     Manifests(crate::manifests::ManifestsArgs),
     /// Print the Flux objects that install a platform from your repository's vendored charts.
     Flux(crate::flux::FluxArgs),
+    /// Check values files against a chart's defaults: undeclared keys and wrong types.
+    CheckValues(crate::checkvalues::CheckValuesArgs),
 }
 
 /// How a command names its platform.
@@ -102,6 +104,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::PostRender(args) => crate::postrender::run(&args),
         Command::Manifests(args) => crate::manifests::run(&args),
         Command::Flux(args) => crate::flux::run(&args),
+        Command::CheckValues(args) => crate::checkvalues::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

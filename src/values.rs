@@ -45,6 +45,7 @@ fn engine() -> &'static tera::Tera {
             .expect("embedded templates parse");
         tera.register_filter("yaml", yaml_filter);
         tera.register_filter("prequoted", prequoted_filter);
+        tera.register_filter("prequoted_key", prequoted_key_filter);
         tera.register_filter("comment", comment_filter);
         tera.register_filter("release_name", release_name_filter);
         tera.autoescape_on(vec![]);
@@ -82,6 +83,25 @@ pub fn prequoted_scalar(value: &Value) -> String {
 
 fn prequoted_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(prequoted_scalar(value)))
+}
+
+/// For a map key the chart prints unquoted (`{{ $key }}:` in the 1.0 and 1.11 gateway
+/// Services): a key without a `/` may be one YAML 1.1 reads as another type (`on`, `null`,
+/// `012`, `2001-12-14`), so it carries its own quotes. A Kubernetes key with a `/` prefix
+/// never is one (no YAML 1.1 implicit type holds a `/`) and stays plain to read.
+pub fn prequoted_key(key: &str) -> String {
+    if key.contains('/') {
+        yaml_scalar(&Value::String(key.to_string()))
+    } else {
+        prequoted_scalar(&Value::String(key.to_string()))
+    }
+}
+
+fn prequoted_key_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let key = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("prequoted_key needs a string"))?;
+    Ok(Value::String(prequoted_key(key)))
 }
 
 /// Text for a `#` comment: one line, whatever the user wrote.
@@ -388,6 +408,17 @@ mod tests {
         }
         assert_eq!(yaml_scalar(&Value::from(30401)), "30401");
         assert_eq!(yaml_scalar(&Value::Bool(true)), "true");
+    }
+
+    #[test]
+    fn keys_a_chart_prints_raw_stay_string_keys() {
+        assert_eq!(prequoted_key("on"), r#""\"on\"""#);
+        assert_eq!(prequoted_key("null"), r#""\"null\"""#);
+        // A prefixed key is never another type: kept readable.
+        assert_eq!(
+            prequoted_key("cloud.google.com/load-balancer-type"),
+            r#""cloud.google.com/load-balancer-type""#
+        );
     }
 
     #[test]

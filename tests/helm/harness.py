@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""meshgen against real Helm: values files parsed by Helm's own values reader, miniature
+charts rendered by the Helm library, and the rendered manifests piped through
+`meshgen post-render`. Helm comes from the PyPI package helm-python-sdk (the Helm Go library
+behind a C ABI; offline). Usage: harness.py MESHGEN_BINARY
+
+Prints one line per failed check, then `N passed, N failed`; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import helm_python as helm
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ROOT / "tests/fixtures/helm-charts"
+STRESS = ROOT / "tests/fixtures/helm/stress.yaml"
+BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
+LINES = ["0.6", "1.0", "1.11"]
+# Post-render fixtures committed for the post-render tests: HA platforms on 1.0 and 1.11.
+HA_FIXTURES = sorted((ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
+# The Deployments meshgen post-render spreads, with the pod labels it selects on.
+TARGETS = {
+    "1.0": {"istio-pilot": {"app": "pilot", "istio": "pilot"},
+            "istio-citadel": {"istio": "citadel"},
+            "istio-galley": {"istio": "galley"}},
+    "1.11": {"istiod": {"app": "istiod", "istio": "pilot"}},
+}
+TOPOLOGY = {"hostname": "kubernetes.io/hostname", "zone": "topology.kubernetes.io/zone"}
+GATEWAYS = {"ingressGateway": "istio-ingressgateway", "egressGateway": "istio-egressgateway"}
+
+yaml12 = YAML(typ="safe", pure=True)  # YAML 1.2: what meshgen means
+passed = 0
+failed = 0
+
+
+def check(ok: bool, what: str) -> bool:
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+    return ok
+
+
+def same(a, b) -> bool:
+    """Equal values of equal types (True is not 1, "1" is not 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def first_difference(a, b, path="") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in {'meshgen' if k in a else 'helm'}"
+            if not same(a[k], b[k]):
+                return first_difference(a[k], b[k], f"{path}.{k}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if not same(x, y):
+                return first_difference(x, y, f"{path}[{i}]")
+    return f"{path}: meshgen meant {a!r} ({type(a).__name__}), helm read {b!r} ({type(b).__name__})"
+
+
+def meshgen(binary: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, cwd=ROOT)
+
+
+def platform_doc(ref: str) -> dict:
+    """The platform file as meshgen reads it (YAML 1.2)."""
+    path = ROOT / ref if (ROOT / ref).exists() else ROOT / "platforms" / f"{ref}.yaml"
+    return yaml12.load(path.read_text())
+
+
+def documents(text: str) -> list[dict]:
+    """Manifests read with Helm's reader (sigs.k8s.io/yaml, as the API clients read them)."""
+    docs = []
+    for part in re.split(r"(?m)^---\s*$", text):
+        if part.strip() and not all(l.strip().startswith("#") or not l.strip() for l in part.splitlines()):
+            docs.append(helm.values_from_yaml(part))
+    return docs
+
+
+def charts_of(line: str, values_text: str) -> list[Path]:
+    """The miniature charts matching the charts meshgen's header says to install."""
+    if line != "1.11":
+        return [CHARTS / line / "istio"]
+    named = re.findall(r"vendor/istio/[^/\s]+/([a-z-]+)", values_text)
+    return [CHARTS / "1.11" / n for n in dict.fromkeys(named) if (CHARTS / "1.11" / n).exists()]
+
+
+def check_values_parse(label: str, text: str, helm_values: dict) -> None:
+    meant = yaml12.load(text) or {}
+    check(same(meant, helm_values), f"{label}: Helm reads the values as meshgen meant them: "
+          + ("" if same(meant, helm_values) else first_difference(meant, helm_values)))
+
+
+def check_stress_values(label: str, line: str, doc: dict, helm_values: dict) -> None:
+    """Every trap string reaches Helm's values as the string it is (keys, and 1.0's values,
+    inside their own quotes)."""
+    for field, key in GATEWAYS.items():
+        want = (doc["spec"].get(field) or {}).get("annotations") or {}
+        got = helm_values.get("gateways", {}).get(key, {}).get("serviceAnnotations", {}) or {}
+        # The charts print keys raw: a key is the one meant once the template has printed it.
+        got = {printed_key(k): v for k, v in got.items()}
+        for k, v in want.items():
+            seen = got.get(k)
+            if line == "1.0" and isinstance(seen, str):
+                # 1.0's template prints it raw: what Helm then reads is the value meant.
+                seen = helm.values_from_yaml(f"k: {seen}\n").get("k")
+            check(isinstance(seen, str) and seen == v,
+                  f"{label}: values {key}.serviceAnnotations[{k!r}]: meant {v!r}, Helm reads {seen!r}")
+
+
+def printed_key(key: str):
+    """The key Kubernetes reads once a chart has printed `key` unquoted."""
+    try:
+        return next(iter(helm.values_from_yaml(f"{key}: 0\n")))
+    except helm.HelmError as e:
+        return f"<unreadable: {e}>"
+
+
+def service_checks(label: str, line: str, doc: dict, chart: Path, svc: dict, gateway: str | None) -> None:
+    name = svc["metadata"]["name"]
+    meta = svc["metadata"]
+    for part in ("annotations", "labels"):
+        for k, v in (meta.get(part) or {}).items():
+            check(isinstance(v, str), f"{label}: Service {name} {part}[{k!r}] is {v!r} ({type(v).__name__}), not a string")
+    if not gateway:
+        return
+    spec_gw = doc["spec"].get(gateway) or {}
+    ports = {p.get("name"): p for p in svc["spec"].get("ports") or []}
+    # Where the platform put nodePorts, the Service has them.
+    for port_name, node_port in (spec_gw.get("nodePorts") or {}).items():
+        got = ports.get(port_name, {}).get("nodePort")
+        check(got == node_port, f"{label}: Service {name} port {port_name} nodePort {got!r}, platform says {node_port}")
+    if spec_gw.get("serviceType"):
+        check(svc["spec"].get("type") == spec_gw["serviceType"],
+              f"{label}: Service {name} type {svc['spec'].get('type')!r}, platform says {spec_gw['serviceType']}")
+    # Every default port of the chart is still there.
+    with helm.Chart.load(chart) as c:
+        defaults = c.values
+    if line == "0.6":
+        default_ports = [{"name": "http", "port": 80}, {"name": "https", "port": 443}]
+    else:
+        default_ports = defaults.get("gateways", {}).get(name, {}).get("ports", [])
+    for p in default_ports:
+        got = ports.get(p["name"], {}).get("port")
+        check(got == p["port"], f"{label}: Service {name} lost default port {p['name']}/{p['port']} (has {got!r})")
+    if gateway and line != "0.6":
+        want = spec_gw.get("annotations") or {}
+        got = meta.get("annotations") or {}
+        for k, v in want.items():
+            check(got.get(k) == v and isinstance(got.get(k), str),
+                  f"{label}: Service {name} annotation {k!r} rendered {got.get(k)!r}, platform says {v!r}")
+        extra = [k for k in got if not isinstance(k, str) or (k not in want and not k.startswith(("cloud.google.com", "networking.gke.io", "service.beta.kubernetes.io")))]
+        check(not extra, f"{label}: Service {name} has annotations the platform never set: {extra!r}")
+
+
+def post_render_checks(binary: str, label: str, args: list[str], line: str, doc: dict, stream: str) -> None:
+    out = meshgen(binary, "post-render", *args, stdin=stream)
+    if not check(out.returncode == 0, f"{label}: post-render exit {out.returncode}: {out.stderr.strip()}"):
+        return
+    ha = doc["spec"].get("highAvailability")
+    if not ha or line == "0.6":
+        check(out.stdout == stream, f"{label}: post-render changed a stream it had no reason to change")
+        return
+    try:
+        rendered = documents(out.stdout)
+    except helm.HelmError as e:
+        check(False, f"{label}: post-render output is not readable: {e}")
+        return
+    deployments = {d["metadata"]["name"]: d for d in rendered if d.get("kind") == "Deployment"}
+    for name, labels in TARGETS[line].items():
+        d = deployments.get(name)
+        if not check(d is not None, f"{label}: post-render output has no Deployment {name}"):
+            continue
+        check(d["spec"].get("replicas") == ha["replicas"],
+              f"{label}: {name} replicas {d['spec'].get('replicas')!r}, platform asks {ha['replicas']}")
+        affinity = d["spec"]["template"]["spec"].get("affinity") or {}
+        if line == "1.0":
+            check("nodeAffinity" in affinity, f"{label}: {name} lost the chart's nodeAffinity")
+        topology = TOPOLOGY.get(ha.get("antiAffinity", "hostname"))
+        terms = (affinity.get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or []
+        if topology is None:
+            check(not terms, f"{label}: {name} has anti-affinity although the platform says none")
+            continue
+        ok = any(t.get("topologyKey") == topology and selects(t.get("labelSelector") or {}, labels) for t in terms)
+        check(ok, f"{label}: {name} lacks required anti-affinity on {topology} selecting {labels}: {terms!r}")
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """Whether a label selector matches exactly the pods with these labels (and no fewer keys)."""
+    match = dict(selector.get("matchLabels") or {})
+    for e in selector.get("matchExpressions") or []:
+        if e.get("operator") == "In" and len(e.get("values") or []) == 1:
+            match[e["key"]] = e["values"][0]
+    return match and all(labels.get(k) == v for k, v in match.items())
+
+
+def run_case(binary: str, label: str, *rest) -> None:
+    try:
+        run_case_checks(binary, label, *rest)
+    except Exception as e:  # an unexpected shape is a failed case, not a crashed harness
+        check(False, f"{label}: {type(e).__name__}: {e}")
+
+
+def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: str, stress: bool) -> None:
+    out = meshgen(binary, "values", *args)
+    if out.returncode == 1:
+        errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
+        print(f"skip {label} (meshgen refuses it): {(errors or [''])[0]}")
+        return
+    if not check(out.returncode == 0, f"{label}: meshgen values exit {out.returncode}: {out.stderr.strip()}"):
+        return
+    text = out.stdout
+    try:
+        helm_values = helm.values_from_yaml(text)
+    except helm.HelmError as e:
+        check(False, f"{label}: Helm cannot read the values: {e}")
+        return
+    check_values_parse(label, text, helm_values)
+    if stress:
+        check_stress_values(label, line, doc, helm_values)
+    stream = ""
+    for chart in charts_of(line, text):
+        with helm.Chart.load(chart) as c:
+            rendered = c.render(values=helm_values, name="istio", namespace="istio-system")
+        for template, manifest in sorted(rendered.items()):
+            if not manifest.strip():
+                continue
+            stream += "---\n" + manifest.strip("\n") + "\n"
+            try:
+                docs = documents(manifest)
+            except helm.HelmError as e:
+                check(False, f"{label}: {template} renders a manifest Kubernetes cannot read: {e}")
+                continue
+            for d in docs:
+                if d.get("kind") != "Service":
+                    continue
+                name = d["metadata"]["name"]
+                gateway = next((f for f, k in GATEWAYS.items() if k == name), None)
+                if line == "0.6" and name.endswith("-ingress"):
+                    gateway = "ingressGateway"
+                service_checks(label, line, doc, chart, d, gateway)
+    check(bool(stream), f"{label}: the charts rendered nothing")
+    post_render_checks(binary, label, args, line, doc, stream)
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = str(Path(sys.argv[1]).resolve())
+    print(f"Helm library {helm.helm_sdk_version()}, meshgen {binary}")
+    for name in BUILTINS:
+        doc = platform_doc(name)
+        for line in LINES:
+            run_case(binary, f"{name}@{line}", ["--platform", name, "--istio", line], doc, line, False)
+    for path in HA_FIXTURES:
+        doc = platform_doc(str(path.relative_to(ROOT)))
+        line = doc["spec"]["istio"]
+        run_case(binary, path.stem, ["--platform", str(path)], doc, line, False)
+    stress = json.loads(STRESS.read_text())
+    for line in ["1.0", "1.11"]:
+        run_case(binary, f"stress@{line}", ["--platform", str(STRESS), "--istio", line], stress, line, True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
