@@ -128,16 +128,8 @@ impl Decl {
     /// `line` is where the default is declared: its key's line (a block map starts below it).
     fn from_node(node: &Node, name: Option<&str>, line: usize, file: &str) -> Decl {
         let origin = format!("{file}:{line}");
-        let kind = match &node.value {
-            NodeValue::Null => Kind::Any,
-            NodeValue::Bool(_) => Kind::Bool,
-            NodeValue::Int(_) | NodeValue::Float(_) => Kind::Number,
-            NodeValue::Str(s, plain) => yaml11_kind(s, *plain).unwrap_or(Kind::Str),
-            NodeValue::Seq(_) => Kind::List,
-            NodeValue::Map(_) => Kind::Map,
-        };
         let mut decl = Decl::any(origin);
-        decl.kind = kind;
+        decl.kind = kind_of(node);
         if let NodeValue::Map(entries) = &node.value {
             decl.open = entries.is_empty() || name.is_some_and(|n| OPEN_KEYS.contains(&n));
             for e in entries {

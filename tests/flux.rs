@@ -2,6 +2,8 @@
 //! against the schemas of Flux's CRDs kept in tests/fixtures/flux (HelmRelease v2,
 //! GitRepository v1), made strict so that a misspelt field fails instead of being pruned.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -12,16 +14,11 @@ const URL: &str = "https://git.example.com/platform/fleet.git";
 const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
 
 fn meshgen(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("meshgen")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    common::outcome(
+        Command::cargo_bin("meshgen")
+            .unwrap()
+            .current_dir(dir)
+            .args(args),
     )
 }
 

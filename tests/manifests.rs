@@ -1,6 +1,8 @@
 //! `meshgen manifests`: golden output for the built-in kvm platform, the PodSecurityPolicy API
 //! chosen per Kubernetes version, and the refusal where the API is gone.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -9,16 +11,11 @@ use meshgen::release_line::KubeMinor;
 use meshgen::resolve::Origin;
 
 fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("meshgen")
-        .unwrap()
-        .arg("manifests")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    common::outcome(
+        Command::cargo_bin("meshgen")
+            .unwrap()
+            .arg("manifests")
+            .args(args),
     )
 }
 

@@ -296,3 +296,13 @@ pub fn meshgen(cache: &Path) -> assert_cmd::Command {
         .env_remove("XDG_CACHE_HOME");
     cmd
 }
+
+/// Runs a command to the end: exit code (None when killed by a signal), stdout, stderr.
+pub fn outcome(cmd: &mut assert_cmd::Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
