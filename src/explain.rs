@@ -46,19 +46,26 @@ fn trailing_comment(line: &str) -> Option<&str> {
 }
 
 /// The comment that explains line `n` (1-based): its own trailing comment, else the block of
-/// comment lines right above it.
+/// comment lines above it or above the siblings right before it (a comment heading a group of
+/// keys at one indentation explains each of them, up to a blank line).
 fn comment_for(lines: &[&str], n: usize) -> Option<String> {
     let line = lines.get(n.checked_sub(1)?)?;
-    if !line.trim_start().starts_with('#') {
-        if let Some(c) = trailing_comment(line).filter(|c| !c.is_empty()) {
-            return Some(c.to_string());
-        }
+    if let Some(c) = trailing_comment(line).filter(|c| !c.is_empty()) {
+        return Some(c.to_string());
     }
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own_indent = indent(line);
     let mut above = Vec::new();
     for prev in lines[..n - 1].iter().rev() {
-        match prev.trim_start().strip_prefix('#') {
-            Some(c) => above.push(c.trim()),
-            None => break,
+        let trimmed = prev.trim_start();
+        if let Some(c) = trimmed.strip_prefix('#') {
+            above.push(c.trim());
+        } else if !above.is_empty()
+            || trimmed.is_empty()
+            || indent(prev) < own_indent
+            || trimmed.starts_with("- ")
+        {
+            break;
         }
     }
     above.reverse();
@@ -177,7 +184,7 @@ mod tests {
 
     #[test]
     fn own_comment_then_block_above_then_parent() {
-        let text = "top:\n  # shared reason\n  a: 1\n  b: \"x\"  # own reason\nother:\n  c: true\n";
+        let text = "top:\n  # shared reason\n  a: 1\n  b: \"x\"  # own reason\n  d:\n    e: 2\n\n  f: 3\nother:\n  c: true\n";
         let got = explain_values(text, "fallback").unwrap();
         let pairs: Vec<(&str, &str, &str)> = got
             .iter()
@@ -188,6 +195,8 @@ mod tests {
             [
                 ("top.a", "1", "shared reason"),
                 ("top.b", "\"x\"", "own reason"),
+                ("top.d.e", "2", "shared reason"),
+                ("top.f", "3", "fallback"),
                 ("other.c", "true", "fallback"),
             ]
         );
