@@ -46,7 +46,7 @@ hyperfine -N --warmup 20 --min-runs 200 --export-markdown "$work/values.md" \
   -n "values --platform kvm" "$meshgen values --platform kvm"
 
 cd "$work/fleet"
-hyperfine --warmup 1 --min-runs 10 --export-markdown "$work/fleet.md" \
+hyperfine --warmup 1 --min-runs 5 --export-markdown "$work/fleet.md" \
   --prepare "rm -rf generated" \
   -n "generate, $n platforms, fresh" "$meshgen generate -q"
 "$meshgen" generate -q

@@ -370,7 +370,7 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
                                 })
                                 .map_err(|e| Error::io(&change.path, e))?,
                             (_, Some(content)) => {
-                                crate::fsutil::write_atomic(&change.path, content.as_bytes())?
+                                crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())?
                             }
                             (_, None) => {}
                         }
