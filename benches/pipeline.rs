@@ -36,8 +36,7 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("all outputs", |b| {
         b.iter(|| {
-            meshgen::generate::platform_outputs(black_box(&loaded), &resolved, "kvm.yaml")
-                .unwrap()
+            meshgen::generate::platform_outputs(black_box(&loaded), &resolved, "kvm.yaml").unwrap()
         })
     });
     group.finish();

@@ -32,7 +32,13 @@ fn write(path: &Path, content: &[u8], sync: bool) -> Result<()> {
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
     tmp.write_all(content)
-        .and_then(|()| if sync { tmp.as_file().sync_all() } else { Ok(()) })
+        .and_then(|()| {
+            if sync {
+                tmp.as_file().sync_all()
+            } else {
+                Ok(())
+            }
+        })
         .map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())

@@ -369,9 +369,10 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
                                     _ => Err(e),
                                 })
                                 .map_err(|e| Error::io(&change.path, e))?,
-                            (_, Some(content)) => {
-                                crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())?
-                            }
+                            (_, Some(content)) => crate::fsutil::write_atomic_unsynced(
+                                &change.path,
+                                content.as_bytes(),
+                            )?,
                             (_, None) => {}
                         }
                     }
