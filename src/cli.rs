@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::{exit, Error, Result};
@@ -14,6 +14,12 @@ use crate::release_line::ReleaseLine;
 #[derive(Debug, Parser)]
 #[command(name = "meshgen", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Print only errors and the command's output.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: files written, where the time went.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,6 +46,32 @@ pub enum Command {
     Flux(crate::flux::FluxArgs),
     /// Check values files against a chart's defaults: undeclared keys and wrong types.
     CheckValues(crate::checkvalues::CheckValuesArgs),
+    /// Scaffold a GitOps repository: example platform, schemas, lock, CI workflow, pre-commit hook, README.
+    Init(crate::init::InitArgs),
+    /// Render every platform file into generated/<platform>/ (values.yaml, manifests.yaml); --check for staleness.
+    Generate(crate::generate::GenerateArgs),
+    /// The pull-request gate: platform files valid, vendored charts as locked, generated files current.
+    Check(crate::check::CheckArgs),
+    /// Print each value of a platform's values file with where it comes from.
+    Explain(crate::explain::ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write meshgen.1 and a page per command (meshgen-generate.1, ...) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// How a command names its platform.
@@ -94,6 +126,11 @@ pub struct ValidateArgs {
 
 /// Runs a parsed command line; the only place that prints errors and chooses the exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::term::set_verbosity(if cli.quiet {
+        -1
+    } else {
+        cli.verbose.min(i8::MAX as u8) as i8
+    });
     let outcome = match cli.command {
         Command::Platforms => commands::platforms(),
         Command::Schema(args) => commands::schema(&args),
@@ -105,11 +142,18 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Manifests(args) => crate::manifests::run(&args),
         Command::Flux(args) => crate::flux::run(&args),
         Command::CheckValues(args) => crate::checkvalues::run(&args),
+        Command::Init(args) => crate::init::run(&args),
+        Command::Generate(args) => crate::generate::run(&args),
+        Command::Check(args) => crate::check::run(&args),
+        Command::Explain(args) => crate::explain::run(&args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man(args) => man(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let _ = writeln!(std::io::stderr().lock(), "{}", format_error(&err));
+            // anstream drops the colour where stderr is not a terminal or NO_COLOR is set.
+            let _ = writeln!(anstream::stderr().lock(), "{}", format_error(&err));
             ExitCode::from(err.exit_code())
         }
     }
@@ -117,9 +161,34 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn format_error(err: &Error) -> String {
     match err {
-        Error::Findings(_) => err.to_string(),
-        _ => format!("error: {err}"),
+        Error::Findings(diagnostics) => diagnostics
+            .iter()
+            .map(crate::term::diagnostic)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => format!("{}{err}", crate::term::error_prefix()),
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "meshgen", &mut buf);
+    stdout_write(&String::from_utf8_lossy(&buf))
+}
+
+fn man(args: &ManArgs) -> Result<u8> {
+    let cmd = Cli::command();
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(dir, e))?;
+        crate::term::note(&format!("wrote man pages into {}", dir.display()));
+        return Ok(exit::SUCCESS);
+    }
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .map_err(|e| Error::io("<man page>", e))?;
+    stdout_write(&String::from_utf8_lossy(&buf))
 }
 
 pub(crate) fn stdout_write(text: &str) -> Result<u8> {

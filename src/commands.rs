@@ -71,10 +71,13 @@ fn describe(file: &crate::platform::PlatformFile) -> String {
 
 /// The generated files `meshgen schema --write` keeps current: (path, content).
 pub fn generated_schema_files() -> Vec<(&'static str, String)> {
-    vec![(
-        crate::schema::PLATFORM_SCHEMA_PATH,
-        crate::schema::platform_schema_text(),
-    )]
+    vec![
+        (
+            crate::schema::PLATFORM_SCHEMA_PATH,
+            crate::schema::platform_schema_text(),
+        ),
+        ("schemas/lock.schema.json", crate::lock::json_schema()),
+    ]
 }
 
 pub fn schema(args: &SchemaArgs) -> Result<u8> {

@@ -1,31 +1,46 @@
 //! `meshgen vendor --check`: recomputes every vendored chart from disk and compares it with
 //! the lock, listing each added, removed and changed file. Changes nothing, needs no network.
+//! `meshgen check` reuses `differences` and reports them as findings.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use super::{digest, VendorArgs};
 use crate::error::{exit, Error, Result};
 use crate::lock::{self, Lock};
+use crate::release_line::ReleaseLine;
 
-/// Runs the check; the report goes to stdout, exit 1 on any difference.
-pub fn run(args: &VendorArgs) -> Result<u8> {
-    let lock_path = args.dir.join(lock::FILE_NAME);
-    let lock = Lock::load(&lock_path)?.ok_or_else(|| {
-        Error::Vendor(format!(
-            "--check: no lock at {}; run `meshgen vendor` first",
-            lock_path.display()
-        ))
-    })?;
-    let mut report = String::new();
-    let mut differences = 0;
+/// One way the vendored tree differs from the lock: the path concerned and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Every difference between the charts under `dir` and `lock`, for the given lines (all when
+/// empty), and how many charts were compared.
+pub fn differences(dir: &Path, lock: &Lock, lines: &[ReleaseLine]) -> (Vec<Difference>, usize) {
+    let mut out = Vec::new();
     let mut charts = 0;
+    let mut diff = |path: PathBuf, message: &str| {
+        out.push(Difference {
+            path,
+            message: message.to_string(),
+        })
+    };
     for entry in &lock.lines {
-        if !args.lines.is_empty() && !args.lines.contains(&entry.line) {
+        if !lines.is_empty() && !lines.contains(&entry.line) {
             continue;
         }
-        let release = args.dir.join("istio").join(&entry.version);
+        let release = dir.join("istio").join(&entry.version);
         if let Ok(listing) = std::fs::read_dir(&release) {
             let mut extra: Vec<String> = listing
                 .filter_map(|e| e.ok())
@@ -34,31 +49,29 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
                 .collect();
             extra.sort();
             for name in extra {
-                differences += 1;
-                let _ = writeln!(
-                    report,
-                    "{}: added (not in the lock)",
-                    release.join(name).display()
-                );
+                diff(release.join(name), "added (not in the lock)");
             }
         }
         for chart in &entry.charts {
             charts += 1;
             let root = release.join(&chart.name);
             if !root.is_dir() {
-                differences += 1;
-                let _ = writeln!(
-                    report,
-                    "{}: missing; run `meshgen vendor --locked`",
-                    root.display()
-                );
+                diff(root, "missing; run `meshgen vendor --locked`");
                 continue;
             }
             let files = match digest::read_dir(&root) {
                 Ok(files) => files,
+                Err(Error::Io { path, source }) => {
+                    diff(path, &source.to_string());
+                    continue;
+                }
                 Err(e) => {
-                    differences += 1;
-                    let _ = writeln!(report, "{e}");
+                    // Vendor errors from the walk start with the path they concern.
+                    let text = e.to_string();
+                    match text.split_once(": ") {
+                        Some((path, message)) => diff(PathBuf::from(path), message),
+                        None => diff(root, &text),
+                    }
                     continue;
                 }
             };
@@ -71,7 +84,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
                 match on_disk.get(path.as_str()) {
                     None => {
                         found += 1;
-                        let _ = writeln!(report, "{}: removed", root.join(path).display());
+                        diff(root.join(path), "removed");
                     }
                     Some(got) if got != want => {
                         found += 1;
@@ -80,36 +93,53 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
                         } else {
                             "changed"
                         };
-                        let _ = writeln!(report, "{}: {what}", root.join(path).display());
+                        diff(root.join(path), what);
                     }
                     Some(_) => {}
                 }
             }
             for path in on_disk.keys().filter(|p| !chart.files.contains_key(**p)) {
                 found += 1;
-                let _ = writeln!(report, "{}: added", root.join(path).display());
+                diff(root.join(path), "added");
             }
             if found == 0 && digest::chart_digest(&files) != chart.digest {
                 // The files match their entries but not the chart digest: the lock was edited.
-                found += 1;
-                let _ = writeln!(
-                    report,
-                    "{}: files match the lock but the chart digest {} does not; the lock was edited",
-                    root.display(),
-                    chart.digest
+                diff(
+                    root,
+                    &format!(
+                        "files match the lock but the chart digest {} does not; the lock was edited",
+                        chart.digest
+                    ),
                 );
             }
-            differences += found;
         }
     }
-    let code = if differences == 0 {
+    (out, charts)
+}
+
+/// Runs the check; the report goes to stdout, exit 1 on any difference.
+pub fn run(args: &VendorArgs) -> Result<u8> {
+    let lock_path = args.dir.join(lock::FILE_NAME);
+    let lock = Lock::load(&lock_path)?.ok_or_else(|| {
+        Error::Vendor(format!(
+            "--check: no lock at {}; run `meshgen vendor` first",
+            lock_path.display()
+        ))
+    })?;
+    let (found, charts) = differences(&args.dir, &lock, &args.lines);
+    let mut report = String::new();
+    for d in &found {
+        let _ = writeln!(report, "{d}");
+    }
+    let code = if found.is_empty() {
         let _ = writeln!(report, "ok: {charts} charts match {}", lock_path.display());
         exit::SUCCESS
     } else {
+        let n = found.len();
         let _ = writeln!(
             report,
-            "{differences} difference{} from {}",
-            if differences == 1 { "" } else { "s" },
+            "{n} difference{} from {}",
+            if n == 1 { "" } else { "s" },
             lock_path.display()
         );
         exit::FINDINGS

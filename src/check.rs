@@ -1,0 +1,231 @@
+//! `meshgen check`: the pull-request gate. Validates every platform file, compares the
+//! vendored charts with the lock, and checks that the generated files are what
+//! `meshgen generate` would write; every problem becomes a located finding, printed as text,
+//! JSON for tools, or GitHub workflow annotations that show on the pull request's lines.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{exit, Diagnostic, Error, Result, Severity};
+use crate::generate::ChangeKind;
+use crate::lock::{self, Lock};
+
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// `FILE:LINE:COL: FIELD: message`, as `meshgen validate` prints.
+    #[default]
+    Text,
+    /// One JSON object: `findings` (file, line, col, path, severity, message, hint) and counts.
+    Json,
+    /// GitHub Actions workflow commands: `::error file=...,line=...,col=...::message`.
+    Github,
+}
+
+/// `meshgen check` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Directory of platform files.
+    #[arg(long, value_name = "DIR", default_value = "platforms")]
+    pub platforms: PathBuf,
+    /// Directory of generated files.
+    #[arg(long, value_name = "DIR", default_value = "generated")]
+    pub out: PathBuf,
+    /// Vendor directory holding meshgen.lock and the charts.
+    #[arg(long, value_name = "DIR", default_value = "vendor")]
+    pub vendor: PathBuf,
+}
+
+/// Everything `check` found, and what it looked at.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Diagnostic>,
+    pub platforms: usize,
+    pub generated_files: usize,
+    pub charts: usize,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+fn finding(file: &Path, line: usize, message: String, hint: &str) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.display().to_string(),
+        line,
+        col: usize::from(line > 0),
+        path: String::new(),
+        message,
+        hint: Some(hint.to_string()),
+    }
+}
+
+/// Runs every check; the findings are in order: platform files, vendored charts, generated files.
+pub fn report(args: &CheckArgs) -> Result<Report> {
+    let mut report = Report::default();
+    let lock_path = args.vendor.join(lock::FILE_NAME);
+    let lock = match Lock::load(&lock_path) {
+        Ok(lock) => lock,
+        Err(e @ Error::Vendor(_)) => {
+            report.findings.push(finding(
+                &lock_path,
+                0,
+                e.to_string(),
+                "restore the lock from git, or write it again with `meshgen vendor`",
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+
+    let plan = crate::generate::plan(&args.platforms, &args.out, lock.as_ref(), true)?;
+    report.platforms = plan.platforms;
+    report.generated_files = plan.files;
+    report.findings.extend(plan.diagnostics);
+
+    if let Some(lock) = &lock {
+        let (differences, charts) = crate::vendor::check::differences(&args.vendor, lock, &[]);
+        report.charts = charts;
+        let lock_name = lock_path.display();
+        for d in differences {
+            report.findings.push(finding(
+                &d.path,
+                0,
+                format!("vendored chart differs from {lock_name}: {}", d.message),
+                "restore it with `meshgen vendor --locked`; to take a new upstream release, run `meshgen vendor --update` and review the lock",
+            ));
+        }
+    }
+
+    let regenerate = "run `meshgen generate` and commit the result";
+    for change in plan.changes {
+        let (line, message) = match change.kind {
+            ChangeKind::Create => (
+                0,
+                "missing: `meshgen generate` would create this file".to_string(),
+            ),
+            ChangeKind::Update => (
+                change.line,
+                format!(
+                    "stale: differs from what `meshgen generate` writes, from line {} on",
+                    change.line
+                ),
+            ),
+            ChangeKind::Delete => (
+                0,
+                "orphaned: no platform file generates this file any more".to_string(),
+            ),
+        };
+        report
+            .findings
+            .push(finding(&change.path, line, message, regenerate));
+    }
+    Ok(report)
+}
+
+/// Findings as `meshgen validate` prints them, one after another.
+pub fn format_text(findings: &[Diagnostic]) -> String {
+    findings
+        .iter()
+        .map(|d| format!("{}\n", crate::term::diagnostic(d)))
+        .collect()
+}
+
+/// One JSON object: the findings and their counts.
+pub fn format_json(report: &Report) -> String {
+    let value = serde_json::json!({
+        "findings": report.findings,
+        "errors": report.errors(),
+        "warnings": report.findings.len() - report.errors(),
+        "checked": {
+            "platforms": report.platforms,
+            "generatedFiles": report.generated_files,
+            "vendoredCharts": report.charts,
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("findings serialize");
+    text.push('\n');
+    text
+}
+
+/// GitHub workflow commands; see "Workflow commands for GitHub Actions" for the escaping.
+pub fn format_github(findings: &[Diagnostic]) -> String {
+    fn data(text: &str) -> String {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for d in findings {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = vec![format!("file={}", property(&d.file))];
+        if d.line > 0 {
+            props.push(format!("line={}", d.line));
+            if d.col > 0 {
+                props.push(format!("col={}", d.col));
+            }
+        }
+        props.push("title=meshgen check".to_string());
+        let mut message = if d.path.is_empty() {
+            d.message.clone()
+        } else {
+            format!("{}: {}", d.path, d.message)
+        };
+        if let Some(hint) = &d.hint {
+            message.push_str(&format!("\nhint: {hint}"));
+        }
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            data(&message)
+        ));
+    }
+    out
+}
+
+/// `meshgen check`: findings on stdout in the chosen format, a summary on stderr, exit 1 on
+/// any error.
+pub fn run(args: &CheckArgs) -> Result<u8> {
+    let report = report(args)?;
+    let text = match args.format {
+        Format::Text => format_text(&report.findings),
+        Format::Json => format_json(&report),
+        Format::Github => format_github(&report.findings),
+    };
+    if args.format == Format::Text {
+        // Coloured where stdout is a terminal, plain otherwise.
+        use std::io::Write as _;
+        let mut out = anstream::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("<stdout>", e))?;
+    } else {
+        crate::cli::stdout_write(&text)?;
+    }
+    let errors = report.errors();
+    crate::term::note(&format!(
+        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts",
+        if errors == 1 { "" } else { "s" },
+        report.findings.len() - errors,
+        if report.findings.len() - errors == 1 { "" } else { "s" },
+        report.platforms,
+        report.generated_files,
+        report.charts,
+    ));
+    Ok(if errors > 0 {
+        exit::FINDINGS
+    } else {
+        exit::SUCCESS
+    })
+}

@@ -1,0 +1,479 @@
+//! The GitOps repository workflow end to end: `init` a repository, add platforms, vendor from
+//! an upstream repository built here, `generate`, commit, then break one thing at a time and
+//! see `check` fail with the located message in each of its three formats.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::Upstream;
+use serde_json::Value;
+
+/// Line numbers below refer to this file: 13 holds the nodePort, 11 the serviceType key.
+const EDGE: &str = r#"# yaml-language-server: $schema=../schemas/platform.schema.json
+apiVersion: meshgen/v1alpha1
+kind: Platform
+metadata:
+  name: edge
+spec:
+  provider: kvm
+  istio: "1.11"
+  kubernetes: "1.21"
+  ingressGateway:
+    serviceType: NodePort
+    nodePorts:
+      http2: 31380
+"#;
+
+struct Repo {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    cache: PathBuf,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("fleet");
+        let cache = tmp.path().join("cache");
+        fs::create_dir_all(&cache).unwrap();
+        Repo {
+            _tmp: tmp,
+            root,
+            cache,
+        }
+    }
+
+    fn meshgen(&self, args: &[&str]) -> Output {
+        // Before `init` creates it, run beside the repository.
+        let cwd = if self.root.is_dir() {
+            self.root.as_path()
+        } else {
+            self.root.parent().unwrap()
+        };
+        let out = common::meshgen(&self.cache)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// Every file under `rel`, with its content.
+    fn tree(&self, rel: &str) -> BTreeMap<String, Vec<u8>> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap().display().to_string();
+                    out.insert(rel, fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.path(rel), &self.root, &mut out);
+        out
+    }
+
+    fn commit_all(&self) -> git2::Repository {
+        let repo = git2::Repository::init(&self.root).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("Fleet", "fleet@example.com").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "fleet", &tree, &[])
+            .unwrap();
+        drop(tree);
+        repo
+    }
+
+    /// Puts every tracked file back as committed.
+    fn restore(&self, repo: &git2::Repository) {
+        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+            .unwrap();
+    }
+
+    /// Runs `check` in the three formats, asserts exit 1 each time, returns the outputs.
+    fn check_fails(&self) -> (String, Value, String) {
+        let text = self.meshgen(&["check"]);
+        assert_eq!(text.code, 1, "{text:?}");
+        let json = self.meshgen(&["check", "--format", "json"]);
+        assert_eq!(json.code, 1, "{json:?}");
+        let json: Value = serde_json::from_str(&json.stdout).unwrap();
+        let github = self.meshgen(&["check", "--format", "github"]);
+        assert_eq!(github.code, 1, "{github:?}");
+        (text.stdout, json, github.stdout)
+    }
+}
+
+#[derive(Debug)]
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions.
+fn upstream_with_builtin_pins() -> Upstream {
+    let up = Upstream::empty();
+    up.release("0.6.0", common::files_06());
+    up.release("1.0.9", common::files_10("1.0.9"));
+    up.release("1.11.8", common::files_111("1.11.8"));
+    up
+}
+
+fn has_finding(json: &Value, file: &str, line: usize, col: usize, path: &str, message: &str) {
+    let findings = json["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["file"] == file
+            && f["line"] == line
+            && f["col"] == col
+            && f["path"] == path
+            && f["severity"] == "error"
+            && f["message"].as_str().unwrap().contains(message)),
+        "no {file}:{line}:{col} {path} {message:?} in {json:#}"
+    );
+}
+
+#[test]
+fn init_generate_commit_then_check_catches_each_breakage() {
+    let fleet = Repo::new();
+    let up = upstream_with_builtin_pins();
+
+    // init scaffolds the repository; the example platform validates against the rules.
+    let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap()]);
+    assert_eq!(init.code, 0, "{init:?}");
+    for rel in [
+        "platforms/example.yaml",
+        "schemas/platform.schema.json",
+        "schemas/lock.schema.json",
+        "vendor/meshgen.lock",
+        ".github/workflows/meshgen.yml",
+        ".pre-commit-config.yaml",
+        "README.md",
+    ] {
+        assert!(fleet.path(rel).is_file(), "{rel} missing");
+    }
+    assert!(fleet
+        .read("platforms/example.yaml")
+        .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));
+    assert!(fleet
+        .read(".github/workflows/meshgen.yml")
+        .contains("meshgen check --format github"));
+    assert!(fleet
+        .read(".pre-commit-config.yaml")
+        .contains("entry: meshgen check"));
+    let schema = fleet.meshgen(&["schema", "--check", "."]);
+    assert_eq!(schema.code, 0, "init writes current schemas: {schema:?}");
+    let valid = fleet.meshgen(&["validate", "platforms/example.yaml"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+
+    // Add platforms: one written here, two built-ins.
+    fleet.write("platforms/edge.yaml", EDGE);
+    for (name, text) in meshgen::load::BUILTIN_PLATFORMS {
+        if ["kvm", "pks"].contains(name) {
+            fleet.write(&format!("platforms/{name}.yaml"), text);
+        }
+    }
+
+    // Vendor the pinned releases from the test upstream.
+    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
+    assert_eq!(vendor.code, 0, "{vendor:?}");
+    assert!(fleet.path("vendor/istio/1.0.9/istio/values.yaml").is_file());
+
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    for rel in [
+        "generated/edge/values.yaml",
+        "generated/example/values.yaml",
+        "generated/kvm/values.yaml",
+        "generated/kvm/manifests.yaml",
+        "generated/pks/values.yaml",
+    ] {
+        let text = fleet.read(rel);
+        assert!(text.starts_with(meshgen::generate::MARKER), "{rel}");
+    }
+    // Values are those of `meshgen values`, under the marker line.
+    let values = fleet.meshgen(&["values", "--platform", "kvm"]);
+    assert_eq!(
+        fleet
+            .read("generated/kvm/values.yaml")
+            .split_once('\n')
+            .unwrap()
+            .1,
+        values.stdout
+    );
+    assert!(values
+        .stdout
+        .contains("Istio 1.0.9: pinned by vendor/meshgen.lock"));
+    let again = fleet.meshgen(&["generate", "--check"]);
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{again:?}");
+
+    let repo = fleet.commit_all();
+    let clean = fleet.meshgen(&["check"]);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""), "{clean:?}");
+    let clean: Value =
+        serde_json::from_str(&fleet.meshgen(&["check", "--format", "json"]).stdout).unwrap();
+    assert_eq!(clean["errors"], 0);
+    assert_eq!(clean["checked"]["platforms"], 4);
+    assert_eq!(clean["checked"]["vendoredCharts"], 6);
+
+    // 1. A bad field: a nodePort outside Kubernetes' range.
+    fleet.write(
+        "platforms/edge.yaml",
+        &EDGE.replace("http2: 31380", "http2: 29000"),
+    );
+    let (text, json, github) = fleet.check_fails();
+    let message = "nodePort 29000 is outside Kubernetes' node port range 30000-32767";
+    assert!(
+        text.contains(&format!(
+            "platforms/edge.yaml:13:14: spec.ingressGateway.nodePorts.http2: {message}"
+        )),
+        "{text}"
+    );
+    has_finding(
+        &json,
+        "platforms/edge.yaml",
+        13,
+        14,
+        "spec.ingressGateway.nodePorts.http2",
+        message,
+    );
+    assert!(
+        github.contains(&format!("::error file=platforms/edge.yaml,line=13,col=14,title=meshgen check::spec.ingressGateway.nodePorts.http2: {message}")),
+        "{github}"
+    );
+    // generate refuses and writes nothing, not even the other platforms' stale files.
+    fs::remove_file(fleet.path("generated/kvm/values.yaml")).unwrap();
+    let before = fleet.tree("generated");
+    let refused = fleet.meshgen(&["generate"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("platforms/edge.yaml:13:14:"));
+    assert_eq!(fleet.tree("generated"), before);
+    fleet.restore(&repo);
+
+    // 2. A stale values file: edited by hand.
+    let stale = fleet.read("generated/edge/values.yaml");
+    let line = stale
+        .lines()
+        .position(|l| l.contains("type: \"NodePort\""))
+        .unwrap()
+        + 1;
+    fleet.write(
+        "generated/edge/values.yaml",
+        &stale.replacen("type: \"NodePort\"", "type: \"LoadBalancer\"", 1),
+    );
+    let (text, json, github) = fleet.check_fails();
+    assert!(
+        text.contains(&format!("generated/edge/values.yaml:{line}:1: stale: differs from what `meshgen generate` writes")),
+        "{text}"
+    );
+    has_finding(&json, "generated/edge/values.yaml", line, 1, "", "stale");
+    assert!(github.contains(&format!(
+        "::error file=generated/edge/values.yaml,line={line},col=1,title=meshgen check::stale:"
+    )));
+    let diff = fleet.meshgen(&["generate", "--check"]);
+    assert_eq!(diff.code, 1);
+    assert!(
+        diff.stdout.contains("-    type: \"LoadBalancer\""),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("+    type: \"NodePort\""));
+    fleet.restore(&repo);
+
+    // 3. A tampered vendored chart.
+    let chart = "vendor/istio/1.0.9/istio/values.yaml";
+    fleet.write(chart, &format!("{}evil: true\n", fleet.read(chart)));
+    let (text, json, github) = fleet.check_fails();
+    assert!(
+        text.contains(&format!(
+            "{chart}:0:0: vendored chart differs from vendor/meshgen.lock: changed"
+        )),
+        "{text}"
+    );
+    has_finding(
+        &json,
+        chart,
+        0,
+        0,
+        "",
+        "differs from vendor/meshgen.lock: changed",
+    );
+    assert!(
+        github.contains(&format!(
+            "::error file={chart},title=meshgen check::vendored chart differs from vendor/meshgen.lock: changed"
+        )),
+        "{github}"
+    );
+    fleet.restore(&repo);
+
+    // 4. A typo'd key.
+    fleet.write(
+        "platforms/edge.yaml",
+        &EDGE.replace("serviceType:", "servceType:"),
+    );
+    let (text, json, github) = fleet.check_fails();
+    assert!(
+        text.contains("platforms/edge.yaml:11:5: spec.ingressGateway.servceType: unknown field `servceType`\n  hint: did you mean `serviceType`?"),
+        "{text}"
+    );
+    has_finding(
+        &json,
+        "platforms/edge.yaml",
+        11,
+        5,
+        "spec.ingressGateway.servceType",
+        "unknown field `servceType`",
+    );
+    assert!(
+        github.contains("::error file=platforms/edge.yaml,line=11,col=5,title=meshgen check::spec.ingressGateway.servceType: unknown field `servceType`%0Ahint: did you mean `serviceType`?"),
+        "{github}"
+    );
+    fleet.restore(&repo);
+
+    let clean = fleet.meshgen(&["check"]);
+    assert_eq!(clean.code, 0, "restored: {clean:?}");
+
+    // A platform removed: its generated files are orphans; generate deletes only those.
+    fs::remove_file(fleet.path("platforms/pks.yaml")).unwrap();
+    fs::remove_file(fleet.path("platforms/kvm.yaml")).unwrap();
+    fleet.write("generated/pks/NOTES.md", "kept: not generated\n");
+    let (text, _, _) = fleet.check_fails();
+    assert!(
+        text.contains("generated/pks/values.yaml:0:0: orphaned"),
+        "{text}"
+    );
+    assert!(
+        text.contains("generated/kvm/manifests.yaml:0:0: orphaned"),
+        "{text}"
+    );
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    assert!(!fleet.path("generated/pks/values.yaml").exists());
+    assert_eq!(
+        fleet.read("generated/pks/NOTES.md"),
+        "kept: not generated\n"
+    );
+    assert!(
+        !fleet.path("generated/kvm").exists(),
+        "emptied directory removed"
+    );
+    assert!(fleet.path("generated/edge/values.yaml").is_file());
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_force_replaces() {
+    let fleet = Repo::new();
+    fleet.write("README.md", "# Our fleet\n");
+    fleet.write("platforms/example.yaml", "mine\n");
+    let refused = fleet.meshgen(&["init"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("platforms/example.yaml"),
+        "{refused:?}"
+    );
+    assert!(!refused.stderr.contains("README.md"), "{refused:?}");
+    // Nothing written.
+    assert_eq!(fleet.tree("").len(), 2);
+
+    let forced = fleet.meshgen(&["init", "--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert_eq!(
+        fleet.read("README.md"),
+        "# Our fleet\n",
+        "the user's README stays"
+    );
+    assert!(fleet.read("MESHGEN.md").contains("## Workflow"));
+    assert_eq!(
+        fleet.read("platforms/example.yaml"),
+        meshgen::init::EXAMPLE_PLATFORM
+    );
+}
+
+#[test]
+fn explain_names_the_origin_of_each_value() {
+    let fleet = Repo::new();
+    fleet.write("platforms/edge.yaml", EDGE);
+    let out = fleet.meshgen(&["explain", "--platform", "edge"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let s = &out.stdout;
+    // A value from a line of the file, shown with that line.
+    assert!(
+        s.contains("gateways.istio-ingressgateway.ports[1].nodePort = 31380\n    platform file line 13 (platforms/edge.yaml:13: `http2: 31380`)"),
+        "{s}"
+    );
+    // A provider default.
+    assert!(
+        s.contains("gateways.istio-egressgateway.type = \"NodePort\"\n    kvm default:"),
+        "{s}"
+    );
+    // A --set override.
+    let set = fleet.meshgen(&[
+        "explain",
+        "--platform",
+        "edge",
+        "--set",
+        "spec.tracing=true",
+    ]);
+    assert_eq!(set.code, 0, "{set:?}");
+    assert!(set.stdout.contains("set with --set"), "{}", set.stdout);
+}
+
+#[test]
+fn completions_man_and_colour() {
+    let fleet = Repo::new();
+    fs::create_dir_all(&fleet.root).unwrap();
+    let bash = fleet.meshgen(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("generate") && bash.stdout.contains("complete"));
+    let man = fleet.meshgen(&["man"]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH meshgen"), "{}", man.stdout);
+    let pages = fleet.meshgen(&["man", "--out-dir", "man"]);
+    assert_eq!(pages.code, 0, "{pages:?}");
+    assert!(fleet.path("man/meshgen-check.1").is_file());
+    // Not a terminal: no escapes, even for errors.
+    let err = fleet.meshgen(&["values", "--platform", "nope"]);
+    assert_eq!(err.code, 2);
+    assert!(
+        err.stderr.starts_with("error: no platform named `nope`"),
+        "{err:?}"
+    );
+    assert!(!err.stderr.contains('\u{1b}'));
+    // -q silences the summary, not the findings.
+    fleet.write("platforms/edge.yaml", EDGE);
+    let quiet = fleet.meshgen(&["-q", "generate"]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""), "{quiet:?}");
+    let verbose = fleet.meshgen(&["generate", "-v"]);
+    assert!(verbose.stderr.contains("time: plan"), "{verbose:?}");
+}
