@@ -36,7 +36,8 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("all outputs", |b| {
         b.iter(|| {
-            meshgen::generate::platform_outputs(black_box(&loaded), &resolved, "kvm.yaml").unwrap()
+            meshgen::generate::platform_outputs(black_box(&loaded), &resolved, "kvm.yaml", None)
+                .unwrap()
         })
     });
     group.finish();
@@ -66,14 +67,16 @@ fn generate_plan(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         // Nothing generated yet: every file is rendered and kept as a change.
         group.bench_with_input(BenchmarkId::new("fresh", n), &n, |b, _| {
-            b.iter(|| meshgen::generate::plan(&platforms, &out, None, false).unwrap())
+            b.iter(|| meshgen::generate::plan(&platforms, &out, Default::default(), false).unwrap())
         });
-        let mut plan = meshgen::generate::plan(&platforms, &out, None, false).unwrap();
+        let mut plan =
+            meshgen::generate::plan(&platforms, &out, Default::default(), false).unwrap();
         meshgen::generate::apply(&mut plan).unwrap();
         // Up to date: rendered and compared, nothing kept.
         group.bench_with_input(BenchmarkId::new("current", n), &n, |b, _| {
             b.iter(|| {
-                let plan = meshgen::generate::plan(&platforms, &out, None, true).unwrap();
+                let plan =
+                    meshgen::generate::plan(&platforms, &out, Default::default(), true).unwrap();
                 assert!(plan.changes.is_empty());
             })
         });

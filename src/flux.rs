@@ -306,6 +306,9 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, display: &str) -> Re
         env!("CARGO_PKG_VERSION"),
         if source.path.is_empty() { "." } else { &source.path },
     );
+    if let Some(warning) = kubernetes_warning(platform) {
+        out.push_str(&format!("# {warning}\n"));
+    }
     for object in objects(platform, source)? {
         out.push_str("---\n");
         out.push_str(&crate::emit::to_yaml(&object));

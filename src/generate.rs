@@ -34,6 +34,23 @@ pub struct GenerateArgs {
     pub check: bool,
 }
 
+/// What every platform of a run shares: the lock (exact versions) and the repository's Flux
+/// source (`meshgen.yaml`), without which no `flux.yaml` is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings<'a> {
+    pub lock: Option<&'a Lock>,
+    pub flux: Option<&'a crate::flux::Source>,
+}
+
+/// One platform's values file and the charts it is for, kept for `check`'s chart checks.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub values: PathBuf,
+    pub line: crate::release_line::ReleaseLine,
+    /// Chart directories relative to the repository (`vendor/istio/<version>/<chart>`).
+    pub charts: Vec<String>,
+}
+
 /// One output file of a platform: the path under its directory, and the content.
 pub type Output = (&'static str, String);
 
@@ -42,6 +59,7 @@ pub fn platform_outputs(
     loaded: &LoadedPlatform,
     resolved: &ResolvedPlatform,
     file_name: &str,
+    flux: Option<&crate::flux::Source>,
 ) -> Result<Vec<Output>> {
     let header = format!("{MARKER} from platform file {file_name}; do not edit.\n");
     let values = crate::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
@@ -49,6 +67,10 @@ pub fn platform_outputs(
     let manifests = crate::manifests::render(resolved, &loaded.source.display)?;
     if !manifests.is_empty() {
         out.push(("manifests.yaml", format!("{header}{manifests}")));
+    }
+    if let Some(source) = flux {
+        let objects = crate::flux::render(resolved, source, &loaded.source.display)?;
+        out.push(("flux.yaml", format!("{header}{objects}")));
     }
     Ok(out)
 }
@@ -90,6 +112,8 @@ pub struct Plan {
     /// Platform files found and output files they produce (valid ones only).
     pub platforms: usize,
     pub files: usize,
+    /// The valid platforms' values files, in platform-file order.
+    pub rendered: Vec<Rendered>,
     pub timing: Timing,
 }
 
@@ -166,7 +190,7 @@ fn first_difference(old: &str, new: &str) -> usize {
 /// Plans a run: validates and renders every platform file of `platforms` (in parallel),
 /// compares with `out`, and lists generated files whose platform is gone. `for_check` keeps
 /// diffs instead of contents. Writes nothing.
-pub fn plan(platforms: &Path, out: &Path, lock: Option<&Lock>, for_check: bool) -> Result<Plan> {
+pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -> Result<Plan> {
     let started = Instant::now();
     let files = platform_files(platforms)?;
     let counters = Counters::default();
@@ -174,7 +198,7 @@ pub fn plan(platforms: &Path, out: &Path, lock: Option<&Lock>, for_check: bool) 
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len().max(1));
-    type One = Result<(Vec<Change>, usize, Vec<Diagnostic>)>;
+    type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)>;
     let mut results: Vec<(usize, One)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -187,7 +211,7 @@ pub fn plan(platforms: &Path, out: &Path, lock: Option<&Lock>, for_check: bool) 
                         .skip(t)
                         .step_by(threads)
                         .map(|(i, (stem, path))| {
-                            (i, plan_one(stem, path, out, lock, for_check, counters))
+                            (i, plan_one(stem, path, out, settings, for_check, counters))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -206,7 +230,8 @@ pub fn plan(platforms: &Path, out: &Path, lock: Option<&Lock>, for_check: bool) 
     };
     for (_, result) in results {
         match result {
-            Ok((changes, produced, warnings)) => {
+            Ok((changes, produced, warnings, rendered)) => {
+                plan.rendered.push(rendered);
                 plan.changes.extend(changes);
                 plan.files += produced;
                 plan.diagnostics.extend(warnings);
@@ -233,22 +258,22 @@ fn plan_one(
     stem: &str,
     path: &Path,
     out: &Path,
-    lock: Option<&Lock>,
+    settings: Settings,
     for_check: bool,
     counters: &Counters,
-) -> Result<(Vec<Change>, usize, Vec<Diagnostic>)> {
+) -> Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)> {
     let t = Instant::now();
     let source = Source::read(path)?;
     let t = add(&counters.read, t);
     let loaded = load::load(&source, &[]).map_err(Error::Findings)?;
-    let (version, origin) = crate::commands::version_for(lock, loaded.file.spec.istio);
+    let (version, origin) = crate::commands::version_for(settings.lock, loaded.file.spec.istio);
     let resolved = crate::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
     let t = add(&counters.validate, t);
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let outputs = platform_outputs(&loaded, &resolved, &file_name)?;
+    let outputs = platform_outputs(&loaded, &resolved, &file_name, settings.flux)?;
     let t = add(&counters.render, t);
     let dir = out.join(stem);
     let produced = outputs.len();
@@ -287,7 +312,15 @@ fn plan_one(
         for_check,
     )?);
     add(&counters.compare, t);
-    Ok((changes, produced, loaded.warnings))
+    let rendered = Rendered {
+        values: dir.join("values.yaml"),
+        line: resolved.line,
+        charts: resolved
+            .install_charts()
+            .map(|c| resolved.chart_dir(c.name))
+            .collect(),
+    };
+    Ok((changes, produced, loaded.warnings, rendered))
 }
 
 /// Deletions of the generated files directly in `dir` whose name `unwanted` accepts.
@@ -400,7 +433,12 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
 /// `meshgen generate`.
 pub fn run(args: &GenerateArgs) -> Result<u8> {
     let lock = Lock::load(Path::new(crate::commands::LOCK_PATH))?;
-    let mut plan = plan(&args.platforms, &args.out, lock.as_ref(), args.check)?;
+    let config = crate::repo_config::RepoConfig::load(Path::new("."))?;
+    let settings = Settings {
+        lock: lock.as_ref(),
+        flux: config.flux.as_ref(),
+    };
+    let mut plan = plan(&args.platforms, &args.out, settings, args.check)?;
     if plan.has_errors() {
         return Err(Error::Findings(std::mem::take(&mut plan.diagnostics)));
     }

@@ -16,6 +16,10 @@ pub struct InitArgs {
     /// Overwrite files that already exist.
     #[arg(long)]
     pub force: bool,
+    /// The URL Flux clones this repository from: writes meshgen.yaml, so that `generate`
+    /// also writes each platform's flux.yaml.
+    #[arg(long, value_name = "URL")]
+    pub git_url: Option<String>,
 }
 
 /// The example platform; `tests/workflow.rs` proves that it validates.
@@ -114,12 +118,39 @@ request; `.pre-commit-config.yaml` runs `meshgen check` before each commit.
 Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usage or I/O error.
 "#;
 
+/// `meshgen.yaml` with the Flux source, checked by the parser that reads it back.
+fn repo_config(git_url: &str) -> Result<String> {
+    let text = format!(
+        "# meshgen's settings for this repository.\n\
+         # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
+         flux:\n  gitUrl: {}\n  branch: \"main\"\n  path: \".\"\n  namespace: \"flux-system\"\n",
+        serde_json::to_string(git_url).expect("strings serialize")
+    );
+    crate::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
+        Error::Findings(found) => Error::Usage(
+            found
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => other,
+    })?;
+    Ok(text)
+}
+
 /// The files `init` writes under the repository directory: (relative path, content).
-pub fn files(dir: &Path) -> Vec<(String, String)> {
+pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>> {
     let mut files = vec![(
         "platforms/example.yaml".to_string(),
         EXAMPLE_PLATFORM.to_string(),
     )];
+    if let Some(url) = git_url {
+        files.push((
+            crate::repo_config::CONFIG_PATH.to_string(),
+            repo_config(url)?,
+        ));
+    }
     for (path, content) in crate::commands::generated_schema_files() {
         files.push((path.to_string(), content));
     }
@@ -138,12 +169,12 @@ pub fn files(dir: &Path) -> Vec<(String, String)> {
         .unwrap_or(true);
     let readme = if ours { "README.md" } else { "MESHGEN.md" };
     files.push((readme.to_string(), README_SECTION.into()));
-    files
+    Ok(files)
 }
 
 /// `meshgen init`.
 pub fn run(args: &InitArgs) -> Result<u8> {
-    let files = files(&args.dir);
+    let files = files(&args.dir, args.git_url.as_deref())?;
     if !args.force {
         let existing: Vec<String> = files
             .iter()

@@ -142,12 +142,46 @@ struct Output {
     stderr: String,
 }
 
-/// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions.
+/// A chart `values.yaml` declaring every key path the line's real charts declare
+/// (`data/chart-keys/<line>.txt`, facts read off the releases), each with a null default
+/// (which takes any type), and the dev hub and tag the release patch replaces.
+fn values_declaring_every_key(line: &str) -> Vec<u8> {
+    let keys = fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
+    let mut tree =
+        serde_json::json!({ "global": { "hub": "gcr.io/istio-testing", "tag": "latest" } });
+    for key in keys.lines().filter(|k| !k.is_empty()) {
+        let mut node = &mut tree;
+        for part in key.split('.') {
+            if !node.is_object() {
+                *node = serde_json::json!({});
+            }
+            node = node
+                .as_object_mut()
+                .unwrap()
+                .entry(part.to_string())
+                .or_insert(Value::Null);
+        }
+    }
+    meshgen::emit::to_yaml(&tree).into_bytes()
+}
+
+/// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions,
+/// and charts that declare what the real ones do, so `check` can hold values against them.
 fn upstream_with_builtin_pins() -> Upstream {
     let up = Upstream::empty();
     up.release("0.6.0", common::files_06());
-    up.release("1.0.9", common::files_10("1.0.9"));
-    up.release("1.11.8", common::files_111("1.11.8"));
+    let mut files = common::files_10("1.0.9");
+    files.insert(
+        format!("{}/values.yaml", common::UMBRELLA),
+        (values_declaring_every_key("1.0"), false),
+    );
+    up.release("1.0.9", files);
+    let mut files = common::files_111("1.11.8");
+    files.insert(
+        "manifests/charts/istio-control/istio-discovery/values.yaml".into(),
+        (values_declaring_every_key("1.11"), false),
+    );
+    up.release("1.11.8", files);
     up
 }
 
@@ -361,6 +395,79 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     );
     fleet.restore(&repo);
 
+    // 5. A typo'd key in a values file, where Helm would silently ignore it: check-values
+    // holds every generated values file against its vendored charts.
+    let values = "generated/kvm/values.yaml";
+    let original = fleet.read(values);
+    let line = original
+        .lines()
+        .position(|l| l.trim_start().starts_with("istio-ingressgateway:"))
+        .unwrap()
+        + 1;
+    fleet.write(
+        values,
+        &original.replacen("istio-ingressgateway:", "istio-ingresgateway:", 1),
+    );
+    let (text, json, github) = fleet.check_fails();
+    let located = format!(
+        "{values}:{line}:3: gateways.istio-ingresgateway: the chart does not declare this key"
+    );
+    assert!(text.contains(&located), "{text}");
+    assert!(
+        text.contains("did you mean `istio-ingressgateway`?"),
+        "{text}"
+    );
+    has_finding(
+        &json,
+        values,
+        line,
+        3,
+        "gateways.istio-ingresgateway",
+        "does not declare",
+    );
+    assert!(
+        github.contains(&format!("::error file={values},line={line},col=3,title=meshgen check::gateways.istio-ingresgateway:")),
+        "{github}"
+    );
+    fleet.restore(&repo);
+
+    // 6. With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
+    // check then holds current like the rest.
+    fleet.write(
+        "meshgen.yaml",
+        "flux:\n  gitUrl: https://git.example.com/fleet.git\n",
+    );
+    let (text, _, _) = fleet.check_fails();
+    assert!(
+        text.contains("generated/kvm/flux.yaml:0:0: missing"),
+        "{text}"
+    );
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    let flux = fleet.read("generated/kvm/flux.yaml");
+    assert!(flux.starts_with(meshgen::generate::MARKER));
+    assert!(flux.contains("kind: \"HelmRelease\""), "{flux}");
+    assert!(
+        flux.contains("chart: \"./vendor/istio/1.0.9/istio\""),
+        "{flux}"
+    );
+    assert_eq!(fleet.meshgen(&["check"]).code, 0);
+    fleet.write(
+        "meshgen.yaml",
+        "flux:\n  gitUrl: https://git.example.com/fleet.git\n  branch: prod\n",
+    );
+    let (text, _, _) = fleet.check_fails();
+    assert!(text.contains("generated/kvm/flux.yaml:"), "{text}");
+    assert!(text.contains("stale"), "{text}");
+    fs::remove_file(fleet.path("meshgen.yaml")).unwrap();
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    assert!(
+        !fleet.path("generated/kvm/flux.yaml").exists(),
+        "flux.yaml removed with its source"
+    );
+    fleet.restore(&repo);
+
     let clean = fleet.meshgen(&["check"]);
     assert_eq!(clean.code, 0, "restored: {clean:?}");
 
@@ -417,6 +524,43 @@ fn init_refuses_to_overwrite_and_force_replaces() {
     assert_eq!(
         fleet.read("platforms/example.yaml"),
         meshgen::init::EXAMPLE_PLATFORM
+    );
+}
+
+#[test]
+fn init_with_a_git_url_sets_up_flux() {
+    let fleet = Repo::new();
+    let refused = fleet.meshgen(&[
+        "init",
+        fleet.root.to_str().unwrap(),
+        "--git-url",
+        "git@example.com:acme/fleet.git",
+    ]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("ssh://git@example.com/acme/fleet.git"),
+        "{refused:?}"
+    );
+    assert!(!fleet.root.exists(), "nothing written");
+
+    let url = "ssh://git@example.com/acme/fleet.git";
+    let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap(), "--git-url", url]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    let flux =
+        meshgen::postrender::parse_objects(&fleet.read("generated/example/flux.yaml")).unwrap();
+    assert_eq!(flux[0]["spec"]["url"], url);
+    let names: Vec<&str> = flux
+        .iter()
+        .filter(|o| o["kind"] == "HelmRelease")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["istio-base", "istiod", "istio-ingress", "istio-egress"]
     );
 }
 
