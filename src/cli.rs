@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn format_error(err: &Error) -> String {
+pub(crate) fn format_error(err: &Error) -> String {
     match err {
         Error::Findings(_) => err.to_string(),
         _ => format!("error: {err}"),
