@@ -155,11 +155,14 @@ impl Lock {
                 })
                 .collect();
             let at = doc.locate(&path);
+            let field = match crate::yaml::display_path(&path) {
+                p if p.is_empty() => p,
+                p => format!("{p}: "),
+            };
             Error::Vendor(format!(
-                "{origin}:{}:{}: {}: not a meshgen lock: {}",
+                "{origin}:{}:{}: {field}not a meshgen lock: {}",
                 at.line,
                 at.col,
-                crate::yaml::display_path(&path),
                 e.inner()
             ))
         })?;
