@@ -236,21 +236,17 @@ fn diagnostic(
     hint: Option<String>,
     overrides: &[Assignment],
 ) -> Diagnostic {
-    // A value written by --set has no line: name the override instead.
-    let from_set = span.line == 0 && !overrides.is_empty();
-    let message = if from_set {
-        let exprs: Vec<&str> = overrides
-            .iter()
-            .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
-            .map(|a| a.expr.as_str())
-            .collect();
-        if exprs.is_empty() {
-            message
-        } else {
-            format!("{message} (from --set {})", exprs.join(", "))
-        }
-    } else {
+    // Name the overrides that touched the field (or what is inside or above it): a value
+    // written by --set has no line, and a missing field may be missing because of one.
+    let exprs: Vec<&str> = overrides
+        .iter()
+        .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
+        .map(|a| a.expr.as_str())
+        .collect();
+    let message = if exprs.is_empty() {
         message
+    } else {
+        format!("{message} (from --set {})", exprs.join(", "))
     };
     Diagnostic {
         severity,
