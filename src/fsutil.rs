@@ -10,6 +10,34 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Name prefix and suffix of the temporary file `write_atomic` writes beside its target.
+/// A process killed before the rename leaves one behind; a command that owns the directory
+/// (`vendor`, under its run lock) removes them with `remove_stale_temporaries`.
+pub const TMP_PREFIX: &str = ".meshgen-";
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Removes the temporary files a killed `write_atomic` left in `dir`. Only for a directory
+/// no other meshgen process writes into at the same time.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) && name.len() > 13 {
+            let path = entry.path();
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `content` to `path` atomically, creating parent directories.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     write_atomic_then(path, content, || Ok(()))
@@ -44,8 +72,8 @@ pub fn write_atomic_with(
     };
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".meshgen-")
-        .suffix(".tmp")
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
