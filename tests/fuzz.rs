@@ -37,12 +37,59 @@ const TARGETS: &[(&str, Body, &[&str])] = &[
 ];
 
 const TOKENS: &[&str] = &[
-    "&a ", "*a", "[", "]", "{", "}", "---\n", "...\n", "\t", ": ", "- ", "!!str ", "!!int ",
-    "!!map ", "? ", "|\n", ">-\n", "\"", "'", "#", "\n", "  ", "\u{feff}", "0x", "1e9", "-1",
-    "99999", "null", "~", "true", "yes", ".inf", "<<: ", "30080", "\"1.0\"", "\"1.11\"",
-    "\"0.6\"", "nodePorts", "highAvailability:\n  replicas: 3\n", "antiAffinity: zone",
-    "kind: Deployment\n", "name: istiod\n", "name: istio-pilot\n", "\\", ",", "=", ".", "[0]",
-    "{a,b}", "spec.", "metadata.name=", "spec.ingressGateway.nodePorts.http2=", "\r\n",
+    "&a ",
+    "*a",
+    "[",
+    "]",
+    "{",
+    "}",
+    "---\n",
+    "...\n",
+    "\t",
+    ": ",
+    "- ",
+    "!!str ",
+    "!!int ",
+    "!!map ",
+    "? ",
+    "|\n",
+    ">-\n",
+    "\"",
+    "'",
+    "#",
+    "\n",
+    "  ",
+    "\u{feff}",
+    "0x",
+    "1e9",
+    "-1",
+    "99999",
+    "null",
+    "~",
+    "true",
+    "yes",
+    ".inf",
+    "<<: ",
+    "30080",
+    "\"1.0\"",
+    "\"1.11\"",
+    "\"0.6\"",
+    "nodePorts",
+    "highAvailability:\n  replicas: 3\n",
+    "antiAffinity: zone",
+    "kind: Deployment\n",
+    "name: istiod\n",
+    "name: istio-pilot\n",
+    "\\",
+    ",",
+    "=",
+    ".",
+    "[0]",
+    "{a,b}",
+    "spec.",
+    "metadata.name=",
+    "spec.ingressGateway.nodePorts.http2=",
+    "\r\n",
 ];
 
 struct Rng(u64);
@@ -100,7 +147,10 @@ fn seeds(target: &str, dirs: &[&str]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     if target == "set" {
         let text = std::fs::read_to_string(root.join("tests/corpus/set.txt")).unwrap();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             out.push(line.split('\t').nth(1).unwrap().as_bytes().to_vec());
         }
         for ok in [
@@ -216,7 +266,10 @@ fn mutated_inputs_never_break_an_invariant() {
                 break;
             }
         }
-        eprintln!("{target}: {runs} mutated inputs in {:?} (seed {seed})", start.elapsed());
+        eprintln!(
+            "{target}: {runs} mutated inputs in {:?} (seed {seed})",
+            start.elapsed()
+        );
     }
     std::panic::set_hook(hook);
     assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
