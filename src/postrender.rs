@@ -28,12 +28,14 @@ const STDIN: &str = "<stdin>";
 /// Largest manifest stream read from stdin, in bytes: a rendered Istio release with its CRDs
 /// is a few megabytes.
 pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
-/// Most nodes the whole stream may expand to once aliases are resolved (every node of a
-/// stream of `MAX_MANIFEST_BYTES` fits), and the deepest nesting, far beyond any
-/// Kubernetes object's (CRD schemas included).
+/// Bounds of each document: nesting far beyond any Kubernetes object's (CRD schemas
+/// included), a million nodes (an object that big is over etcd's 1.5 MiB limit), and the
+/// nodes aliases may add over the whole stream (Helm output rarely has any; a few bytes of
+/// aliases can stand for millions of nodes, found by fuzzing at 8 million).
 pub const MANIFEST_BOUNDS: crate::yaml::Bounds = crate::yaml::Bounds {
     max_depth: 256,
-    max_nodes: 8_000_000,
+    max_nodes: 1_000_000,
+    max_alias_nodes: 100_000,
 };
 
 /// `meshgen post-render` arguments.
@@ -318,7 +320,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
                 ),
             )
         })?;
-        budget.max_nodes -= used;
+        budget.max_alias_nodes -= used.alias_nodes;
         let docs = YamlLoader::load_from_str(chunk.text).map_err(|e| {
             let at = chunk.first_line + e.marker().line() - 1;
             bad_input(

@@ -224,7 +224,11 @@ fn fxhash(bytes: &[u8]) -> u64 {
 fn committed_regressions_and_seeds_pass() {
     for (target, body, dirs) in TARGETS {
         for (name, input) in regressions(target) {
+            // Timeouts found by libFuzzer are regressions too: each input must be quick.
+            let start = Instant::now();
             run_one(target, *body, &input).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let took = start.elapsed();
+            assert!(took < Duration::from_secs(5), "{name} took {took:?}");
         }
         for input in seeds(target, dirs) {
             run_one(target, *body, &input).unwrap_or_else(|e| panic!("{e}"));
