@@ -159,7 +159,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn format_error(err: &Error) -> String {
+pub(crate) fn format_error(err: &Error) -> String {
     match err {
         Error::Findings(diagnostics) => diagnostics
             .iter()

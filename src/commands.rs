@@ -14,6 +14,7 @@ pub fn current_dir() -> Result<std::path::PathBuf> {
 pub fn platforms() -> Result<u8> {
     let dir = current_dir()?;
     let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut code = exit::SUCCESS;
     let mut local_names = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
@@ -26,11 +27,21 @@ pub fn platforms() -> Result<u8> {
             else {
                 continue;
             };
-            let description = Source::read(&path)
-                .ok()
-                .and_then(|s| load::load(&s, &[]).ok())
-                .map(|p| describe(&p.file))
-                .unwrap_or_else(|| "(invalid: run `meshgen validate`)".to_string());
+            // An invalid local platform is still listed, its errors go to stderr and the
+            // command exits 1: a name that `values` would refuse must not look fine here.
+            let loaded =
+                Source::read(&path).and_then(|s| load::load(&s, &[]).map_err(Error::Findings));
+            let description = match loaded {
+                Ok(p) => describe(&p.file),
+                Err(e) => {
+                    code = code.max(match e {
+                        Error::Findings(_) => exit::FINDINGS,
+                        ref other => other.exit_code(),
+                    });
+                    anstream::eprintln!("{}", crate::cli::format_error(&e));
+                    "(invalid: run `meshgen validate`)".to_string()
+                }
+            };
             local_names.push(stem.to_string());
             rows.push((
                 stem.to_string(),
@@ -59,7 +70,8 @@ pub fn platforms() -> Result<u8> {
             "{name:<width$}  {origin:<origin_width$}  {description}\n"
         ));
     }
-    stdout_write(&text)
+    stdout_write(&text)?;
+    Ok(code)
 }
 
 fn describe(file: &crate::platform::PlatformFile) -> String {
@@ -92,7 +104,7 @@ pub fn schema(args: &SchemaArgs) -> Result<u8> {
         let mut stale = Vec::new();
         for (rel, content) in generated_schema_files() {
             let path = dir.join(rel);
-            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            let current = read_generated(&path, content.len())?;
             if current != content {
                 stale.push(crate::diff::unified(
                     &path.display().to_string(),
@@ -113,6 +125,26 @@ pub fn schema(args: &SchemaArgs) -> Result<u8> {
         return Ok(exit::FINDINGS);
     }
     stdout_write(&crate::schema::platform_schema_text())
+}
+
+/// A generated file as it is on disk for `--check`: empty when absent (all of it is then
+/// stale), an error naming it when it cannot be read. Only a little more than the expected
+/// length is read: anything longer is stale whatever it holds.
+fn read_generated(path: &std::path::Path, expected_len: usize) -> Result<String> {
+    let limit = expected_len + 1;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let bytes = match crate::fsutil::read_to_limit(file, limit) {
+        Ok(bytes) => bytes,
+        Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
+        Err(crate::fsutil::ReadError::TooLarge { .. }) => {
+            return Ok(format!("(more than {limit} bytes)\n"))
+        }
+    };
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub fn validate(args: &ValidateArgs) -> Result<u8> {

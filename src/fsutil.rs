@@ -1,15 +1,54 @@
-//! Atomic file writes: a temporary file beside the target, then renamed over it, so that
-//! readers see the old content or the new, never half of it.
+//! File access with the guarantees every command relies on: atomic writes (a temporary file
+//! beside the target, synced unless it is rebuilt on every run, then renamed over it, so that readers see the old content or
+//! the new, never half of it, and a failed write leaves nothing behind) and bounded reads
+//! (an input over its documented size is refused without reading it all, even from a
+//! device or a pipe whose size is unknown).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Name prefix and suffix of the temporary file `write_atomic` writes beside its target.
+/// A process killed before the rename leaves one behind; a command that owns the directory
+/// (`vendor`, under its run lock) removes them with `remove_stale_temporaries`.
+pub const TMP_PREFIX: &str = ".meshgen-";
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Whether a file name is that of a temporary file `write_atomic` writes (`.meshgen-XXXXXX.tmp`).
+pub fn is_temporary(name: &str) -> bool {
+    name.len() > TMP_PREFIX.len() + TMP_SUFFIX.len()
+        && name.starts_with(TMP_PREFIX)
+        && name.ends_with(TMP_SUFFIX)
+}
+
+/// Removes the temporary files a killed `write_atomic` left in `dir`. Only for a directory
+/// no other meshgen process writes into at the same time.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if is_temporary(&name) {
+            let path = entry.path();
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `content` to `path` atomically and durably (synced before the rename), creating
 /// parent directories.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    write(path, content, true)
+    write_atomic_then(path, content, || Ok(()))
 }
 
 /// As `write_atomic`, without the sync: for files rebuilt from their inputs on every run
@@ -17,29 +56,199 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
 /// against 0.1 s for 16,667 files here). Readers still see the old file or the new one,
 /// whole; after a crash the next run writes what is missing.
 pub fn write_atomic_unsynced(path: &Path, content: &[u8]) -> Result<()> {
-    write(path, content, false)
+    write_atomic_inner(path, content, false, || Ok(()))
 }
 
-fn write(path: &Path, content: &[u8], sync: bool) -> Result<()> {
+/// `write_atomic` running `before_rename` once the content is safely in the temporary file.
+pub(crate) fn write_atomic_then(
+    path: &Path,
+    content: &[u8],
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    write_atomic_inner(path, content, true, before_rename)
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    content: &[u8],
+    sync: bool,
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let budget = disk_full_failpoint().then_some(content.len() / 2);
+    write_atomic_with(
+        path,
+        |file| {
+            FaultyWriter::new(&mut *file, budget).write_all(content)?;
+            if sync {
+                file.sync_all()?;
+            }
+            Ok(())
+        },
+        before_rename,
+    )
+}
+
+/// The core of `write_atomic`: `write` fills (and syncs, if it should) the temporary file (a
+/// test writes through a writer that fails like a full disk), and `before_rename` runs just before the rename
+/// (the lock's failpoint). On any error the temporary file is removed
+/// (dropping `NamedTempFile` deletes it) and the target is untouched.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".meshgen-")
-        .suffix(".tmp")
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
-    tmp.write_all(content)
-        .and_then(|()| {
-            if sync {
-                tmp.as_file().sync_all()
-            } else {
-                Ok(())
-            }
-        })
-        .map_err(|e| Error::io(path, e))?;
+    write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
+    before_rename()?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// A writer that fails with "no space left on device" once `budget` bytes are written; with
+/// no budget it passes everything through.
+pub struct FaultyWriter<W> {
+    inner: W,
+    budget: Option<usize>,
+}
+
+impl<W: Write> FaultyWriter<W> {
+    pub fn new(inner: W, budget: Option<usize>) -> Self {
+        FaultyWriter { inner, budget }
+    }
+}
+
+impl<W: Write> Write for FaultyWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.budget {
+            None => self.inner.write(buf),
+            Some(0) => Err(std::io::Error::from_raw_os_error(28)), // ENOSPC
+            Some(left) => {
+                let n = self.inner.write(&buf[..buf.len().min(*left)])?;
+                *left -= n;
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `MESHGEN_FAILPOINT=disk-full`: writes fail half-way as on a full disk. Debug builds only,
+/// like the vendor failpoints, so that a released binary cannot be made to fail this way.
+pub(crate) fn disk_full_failpoint() -> bool {
+    cfg!(debug_assertions) && std::env::var("MESHGEN_FAILPOINT").is_ok_and(|v| v == "disk-full")
+}
+
+/// Why a bounded read did not return the bytes.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// The input has more than the limit; `at_least` is what was seen before stopping.
+    TooLarge {
+        at_least: u64,
+    },
+}
+
+/// Reads at most `max` bytes of `path`. The size on disk is checked first (no read at all for
+/// a large regular file), then the read itself stops after `max + 1` bytes, which bounds
+/// devices and pipes that report no size (`/dev/zero`).
+pub fn read_bounded(path: &Path, max: usize) -> std::result::Result<Vec<u8>, ReadError> {
+    let file = File::open(path).map_err(ReadError::Io)?;
+    let len = file.metadata().map_err(ReadError::Io)?.len();
+    if len > max as u64 {
+        return Err(ReadError::TooLarge { at_least: len });
+    }
+    read_to_limit(file, max)
+}
+
+/// Reads a stream to its end, refusing it once it has more than `max` bytes.
+pub fn read_to_limit(reader: impl Read, max: usize) -> std::result::Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() > max {
+        return Err(ReadError::TooLarge {
+            at_least: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_full_disk_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("values.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        let content = vec![b'x'; 100_000];
+        for budget in [0, 1, 4096, 99_999] {
+            let err = write_atomic_with(
+                &path,
+                |f| FaultyWriter::new(f, Some(budget)).write_all(&content),
+                || Ok(()),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("values.yaml"), "{err}");
+            assert!(err.contains("No space left on device"), "{err}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+            assert_eq!(names(dir.path()), ["values.yaml"], "budget {budget}");
+        }
+        // A failure just before the rename also leaves nothing behind.
+        let err = write_atomic_with(
+            &path,
+            |f| f.write_all(b"new\n"),
+            || Err(Error::Usage("stop".into())),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "stop");
+        assert_eq!(names(dir.path()), ["values.yaml"]);
+        write_atomic(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(names(dir.path()), ["values.yaml"]);
+    }
+
+    #[test]
+    fn bounded_reads_stop_at_the_limit_even_without_a_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'a'; 11]).unwrap();
+        assert!(matches!(
+            read_bounded(&path, 10),
+            Err(ReadError::TooLarge { at_least: 11 })
+        ));
+        assert_eq!(read_bounded(&path, 11).unwrap().len(), 11);
+        // A device that never ends: refused after max + 1 bytes.
+        if Path::new("/dev/zero").exists() {
+            assert!(matches!(
+                read_bounded(Path::new("/dev/zero"), 1 << 16),
+                Err(ReadError::TooLarge { .. })
+            ));
+        }
+    }
 }

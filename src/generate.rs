@@ -337,9 +337,13 @@ fn stale_generated(
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| unwanted(&e.file_name().to_string_lossy()))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            // What a killed run left: a temporary file of `write_atomic`, never renamed.
+            crate::fsutil::is_temporary(&name) || unwanted(&name) && is_generated(&e.path())
+        })
         .map(|e| e.path())
-        .filter(|p| is_generated(p))
         .collect();
     paths.sort();
     Ok(paths

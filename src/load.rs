@@ -45,7 +45,8 @@ impl Source {
             })
     }
 
-    /// Reads a file. Errors name the path; a file over the size limit is refused unread.
+    /// Reads a file. Errors name the path; a file over the size limit is refused unread, and
+    /// the read stops at the limit for devices and pipes that report no size.
     pub fn read(path: &Path) -> Result<Source> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
@@ -54,22 +55,25 @@ impl Source {
                 path.display()
             )));
         }
-        if meta.len() > yaml::MAX_INPUT_BYTES as u64 {
-            return Err(Error::Findings(vec![Diagnostic {
-                severity: Severity::Error,
-                file: path.display().to_string(),
-                line: 1,
-                col: 1,
-                path: String::new(),
-                message: format!(
-                    "file is {} bytes, more than the {} bytes meshgen reads",
-                    meta.len(),
-                    yaml::MAX_INPUT_BYTES
-                ),
-                hint: None,
-            }]));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = match crate::fsutil::read_bounded(path, yaml::MAX_INPUT_BYTES) {
+            Ok(bytes) => bytes,
+            Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
+            Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
+                return Err(Error::Findings(vec![Diagnostic {
+                    severity: Severity::Error,
+                    file: path.display().to_string(),
+                    line: 1,
+                    col: 1,
+                    path: String::new(),
+                    message: format!(
+                        "file has {}{at_least} bytes, more than the {} bytes meshgen reads",
+                        if meta.is_file() { "" } else { "at least " },
+                        yaml::MAX_INPUT_BYTES
+                    ),
+                    hint: None,
+                }]))
+            }
+        };
         let display = path.display().to_string();
         let text = String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
@@ -102,7 +106,10 @@ pub fn find(arg: &str, dir: &Path) -> Result<Source> {
         return Source::read(Path::new(arg));
     }
     let local = dir.join("platforms").join(format!("{arg}.yaml"));
-    if local.is_file() {
+    // Any entry there is the user's platform, even one that cannot be read (a dangling link,
+    // a loop, no permission): reading it names the problem instead of silently falling back
+    // to a built-in of the same name.
+    if std::fs::symlink_metadata(&local).is_ok() {
         let mut source = Source::read(&local)?;
         source.display = format!("platforms/{arg}.yaml");
         return Ok(source);
@@ -229,21 +236,17 @@ fn diagnostic(
     hint: Option<String>,
     overrides: &[Assignment],
 ) -> Diagnostic {
-    // A value written by --set has no line: name the override instead.
-    let from_set = span.line == 0 && !overrides.is_empty();
-    let message = if from_set {
-        let exprs: Vec<&str> = overrides
-            .iter()
-            .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
-            .map(|a| a.expr.as_str())
-            .collect();
-        if exprs.is_empty() {
-            message
-        } else {
-            format!("{message} (from --set {})", exprs.join(", "))
-        }
-    } else {
+    // Name the overrides that touched the field (or what is inside or above it): a value
+    // written by --set has no line, and a missing field may be missing because of one.
+    let exprs: Vec<&str> = overrides
+        .iter()
+        .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
+        .map(|a| a.expr.as_str())
+        .collect();
+    let message = if exprs.is_empty() {
         message
+    } else {
+        format!("{message} (from --set {})", exprs.join(", "))
     };
     Diagnostic {
         severity,

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use schemars::JsonSchema;
@@ -27,6 +26,9 @@ pub const KIND: &str = "VendorLock";
 pub const DEFAULT_REMOTE: &str = "https://github.com/istio/istio.git";
 /// File name of the lock inside the vendor directory.
 pub const FILE_NAME: &str = "meshgen.lock";
+/// Largest lock accepted, in bytes: the platform-file limit, some 25 times the lock of all
+/// three lines' charts.
+pub const MAX_LOCK_BYTES: usize = crate::yaml::MAX_INPUT_BYTES;
 
 /// The committed lock of this repository: the built-in pins, computed against istio/istio.
 const BUILTIN: &str = include_str!("../vendor/meshgen.lock");
@@ -103,28 +105,67 @@ impl Lock {
         Lock::parse(BUILTIN, "<built-in lock>").expect("the built-in lock is valid")
     }
 
-    /// Reads the lock at `path`; `None` when there is no such file.
+    /// Reads the lock at `path`; `None` when there is no such file. A lock over
+    /// `MAX_LOCK_BYTES` is refused without being read whole.
     pub fn load(path: &Path) -> Result<Option<Lock>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Lock::parse(&text, &path.display().to_string()).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
-        }
+        let bytes = match crate::fsutil::read_bounded(path, MAX_LOCK_BYTES) {
+            Ok(bytes) => bytes,
+            Err(crate::fsutil::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
+            Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
+                return Err(Error::Vendor(format!(
+                    "{}: the lock has at least {at_least} bytes, more than the {MAX_LOCK_BYTES} bytes meshgen reads",
+                    path.display()
+                )))
+            }
+        };
+        let origin = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::Vendor(format!(
+                "{origin}: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Lock::parse(&text, &origin).map(Some)
     }
 
-    /// Parses lock text; `origin` names the file in errors.
+    /// Parses lock text; `origin` names the file in errors. The lock is read with the same
+    /// bounded reader as platform files (size, depth, alias expansion, duplicate keys).
     pub fn parse(text: &str, origin: &str) -> Result<Lock> {
-        let docs = yaml_rust2::YamlLoader::load_from_str(text)
-            .map_err(|e| Error::Vendor(format!("{origin}: not valid YAML: {e}")))?;
-        let [doc] = docs.as_slice() else {
-            return Err(Error::Vendor(format!(
-                "{origin}: expected exactly one YAML document, found {}",
-                docs.len()
-            )));
-        };
-        let value = yaml_to_json(doc).map_err(|e| Error::Vendor(format!("{origin}: {e}")))?;
-        let lock: Lock = serde_json::from_value(value)
-            .map_err(|e| Error::Vendor(format!("{origin}: not a meshgen lock: {e}")))?;
+        let doc = crate::yaml::parse(text).map_err(|e| {
+            Error::Vendor(format!(
+                "{origin}:{}:{}: not a valid lock: {}",
+                e.span.line, e.span.col, e.message
+            ))
+        })?;
+        let lock: Lock = serde_path_to_error::deserialize(doc.to_json()).map_err(|e| {
+            let path: Vec<crate::yaml::PathSegment> = e
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Map { key } => {
+                        Some(crate::yaml::PathSegment::Key(key.clone()))
+                    }
+                    serde_path_to_error::Segment::Seq { index } => {
+                        Some(crate::yaml::PathSegment::Index(*index))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let at = doc.locate(&path);
+            let field = match crate::yaml::display_path(&path) {
+                p if p.is_empty() => p,
+                p => format!("{p}: "),
+            };
+            Error::Vendor(format!(
+                "{origin}:{}:{}: {field}not a meshgen lock: {}",
+                at.line,
+                at.col,
+                e.inner()
+            ))
+        })?;
         lock.validate()
             .map_err(|e| Error::Vendor(format!("{origin}: {e}")))?;
         Ok(lock)
@@ -198,20 +239,9 @@ impl Lock {
     /// Writes the lock to `path` atomically: a temporary file beside it, flushed and synced,
     /// then renamed over the old lock, so a reader sees the old lock or the new one, whole.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".meshgen.lock.")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
-        tmp.write_all(self.to_yaml().as_bytes())
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        crate::vendor::failpoint("lock-before-rename")?;
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-        Ok(())
+        crate::fsutil::write_atomic_then(path, self.to_yaml().as_bytes(), || {
+            crate::vendor::failpoint("lock-before-rename")
+        })
     }
 }
 
@@ -221,34 +251,6 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text
-}
-
-fn yaml_to_json(yaml: &yaml_rust2::Yaml) -> std::result::Result<Value, String> {
-    use yaml_rust2::Yaml;
-    Ok(match yaml {
-        Yaml::Null => Value::Null,
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Integer(i) => Value::from(*i),
-        // Lock values are strings; a float can only be a hand edit, kept as text so the
-        // error says "expected a string" rather than losing digits.
-        Yaml::Real(r) => Value::String(r.clone()),
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Array(items) => {
-            Value::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?)
-        }
-        Yaml::Hash(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Yaml::String(s) => s.clone(),
-                    other => return Err(format!("mapping key {other:?} is not a string")),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Yaml::Alias(_) | Yaml::BadValue => return Err("unsupported YAML node".to_string()),
-    })
 }
 
 fn emit_key(key: &str, out: &mut String) {

@@ -25,6 +25,19 @@ use crate::resolve::ResolvedPlatform;
 /// Name shown for the input in diagnostics.
 const STDIN: &str = "<stdin>";
 
+/// Largest manifest stream read from stdin, in bytes: a rendered Istio release with its CRDs
+/// is a few megabytes.
+pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
+/// Bounds of each document: nesting far beyond any Kubernetes object's (CRD schemas
+/// included), a million nodes (an object that big is over etcd's 1.5 MiB limit), and the
+/// nodes aliases may add over the whole stream (Helm output rarely has any; a few bytes of
+/// aliases can stand for millions of nodes, found by fuzzing at 8 million).
+pub const MANIFEST_BOUNDS: crate::yaml::Bounds = crate::yaml::Bounds {
+    max_depth: 256,
+    max_nodes: 1_000_000,
+    max_alias_nodes: 100_000,
+};
+
 /// `meshgen post-render` arguments.
 #[derive(Debug, clap::Args)]
 pub struct PostRenderArgs {
@@ -260,6 +273,16 @@ fn bad_input(line: usize, col: usize, message: String) -> Error {
     }])
 }
 
+fn too_large(at_least: usize) -> Error {
+    bad_input(
+        1,
+        1,
+        format!(
+            "input has at least {at_least} bytes, more than the {MAX_MANIFEST_BYTES} bytes meshgen reads"
+        ),
+    )
+}
+
 /// The separator line and comments before a document's content, kept when it is re-emitted.
 fn header(text: &str) -> &str {
     let mut end = 0;
@@ -288,7 +311,26 @@ fn first_content_line(chunk: &Chunk<'_>) -> usize {
 pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> Result<String> {
     let mut out = String::with_capacity(input.len() + 1024);
     let mut index = 0;
+    if input.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large(input.len()));
+    }
+    let mut budget = MANIFEST_BOUNDS;
     for chunk in split(input) {
+        // yaml-rust2 copies a node per alias and drops nested values recursively: refuse a
+        // YAML bomb or a stack-deep nesting before it is loaded.
+        let used = crate::yaml::check_bounds(chunk.text, budget).map_err(|e| {
+            bad_input(
+                chunk.first_line + e.span.line - 1,
+                e.span.col,
+                format!(
+                    "document {} starting at line {}: {}",
+                    index + 1,
+                    first_content_line(&chunk),
+                    e.message
+                ),
+            )
+        })?;
+        budget.max_alias_nodes -= used.alias_nodes;
         let docs = YamlLoader::load_from_str(chunk.text).map_err(|e| {
             let at = chunk.first_line + e.marker().line() - 1;
             bad_input(
@@ -492,9 +534,13 @@ pub fn parse_objects(input: &str) -> Result<Vec<serde_json::Value>> {
 /// `meshgen post-render`: stdin to stdout.
 pub fn run(args: &PostRenderArgs) -> Result<u8> {
     let (_, platform) = crate::commands::resolve_platform(&args.platform)?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-        .map_err(|e| Error::io(STDIN, e))?;
+    let bytes = match crate::fsutil::read_to_limit(std::io::stdin().lock(), MAX_MANIFEST_BYTES) {
+        Ok(bytes) => bytes,
+        Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(STDIN, e)),
+        Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
+            return Err(too_large(at_least as usize))
+        }
+    };
     let input = String::from_utf8(bytes).map_err(|e| {
         bad_input(
             0,

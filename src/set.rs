@@ -1,7 +1,7 @@
 //! `--set PATH=VALUE` overrides, with Helm's syntax, applied to a platform document
 //! before validation so that an override is validated like the file itself.
 
-use crate::yaml::{Entry, Node, NodeValue, PathSegment, Span};
+use crate::yaml::{Entry, Node, NodeValue, PathSegment, Span, MAX_DEPTH};
 
 /// One parsed assignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,13 @@ fn parse_one(expr: &str) -> Result<Assignment, SetError> {
             path.push(PathSegment::Index(i));
         }
     }
-    let value = typed_value(raw_value);
+    if path.len() > MAX_DEPTH {
+        return Err(err(
+            expr,
+            format!("the path is deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let value = typed_value(raw_value, 0).map_err(|reason| err(expr, reason))?;
     Ok(Assignment {
         expr: expr.to_string(),
         path,
@@ -143,23 +149,29 @@ fn split_indexes(part: &str) -> Option<(&str, Vec<usize>)> {
     Some((name, indexes))
 }
 
-fn typed_value(raw: &str) -> NodeValue {
+fn typed_value(raw: &str, depth: usize) -> Result<NodeValue, String> {
     if let Some(inner) = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        // The same bound as a file's nesting: deeper lists would only overflow the stack.
+        if depth >= MAX_DEPTH {
+            return Err(format!("lists nested deeper than {MAX_DEPTH} levels"));
+        }
         let items = if inner.is_empty() {
             Vec::new()
         } else {
             split_unescaped(inner, ',', false)
                 .iter()
-                .map(|item| Node {
-                    span: Span::default(),
-                    value: typed_value(&unescape(item)),
+                .map(|item| {
+                    Ok(Node {
+                        span: Span::default(),
+                        value: typed_value(&unescape(item), depth + 1)?,
+                    })
                 })
-                .collect()
+                .collect::<Result<_, String>>()?
         };
-        return NodeValue::Seq(items);
+        return Ok(NodeValue::Seq(items));
     }
     let raw = unescape(raw);
-    match raw.as_str() {
+    Ok(match raw.as_str() {
         "true" => NodeValue::Bool(true),
         "false" => NodeValue::Bool(false),
         "null" => NodeValue::Null,
@@ -169,7 +181,7 @@ fn typed_value(raw: &str) -> NodeValue {
             }
             _ => NodeValue::Str(raw, false),
         },
-    }
+    })
 }
 
 /// Applies assignments to a document; positions of what they write are line 0.
@@ -279,6 +291,17 @@ mod tests {
         assert!(parse("=x").is_err());
         assert!(parse("a..b=1").is_err());
         assert!(parse("a[x]=1").is_err());
+        // Nesting is bounded like a file's, before anything recurses on it.
+        let deep_list = format!("a={}{}", "{".repeat(100_000), "}".repeat(100_000));
+        assert!(parse(&deep_list)
+            .unwrap_err()
+            .reason
+            .contains("nested deeper"));
+        let deep_path = format!("{}=1", vec!["a"; 100_000].join("."));
+        assert!(parse(&deep_path)
+            .unwrap_err()
+            .reason
+            .contains("deeper than"));
     }
 
     #[test]

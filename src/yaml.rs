@@ -166,6 +166,121 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     }
 }
 
+/// How big a text may be once parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub max_depth: usize,
+    /// Nodes in all, aliases expanded.
+    pub max_nodes: usize,
+    /// Nodes that aliases add: a few bytes of aliases can stand for millions of nodes.
+    pub max_alias_nodes: usize,
+}
+
+/// What `check_bounds` counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub nodes: usize,
+    pub alias_nodes: usize,
+}
+
+/// Checks, without building anything, that a YAML stream stays within `bounds` once its
+/// aliases are expanded. For readers that build the whole tree (yaml-rust2's loader copies a
+/// node for every alias, and drops nested values recursively), so that a YAML bomb or a
+/// nesting deep enough to overflow the stack is refused before it is loaded. Syntax errors
+/// are left to the loader: this returns the counts up to the error.
+pub fn check_bounds(text: &str, bounds: Bounds) -> Result<Counts, YamlError> {
+    let mut counter = BoundsCounter {
+        bounds,
+        counts: Counts::default(),
+        stack: Vec::new(),
+        sizes: std::collections::HashMap::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let _ = parser.load(&mut counter, true);
+    match counter.error {
+        Some(e) => Err(e),
+        None => Ok(counter.counts),
+    }
+}
+
+struct BoundsCounter {
+    bounds: Bounds,
+    counts: Counts,
+    /// Open collections: their anchor and the node count when they started.
+    stack: Vec<(usize, usize)>,
+    /// Expanded size of each anchored node.
+    sizes: std::collections::HashMap<usize, usize>,
+    error: Option<YamlError>,
+}
+
+impl BoundsCounter {
+    fn add(&mut self, n: usize, from_alias: bool, span: Span) {
+        self.counts.nodes = self.counts.nodes.saturating_add(n);
+        if from_alias {
+            self.counts.alias_nodes = self.counts.alias_nodes.saturating_add(n);
+        }
+        let over = if self.counts.alias_nodes > self.bounds.max_alias_nodes {
+            Some(format!(
+                "aliases expand to more than {} nodes",
+                self.bounds.max_alias_nodes
+            ))
+        } else if self.counts.nodes > self.bounds.max_nodes {
+            Some(format!(
+                "input expands to more than {} nodes",
+                self.bounds.max_nodes
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = over {
+            self.error = Some(YamlError::at(span, message).with_hint(
+                "aliases that expand into themselves many times (a YAML bomb) are refused",
+            ));
+        }
+    }
+}
+
+impl MarkedEventReceiver for BoundsCounter {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let span = Span::from_marker(&mark);
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                self.add(1, false, span);
+                if anchor > 0 {
+                    self.sizes.insert(anchor, 1);
+                }
+            }
+            Event::Alias(id) => {
+                let size = self.sizes.get(&id).copied().unwrap_or(1);
+                self.add(size, true, span);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= self.bounds.max_depth {
+                    self.error = Some(YamlError::at(
+                        span,
+                        format!("nesting deeper than {} levels", self.bounds.max_depth),
+                    ));
+                    return;
+                }
+                self.stack.push((anchor, self.counts.nodes));
+                self.add(1, false, span);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, start)) = self.stack.pop() {
+                    if anchor > 0 {
+                        self.sizes.insert(anchor, self.counts.nodes - start);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn line_has_tab_indent(text: &str, line: usize) -> bool {
     let lines: Vec<&str> = text.lines().collect();
     let around = line.saturating_sub(1)..=line;

@@ -135,7 +135,9 @@ fn write_file(path: &Path, file: &ChartFile) -> Result<()> {
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    out.write_all(&file.content)
+    let budget = crate::fsutil::disk_full_failpoint().then_some(file.content.len() / 2);
+    crate::fsutil::FaultyWriter::new(&mut out, budget)
+        .write_all(&file.content)
         .map_err(|e| Error::io(path, e))?;
     set_file_mode(&out, file.mode == MODE_EXEC).map_err(|e| Error::io(path, e))
 }

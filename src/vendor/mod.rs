@@ -85,6 +85,8 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         install::FileLock::acquire(&dir.join(".meshgen-vendor.flock"), "the vendor directory")?;
     let istio_dir = dir.join("istio");
     install::recover(&istio_dir)?;
+    // A lock write killed before its rename leaves its temporary file; we hold the run lock.
+    crate::fsutil::remove_stale_temporaries(dir)?;
     let lock_path = dir.join(lock::FILE_NAME);
     let old = Lock::load(&lock_path)?;
 

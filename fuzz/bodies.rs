@@ -1,0 +1,96 @@
+//! The fuzz target bodies, shared by the libFuzzer targets (`fuzz_targets/`) and the stable
+//! driver (`tests/fuzz.rs`). Each takes arbitrary bytes and panics only on a bug: a panic
+//! inside meshgen, or a broken invariant checked here.
+
+#![allow(dead_code)] // each includer uses some of the bodies
+
+use meshgen::load::{self, Source};
+use meshgen::postrender::{self, HaChange};
+use meshgen::release_line::ReleaseLine;
+
+/// A platform file: it loads with located errors that name it, or it is valid, and then
+/// its values render and parse back.
+pub fn platform(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let source = Source {
+        display: "fuzz.yaml".to_string(),
+        path: None,
+        text: text.to_string(),
+    };
+    check_load(&source, &[]);
+}
+
+fn check_load(source: &Source, overrides: &[meshgen::set::Assignment]) {
+    match load::load(source, overrides) {
+        Ok(loaded) => {
+            let line = loaded.file.spec.istio;
+            let resolved = meshgen::resolve::resolve(
+                &loaded.file,
+                &loaded.doc,
+                line.pinned_version(),
+                meshgen::resolve::Origin::Default {
+                    why: "fuzz".to_string(),
+                },
+            );
+            let rendered = meshgen::values::render(&resolved).expect("a valid platform renders");
+            meshgen::yaml::parse(&rendered).expect("rendered values parse back");
+        }
+        Err(diagnostics) => {
+            assert!(
+                diagnostics.iter().any(|d| d.is_error()),
+                "refused without an error: {diagnostics:?}"
+            );
+            assert!(diagnostics.iter().all(|d| d.file == source.display));
+        }
+    }
+}
+
+const KVM: &str = "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: f\nspec:\n  provider: kvm\n  istio: \"1.0\"\n  ingressGateway:\n    serviceType: NodePort\n    nodePorts: {http2: 30080}\n";
+
+/// A `--set` argument: parsed, or refused with a message naming it; when parsed, applied to
+/// a valid platform, which then loads or is refused with located errors.
+pub fn set(data: &[u8]) {
+    let Ok(expr) = std::str::from_utf8(data) else {
+        return;
+    };
+    match meshgen::set::parse(expr) {
+        Ok(assignments) => {
+            let source = Source {
+                display: "kvm.yaml".to_string(),
+                path: None,
+                text: KVM.to_string(),
+            };
+            check_load(&source, &assignments);
+        }
+        // The message quotes the part of the argument it is about.
+        Err(e) => assert!(expr.contains(e.expr.as_str()), "{e} is not about {expr:?}"),
+    }
+}
+
+/// A manifest stream: passed through unchanged without HA; with HA, the output is itself
+/// valid post-render input; a refusal names `<stdin>`.
+pub fn post_render(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let ha = HaChange {
+        replicas: 3,
+        topology_key: Some("kubernetes.io/hostname"),
+    };
+    match postrender::post_render(input, ReleaseLine::V1_11, None) {
+        Ok(out) => assert_eq!(out, input, "without HA the stream passes unchanged"),
+        Err(e) => assert!(e.to_string().contains("<stdin>"), "{e}"),
+    }
+    for line in [ReleaseLine::V1_0, ReleaseLine::V1_11] {
+        match postrender::post_render(input, line, Some(ha)) {
+            Ok(out) => {
+                let again = postrender::post_render(&out, line, Some(ha))
+                    .unwrap_or_else(|e| panic!("own output refused: {e}\n{out}"));
+                assert_eq!(again, out, "post-render twice is once");
+            }
+            Err(e) => assert!(e.to_string().contains("<stdin>"), "{e}"),
+        }
+    }
+}

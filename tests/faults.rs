@@ -1,0 +1,554 @@
+//! Faults: `meshgen vendor` killed with SIGKILL at random moments, and writes that fail
+//! (full disk, read-only or impossible target). Whatever happens, the previous tree and lock
+//! stay intact, `vendor --check` passes on them, and no partial or temporary file remains.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{meshgen, Upstream};
+
+/// A small deterministic generator: the seed is printed, so a failing run can be replayed
+/// with `MESHGEN_FAULT_SEED`.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).unwrap();
+    }
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap(); // keeps the mode
+        }
+    }
+}
+
+/// Names under `dir`, recursively, that a run leaves only when it is cut short.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".meshgen-") && name.ends_with(".tmp")
+                || name.starts_with(".tmp-")
+                || name.starts_with(".old-")
+            {
+                found.push(entry.path());
+            }
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+fn vendor_cmd(cache: &Path, vendor: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    cmd.arg("vendor")
+        .arg("--dir")
+        .arg(vendor)
+        .args(args)
+        .env("MESHGEN_CACHE_DIR", cache)
+        .env("HOME", cache)
+        .env("XDG_CONFIG_HOME", cache)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("MESHGEN_FAILPOINT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn check_passes(cache: &Path, vendor: &Path) -> Result<(), String> {
+    let out = meshgen(cache)
+        .arg("vendor")
+        .arg("--check")
+        .arg("--dir")
+        .arg(vendor)
+        .output()
+        .unwrap();
+    if out.status.code() == Some(0) {
+        Ok(())
+    } else {
+        Err(format!(
+            "vendor --check: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
+    let up = Upstream::standard();
+    let root = tempfile::tempdir().unwrap();
+    let baseline = root.path().join("baseline");
+    let vendor = root.path().join("vendor");
+    let warm_cache = root.path().join("cache");
+    std::fs::create_dir_all(&warm_cache).unwrap();
+
+    // The previous state: every line vendored and locked.
+    let out = vendor_cmd(&warm_cache, &baseline, &["--remote", &up.path_str()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old_lock = std::fs::read(baseline.join("meshgen.lock")).unwrap();
+    // Upstream moves on: an --update rewrites two releases and the lock.
+    up.release("1.0.3", common::files_10("1.0.3"));
+    up.release("1.11.3", common::files_111("1.11.3"));
+
+    // How long an uninterrupted update takes, from a cold cache (fetch included).
+    copy_tree(&baseline, &vendor);
+    let cold = root.path().join("cold");
+    let start = Instant::now();
+    let out = vendor_cmd(&cold, &vendor, &["--update"]).output().unwrap();
+    let full = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new_lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
+    assert_ne!(old_lock, new_lock);
+
+    let seed = std::env::var("MESHGEN_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let iterations: usize = std::env::var("MESHGEN_FAULT_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    eprintln!("seed {seed}, {iterations} kills, an uninterrupted update takes {full:?}");
+    let mut rng = Rng(seed);
+    let (mut old_seen, mut new_seen) = (0, 0);
+    for i in 0..iterations {
+        copy_tree(&baseline, &vendor);
+        // Every third run starts from an empty cache, so that kills also land in the fetch.
+        let cache = if i % 3 == 0 {
+            let c = root.path().join(format!("cache-{i}"));
+            std::fs::create_dir_all(&c).unwrap();
+            c
+        } else {
+            warm_cache.clone()
+        };
+        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
+        let mut child = vendor_cmd(&cache, &vendor, &["--update"]).spawn().unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap(); // SIGKILL; a run that already finished is simply reaped
+        let status = child.wait().unwrap();
+
+        let lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
+        let which = if lock == old_lock {
+            old_seen += 1;
+            "old"
+        } else if lock == new_lock {
+            new_seen += 1;
+            "new"
+        } else {
+            panic!("kill {i} after {delay:?}: the lock is neither the old nor the new one");
+        };
+        if let Err(e) = check_passes(&cache, &vendor) {
+            panic!("kill {i} after {delay:?} ({status}, {which} lock): {e}");
+        }
+        // The next run recovers what the killed one left and completes.
+        let out = vendor_cmd(&cache, &vendor, &["--update"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "run after kill {i} ({delay:?}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(vendor.join("meshgen.lock")).unwrap(),
+            new_lock
+        );
+        check_passes(&cache, &vendor).unwrap();
+        let left = leftovers(&vendor);
+        assert!(left.is_empty(), "after the recovering run: {left:?}");
+    }
+    eprintln!("{iterations} kills: {old_seen} left the old lock, {new_seen} the new one");
+}
+
+/// Every file under `dir` (recursively) with its content, temporaries left out.
+fn contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            } else if !meshgen::fsutil::is_temporary(&entry.file_name().to_string_lossy()) {
+                found.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    found
+}
+
+fn generate_cmd(repo: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    cmd.arg("generate")
+        .args(args)
+        .current_dir(repo)
+        .env_remove("MESHGEN_FAILPOINT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[test]
+fn generate_killed_at_random_moments_leaves_only_whole_files() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("repo");
+    let platforms = repo.join("platforms");
+    std::fs::create_dir_all(&platforms).unwrap();
+    let builtins = meshgen::load::BUILTIN_PLATFORMS;
+    let write_platforms = |tag: &str| {
+        for i in 0..120 {
+            let (_, text) = builtins[i % builtins.len()];
+            // The description reaches every values header: a new tag changes every file.
+            let text = text.replacen("  description: ", &format!("  description: {tag} "), 1);
+            std::fs::write(platforms.join(format!("p{i:03}.yaml")), text).unwrap();
+        }
+    };
+    write_platforms("old");
+    assert!(generate_cmd(&repo, &[]).status().unwrap().success());
+    let old = contents(&repo.join("generated"));
+    let baseline = root.path().join("baseline");
+    copy_tree(&repo.join("generated"), &baseline);
+
+    write_platforms("new");
+    let start = Instant::now();
+    assert!(generate_cmd(&repo, &[]).status().unwrap().success());
+    let full = start.elapsed();
+    let new = contents(&repo.join("generated"));
+    assert_eq!(
+        old.keys().collect::<Vec<_>>(),
+        new.keys().collect::<Vec<_>>()
+    );
+    // Values files carry the description; manifests do not, and stay the same.
+    let changing: Vec<&PathBuf> = old.keys().filter(|p| old[*p] != new[*p]).collect();
+    assert!(
+        old.keys()
+            .filter(|p| p.ends_with("values.yaml"))
+            .all(|p| changing.contains(&p)),
+        "every values file changes"
+    );
+
+    let mut rng = Rng(std::env::var("MESHGEN_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_9e4e_4a7e_0001));
+    let iterations: usize = std::env::var("MESHGEN_FAULT_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let (mut torn_runs, mut untouched, mut finished) = (0, 0, 0);
+    for i in 0..iterations {
+        copy_tree(&baseline, &repo.join("generated"));
+        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
+        let mut child = generate_cmd(&repo, &[]).spawn().unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Each file is the old one or the new one, whole: never a mix, never cut short.
+        let now = contents(&repo.join("generated"));
+        assert_eq!(
+            now.keys().collect::<Vec<_>>(),
+            old.keys().collect::<Vec<_>>(),
+            "kill {i}"
+        );
+        let renewed = changing.iter().filter(|p| now[**p] == new[**p]).count();
+        for (path, text) in &now {
+            assert!(
+                *text == old[path] || *text == new[path],
+                "kill {i} after {delay:?}: {} is neither the old nor the new file",
+                path.display()
+            );
+        }
+        match renewed {
+            0 => untouched += 1,
+            n if n == changing.len() => finished += 1,
+            _ => torn_runs += 1,
+        }
+        // The next run completes the tree and removes the killed run's temporaries.
+        let out = generate_cmd(&repo, &[]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            contents(&repo.join("generated")),
+            new,
+            "after the run following kill {i}"
+        );
+        let left = leftovers(&repo.join("generated"));
+        assert!(left.is_empty(), "after the recovering run: {left:?}");
+        assert!(generate_cmd(&repo, &["--check"])
+            .status()
+            .unwrap()
+            .success());
+    }
+    // A temporary a killed run left (planted, as a kill rarely lands inside a write): `check`
+    // names it, `generate` removes it.
+    let planted = repo.join("generated/p000/.meshgen-Ab12Cd.tmp");
+    std::fs::write(
+        &planted,
+        "# Generated by meshgen generate from platform file p0",
+    )
+    .unwrap();
+    let check = meshgen(root.path())
+        .arg("check")
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains(".meshgen-Ab12Cd.tmp"));
+    assert!(generate_cmd(&repo, &[]).status().unwrap().success());
+    assert!(!planted.exists());
+    eprintln!(
+        "{iterations} kills of generate ({full:?} uninterrupted): {untouched} before any write, \
+         {torn_runs} part-way (old and new files, each whole), {finished} after the last write"
+    );
+}
+
+/// The files in `dir` (not recursive), for "nothing else was written".
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_leaves_the_old_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+
+    // values -o over an existing file.
+    let out_file = dir.path().join("values.yaml");
+    std::fs::write(&out_file, "old\n").unwrap();
+    let out = meshgen(&cache)
+        .current_dir(dir.path())
+        .args(["values", "--platform", "kvm", "-o", "values.yaml"])
+        .env("MESHGEN_FAILPOINT", "disk-full")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("values.yaml: No space left on device"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "old\n");
+    assert_eq!(listing(dir.path()), ["cache", "values.yaml"]);
+
+    // schema --write: the committed schema stays as it was.
+    let schemas = dir.path().join("schemas");
+    std::fs::create_dir_all(&schemas).unwrap();
+    std::fs::write(schemas.join("platform.schema.json"), "{}\n").unwrap();
+    let out = meshgen(&cache)
+        .args(["schema", "--write"])
+        .arg(dir.path())
+        .env("MESHGEN_FAILPOINT", "disk-full")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("platform.schema.json: No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(schemas.join("platform.schema.json")).unwrap(),
+        "{}\n"
+    );
+    assert_eq!(listing(&schemas), ["platform.schema.json"]);
+
+    // vendor: the chart files fail half-way; the old tree and lock stay, nothing is left.
+    let up = Upstream::standard();
+    let vendor = dir.path().join("vendor");
+    let run = || {
+        let mut cmd = meshgen(&cache);
+        cmd.args(["vendor", "--remote", &up.path_str(), "--dir"])
+            .arg(&vendor);
+        cmd
+    };
+    run().arg("1.0").assert().success();
+    let lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
+    up.release("1.0.3", common::files_10("1.0.3"));
+    let out = run()
+        .args(["--update", "1.0"])
+        .env("MESHGEN_FAILPOINT", "disk-full")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains(".tmp-1.0.3-"), "names the file: {stderr}");
+    assert_eq!(std::fs::read(vendor.join("meshgen.lock")).unwrap(), lock);
+    assert_eq!(leftovers(&vendor), Vec::<PathBuf>::new());
+    assert_eq!(listing(&vendor.join("istio")), ["1.0.2"]);
+    check_passes(&cache, &vendor).unwrap();
+}
+
+#[test]
+fn a_lock_that_cannot_be_written_leaves_the_old_one() {
+    // The charts are written, then writing the lock fails like a full disk: the lock is
+    // the old one and --check still passes on the old release.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let up = Upstream::standard();
+    let vendor = dir.path().join("vendor");
+    meshgen(&cache)
+        .args(["vendor", "--remote", &up.path_str(), "--dir"])
+        .arg(&vendor)
+        .arg("0.6")
+        .assert()
+        .success();
+    let lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
+    let out = meshgen(&cache)
+        .args(["vendor", "--dir"])
+        .arg(&vendor)
+        .arg("1.0")
+        .env("MESHGEN_FAILPOINT", "lock-before-rename")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(vendor.join("meshgen.lock")).unwrap(), lock);
+    assert_eq!(leftovers(&vendor), Vec::<PathBuf>::new());
+    check_passes(&cache, &vendor).unwrap();
+
+    // Killed there instead (no destructor runs): the temporary lock stays behind until the
+    // next run, which removes it (found by the SIGKILL test above).
+    let out = meshgen(&cache)
+        .args(["vendor", "--dir"])
+        .arg(&vendor)
+        .arg("1.0")
+        .env("MESHGEN_FAILPOINT", "lock-before-rename:abort")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(vendor.join("meshgen.lock")).unwrap(), lock);
+    assert_eq!(
+        leftovers(&vendor).len(),
+        1,
+        "the killed run's temporary lock"
+    );
+    check_passes(&cache, &vendor).unwrap();
+    meshgen(&cache)
+        .args(["vendor", "--dir"])
+        .arg(&vendor)
+        .arg("1.0")
+        .assert()
+        .success();
+    assert_eq!(leftovers(&vendor), Vec::<PathBuf>::new());
+    check_passes(&cache, &vendor).unwrap();
+}
+
+#[test]
+fn an_impossible_target_fails_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // A parent that is a file: refused whoever runs the test, root included.
+    std::fs::write(dir.path().join("file"), "x\n").unwrap();
+    let out = meshgen(&cache)
+        .current_dir(dir.path())
+        .args(["values", "--platform", "kvm", "-o", "file/values.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("file"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let out = meshgen(&cache)
+        .args(["schema", "--write"])
+        .arg(dir.path().join("file"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(listing(dir.path()), ["cache", "file"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("file")).unwrap(),
+        "x\n"
+    );
+
+    // A read-only directory, unless this user writes anywhere (root): then say so and skip.
+    use std::os::unix::fs::PermissionsExt;
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::write(ro.join("values.yaml"), "old\n").unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root_writes = std::fs::write(ro.join("probe"), "x").is_ok();
+    let _ = std::fs::remove_file(ro.join("probe"));
+    if root_writes {
+        eprintln!(
+            "note: this user writes into mode-555 directories (root): read-only case skipped"
+        );
+    } else {
+        let out = meshgen(&cache)
+            .current_dir(dir.path())
+            .args(["values", "--platform", "kvm", "-o", "ro/values.yaml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("ro: Permission denied"), "{stderr}");
+        assert_eq!(listing(&ro), ["values.yaml"]);
+        assert_eq!(
+            std::fs::read_to_string(ro.join("values.yaml")).unwrap(),
+            "old\n"
+        );
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
