@@ -14,7 +14,7 @@ pub const PLATFORM_SCHEMA_PATH: &str = "schemas/platform.schema.json";
 /// The `$id` of the schema.
 pub const PLATFORM_SCHEMA_ID: &str = "https://meshgen.dev/schemas/platform.schema.json";
 
-/// The schema as JSON (draft 2020-12).
+/// The schema as JSON (draft 2020-12), generated from the model.
 pub fn platform_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
@@ -25,6 +25,17 @@ pub fn platform_schema() -> &'static Value {
             map.insert("$id".into(), Value::String(PLATFORM_SCHEMA_ID.into()));
         }
         value
+    })
+}
+
+/// The committed schema, built into the binary: what validation uses, because parsing it
+/// costs a fraction of deriving it at every start. A test holds it equal to the generated
+/// one (`meshgen schema --check`), so both are the same schema.
+fn committed_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(include_str!("../schemas/platform.schema.json"))
+            .expect("the committed schema is JSON")
     })
 }
 
@@ -76,8 +87,8 @@ fn validator() -> &'static jsonschema::Validator {
     VALIDATOR.get_or_init(|| {
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
-            .build(platform_schema())
-            .expect("the generated schema compiles")
+            .build(committed_schema())
+            .expect("the committed schema compiles")
     })
 }
 
@@ -310,7 +321,7 @@ fn type_hint(expected: &str, instance: &Value) -> Option<String> {
 /// Resolves the sub-schema that applies at `path`, following `$ref`, properties,
 /// additionalProperties, items and the non-null branch of `anyOf`.
 fn subschema_at(path: &[PathSegment]) -> Option<&'static Value> {
-    let root = platform_schema();
+    let root = committed_schema();
     let mut schema = resolve(root, root)?;
     for segment in path {
         schema = match segment {

@@ -37,12 +37,23 @@ pub enum RenderError {
     Malformed(String),
 }
 
-fn engine() -> &'static tera::Tera {
-    static TERA: OnceLock<tera::Tera> = OnceLock::new();
-    TERA.get_or_init(|| {
+/// The Tera engine of one line: only its template (with the header and ports it imports)
+/// is parsed, since a process renders one line, and parsing costs more than rendering.
+fn engine(line: ReleaseLine) -> &'static tera::Tera {
+    static TERA: [OnceLock<tera::Tera>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let index = ReleaseLine::ALL
+        .iter()
+        .position(|l| *l == line)
+        .expect("every line is in ALL");
+    TERA[index].get_or_init(|| {
         let mut tera = tera::Tera::default();
-        tera.add_raw_templates(TEMPLATES.iter().copied())
-            .expect("embedded templates parse");
+        tera.add_raw_templates(
+            TEMPLATES
+                .iter()
+                .copied()
+                .filter(|(name, _)| ["header", "ports", line.as_str()].contains(name)),
+        )
+        .expect("embedded templates parse");
         tera.register_filter("yaml", yaml_filter);
         tera.register_filter("prequoted", prequoted_filter);
         tera.register_filter("prequoted_key", prequoted_key_filter);
@@ -331,7 +342,7 @@ fn view(platform: &ResolvedPlatform) -> View {
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
     let context = tera::Context::from_serialize(view(platform))
         .map_err(|e| RenderError::Template(e.to_string()))?;
-    let text = engine()
+    let text = engine(platform.line)
         .render(platform.line.as_str(), &context)
         .map_err(|e| {
             let mut message = e.to_string();
