@@ -82,15 +82,11 @@ pub fn platform_schema_text() -> String {
     text
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(committed_schema())
-            .expect("the committed schema compiles")
-    })
-}
+/// The validator of the committed schema, generated at build time by jsonschema's macro:
+/// a process compiles no schema (nor the draft 2020-12 meta-schema) at start. A test holds
+/// it to the same verdicts as a validator compiled at run time from the generated schema.
+#[jsonschema::validator(path = "schemas/platform.schema.json", draft = Draft202012)]
+pub struct CommittedSchema;
 
 /// One way a document breaks the schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +100,7 @@ pub struct SchemaViolation {
 /// Every way `instance` breaks the platform schema, most specific first, without repeats.
 pub fn validate(instance: &Value) -> Vec<SchemaViolation> {
     let mut out: Vec<SchemaViolation> = Vec::new();
-    for error in validator().iter_errors(instance) {
+    for error in CommittedSchema::iter_errors(instance) {
         let path: Vec<PathSegment> = error
             .instance_path()
             .iter()
@@ -397,4 +393,55 @@ fn description_at(path: &[PathSegment]) -> Option<String> {
         .and_then(|s| s.get("description"))
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(found: impl Iterator<Item = String>) -> Vec<String> {
+        let mut found: Vec<String> = found.collect();
+        found.sort();
+        found
+    }
+
+    /// The build-time validator gives the verdicts of a validator compiled at run time from
+    /// the schema the model generates (the committed file equals it: `committed_schema_is_current`),
+    /// over every platform file the tests hold, valid and not.
+    #[test]
+    fn build_time_validator_agrees_with_a_runtime_one() {
+        assert!(jsonschema::meta::is_valid(platform_schema()));
+        let runtime = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(platform_schema())
+            .unwrap();
+        let mut compared = 0;
+        for dir in [
+            "tests/invalid",
+            "tests/valid",
+            "tests/corpus/platform",
+            "platforms",
+        ] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Ok(doc) = crate::yaml::parse(&text) else {
+                    continue;
+                };
+                let instance = doc.to_json();
+                let describe =
+                    |e: jsonschema::ValidationError<'_>| format!("{}: {e}", e.instance_path());
+                assert_eq!(
+                    errors(CommittedSchema::iter_errors(&instance).map(describe)),
+                    errors(runtime.iter_errors(&instance).map(describe)),
+                    "{}",
+                    path.display()
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "{compared} files compared");
+    }
 }
