@@ -8,21 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{meshgen, Upstream};
-
-/// A small deterministic generator: the seed is printed, so a failing run can be replayed
-/// with `MESHGEN_FAULT_SEED`.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+use common::{meshgen, Rng, Upstream};
 
 fn copy_tree(from: &Path, to: &Path) {
     if to.exists() {

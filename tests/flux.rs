@@ -184,13 +184,8 @@ fn releases_take_vendored_charts_with_the_values_inline() {
 #[test]
 fn istio_1_11_installs_base_then_istiod_then_gateways() {
     let (objects, _) = flux("gke-internal", &[]);
-    let names: Vec<&str> = objects
-        .iter()
-        .filter(|o| o["kind"] == "HelmRelease")
-        .map(|o| o["metadata"]["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        common::helm_release_names(&objects),
         ["istio-base", "istiod", "istio-ingress", "istio-egress"]
     );
     let depends = |name| release(&objects, name)["spec"].get("dependsOn").cloned();

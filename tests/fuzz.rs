@@ -8,6 +8,9 @@
 
 #[path = "../fuzz/bodies.rs"]
 mod bodies;
+mod common;
+
+use common::Rng;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -91,21 +94,6 @@ const TOKENS: &[&str] = &[
     "spec.ingressGateway.nodePorts.http2=",
     "\r\n",
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
     for _ in 0..1 + rng.below(4) {

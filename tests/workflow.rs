@@ -553,13 +553,8 @@ fn init_with_a_git_url_sets_up_flux() {
     let flux =
         meshgen::postrender::parse_objects(&fleet.read("generated/example/flux.yaml")).unwrap();
     assert_eq!(flux[0]["spec"]["url"], url);
-    let names: Vec<&str> = flux
-        .iter()
-        .filter(|o| o["kind"] == "HelmRelease")
-        .map(|o| o["metadata"]["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        common::helm_release_names(&flux),
         ["istio-base", "istiod", "istio-ingress", "istio-egress"]
     );
 }

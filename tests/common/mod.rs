@@ -306,3 +306,30 @@ pub fn outcome(cmd: &mut assert_cmd::Command) -> (Option<i32>, String, String) {
         String::from_utf8(out.stderr).unwrap(),
     )
 }
+
+/// A small deterministic generator (xorshift64*) for the fault and fuzz drivers: their seed
+/// is printed, so a failing run can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// The names of the HelmReleases in a stream of objects, in order.
+pub fn helm_release_names(objects: &[serde_json::Value]) -> Vec<&str> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "HelmRelease")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect()
+}
