@@ -123,16 +123,7 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
     let new_lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
     assert_ne!(old_lock, new_lock);
 
-    let seed = std::env::var("MESHGEN_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = common::seed_from_env("MESHGEN_FAULT_SEED");
     let iterations: usize = std::env::var("MESHGEN_FAULT_ITERATIONS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -261,10 +252,9 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
         "every values file changes"
     );
 
-    let mut rng = Rng(std::env::var("MESHGEN_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_9e4e_4a7e_0001));
+    let seed = common::seed_from_env("MESHGEN_FAULT_SEED");
+    eprintln!("generate kills: seed {seed}");
+    let mut rng = Rng(seed);
     let iterations: usize = std::env::var("MESHGEN_FAULT_ITERATIONS")
         .ok()
         .and_then(|s| s.parse().ok())

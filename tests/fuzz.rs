@@ -230,16 +230,7 @@ fn mutated_inputs_never_break_an_invariant() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let seed = std::env::var("MESHGEN_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = common::seed_from_env("MESHGEN_FUZZ_SEED");
     // Quiet the default hook: expected panics are caught and reported with their input.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

@@ -325,6 +325,21 @@ impl Rng {
     }
 }
 
+/// The seed a randomised test runs with: `var` from the environment to replay a run, else the
+/// clock (the test prints it).
+pub fn seed_from_env(var: &str) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
+
 /// The names of the HelmReleases in a stream of objects, in order.
 pub fn helm_release_names(objects: &[serde_json::Value]) -> Vec<&str> {
     objects
