@@ -263,6 +263,30 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
                 service_checks(label, line, doc, chart, d, gateway)
     check(bool(stream), f"{label}: the charts rendered nothing")
     post_render_checks(binary, label, args, line, doc, stream)
+    flux_checks(binary, label, args, helm_values)
+
+
+def flux_checks(binary: str, label: str, args: list[str], helm_values: dict) -> None:
+    """`meshgen flux` objects read as Kubernetes clients read them (sigs.k8s.io/yaml, YAML 1.1
+    rules) are the objects meant, and every HelmRelease carries the values Helm reads from the
+    values file."""
+    out = meshgen(binary, "flux", *args, "--git-url", "https://git.example.com/fleet.git")
+    if not check(out.returncode == 0, f"{label}: meshgen flux exit {out.returncode}: {out.stderr.strip()}"):
+        return
+    parts = [p for p in re.split(r"(?m)^---\s*$", out.stdout)
+             if p.strip() and not all(l.strip().startswith("#") or not l.strip() for l in p.splitlines())]
+    releases = 0
+    for part in parts:
+        read = helm.values_from_yaml(part)
+        meant = yaml12.load(part)
+        check(same(meant, read), f"{label}: flux object read as meant: "
+              + ("" if same(meant, read) else first_difference(meant, read)))
+        if read.get("kind") == "HelmRelease":
+            releases += 1
+            values = read["spec"]["values"]
+            check(same(values, helm_values), f"{label}: HelmRelease {read['metadata']['name']} carries the values file's values: "
+                  + ("" if same(values, helm_values) else first_difference(values, helm_values)))
+    check(releases > 0, f"{label}: meshgen flux printed no HelmRelease")
 
 
 def main() -> int:
