@@ -179,11 +179,7 @@ fn chart_findings(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(&platform.values, e)),
         };
-        match charts.check(&platform.values.display().to_string(), &text) {
-            Ok(found) => findings.extend(found),
-            Err(Error::Findings(found)) => findings.extend(found),
-            Err(e) => return Err(e),
-        }
+        findings.extend(charts.check(&platform.values.display().to_string(), &text)?);
     }
     Ok(findings)
 }

@@ -456,10 +456,14 @@ pub fn load(charts: &[PathBuf], istio: Option<ReleaseLine>) -> Result<Declared> 
 }
 
 impl Declared {
-    /// Every finding in one values file; `file` names it in the diagnostics.
+    /// Every finding in one values file (a file that is not YAML is one finding); `file`
+    /// names it in the diagnostics.
     pub fn check(&self, file: &str, text: &str) -> Result<Vec<Diagnostic>> {
-        let Some(node) = parse_located(Path::new(file), text)? else {
-            return Ok(Vec::new());
+        let node = match parse_located(Path::new(file), text) {
+            Ok(Some(node)) => node,
+            Ok(None) => return Ok(Vec::new()),
+            Err(Error::Findings(found)) => return Ok(found),
+            Err(e) => return Err(e),
         };
         let mut out = Vec::new();
         let mut path = Vec::new();
@@ -575,12 +579,11 @@ pub fn run(args: &CheckValuesArgs) -> Result<u8> {
     for path in &args.values {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let file = path.display().to_string();
-        match declared.check(&file, &text) {
-            Ok(found) if found.is_empty() => report.push_str(&format!("{file}: ok\n")),
-            Ok(found) => findings.extend(found),
-            Err(Error::Findings(found)) => findings.extend(found),
-            Err(e) => return Err(e),
+        let found = declared.check(&file, &text)?;
+        if found.is_empty() {
+            report.push_str(&format!("{file}: ok\n"));
         }
+        findings.extend(found);
     }
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
