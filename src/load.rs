@@ -259,7 +259,8 @@ fn diagnostic(
     }
 }
 
-fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
+/// The path serde reports an error at, as a document path.
+pub(crate) fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
     path.iter()
         .filter_map(|seg| match seg {
             serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),

@@ -74,17 +74,7 @@ impl RepoConfig {
         let doc = crate::yaml::parse(text)
             .map_err(|e| located(e.span.line, e.span.col, "", e.message, e.hint))?;
         let raw: ConfigFile = serde_path_to_error::deserialize(&doc.to_json()).map_err(|e| {
-            let path: Vec<PathSegment> = e
-                .path()
-                .iter()
-                .filter_map(|seg| match seg {
-                    serde_path_to_error::Segment::Map { key } => {
-                        Some(PathSegment::Key(key.clone()))
-                    }
-                    serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
-                    _ => None,
-                })
-                .collect();
+            let path = crate::load::serde_path(e.path());
             let span = doc.locate_value(&path);
             located(
                 span.line,
