@@ -202,7 +202,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
     let file: PlatformFile = match serde_path_to_error::deserialize(&json) {
         Ok(f) => f,
         Err(e) => {
-            let path = serde_path(e.path());
+            let path = crate::yaml::serde_path(e.path());
             let message = e.inner().to_string();
             return Err(vec![located(&path, Severity::Error, message, None, true)]);
         }
@@ -257,17 +257,6 @@ fn diagnostic(
         message,
         hint,
     }
-}
-
-/// The path serde reports an error at, as a document path.
-pub(crate) fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
-    path.iter()
-        .filter_map(|seg| match seg {
-            serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),
-            serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// What a command needs to name a platform: `--platform`, `--istio`, `--set`.

@@ -141,19 +141,7 @@ impl Lock {
             ))
         })?;
         let lock: Lock = serde_path_to_error::deserialize(doc.to_json()).map_err(|e| {
-            let path: Vec<crate::yaml::PathSegment> = e
-                .path()
-                .iter()
-                .filter_map(|seg| match seg {
-                    serde_path_to_error::Segment::Map { key } => {
-                        Some(crate::yaml::PathSegment::Key(key.clone()))
-                    }
-                    serde_path_to_error::Segment::Seq { index } => {
-                        Some(crate::yaml::PathSegment::Index(*index))
-                    }
-                    _ => None,
-                })
-                .collect();
+            let path = crate::yaml::serde_path(e.path());
             let at = doc.locate(&path);
             let field = match crate::yaml::display_path(&path) {
                 p if p.is_empty() => p,

@@ -74,7 +74,7 @@ impl RepoConfig {
         let doc = crate::yaml::parse(text)
             .map_err(|e| located(e.span.line, e.span.col, "", e.message, e.hint))?;
         let raw: ConfigFile = serde_path_to_error::deserialize(&doc.to_json()).map_err(|e| {
-            let path = crate::load::serde_path(e.path());
+            let path = crate::yaml::serde_path(e.path());
             let span = doc.locate_value(&path);
             located(
                 span.line,

@@ -68,6 +68,17 @@ pub enum PathSegment {
     Index(usize),
 }
 
+/// The path serde reports an error at, as a document path.
+pub fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
+    path.iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Renders a path the way users write it: `spec.ingressGateway.nodePorts.http2`, `a[0].b`.
 pub fn display_path<'a>(segments: impl IntoIterator<Item = &'a PathSegment>) -> String {
     let mut out = String::new();
