@@ -63,13 +63,16 @@ pub fn platform_outputs(
 ) -> Result<Vec<Output>> {
     let header = format!("{MARKER} from platform file {file_name}; do not edit.\n");
     let values = crate::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
-    let mut out = vec![("values.yaml", format!("{header}{values}"))];
     let manifests = crate::manifests::render(resolved, &loaded.source.display)?;
+    let flux_objects = match flux {
+        Some(source) => Some(crate::flux::render(resolved, source, &values, &manifests)?),
+        None => None,
+    };
+    let mut out = vec![("values.yaml", format!("{header}{values}"))];
     if !manifests.is_empty() {
         out.push(("manifests.yaml", format!("{header}{manifests}")));
     }
-    if let Some(source) = flux {
-        let objects = crate::flux::render(resolved, source, &loaded.source.display)?;
+    if let Some(objects) = flux_objects {
         out.push(("flux.yaml", format!("{header}{objects}")));
     }
     Ok(out)
