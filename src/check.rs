@@ -151,11 +151,7 @@ fn chart_findings(
     let mut findings = Vec::new();
     for platform in rendered {
         if !declared.contains_key(platform.charts.as_slice()) {
-            let dirs: Vec<PathBuf> = platform
-                .charts
-                .iter()
-                .map(|c| vendor.join(c.strip_prefix("vendor/").unwrap_or(c)))
-                .collect();
+            let dirs: Vec<PathBuf> = platform.charts.iter().map(|c| vendor.join(c)).collect();
             // Charts not vendored yet: the vendor check reports them, nothing to hold against.
             let loaded = if dirs.iter().all(|d| d.join("Chart.yaml").is_file()) {
                 match crate::checkvalues::load(&dirs, Some(platform.line)) {

@@ -47,7 +47,7 @@ pub struct Settings<'a> {
 pub struct Rendered {
     pub values: PathBuf,
     pub line: crate::release_line::ReleaseLine,
-    /// Chart directories relative to the repository (`vendor/istio/<version>/<chart>`).
+    /// Chart directories relative to the vendor directory (`istio/<version>/<chart>`).
     pub charts: Vec<String>,
 }
 
@@ -320,7 +320,7 @@ fn plan_one(
         line: resolved.line,
         charts: resolved
             .install_charts()
-            .map(|c| resolved.chart_dir(c.name))
+            .map(|c| resolved.vendored_chart(c.name))
             .collect(),
     };
     Ok((changes, produced, loaded.warnings, rendered))

@@ -84,7 +84,12 @@ impl ResolvedPlatform {
 
     /// Where `meshgen vendor` puts a chart of this platform's version, relative to the repository.
     pub fn chart_dir(&self, chart: &str) -> String {
-        format!("vendor/istio/{}/{chart}", self.version)
+        format!("vendor/{}", self.vendored_chart(chart))
+    }
+
+    /// The same chart relative to the vendor directory (`vendor --dir`).
+    pub fn vendored_chart(&self, chart: &str) -> String {
+        format!("istio/{}/{chart}", self.version)
     }
 }
 
