@@ -56,11 +56,41 @@ pub struct Source {
     pub namespace: String,
 }
 
-/// A field of the Flux source that is not acceptable, and why.
+/// A setting of the Flux source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceField {
+    GitUrl,
+    Branch,
+    Path,
+    Namespace,
+}
+
+impl SourceField {
+    /// The key in `meshgen.yaml`'s `flux` section.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            SourceField::GitUrl => "gitUrl",
+            SourceField::Branch => "branch",
+            SourceField::Path => "path",
+            SourceField::Namespace => "namespace",
+        }
+    }
+
+    /// The flag of `meshgen flux`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            SourceField::GitUrl => "--git-url",
+            SourceField::Branch => "--branch",
+            SourceField::Path => "--path",
+            SourceField::Namespace => "--flux-namespace",
+        }
+    }
+}
+
+/// A setting of the Flux source that is not acceptable, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceError {
-    /// The setting, as the repository config spells it (`gitUrl`, `branch`, `path`, `namespace`).
-    pub field: &'static str,
+    pub field: SourceField,
     pub message: String,
 }
 
@@ -85,7 +115,7 @@ impl Source {
                 _ => String::new(),
             };
             return fail(
-                "gitUrl",
+                SourceField::GitUrl,
                 format!("`{git_url}`: Flux's GitRepository takes an http://, https:// or ssh:// URL{hint}"),
             );
         }
@@ -98,13 +128,13 @@ impl Source {
                 .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
         {
             return fail(
-                "branch",
+                SourceField::Branch,
                 format!("`{branch}` is not a valid git branch name"),
             );
         }
         if path.starts_with('/') {
             return fail(
-                "path",
+                SourceField::Path,
                 format!("`{path}` must be relative to the repository root"),
             );
         }
@@ -114,7 +144,7 @@ impl Source {
                 "" | "." => {}
                 ".." => {
                     return fail(
-                        "path",
+                        SourceField::Path,
                         format!("`{path}` leaves the repository: give a directory inside it"),
                     )
                 }
@@ -123,7 +153,7 @@ impl Source {
         }
         if !crate::platform::DnsLabel::is_valid(namespace) {
             return fail(
-                "namespace",
+                SourceField::Namespace,
                 format!("`{namespace}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)"),
             );
         }
@@ -161,15 +191,8 @@ impl SourceArgs {
             config.map(|c| c.namespace.as_str()),
             "flux-system",
         );
-        Source::new(git_url, &branch, &path, &namespace).map_err(|e| {
-            let flag = match e.field {
-                "gitUrl" => "--git-url",
-                "namespace" => "--flux-namespace",
-                "branch" => "--branch",
-                _ => "--path",
-            };
-            Error::Usage(format!("{flag} {}", e.message))
-        })
+        Source::new(git_url, &branch, &path, &namespace)
+            .map_err(|e| Error::Usage(format!("{} {}", e.field.flag(), e.message)))
     }
 }
 

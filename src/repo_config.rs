@@ -90,7 +90,7 @@ impl RepoConfig {
                 Source::new(&f.git_url, &f.branch, &f.path, &f.namespace).map_err(|e| {
                     let path = [
                         PathSegment::Key("flux".into()),
-                        PathSegment::Key(e.field.into()),
+                        PathSegment::Key(e.field.config_key().into()),
                     ];
                     let span = doc.locate_value(&path);
                     located(
