@@ -16,6 +16,11 @@ pub const SOURCE_NAME: &str = "meshgen";
 /// (`flux check --pre`); later releases require more.
 pub const FLUX_MIN_KUBERNETES: KubeMinor = KubeMinor::new(1, 28);
 
+/// The defaults of the source's settings, for the flags and for `meshgen.yaml` alike.
+pub const DEFAULT_BRANCH: &str = "main";
+pub const DEFAULT_PATH: &str = ".";
+pub const DEFAULT_NAMESPACE: &str = "flux-system";
+
 /// How often Flux compares the cluster with the repository.
 const INTERVAL: &str = "10m";
 
@@ -184,12 +189,16 @@ impl SourceArgs {
                 .or(configured.map(str::to_string))
                 .unwrap_or_else(|| default.to_string())
         };
-        let branch = pick(&self.branch, config.map(|c| c.branch.as_str()), "main");
-        let path = pick(&self.path, config.map(|c| c.path.as_str()), ".");
+        let branch = pick(
+            &self.branch,
+            config.map(|c| c.branch.as_str()),
+            DEFAULT_BRANCH,
+        );
+        let path = pick(&self.path, config.map(|c| c.path.as_str()), DEFAULT_PATH);
         let namespace = pick(
             &self.flux_namespace,
             config.map(|c| c.namespace.as_str()),
-            "flux-system",
+            DEFAULT_NAMESPACE,
         );
         Source::new(git_url, &branch, &path, &namespace)
             .map_err(|e| Error::Usage(format!("{} {}", e.field.flag(), e.message)))

@@ -120,11 +120,15 @@ Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usag
 
 /// `meshgen.yaml` with the Flux source, checked by the parser that reads it back.
 fn repo_config(git_url: &str) -> Result<String> {
+    let q = |text: &str| serde_json::to_string(text).expect("strings serialize");
     let text = format!(
         "# meshgen's settings for this repository.\n\
          # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
-         flux:\n  gitUrl: {}\n  branch: \"main\"\n  path: \".\"\n  namespace: \"flux-system\"\n",
-        serde_json::to_string(git_url).expect("strings serialize")
+         flux:\n  gitUrl: {}\n  branch: {}\n  path: {}\n  namespace: {}\n",
+        q(git_url),
+        q(crate::flux::DEFAULT_BRANCH),
+        q(crate::flux::DEFAULT_PATH),
+        q(crate::flux::DEFAULT_NAMESPACE),
     );
     crate::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
         Error::Findings(found) => Error::Usage(

@@ -32,13 +32,13 @@ struct FluxSettings {
 }
 
 fn default_branch() -> String {
-    "main".into()
+    crate::flux::DEFAULT_BRANCH.into()
 }
 fn default_path() -> String {
-    ".".into()
+    crate::flux::DEFAULT_PATH.into()
 }
 fn default_namespace() -> String {
-    "flux-system".into()
+    crate::flux::DEFAULT_NAMESPACE.into()
 }
 
 /// The repository's settings, checked.
