@@ -246,17 +246,9 @@ fn parse_located(path: &Path, text: &str) -> Result<Option<Node>> {
     if is_blank(text) {
         return Ok(None);
     }
-    yaml::parse(text).map(Some).map_err(|e| {
-        Error::Findings(vec![Diagnostic {
-            severity: Severity::Error,
-            file: path.display().to_string(),
-            line: e.span.line,
-            col: e.span.col,
-            path: String::new(),
-            message: e.message,
-            hint: e.hint,
-        }])
-    })
+    yaml::parse(text)
+        .map(Some)
+        .map_err(|e| Error::Findings(vec![e.into_diagnostic(&path.display().to_string())]))
 }
 
 fn chart_name(dir: &Path) -> Result<String> {

@@ -152,17 +152,8 @@ pub struct LoadedPlatform {
 
 /// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
 pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform, Vec<Diagnostic>> {
-    let mut doc = yaml::parse(&source.text).map_err(|e| {
-        vec![Diagnostic {
-            severity: Severity::Error,
-            file: source.display.clone(),
-            line: e.span.line,
-            col: e.span.col,
-            path: String::new(),
-            message: e.message,
-            hint: e.hint,
-        }]
-    })?;
+    let mut doc =
+        yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
         crate::set::apply(&mut doc, overrides).map_err(|e| {
             vec![Diagnostic {

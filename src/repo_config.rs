@@ -71,8 +71,8 @@ impl RepoConfig {
                 hint,
             }])
         };
-        let doc = crate::yaml::parse(text)
-            .map_err(|e| located(e.span.line, e.span.col, "", e.message, e.hint))?;
+        let doc =
+            crate::yaml::parse(text).map_err(|e| Error::Findings(vec![e.into_diagnostic(file)]))?;
         let raw: ConfigFile = serde_path_to_error::deserialize(&doc.to_json()).map_err(|e| {
             let path = crate::yaml::serde_path(e.path());
             let span = doc.locate_value(&path);

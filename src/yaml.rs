@@ -106,6 +106,21 @@ pub struct YamlError {
     pub hint: Option<String>,
 }
 
+impl YamlError {
+    /// The error as a located diagnostic of `file` (no field path: the text is not YAML).
+    pub fn into_diagnostic(self, file: &str) -> crate::error::Diagnostic {
+        crate::error::Diagnostic {
+            severity: crate::error::Severity::Error,
+            file: file.to_string(),
+            line: self.span.line,
+            col: self.span.col,
+            path: String::new(),
+            message: self.message,
+            hint: self.hint,
+        }
+    }
+}
+
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: {}", self.span.line, self.span.col, self.message)
