@@ -100,7 +100,7 @@ fn vendors_every_line_resolving_peeling_and_patching() {
     assert!(!values.contains('{') || values.contains("resources: {}"));
     assert_eq!(
         lock.line(ReleaseLine::V0_6).unwrap().charts[0].patches,
-        ["generate-values-0.6"]
+        ["generate-values-0.6", "ingress-container-ports-0.6"]
     );
 
     // 1.0: global hub and tag of the release; everything else byte-identical.
@@ -161,6 +161,109 @@ fn vendors_every_line_resolving_peeling_and_patching() {
 }
 
 #[cfg(unix)]
+/// The 1.0 and 0.6 traps each chart fix removes, on every 1.0 tag that carries them.
+#[test]
+fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
+    let up = Upstream::empty();
+    up.release("0.6.0", common::files_06());
+    up.release("1.0.2", common::files_10("1.0.2"));
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["0.6", "1.0"])
+        .assert()
+        .success();
+
+    // 1.0.2: CRDs out of the hook into crds/, byte for byte; the condition rewritten.
+    let chart = ws.chart("1.0.2", "istio");
+    assert!(!chart.join("templates/crds.yaml").exists());
+    assert_eq!(
+        read(&chart.join("crds/crds.yaml")),
+        common::trap_crds("gateways.networking.istio.io")
+    );
+    assert_eq!(
+        read(&chart.join("charts/certmanager/crds/crds.yaml")),
+        common::trap_crds("issuers.certmanager.k8s.io")
+    );
+    assert_eq!(
+        read(&chart.join("charts/tracing/templates/ingress-jaeger.yaml")),
+        "{{ if and .Values.jaeger.ingress.enabled (eq .Values.provider \"jaeger\") }}\nkind: Ingress\n{{ end }}\n"
+    );
+    // Before 1.0.3 mixer has no duplicate ports, so that fix is not applied nor recorded.
+    assert_eq!(
+        ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0].patches,
+        [
+            "release-hub-tag",
+            "crds-dir-1.0",
+            "jaeger-ingress-condition-1.0"
+        ]
+    );
+    // 0.6.0: port 443 its own entry.
+    let ingress = read(
+        &ws.chart("0.6.0", "istio")
+            .join("charts/ingress/templates/deployment.yaml"),
+    );
+    assert!(
+        ingress.ends_with("            - containerPort: 80\n            - containerPort: 443\n"),
+        "{ingress}"
+    );
+    assert_eq!(
+        ws.lock().line(ReleaseLine::V0_6).unwrap().charts[0].patches,
+        ["generate-values-0.6", "ingress-container-ports-0.6"]
+    );
+
+    // 1.0.3 and later: one ports list per proxy container, in both Deployments.
+    up.release("1.0.3", common::files_10("1.0.3"));
+    ws.run(&["--update", "1.0"]).assert().success();
+    let mixer = read(
+        &ws.chart("1.0.3", "istio")
+            .join("charts/mixer/templates/deployment.yaml"),
+    );
+    assert_eq!(mixer.matches("ports:").count(), 2, "{mixer}");
+    assert_eq!(
+        mixer,
+        common::TRAP_MIXER_PORTS_10.replace("0. }}\n        ports:\n", "0. }}\n")
+    );
+    assert!(ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+        .patches
+        .contains(&"mixer-proxy-ports-1.0".to_string()));
+    ws.run(&["--check"]).assert().success();
+}
+
+/// An upstream that no longer carries a fix's anchor fails naming the tag, the file and the
+/// fix, and nothing is written.
+#[test]
+fn a_chart_fix_whose_anchor_moved_fails_loudly_and_writes_nothing() {
+    let cases: [(&str, &str, &str); 3] = [
+        (common::JAEGER_INGRESS_10, "{{ if .Values.jaeger.ingress.enabled }}\n", "jaeger-ingress-condition-1.0"),
+        (common::MIXER_DEPLOYMENT_10, "ports:\n", "mixer-proxy-ports-1.0"),
+        (common::CRDS_10, "{{ if .Values.pilot.enabled }}\nkind: CustomResourceDefinition # crd-install\n{{ end }}\n", "crds-dir-1.0"),
+    ];
+    for (file, content, fix) in cases {
+        let up = Upstream::empty();
+        let mut files = common::files_10("1.0.4");
+        files.insert(file.to_string(), (content.as_bytes().to_vec(), false));
+        up.release("1.0.4", files);
+        let ws = workspace();
+        ws.vendor(&up.path_str(), &["1.0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("1.0.4:{file}")))
+            .stderr(predicate::str::contains(format!("chart fix `{fix}`")));
+        assert!(!ws.vendor.join("istio/1.0.4").exists(), "{fix}");
+        assert!(!ws.vendor.join("meshgen.lock").exists(), "{fix}");
+    }
+    // A missing file is named too.
+    let up = Upstream::empty();
+    let mut files = common::files_10("1.0.4");
+    files.remove(common::CERTMANAGER_CRDS_10);
+    up.release("1.0.4", files);
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(common::CERTMANAGER_CRDS_10))
+        .stderr(predicate::str::contains("the file is missing"));
+}
+
 #[test]
 fn file_modes_are_reproducible_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;

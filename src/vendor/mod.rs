@@ -303,6 +303,10 @@ pub fn build_line(
             }
             _ => {}
         }
+        let origin = format!("{tag}:{}", chart.upstream_path);
+        applied.extend(patches::apply_chart_fixes(
+            line, chart.name, version, &mut files, &origin,
+        )?);
         files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         locked_charts.push(LockedChart {
             name: chart.name.to_string(),

@@ -6,6 +6,8 @@
 //! so comments, key order and formatting survive, and the digest stays explainable.
 
 use crate::error::{Error, Result};
+use crate::release_line::ReleaseLine;
+use crate::vendor::digest::ChartFile;
 
 /// Generates the 0.6 chart's values.yaml from its template, as the release build did.
 pub const GENERATE_VALUES_06: &str = "generate-values-0.6";
@@ -140,6 +142,210 @@ fn replace_value(line: &str, value: &str) -> String {
     format!("{head} {value}{comment}{ending}")
 }
 
+/// A narrow fix of upstream chart files, for the releases of a line that carry the trap it
+/// removes. Without these the charts do not install with Helm 3 and 4, or read differently in
+/// kustomize than in Kubernetes. ARCHITECTURE.md lists each one and why.
+#[derive(Debug)]
+pub struct ChartFix {
+    /// Recorded in the lock beside the chart it changed.
+    pub name: &'static str,
+    pub line: ReleaseLine,
+    /// The chart directory it applies to, as vendored (`istio`).
+    pub chart: &'static str,
+    /// The releases of the line that carry the trap (a semver requirement).
+    pub versions: &'static str,
+    pub edits: &'static [Edit],
+}
+
+/// One change to one file; each checks its anchor so that an upstream that differs fails
+/// loudly instead of being vendored half-fixed.
+#[derive(Debug)]
+pub enum Edit {
+    /// Replace `anchor`, which must occur exactly `count` times in `file`.
+    Replace {
+        file: &'static str,
+        anchor: &'static str,
+        with: &'static str,
+        count: usize,
+    },
+    /// Move CRDs that Helm 2 created through the `crd-install` hook into the chart's `crds/`
+    /// directory, which Helm 3 and 4 (and Flux) install before rendering the release. Helm
+    /// does not template `crds/`, so the file may hold template actions only in comments.
+    MoveCrds {
+        from: &'static str,
+        to: &'static str,
+    },
+}
+
+/// 1.0's umbrella chart, as vendored.
+const UMBRELLA: &str = "istio";
+
+/// Every chart fix meshgen applies, in the order it applies them.
+pub const CHART_FIXES: &[ChartFix] = &[
+    // Helm 3 and 4 skip the `crd-install` hook ("skipping unknown hooks"), so the release's
+    // own Gateways, rules and metrics would find no CRD.
+    ChartFix {
+        name: "crds-dir-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[
+            Edit::MoveCrds {
+                from: "templates/crds.yaml",
+                to: "crds/crds.yaml",
+            },
+            Edit::MoveCrds {
+                from: "charts/certmanager/templates/crds.yaml",
+                to: "charts/certmanager/crds/crds.yaml",
+            },
+        ],
+    },
+    // `(x) and eq a b` gave arguments to a non-function: Go templates before 1.11 ignored them,
+    // today's refuse to render, so `tracing: true` failed. Written as the condition meant.
+    ChartFix {
+        name: "jaeger-ingress-condition-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[Edit::Replace {
+            file: "charts/tracing/templates/ingress-jaeger.yaml",
+            anchor: "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}",
+            with: "{{ if and .Values.jaeger.ingress.enabled (eq .Values.provider \"jaeger\") }}",
+            count: 1,
+        }],
+    },
+    // The proxy containers of mixer's Deployments open a second `ports:` key for the Prometheus
+    // port. Kubernetes keeps the last key, kustomize (Flux's post-renderers) refuses the
+    // object; one list holds all the ports, as the template meant.
+    ChartFix {
+        name: "mixer-proxy-ports-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: ">=1.0.3",
+        edits: &[Edit::Replace {
+            file: "charts/mixer/templates/deployment.yaml",
+            anchor: "{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n",
+            with: "{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n",
+            count: 2,
+        }],
+    },
+    // The ingress container lists port 443 as a second `containerPort` key of port 80's entry.
+    ChartFix {
+        name: "ingress-container-ports-0.6",
+        line: ReleaseLine::V0_6,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[Edit::Replace {
+            file: "charts/ingress/templates/deployment.yaml",
+            anchor: "            - containerPort: 80\n              containerPort: 443\n",
+            with: "            - containerPort: 80\n            - containerPort: 443\n",
+            count: 1,
+        }],
+    },
+];
+
+/// Applies the chart fixes for `chart` of `line` at `version` to its files; returns the names
+/// applied. `origin` names the chart in git (`1.0.9:install/kubernetes/helm/istio`) for errors.
+pub fn apply_chart_fixes(
+    line: ReleaseLine,
+    chart: &str,
+    version: &semver::Version,
+    files: &mut Vec<ChartFile>,
+    origin: &str,
+) -> Result<Vec<String>> {
+    let mut applied = Vec::new();
+    for fix in CHART_FIXES
+        .iter()
+        .filter(|f| f.line == line && f.chart == chart)
+    {
+        let wanted = semver::VersionReq::parse(fix.versions).map_err(|e| {
+            Error::Vendor(format!(
+                "chart fix {}: versions `{}`: {e}",
+                fix.name, fix.versions
+            ))
+        })?;
+        if !wanted.matches(version) {
+            continue;
+        }
+        for edit in fix.edits {
+            apply_edit(fix.name, edit, files, origin)?;
+        }
+        applied.push(fix.name.to_string());
+    }
+    Ok(applied)
+}
+
+fn apply_edit(fix: &str, edit: &Edit, files: &mut Vec<ChartFile>, origin: &str) -> Result<()> {
+    let fail = |file: &str, why: String| {
+        Err(Error::Vendor(format!(
+            "{origin}/{file}: chart fix `{fix}` cannot apply: {why}; upstream differs from what meshgen knows, so nothing was vendored"
+        )))
+    };
+    let text_of =
+        |files: &[ChartFile], file: &str| -> Option<Result<String>> {
+            let found = files.iter().find(|f| f.path == file)?;
+            Some(String::from_utf8(found.content.clone()).map_err(|_| {
+                Error::Vendor(format!("{origin}/{file}: chart fix `{fix}`: not UTF-8"))
+            }))
+        };
+    match *edit {
+        Edit::Replace {
+            file,
+            anchor,
+            with,
+            count,
+        } => {
+            let Some(text) = text_of(files, file) else {
+                return fail(file, "the file is missing".into());
+            };
+            let text = text?;
+            let found = text.matches(anchor).count();
+            if found != count {
+                return fail(
+                    file,
+                    format!("expected its anchor text {count} time(s), found it {found} time(s)"),
+                );
+            }
+            let entry = files
+                .iter_mut()
+                .find(|f| f.path == file)
+                .expect("found above");
+            entry.content = text.replace(anchor, with).into_bytes();
+        }
+        Edit::MoveCrds { from, to } => {
+            let Some(text) = text_of(files, from) else {
+                return fail(from, "the file is missing".into());
+            };
+            let text = text?;
+            if !text.contains("crd-install") || !text.contains("kind: CustomResourceDefinition") {
+                return fail(
+                    from,
+                    "it holds no CustomResourceDefinition behind Helm 2's crd-install hook".into(),
+                );
+            }
+            if let Some((number, _)) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains("{{") && !l.trim_start().starts_with('#'))
+            {
+                return fail(
+                    from,
+                    format!("line {} has a template action outside a comment, which Helm does not render in crds/", number + 1),
+                );
+            }
+            if files.iter().any(|f| f.path == to) {
+                return fail(to, "the destination exists already".into());
+            }
+            let entry = files
+                .iter_mut()
+                .find(|f| f.path == from)
+                .expect("found above");
+            entry.path = to.to_string();
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +367,45 @@ mod tests {
         );
         let err = generate_values_06("x: {NEW_HUB}\n", &V("0.6.0"), "tmpl").unwrap_err();
         assert!(err.to_string().contains("{NEW_HUB}"), "{err}");
+    }
+
+    #[test]
+    fn chart_fixes_are_well_formed() {
+        let mut names = std::collections::BTreeSet::new();
+        for fix in CHART_FIXES {
+            assert!(names.insert(fix.name), "{} named twice", fix.name);
+            assert!(
+                semver::VersionReq::parse(fix.versions).is_ok(),
+                "{}",
+                fix.name
+            );
+            assert!(!fix.edits.is_empty(), "{}", fix.name);
+        }
+    }
+
+    #[test]
+    fn a_replacement_needs_its_anchor_exactly_count_times() {
+        let file = |content: &str| ChartFile {
+            path: "charts/tracing/templates/ingress-jaeger.yaml".into(),
+            mode: crate::vendor::digest::MODE_FILE,
+            content: content.as_bytes().to_vec(),
+        };
+        let anchor =
+            "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}\n";
+        let mut files = vec![file(anchor)];
+        let applied =
+            apply_chart_fixes(ReleaseLine::V1_0, "other", &V("1.0.9"), &mut files, "t").unwrap();
+        assert!(applied.is_empty(), "another chart is left alone");
+        let mut twice = vec![file(&anchor.repeat(2))];
+        let err = apply_edit(
+            "jaeger-ingress-condition-1.0",
+            &CHART_FIXES[1].edits[0],
+            &mut twice,
+            "1.0.9:x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("found it 2 time(s)"), "{err}");
     }
 
     #[test]

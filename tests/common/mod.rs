@@ -187,6 +187,12 @@ pub fn files_06() -> Files {
     );
     add(
         &mut f,
+        &format!("{UMBRELLA}/charts/ingress/Chart.yaml"),
+        "name: ingress\n",
+    );
+    add(&mut f, INGRESS_DEPLOYMENT_06, TRAP_INGRESS_PORTS_06);
+    add(
+        &mut f,
         TEMPLATE_06,
         "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\n",
     );
@@ -226,7 +232,52 @@ pub fn files_10(version: &str) -> Files {
         format!("{UMBRELLA}/files/probe.sh"),
         (b"#!/bin/sh\nexit 0\n".to_vec(), true),
     );
+    // The traps meshgen's chart fixes remove, as the 1.0 tags carry them, in their sub-charts.
+    for sub in ["certmanager", "tracing", "mixer"] {
+        add(
+            &mut f,
+            &format!("{UMBRELLA}/charts/{sub}/Chart.yaml"),
+            &format!("name: {sub}\n"),
+        );
+    }
+    add(&mut f, CRDS_10, &trap_crds("gateways.networking.istio.io"));
+    add(
+        &mut f,
+        CERTMANAGER_CRDS_10,
+        &trap_crds("issuers.certmanager.k8s.io"),
+    );
+    add(&mut f, JAEGER_INGRESS_10, TRAP_JAEGER_CONDITION_10);
+    let patch: u64 = version
+        .split(['.', '-'])
+        .nth(2)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    if patch >= 3 {
+        add(&mut f, MIXER_DEPLOYMENT_10, TRAP_MIXER_PORTS_10);
+    }
     f
+}
+
+pub const INGRESS_DEPLOYMENT_06: &str =
+    "install/kubernetes/helm/istio/charts/ingress/templates/deployment.yaml";
+pub const CRDS_10: &str = "install/kubernetes/helm/istio/templates/crds.yaml";
+pub const CERTMANAGER_CRDS_10: &str =
+    "install/kubernetes/helm/istio/charts/certmanager/templates/crds.yaml";
+pub const JAEGER_INGRESS_10: &str =
+    "install/kubernetes/helm/istio/charts/tracing/templates/ingress-jaeger.yaml";
+pub const MIXER_DEPLOYMENT_10: &str =
+    "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
+
+/// 0.6.0's ingress container: port 443 as a second `containerPort` key of port 80's entry.
+pub const TRAP_INGRESS_PORTS_06: &str = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: istio-ingress\n          ports:\n            - containerPort: 80\n              containerPort: 443\n";
+/// 1.0's jaeger ingress condition, which today's Go templates refuse to run.
+pub const TRAP_JAEGER_CONDITION_10: &str = "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}\nkind: Ingress\n{{ end }}\n";
+/// 1.0.3 and later: mixer's two proxy containers open `ports:` twice.
+pub const TRAP_MIXER_PORTS_10: &str = "{{- define \"proxy\" }}\n        ports:\n        - containerPort: 9091\n{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n        - containerPort: {{ .Values.global.proxy.stats.prometheusPort }}\n{{ end }}\n{{- end }}\n{{- define \"telemetry\" }}\n        ports:\n        - containerPort: 9091\n{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n        - containerPort: {{ .Values.global.proxy.stats.prometheusPort }}\n{{ end }}\n{{- end }}\n";
+
+/// A CRD behind Helm 2's `crd-install` hook, gated in a comment as 1.0's files are.
+pub fn trap_crds(name: &str) -> String {
+    format!("# {{{{ if .Values.global.crds }}}}\napiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}\n  annotations:\n    \"helm.sh/hook\": crd-install\n# {{{{ end }}}}\n")
 }
 
 /// 1.11.x: the split charts under manifests/charts/.
