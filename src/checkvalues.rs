@@ -168,40 +168,12 @@ impl Decl {
     }
 }
 
-/// YAML 1.1 (Helm) reads some plain scalars that YAML 1.2 keeps as strings as booleans or
-/// numbers: `yes`/`no`/`on`/`off`/`y`/`n`, `1_000`, `0b101`, `1:20`.
+/// What Helm's YAML 1.1 reading makes of a plain scalar that YAML 1.2 keeps as a string.
 fn yaml11_kind(text: &str, plain: bool) -> Option<Kind> {
-    if !plain {
-        return None;
+    match crate::yaml::yaml11_only(text).filter(|_| plain)? {
+        crate::yaml::Yaml11Scalar::Bool => Some(Kind::Bool),
+        crate::yaml::Yaml11Scalar::Number => Some(Kind::Number),
     }
-    const BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-        "OFF",
-    ];
-    if BOOLS.contains(&text) {
-        return Some(Kind::Bool);
-    }
-    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let digits =
-        |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|b| ok(b) || b == b'_');
-    let number = body.starts_with(|c: char| c.is_ascii_digit())
-        && (digits(body, |b| b.is_ascii_digit())
-            || body
-                .strip_prefix("0b")
-                .is_some_and(|s| digits(s, |b| b == b'0' || b == b'1'))
-            || body
-                .strip_prefix("0x")
-                .is_some_and(|s| digits(s, |b| b.is_ascii_hexdigit()))
-            || (body.contains(':')
-                && body
-                    .split(':')
-                    .all(|part| digits(part, |b| b.is_ascii_digit())))
-            || (body.contains('_')
-                && body.split_once('.').is_some_and(|(i, f)| {
-                    digits(i, |b| b.is_ascii_digit())
-                        && (f.is_empty() || digits(f, |b| b.is_ascii_digit()))
-                })));
-    number.then_some(Kind::Number)
 }
 
 /// The kind Helm gives a value node.

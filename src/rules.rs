@@ -66,6 +66,18 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             .join(" or ")
     };
 
+    // The charts print the namespace unquoted (`namespace: {{ .Release.Namespace }}`), so a
+    // name YAML reads as another type reaches Kubernetes as that type and the install fails.
+    if let Some(namespace) = &spec.namespace {
+        if let Some(reads_as) = crate::yaml::unquoted_reads_as(namespace.as_str()) {
+            f.error(
+                &["spec", "namespace"],
+                format!("namespace `{namespace}` would reach Kubernetes as {reads_as}: Istio's charts print it without quotes"),
+                Some(format!("choose a name YAML keeps as text, e.g. `istio-{namespace}`")),
+            );
+        }
+    }
+
     // Node port range.
     let (range, range_at) = match spec.node_port_range {
         Some(r) => (r, true),

@@ -542,6 +542,60 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// A type YAML 1.1 gives a plain scalar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Yaml11Scalar {
+    Bool,
+    Number,
+}
+
+/// YAML 1.1 (Helm) reads some plain scalars that YAML 1.2 keeps as strings as booleans or
+/// numbers: `yes`/`no`/`on`/`off`/`y`/`n`, `1_000`, `0b101`, `1:20`.
+pub fn yaml11_only(text: &str) -> Option<Yaml11Scalar> {
+    const BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    if BOOLS.contains(&text) {
+        return Some(Yaml11Scalar::Bool);
+    }
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let digits =
+        |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|b| ok(b) || b == b'_');
+    let number = body.starts_with(|c: char| c.is_ascii_digit())
+        && (digits(body, |b| b.is_ascii_digit())
+            || body
+                .strip_prefix("0b")
+                .is_some_and(|s| digits(s, |b| b == b'0' || b == b'1'))
+            || body
+                .strip_prefix("0x")
+                .is_some_and(|s| digits(s, |b| b.is_ascii_hexdigit()))
+            || (body.contains(':')
+                && body
+                    .split(':')
+                    .all(|part| digits(part, |b| b.is_ascii_digit())))
+            || (body.contains('_')
+                && body.split_once('.').is_some_and(|(i, f)| {
+                    digits(i, |b| b.is_ascii_digit())
+                        && (f.is_empty() || digits(f, |b| b.is_ascii_digit()))
+                })));
+    number.then_some(Yaml11Scalar::Number)
+}
+
+/// What Helm and Kubernetes (go-yaml, YAML 1.1 with 1.2's number forms) read `text` as when a
+/// template prints it unquoted: None for a string, else a description (`a boolean`).
+pub fn unquoted_reads_as(text: &str) -> Option<&'static str> {
+    match resolve_scalar(text.to_string(), TScalarStyle::Plain, None) {
+        Ok(NodeValue::Null) => Some("null"),
+        Ok(NodeValue::Bool(_)) => Some("a boolean"),
+        Ok(NodeValue::Int(_) | NodeValue::Float(_)) => Some("a number"),
+        _ => match yaml11_only(text)? {
+            Yaml11Scalar::Bool => Some("a boolean"),
+            Yaml11Scalar::Number => Some("a number"),
+        },
+    }
+}
+
 /// Resolves a scalar with the YAML 1.2 core schema. Quoted scalars are always strings.
 fn resolve_scalar(
     text: String,

@@ -250,7 +250,7 @@ pub fn apply_chart_fixes(
     line: ReleaseLine,
     chart: &str,
     version: &semver::Version,
-    files: &mut Vec<ChartFile>,
+    files: &mut [ChartFile],
     origin: &str,
 ) -> Result<Vec<String>> {
     let mut applied = Vec::new();
@@ -275,7 +275,7 @@ pub fn apply_chart_fixes(
     Ok(applied)
 }
 
-fn apply_edit(fix: &str, edit: &Edit, files: &mut Vec<ChartFile>, origin: &str) -> Result<()> {
+fn apply_edit(fix: &str, edit: &Edit, files: &mut [ChartFile], origin: &str) -> Result<()> {
     let fail = |file: &str, why: String| {
         Err(Error::Vendor(format!(
             "{origin}/{file}: chart fix `{fix}` cannot apply: {why}; upstream differs from what meshgen knows, so nothing was vendored"

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """meshgen against real Helm: values files parsed by Helm's own values reader, miniature
-charts rendered by the Helm library, and the rendered manifests piped through
-`meshgen post-render`. Helm comes from the PyPI package helm-python-sdk (the Helm Go library
-behind a C ABI; offline). Usage: harness.py MESHGEN_BINARY
+charts vendored by `meshgen vendor` from a git repository laid out as istio/istio is (so the
+release patches and chart fixes apply to the traps the miniatures carry) and installed through
+the Helm library's install action (client dry-run), the CRDs of every custom resource installed
+before it, every built-in object valid against the Kubernetes OpenAPI schema of the platform's
+Kubernetes version (strictly for what meshgen writes or changes), and each release's stream
+piped through `meshgen post-render`. Helm comes from the PyPI package helm-python-sdk (the Helm
+Go library behind a C ABI; offline). Usage: harness.py MESHGEN_BINARY
 
 Prints one line per failed check, then `N passed, N failed`; exits 1 on any failure.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +23,8 @@ from pathlib import Path
 
 import helm_python as helm
 from ruamel.yaml import YAML
+
+import k8s
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "tests/fixtures/helm-charts"
@@ -33,10 +40,26 @@ TARGETS = {
             "istio-galley": {"istio": "galley"}},
     "1.11": {"istiod": {"app": "istiod", "istio": "pilot"}},
 }
+# Where each miniature chart sits in the upstream repository, per release tag.
+UPSTREAM = {
+    "0.6.0": {"0.6/istio": "install/kubernetes/helm/istio"},
+    "1.0.9": {"1.0/istio": "install/kubernetes/helm/istio"},
+    "1.11.8": {"1.11/base": "manifests/charts/base",
+               "1.11/istio-discovery": "manifests/charts/istio-control/istio-discovery",
+               "1.11/istio-ingress": "manifests/charts/gateways/istio-ingress",
+               "1.11/istio-egress": "manifests/charts/gateways/istio-egress"},
+}
+# 0.6's chart has no values.yaml in git: the release build generated it from this template.
+TEMPLATE_06 = "install/kubernetes/templates/helm/istio/values.yaml.tmpl"
+# The Kubernetes versions each line runs on (release_line.rs), and the one a platform moves to
+# when its own is outside them.
+WORKS = {"0.6": ("1.9", "1.15"), "1.0": ("1.9", "1.15"), "1.11": ("1.16", "1.24")}
+MOVE_TO = {"0.6": "1.10", "1.0": "1.11", "1.11": "1.21"}
 TOPOLOGY = {"hostname": "kubernetes.io/hostname", "zone": "topology.kubernetes.io/zone"}
 GATEWAYS = {"ingressGateway": "istio-ingressgateway", "egressGateway": "istio-egressgateway"}
 
 yaml12 = YAML(typ="safe", pure=True)  # YAML 1.2: what meshgen means
+VENDOR = Path()  # the vendored miniature charts, set by main()
 passed = 0
 failed = 0
 
@@ -90,21 +113,52 @@ def platform_doc(ref: str) -> dict:
     return yaml12.load(path.read_text())
 
 
-def documents(text: str) -> list[dict]:
-    """Manifests read with Helm's reader (sigs.k8s.io/yaml, as the API clients read them)."""
-    docs = []
-    for part in re.split(r"(?m)^---\s*$", text):
-        if part.strip() and not all(l.strip().startswith("#") or not l.strip() for l in part.splitlines()):
-            docs.append(helm.values_from_yaml(part))
-    return docs
+def vendor_miniatures(binary: str, work: Path) -> Path:
+    """Commits the miniature charts at their upstream paths under annotated release tags and
+    vendors them with `meshgen vendor`; returns the vendor directory."""
+    repo = work / "istio.git"
+    git = lambda *a, cwd=work: subprocess.run(["git", "-c", "user.name=harness", "-c", "user.email=h@example.com", *a],
+                                             cwd=cwd, check=True, capture_output=True)
+    git("init", "-q", str(repo))
+    for tag, charts in UPSTREAM.items():
+        for path in repo.iterdir():
+            if path.name != ".git":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for fixture, upstream in charts.items():
+            shutil.copytree(CHARTS / fixture, repo / upstream)
+            if tag == "0.6.0":
+                template = repo / TEMPLATE_06
+                template.parent.mkdir(parents=True, exist_ok=True)
+                (repo / upstream / "values.yaml").rename(template)
+        git("add", "-A", cwd=repo)
+        git("commit", "-q", "-m", tag, cwd=repo)
+        git("tag", "-a", tag, "-m", tag, cwd=repo)
+    vendor = work / "vendor"
+    out = subprocess.run([binary, "vendor", "--remote", str(repo), "--dir", str(vendor),
+                          "--cache-dir", str(work / "cache")], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"meshgen vendor of the miniature charts failed: {out.stderr}")
+    return vendor
 
 
-def charts_of(line: str, values_text: str) -> list[Path]:
-    """The miniature charts matching the charts meshgen's header says to install."""
-    if line != "1.11":
-        return [CHARTS / line / "istio"]
-    named = re.findall(r"vendor/istio/[^/\s]+/([a-z-]+)", values_text)
-    return [CHARTS / "1.11" / n for n in dict.fromkeys(named) if (CHARTS / "1.11" / n).exists()]
+def installs_of(values_text: str, vendor: Path) -> list[tuple[str, Path, str]]:
+    """(release, vendored chart, namespace) of each `helm install` line of the values header."""
+    installs = []
+    for line in values_text.splitlines():
+        if not line.startswith("#"):
+            break
+        m = re.match(r"#\s+helm install (\S+) vendor/(\S+) --namespace (\S+)", line)
+        if m and (m.group(1), vendor / m.group(2), m.group(3)) not in installs:
+            installs.append((m.group(1), vendor / m.group(2), m.group(3)))
+    return installs
+
+
+def kubernetes_for(doc: dict, line: str) -> str:
+    """The platform's Kubernetes version, or the one it moves to when the line cannot run on it."""
+    kube = str(doc["spec"].get("kubernetes") or MOVE_TO[line])
+    lo, hi = WORKS[line]
+    as_tuple = lambda v: tuple(int(x) for x in v.split(".")[:2])
+    return kube if as_tuple(lo) <= as_tuple(kube) <= as_tuple(hi) else MOVE_TO[line]
 
 
 def check_values_parse(label: str, text: str, helm_values: dict) -> None:
@@ -175,18 +229,30 @@ def service_checks(label: str, line: str, doc: dict, chart: Path, svc: dict, gat
         check(not extra, f"{label}: Service {name} has annotations the platform never set: {extra!r}")
 
 
-def post_render_checks(binary: str, label: str, args: list[str], line: str, doc: dict, stream: str) -> None:
-    out = meshgen(binary, "post-render", *args, stdin=stream)
-    if not check(out.returncode == 0, f"{label}: post-render exit {out.returncode}: {out.stderr.strip()}"):
-        return
+def post_render_checks(binary: str, label: str, args: list[str], line: str, doc: dict, kube: str,
+                       streams: list[tuple[str, str]]) -> None:
+    """Each release's stream through `meshgen post-render`, as Helm hands it over."""
     ha = doc["spec"].get("highAvailability")
+    rendered = []
+    for release, stream in streams:
+        out = meshgen(binary, "post-render", *args, stdin=stream)
+        if not check(out.returncode == 0, f"{label} {release}: post-render exit {out.returncode}: {out.stderr.strip()}"):
+            return
+        if not ha or line == "0.6":
+            check(out.stdout == stream, f"{label} {release}: post-render changed a stream it had no reason to change")
+            continue
+        try:
+            after = k8s.objects(out.stdout)
+        except helm.HelmError as e:
+            check(False, f"{label} {release}: post-render output is not readable: {e}")
+            return
+        before = k8s.objects(stream)
+        for obj in after:
+            if obj not in before:
+                errors = k8s.schema_errors(obj, kube, strict=True)
+                check(not errors, f"{label} {release}: post-rendered {k8s.describe(obj)} against Kubernetes {kube}: {errors}")
+        rendered += after
     if not ha or line == "0.6":
-        check(out.stdout == stream, f"{label}: post-render changed a stream it had no reason to change")
-        return
-    try:
-        rendered = documents(out.stdout)
-    except helm.HelmError as e:
-        check(False, f"{label}: post-render output is not readable: {e}")
         return
     deployments = {d["metadata"]["name"]: d for d in rendered if d.get("kind") == "Deployment"}
     for name, labels in TARGETS[line].items():
@@ -224,6 +290,9 @@ def run_case(binary: str, label: str, *rest) -> None:
 
 
 def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: str, stress: bool) -> None:
+    kube = kubernetes_for(doc, line)
+    if kube != str(doc["spec"].get("kubernetes")):
+        args = [*args, "--set", f"spec.kubernetes={kube}"]
     out = meshgen(binary, "values", *args)
     if out.returncode == 1:
         errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
@@ -240,29 +309,49 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
     check_values_parse(label, text, helm_values)
     if stress:
         check_stress_values(label, line, doc, helm_values)
-    stream = ""
-    for chart in charts_of(line, text):
-        with helm.Chart.load(chart) as c:
-            rendered = c.render(values=helm_values, name="istio", namespace="istio-system")
-        for template, manifest in sorted(rendered.items()):
-            if not manifest.strip():
+
+    # What meshgen writes besides the charts is held to the schema strictly, and its CRDs count.
+    extra = meshgen(binary, "manifests", *args)
+    if not check(extra.returncode == 0, f"{label}: meshgen manifests exit {extra.returncode}: {extra.stderr.strip()}"):
+        return
+    installed_kinds: set = set()
+    for obj in k8s.objects(extra.stdout):
+        errors = k8s.schema_errors(obj, kube, strict=True)
+        check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)} against Kubernetes {kube}: {errors}")
+        installed_kinds |= k8s.crd_kinds([obj])
+
+    installs = installs_of(text, VENDOR)
+    check(bool(installs), f"{label}: the values header names no helm install")
+    streams = []
+    for release, chart, namespace in installs:
+        where = f"{label} {release}"
+        try:
+            result = k8s.install(chart, release, namespace, helm_values)
+        except helm.HelmError as e:
+            check(False, f"{where}: Helm install fails: {' '.join(str(e).split())[:400]}")
+            continue
+        check(not result.skipped_hooks, f"{where}: Helm skipped hooks: {result.skipped_hooks[:3]}")
+        installed_kinds |= k8s.crd_kinds(result.crds)
+        dups = k8s.duplicate_keys(result.manifest)
+        check(not dups, f"{where}: documents with duplicate keys, which kustomize refuses: {dups[:2]}")
+        streams.append((release, result.manifest))
+        for d in k8s.objects(result.manifest):
+            if not k8s.is_builtin(d, kube):
+                check((k8s.group_of(d), d.get("kind")) in installed_kinds,
+                      f"{where}: custom resource {k8s.describe(d)} has no CRD installed before it")
                 continue
-            stream += "---\n" + manifest.strip("\n") + "\n"
-            try:
-                docs = documents(manifest)
-            except helm.HelmError as e:
-                check(False, f"{label}: {template} renders a manifest Kubernetes cannot read: {e}")
+            errors = k8s.schema_errors(d, kube, strict=False)
+            check(not errors, f"{where}: {k8s.describe(d)} against Kubernetes {kube}: {errors}")
+            if d.get("kind") != "Service":
                 continue
-            for d in docs:
-                if d.get("kind") != "Service":
-                    continue
-                name = d["metadata"]["name"]
-                gateway = next((f for f, k in GATEWAYS.items() if k == name), None)
-                if line == "0.6" and name.endswith("-ingress"):
-                    gateway = "ingressGateway"
-                service_checks(label, line, doc, chart, d, gateway)
-    check(bool(stream), f"{label}: the charts rendered nothing")
-    post_render_checks(binary, label, args, line, doc, stream)
+            name = d["metadata"]["name"]
+            gateway = next((f for f, k in GATEWAYS.items() if k == name), None)
+            if line == "0.6" and name.endswith("-ingress"):
+                gateway = "ingressGateway"
+            service_checks(label, line, doc, chart, d, gateway)
+        installed_kinds |= k8s.crd_kinds(k8s.objects(result.manifest))
+    check(any(s.strip() for _, s in streams), f"{label}: the charts rendered nothing")
+    post_render_checks(binary, label, args, line, doc, kube, streams)
     flux_checks(binary, label, args, helm_values)
 
 
@@ -295,6 +384,9 @@ def main() -> int:
         return 2
     binary = str(Path(sys.argv[1]).resolve())
     print(f"Helm library {helm.helm_sdk_version()}, meshgen {binary}")
+    global VENDOR
+    work = Path(tempfile.mkdtemp(prefix="meshgen-harness-"))
+    VENDOR = vendor_miniatures(binary, work)
     for name in BUILTINS:
         doc = platform_doc(name)
         for line in LINES:
@@ -306,6 +398,7 @@ def main() -> int:
     stress = json.loads(STRESS.read_text())
     for line in ["1.0", "1.11"]:
         run_case(binary, f"stress@{line}", ["--platform", str(STRESS), "--istio", line], stress, line, True)
+    shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The real-chart acceptance run: meshgen against the upstream Istio charts.
+
+Vendors the real charts with `meshgen vendor --remote REMOTE` (a URL, or the path of a mirror
+of istio/istio), then for every built-in platform on its own release line and on the other
+lines (the Kubernetes version moved to one the line supports, where the platform's is not):
+
+1. installs each chart in the order the values header gives, through the Helm library's install
+   action (client dry-run, helm-python-sdk), and checks that no hook was skipped;
+2. checks that every custom resource's CRD is installed before it (the chart's `crds/`, an
+   earlier chart's, or `meshgen manifests`);
+3. validates every built-in object against the Kubernetes OpenAPI schema of the platform's
+   Kubernetes version (kubernetes-validate), strictly for the objects meshgen writes or changes
+   (`meshgen manifests`, the post-rendered Deployments);
+4. pipes the raw stream of each release through `meshgen post-render`, which must accept it;
+5. applies the Flux HelmRelease's post-renderer patches with real kustomize (`kubectl
+   kustomize`, or `kustomize`), which must accept the stream and agree with `meshgen post-render`.
+
+Usage: run.py MESHGEN --remote URL|PATH [--work DIR] [--line LINE]... [--platform NAME]...
+Prints one line per failed check and per refused combination, a table of figures, then
+`N passed, N failed`; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import helm_python as helm
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/helm"))
+import k8s  # noqa: E402
+
+BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
+LINES = ["0.6", "1.0", "1.11"]
+# The Kubernetes versions each line runs on (release_line.rs), and the one a platform moves to
+# when its own is outside them.
+WORKS = {"0.6": ("1.9", "1.15"), "1.0": ("1.9", "1.15"), "1.11": ("1.16", "1.24")}
+MOVE_TO = {"0.6": "1.10", "1.0": "1.11", "1.11": "1.21"}
+
+passed = 0
+failed = 0
+figures: list[dict] = []
+
+
+def check(ok: bool, what: str) -> bool:
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {what}", flush=True)
+    return ok
+
+
+def minor(v: str) -> tuple[int, int]:
+    major, minor_, *_ = (int(x) for x in v.split("."))
+    return major, minor_
+
+
+def meshgen(binary: str, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, cwd=cwd)
+
+
+def kustomize_command() -> list[str] | None:
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def kustomize(cmd: list[str], manifest: str, patches: list[dict]) -> subprocess.CompletedProcess:
+    """What Flux's helm-controller does with spec.postRenderers[].kustomize.patches."""
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "all.yaml").write_text(manifest)
+        Path(d, "kustomization.yaml").write_text(json.dumps({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": ["all.yaml"],
+            "patches": patches,
+        }))
+        return subprocess.run([*cmd, d], capture_output=True, text=True)
+
+
+def header_installs(values_text: str) -> list[tuple[str, str, str]]:
+    """(release, chart path, namespace) of each `helm install` line of the values header."""
+    installs = []
+    for line in values_text.splitlines():
+        if not line.startswith("#"):
+            break
+        m = re.match(r"#\s+helm install (\S+) (\S+) --namespace (\S+)", line)
+        if m and (m.group(1), m.group(2), m.group(3)) not in installs:
+            installs.append((m.group(1), m.group(2), m.group(3)))
+    return installs
+
+
+def post_render_args(values_text: str) -> list[str] | None:
+    """The post-renderer arguments the header's Helm 3 command passes, if it has any."""
+    for line in values_text.splitlines():
+        if "--post-renderer meshgen" in line and "--post-renderer-args post-render" in line:
+            return re.findall(r"--post-renderer-args (\S+)", line)[1:]
+    return None
+
+
+def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: list[str] | None) -> None:
+    label = f"{platform}@{line}"
+    own = read_platform(repo, platform)
+    kube = own["kubernetes"]
+    own_line = own["istio"] == line
+    lo, hi = WORKS[line]
+    if not (minor(lo) <= minor(kube) <= minor(hi)):
+        kube = MOVE_TO[line]
+    sets = ["--istio", line, "--set", f"spec.kubernetes={kube}"]
+    out = meshgen(binary, repo, "values", "--platform", platform, *sets)
+    if out.returncode == 1 and not own_line:
+        errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
+        print(f"refused {label} (Kubernetes {kube}): {(errors or [''])[0]}", flush=True)
+        figures.append({"case": label, "kubernetes": kube, "refused": True})
+        return
+    if not check(out.returncode == 0, f"{label}: meshgen values exit {out.returncode}: {out.stderr.strip()}"):
+        return
+    values_text = out.stdout
+    values = helm.values_from_yaml(values_text)
+    row = {"case": label, "kubernetes": kube, "charts": 0, "objects": 0, "custom": 0, "crds": 0,
+           "skipped_hooks": 0, "schema_errors": 0, "uncovered": 0, "post_render": "ok", "kustomize": "-"}
+    figures.append(row)
+
+    manifests = meshgen(binary, repo, "manifests", "--platform", platform, *sets)
+    if not check(manifests.returncode == 0, f"{label}: meshgen manifests exit {manifests.returncode}: {manifests.stderr.strip()}"):
+        return
+    installed_kinds: set[tuple[str, str]] = set()
+    for obj in k8s.objects(manifests.stdout):
+        errors = k8s.schema_errors(obj, kube, strict=True)
+        row["schema_errors"] += len(errors)
+        check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)}: {errors}")
+
+    installs = header_installs(values_text)
+    if not check(bool(installs), f"{label}: the values header names no helm install"):
+        return
+    pr_args = post_render_args(values_text)
+    flux = meshgen(binary, repo, "flux", "--platform", platform, *sets, "--git-url", "https://git.example.com/fleet.git")
+    check(flux.returncode == 0, f"{label}: meshgen flux exit {flux.returncode}: {flux.stderr.strip()}")
+    releases = {o["metadata"]["name"]: o for o in k8s.objects(flux.stdout) if o.get("kind") == "HelmRelease"}
+
+    for release, chart, namespace in installs:
+        row["charts"] += 1
+        where = f"{label} {release}"
+        try:
+            result = k8s.install(repo / chart, release, namespace, values)
+        except helm.HelmError as e:
+            check(False, f"{where}: Helm install fails: {' '.join(str(e).split())[:500]}")
+            continue
+        row["skipped_hooks"] += len(result.skipped_hooks)
+        check(not result.skipped_hooks, f"{where}: Helm skipped hooks: {result.skipped_hooks[:3]}")
+        installed_kinds |= k8s.crd_kinds(result.crds)
+        row["crds"] += len(result.crds)
+        for crd in result.crds:
+            errors = k8s.schema_errors(crd, kube, strict=False)
+            row["schema_errors"] += len(errors)
+            check(not errors, f"{where}: chart CRD {k8s.describe(crd)}: {errors}")
+        duplicates = k8s.duplicate_keys(result.manifest)
+        check(not duplicates, f"{where}: {len(duplicates)} document(s) with duplicate keys, which kustomize refuses: {duplicates[:2]}")
+        objs = k8s.objects(result.manifest)
+        row["objects"] += len(objs)
+        for obj in objs:
+            if k8s.is_builtin(obj, kube):
+                errors = k8s.schema_errors(obj, kube, strict=False)
+                row["schema_errors"] += len(errors)
+                check(not errors, f"{where}: {k8s.describe(obj)}: {errors}")
+            else:
+                row["custom"] += 1
+                covered = (k8s.group_of(obj), obj.get("kind")) in installed_kinds
+                row["uncovered"] += 0 if covered else 1
+                check(covered, f"{where}: custom resource {k8s.describe(obj)} has no CRD installed before it")
+        installed_kinds |= k8s.crd_kinds(objs)
+
+        # Helm hands the post-renderer the release's stream; meshgen must read every real one.
+        args = pr_args if pr_args is not None else ["--platform", platform]
+        rendered = meshgen(binary, repo, "post-render", *args, *sets, stdin=result.manifest)
+        if not check(rendered.returncode == 0, f"{where}: meshgen post-render exit {rendered.returncode}: {rendered.stderr.strip()[:400]}"):
+            row["post_render"] = "REFUSED"
+            continue
+        before = {(o.get("kind"), o["metadata"]["name"]): o for o in objs}
+        after = k8s.objects(rendered.stdout)
+        changed = [o for o in after if before.get((o.get("kind"), o["metadata"]["name"])) != o]
+        for obj in changed:
+            errors = k8s.schema_errors(obj, kube, strict=True)
+            row["schema_errors"] += len(errors)
+            check(not errors, f"{where}: post-rendered {k8s.describe(obj)}: {errors}")
+        hr = releases.get(release)
+        renderers = (hr or {}).get("spec", {}).get("postRenderers") or []
+        patches = [p for r in renderers for p in (r.get("kustomize") or {}).get("patches") or []]
+        if not patches:
+            continue
+        if kustomize_cmd is None:
+            row["kustomize"] = "not installed"
+            continue
+        built = kustomize(kustomize_cmd, result.manifest, patches)
+        row["kustomize"] = "ok" if built.returncode == 0 else "REFUSED"
+        if not check(built.returncode == 0, f"{where}: kustomize refuses the Flux post-renderer patches: {built.stderr.strip()[:400]}"):
+            continue
+        by_kustomize = {(o.get("kind"), o["metadata"]["name"]): o for o in k8s.objects(built.stdout)}
+        for obj in changed:
+            key = (obj.get("kind"), obj["metadata"]["name"])
+            check(by_kustomize.get(key) == obj, f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
+
+
+def read_platform(repo: Path, name: str) -> dict:
+    doc = helm.values_from_yaml((ROOT / "platforms" / f"{name}.yaml").read_text())
+    return doc["spec"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("meshgen")
+    parser.add_argument("--remote", required=True, help="a URL, or the path of a mirror of istio/istio")
+    parser.add_argument("--work", help="a directory to vendor into (default: a temporary one)")
+    parser.add_argument("--line", action="append", choices=LINES, help="only these release lines")
+    parser.add_argument("--platform", action="append", choices=BUILTINS, help="only these platforms")
+    opts = parser.parse_args()
+    binary = str(Path(opts.meshgen).resolve())
+    work = Path(opts.work) if opts.work else Path(tempfile.mkdtemp(prefix="meshgen-real-"))
+    work.mkdir(parents=True, exist_ok=True)
+    lines = opts.line or LINES
+    started = time.monotonic()
+    vendored = meshgen(binary, work, "vendor", "--remote", opts.remote, *lines)
+    if vendored.returncode != 0:
+        print(f"FAIL meshgen vendor --remote {opts.remote}: {vendored.stderr.strip()}")
+        print("0 passed, 1 failed")
+        return 1
+    print(vendored.stderr.strip(), flush=True)
+    # The platforms under test are the built-ins, found by name from the work directory.
+    kustomize_cmd = kustomize_command()
+    print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
+    for platform in opts.platform or BUILTINS:
+        for line in lines:
+            try:
+                run_case(binary, work, platform, line, kustomize_cmd)
+            except Exception as e:  # an unexpected shape is a failed case, not a crashed run
+                check(False, f"{platform}@{line}: {type(e).__name__}: {e}")
+    print(f"\n{'case':<20} {'k8s':<5} {'charts':>6} {'objects':>7} {'CRs':>4} {'CRDs':>4} {'hooks skipped':>13} "
+          f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13}")
+    for r in figures:
+        if r.get("refused"):
+            print(f"{r['case']:<20} {r['kubernetes']:<5} refused by meshgen")
+            continue
+        print(f"{r['case']:<20} {r['kubernetes']:<5} {r['charts']:>6} {r['objects']:>7} {r['custom']:>4} {r['crds']:>4} "
+              f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13}")
+    print(f"\n{time.monotonic() - started:.0f} s")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
