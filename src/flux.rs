@@ -558,8 +558,8 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     }
     if remote_manifests(&platform, &manifests).is_some() {
         crate::term::note(&format!(
-            "note: the Kustomization {} applies {}/ of the repository ({KUSTOMIZE_FILE} and manifests.yaml), \
-             which `meshgen generate` writes: run it and commit that directory",
+            "note: the Kustomization {} applies {}/ ({KUSTOMIZE_FILE} and manifests.yaml), \
+             which `meshgen generate` writes here: run it and commit that directory",
             object_name(&platform, "manifests"),
             generated_dir.display()
         ));
