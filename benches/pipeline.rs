@@ -36,8 +36,14 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("all outputs", |b| {
         b.iter(|| {
-            meshgen::generate::platform_outputs(black_box(&loaded), &resolved, "kvm.yaml", None)
-                .unwrap()
+            meshgen::generate::platform_outputs(
+                black_box(&loaded),
+                &resolved,
+                "kvm.yaml",
+                None,
+                std::path::Path::new("generated/kvm"),
+            )
+            .unwrap()
         })
     });
     group.finish();

@@ -20,6 +20,10 @@ pub struct InitArgs {
     /// also writes each platform's flux.yaml.
     #[arg(long, value_name = "URL")]
     pub git_url: Option<String>,
+    /// The Secret (in the Flux namespace) with the credentials of a private repository:
+    /// written to meshgen.yaml as the GitRepository's secretRef.
+    #[arg(long, value_name = "NAME", requires = "git_url")]
+    pub git_secret: Option<String>,
 }
 
 /// The example platform; `tests/workflow.rs` proves that it validates.
@@ -96,7 +100,7 @@ objects it needs, and the upstream Istio charts, vendored and pinned.
 | `schemas/` | JSON schemas of platform files and of the lock (editor completion via the modeline) |
 | `vendor/meshgen.lock` | the pinned Istio release of each line, commit and chart digests |
 | `vendor/istio/<version>/` | the vendored charts (written by `meshgen vendor`) |
-| `generated/<platform>/` | `values.yaml` and, where needed, `manifests.yaml` (written by `meshgen generate`) |
+| `generated/<platform>/` | `values.yaml` and, where needed, `manifests.yaml`, `flux.yaml`, `kustomization.yaml` (written by `meshgen generate`) |
 
 ## Workflow
 
@@ -119,9 +123,9 @@ Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usag
 "#;
 
 /// `meshgen.yaml` with the Flux source, checked by the parser that reads it back.
-fn repo_config(git_url: &str) -> Result<String> {
+fn repo_config(git_url: &str, git_secret: Option<&str>) -> Result<String> {
     let q = |text: &str| serde_json::to_string(text).expect("strings serialize");
-    let text = format!(
+    let mut text = format!(
         "# meshgen's settings for this repository.\n\
          # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
          flux:\n  gitUrl: {}\n  branch: {}\n  path: {}\n  namespace: {}\n",
@@ -130,11 +134,23 @@ fn repo_config(git_url: &str) -> Result<String> {
         q(crate::flux::DEFAULT_PATH),
         q(crate::flux::DEFAULT_NAMESPACE),
     );
+    if let Some(secret) = git_secret {
+        text.push_str(&format!("  gitSecret: {}\n", q(secret)));
+    }
     crate::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
         Error::Findings(found) => Error::Usage(
             found
                 .iter()
-                .map(|d| d.message.clone())
+                // Named by the flag that gave the value, as `meshgen flux` names it.
+                .map(|d| {
+                    match crate::flux::SourceField::ALL
+                        .iter()
+                        .find(|f| d.path == format!("flux.{}", f.config_key()))
+                    {
+                        Some(field) => format!("{} {}", field.flag(), d.message),
+                        None => d.message.clone(),
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
@@ -144,7 +160,11 @@ fn repo_config(git_url: &str) -> Result<String> {
 }
 
 /// The files `init` writes under the repository directory: (relative path, content).
-pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>> {
+pub fn files(
+    dir: &Path,
+    git_url: Option<&str>,
+    git_secret: Option<&str>,
+) -> Result<Vec<(String, String)>> {
     let mut files = vec![(
         "platforms/example.yaml".to_string(),
         EXAMPLE_PLATFORM.to_string(),
@@ -152,7 +172,7 @@ pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>>
     if let Some(url) = git_url {
         files.push((
             crate::repo_config::CONFIG_PATH.to_string(),
-            repo_config(url)?,
+            repo_config(url, git_secret)?,
         ));
     }
     for (path, content) in crate::commands::generated_schema_files() {
@@ -178,7 +198,11 @@ pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>>
 
 /// `meshgen init`.
 pub fn run(args: &InitArgs) -> Result<u8> {
-    let files = files(&args.dir, args.git_url.as_deref())?;
+    let files = files(
+        &args.dir,
+        args.git_url.as_deref(),
+        args.git_secret.as_deref(),
+    )?;
     if !args.force {
         let existing: Vec<String> = files
             .iter()

@@ -115,13 +115,20 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
             );
         }
     }
+    // Applied by a pruning Flux Kustomization (`kubeConfigSecret`), a namespace dropped from
+    // the list would be deleted with every workload in it: Flux must leave it alone.
+    let keep = if platform.kube_config_secret.is_some() {
+        "  annotations:\n    \"kustomize.toolkit.fluxcd.io/prune\": \"disabled\"\n"
+    } else {
+        ""
+    };
     for namespace in &platform.injection_namespaces {
         let _ = write!(
             out,
             "---\n\
              apiVersion: v1\n\
              kind: Namespace\n\
-             metadata:\n  name: {}\n  labels:\n    \"istio-injection\": \"enabled\"\n",
+             metadata:\n  name: {}\n  labels:\n    \"istio-injection\": \"enabled\"\n{keep}",
             q(namespace)
         );
     }

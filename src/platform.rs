@@ -90,6 +90,21 @@ pub struct Spec {
     /// Namespaces labelled `istio-injection=enabled` so their pods get sidecars automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar_injection: Option<SidecarInjection>,
+    /// Install from a management cluster's Flux: the Secret, in the Flux namespace, holding this
+    /// cluster's kubeconfig. `meshgen flux` then applies every object to this cluster through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_config_secret: Option<KubeConfigSecret>,
+}
+
+/// Flux's `kubeConfig.secretRef`: a Secret of the management cluster holding a kubeconfig.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubeConfigSecret {
+    /// The Secret's name, in the namespace of the Flux objects.
+    pub name: DnsSubdomain,
+    /// The key of the kubeconfig in the Secret's data; Flux's default: `value`, then `value.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<SecretKey>,
 }
 
 /// Where the cluster runs.
@@ -409,6 +424,125 @@ impl JsonSchema for DnsLabel {
     }
 }
 
+/// A DNS-1123 subdomain: the name of most Kubernetes objects, a Secret's among them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DnsSubdomain(String);
+
+pub const DNS_SUBDOMAIN_PATTERN: &str =
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+impl DnsSubdomain {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Dot-separated labels of lower-case letters, digits and `-`, at most 253 characters.
+    pub fn is_valid(s: &str) -> bool {
+        s.len() <= 253
+            && s.split('.').all(|label| {
+                let b = label.as_bytes();
+                !b.is_empty()
+                    && b.iter()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                    && b[0] != b'-'
+                    && b[b.len() - 1] != b'-'
+            })
+    }
+}
+
+impl TryFrom<String> for DnsSubdomain {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if DnsSubdomain::is_valid(&s) {
+            Ok(DnsSubdomain(s))
+        } else {
+            Err(format!("`{s}` is not a DNS-1123 subdomain"))
+        }
+    }
+}
+
+impl From<DnsSubdomain> for String {
+    fn from(n: DnsSubdomain) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for DnsSubdomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl JsonSchema for DnsSubdomain {
+    fn schema_name() -> Cow<'static, str> {
+        "DnsSubdomain".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A DNS-1123 subdomain: dot-separated parts of lower-case letters, digits and `-`, each starting and ending with a letter or digit, at most 253 characters.",
+            "type": "string",
+            "pattern": DNS_SUBDOMAIN_PATTERN,
+            "maxLength": 253
+        })
+    }
+}
+
+/// A key of a Secret's data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SecretKey(String);
+
+pub const SECRET_KEY_PATTERN: &str = "^[-._a-zA-Z0-9]+$";
+
+impl SecretKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What Kubernetes accepts as a data key: letters, digits, `-`, `_` and `.`, at most 253
+    /// characters, and neither `.` nor `..`.
+    pub fn is_valid(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 253
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c))
+    }
+}
+
+impl TryFrom<String> for SecretKey {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if SecretKey::is_valid(&s) {
+            Ok(SecretKey(s))
+        } else {
+            Err(format!("`{s}` is not a Secret data key"))
+        }
+    }
+}
+
+impl From<SecretKey> for String {
+    fn from(k: SecretKey) -> String {
+        k.0
+    }
+}
+
+impl JsonSchema for SecretKey {
+    fn schema_name() -> Cow<'static, str> {
+        "SecretKey".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A key of a Secret's data: letters, digits, `-`, `_` and `.`, at most 253 characters.",
+            "type": "string",
+            "pattern": SECRET_KEY_PATTERN,
+            "maxLength": 253
+        })
+    }
+}
+
 /// A Service node port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -595,5 +729,30 @@ mod tests {
         assert_eq!(String::from(sa), "default:default");
         assert!(DnsLabel::try_from("Bad_Name".to_string()).is_err());
         assert!(DnsLabel::try_from("-x".to_string()).is_err());
+        for good in [
+            "prod-kubeconfig",
+            "a",
+            "edge.kubeconfig.v1",
+            &"a".repeat(253),
+        ] {
+            assert!(DnsSubdomain::is_valid(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Prod",
+            "a..b",
+            ".a",
+            "a.",
+            "-a",
+            "a-.b",
+            "a_b",
+            &"a".repeat(254),
+        ] {
+            assert!(!DnsSubdomain::is_valid(bad), "{bad}");
+        }
+        assert!(SecretKey::is_valid("value.yaml") && SecretKey::is_valid("KUBE_CONFIG"));
+        for bad in ["", ".", "..", "a/b", "a b"] {
+            assert!(!SecretKey::is_valid(bad), "{bad}");
+        }
     }
 }

@@ -29,6 +29,8 @@ struct FluxSettings {
     path: String,
     #[serde(default = "default_namespace")]
     namespace: String,
+    #[serde(default)]
+    git_secret: Option<String>,
 }
 
 fn default_branch() -> String {
@@ -81,13 +83,23 @@ impl RepoConfig {
                 span.col,
                 &crate::yaml::display_path(&path),
                 e.inner().to_string(),
-                Some("meshgen.yaml holds `flux: {gitUrl, branch, path, namespace}`".into()),
+                Some(
+                    "meshgen.yaml holds `flux: {gitUrl, branch, path, namespace, gitSecret}`"
+                        .into(),
+                ),
             )
         })?;
         let flux = match raw.flux {
             None => None,
             Some(f) => Some(
-                Source::new(&f.git_url, &f.branch, &f.path, &f.namespace).map_err(|e| {
+                Source::new(
+                    &f.git_url,
+                    &f.branch,
+                    &f.path,
+                    &f.namespace,
+                    f.git_secret.as_deref(),
+                )
+                .map_err(|e| {
                     let path = [
                         PathSegment::Key("flux".into()),
                         PathSegment::Key(e.field.config_key().into()),

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::gateway_ports::{default_ports, GatewayKind};
 use crate::platform::{
-    AddonKind, AntiAffinity, EgressGateway, NodePort, NodePortRange, PlatformFile, Provider,
-    ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, EgressGateway, KubeConfigSecret, NodePort, NodePortRange,
+    PlatformFile, Provider, ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
 };
 use crate::release_line::{ChartSource, KubeMinor, ReleaseLine};
 use crate::yaml::{Node, PathSegment};
@@ -71,6 +71,8 @@ pub struct ResolvedPlatform {
     pub resources: Sourced<ResourceProfile>,
     pub pod_security_policy: Option<ResolvedPsp>,
     pub injection_namespaces: Vec<String>,
+    /// Where a management cluster's Flux finds this cluster's kubeconfig, when it installs there.
+    pub kube_config_secret: Option<KubeConfigSecret>,
 }
 
 impl ResolvedPlatform {
@@ -437,6 +439,7 @@ pub fn resolve(
             .as_ref()
             .map(|s| s.namespaces.iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
+        kube_config_secret: spec.kube_config_secret.clone(),
     }
 }
 

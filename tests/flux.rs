@@ -1,6 +1,7 @@
 //! `meshgen flux` run as the real binary: every built-in platform's objects are validated
 //! against the schemas of Flux's CRDs kept in tests/fixtures/flux (HelmRelease v2,
-//! GitRepository v1), made strict so that a misspelt field fails instead of being pruned.
+//! GitRepository v1, Kustomization v1), made strict so that a misspelt field fails instead of
+//! being pruned.
 
 mod common;
 
@@ -65,6 +66,7 @@ fn validator(file: &str) -> jsonschema::Validator {
 struct Schemas {
     helm_release: jsonschema::Validator,
     git_repository: jsonschema::Validator,
+    kustomization: jsonschema::Validator,
 }
 
 impl Schemas {
@@ -72,14 +74,16 @@ impl Schemas {
         Schemas {
             helm_release: validator("helmrelease-v2.schema.json"),
             git_repository: validator("gitrepository-v1.schema.json"),
+            kustomization: validator("kustomization-v1.schema.json"),
         }
     }
 
-    /// The schema errors of one object, plus the CRD's CEL rule that matters here.
+    /// The schema errors of one object, plus the CRDs' CEL rules that matter here.
     fn errors(&self, object: &Value) -> Vec<String> {
         let validator = match (object["apiVersion"].as_str(), object["kind"].as_str()) {
             (Some("helm.toolkit.fluxcd.io/v2"), Some("HelmRelease")) => &self.helm_release,
             (Some("source.toolkit.fluxcd.io/v1"), Some("GitRepository")) => &self.git_repository,
+            (Some("kustomize.toolkit.fluxcd.io/v1"), Some("Kustomization")) => &self.kustomization,
             other => return vec![format!("not a Flux object: {other:?}")],
         };
         let mut errors: Vec<String> = validator
@@ -90,6 +94,12 @@ impl Schemas {
             && object["spec"].get("chart").is_some() == object["spec"].get("chartRef").is_some()
         {
             errors.push("either chart or chartRef must be set".into());
+        }
+        if let Some(kube_config) = object["spec"].get("kubeConfig") {
+            if kube_config.get("secretRef").is_some() == kube_config.get("configMapRef").is_some() {
+                errors
+                    .push("exactly one of kubeConfig.configMapRef or kubeConfig.secretRef".into());
+            }
         }
         errors
     }
@@ -141,6 +151,20 @@ fn the_schema_check_catches_a_misspelt_field() {
     assert!(!schemas.errors(&broken).is_empty());
     let mut broken = objects[0].clone();
     broken["spec"]["url"] = Value::String("git@example.com:fleet.git".into());
+    assert!(!schemas.errors(&broken).is_empty());
+    // The Kustomization of a management cluster's platform, likewise.
+    let repo = repository(&[("edge", EDGE)]);
+    let (objects, _, _) = flux_in(repo.path(), &["--platform", "edge"]);
+    let kustomization = &objects[1];
+    assert!(schemas.errors(kustomization).is_empty());
+    let mut broken = kustomization.clone();
+    broken["spec"]["kubeConfig"]["secretRef"]["keys"] = Value::String("value".into());
+    assert!(!schemas.errors(&broken).is_empty());
+    let mut broken = kustomization.clone();
+    broken["spec"]["kubeConfig"]["configMapRef"] = serde_json::json!({ "name": "x" });
+    assert!(!schemas.errors(&broken).is_empty());
+    let mut broken = kustomization.clone();
+    broken["spec"].as_object_mut().unwrap().remove("prune");
     assert!(!schemas.errors(&broken).is_empty());
 }
 
@@ -354,4 +378,405 @@ fn the_repository_settings_supply_the_source() {
         stderr.starts_with("meshgen.yaml:2:11: flux.gitUrl:"),
         "{stderr}"
     );
+}
+
+/// A platform installed from a management cluster: kvm's (Istio 1.0, pod security policy and
+/// an injection namespace) with `kubeConfigSecret`, as `platforms/edge.yaml` of a repository.
+const EDGE: &str = "apiVersion: meshgen/v1alpha1
+kind: Platform
+metadata:
+  name: edge
+spec:
+  provider: kvm
+  istio: \"1.0\"
+  kubernetes: \"1.11\"
+  podSecurityPolicy:
+    enabled: true
+  sidecarInjection:
+    namespaces: [default, shop]
+  kubeConfigSecret:
+    name: edge-kubeconfig
+    key: value.yaml
+";
+
+/// The same on Istio 1.11 and Kubernetes 1.21, the Secret's key left to Flux.
+const EDGE_111: &str = "apiVersion: meshgen/v1alpha1
+kind: Platform
+metadata:
+  name: edge-111
+spec:
+  provider: kvm
+  istio: \"1.11\"
+  kubernetes: \"1.21\"
+  sidecarInjection:
+    namespaces: [shop]
+  kubeConfigSecret:
+    name: edge-111.kubeconfig
+";
+
+/// A repository directory holding `platforms/<name>.yaml` for each file.
+fn repository(platforms: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("platforms")).unwrap();
+    for (name, text) in platforms {
+        std::fs::write(dir.path().join(format!("platforms/{name}.yaml")), text).unwrap();
+    }
+    dir
+}
+
+fn flux_in(dir: &Path, args: &[&str]) -> (Vec<Value>, String, String) {
+    let mut all = vec!["flux", "--git-url", URL];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = meshgen(dir, &all);
+    assert_eq!(code, Some(0), "{stderr}");
+    (parse_objects(&stdout).unwrap(), stdout, stderr)
+}
+
+#[test]
+fn from_a_management_cluster_every_object_targets_the_platform_cluster() {
+    let schemas = Schemas::new();
+    let repo = repository(&[("edge", EDGE), ("edge-111", EDGE_111)]);
+    for (platform, secret_ref, releases) in [
+        (
+            "edge",
+            serde_json::json!({ "name": "edge-kubeconfig", "key": "value.yaml" }),
+            vec!["edge-istio"],
+        ),
+        (
+            "edge-111",
+            serde_json::json!({ "name": "edge-111.kubeconfig" }),
+            vec![
+                "edge-111-istio-base",
+                "edge-111-istiod",
+                "edge-111-istio-ingress",
+                "edge-111-istio-egress",
+            ],
+        ),
+    ] {
+        let (objects, _, stderr) =
+            flux_in(repo.path(), &["--platform", platform, "--path", "mesh"]);
+        for object in &objects {
+            let errors = schemas.errors(object);
+            assert!(errors.is_empty(), "{platform}: {errors:#?}\n{object:#}");
+        }
+        // Nothing is applied raw to the management cluster: no PodSecurityPolicy, no Namespace.
+        let kinds: Vec<&str> = objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
+        let mut expected = vec!["GitRepository", "Kustomization"];
+        expected.extend(std::iter::repeat_n("HelmRelease", releases.len()));
+        assert_eq!(
+            kinds, expected,
+            "{platform}: the manifests before the charts"
+        );
+        assert_eq!(flux_objects(&objects).count(), objects.len());
+
+        // Each object carries its platform's name: the management cluster holds every
+        // platform's objects in one namespace. The Helm release keeps the chart's name.
+        assert_eq!(common::helm_release_names(&objects), releases);
+        for hr in objects.iter().filter(|o| o["kind"] == "HelmRelease") {
+            assert_eq!(hr["spec"]["kubeConfig"]["secretRef"], secret_ref, "{hr:#}");
+            let name = hr["metadata"]["name"].as_str().unwrap();
+            assert_eq!(
+                format!("{platform}-{}", hr["spec"]["releaseName"].as_str().unwrap()),
+                name
+            );
+            if let Some(dependency) = hr["spec"].get("dependsOn") {
+                let dependency = dependency[0]["name"].as_str().unwrap();
+                assert!(releases.contains(&dependency), "{name} after {dependency}");
+            }
+        }
+        let kustomization = &objects[1];
+        assert_eq!(
+            kustomization["metadata"]["name"],
+            format!("{platform}-manifests")
+        );
+        let spec = &kustomization["spec"];
+        assert_eq!(spec["kubeConfig"]["secretRef"], secret_ref);
+        assert_eq!(spec["path"], format!("./mesh/generated/{platform}"));
+        assert_eq!(spec["prune"], true);
+        assert_eq!(spec["sourceRef"]["kind"], "GitRepository");
+        assert_eq!(spec["sourceRef"]["name"], objects[0]["metadata"]["name"]);
+        // Run alone, it says where the Kustomization reads from, as a note.
+        assert!(
+            stderr.contains(&format!(
+                "note: the Kustomization {platform}-manifests applies generated/{platform}/"
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("Kubernetes 1.28"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_flux_version_warning_is_the_management_cluster_s_no_more() {
+    let repo = repository(&[("edge", EDGE), ("edge-111", EDGE_111)]);
+    // Istio 1.11 on Kubernetes 1.21: nothing to warn about.
+    let (_, stdout, stderr) = flux_in(repo.path(), &["--platform", "edge-111"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    // Kubernetes 1.11 serves no server-side apply, which Flux applies with.
+    let (_, stdout, stderr) = flux_in(repo.path(), &["--platform", "edge"]);
+    assert!(!stderr.contains("Kubernetes 1.28"), "{stderr}");
+    assert!(stderr.contains("server-side apply"), "{stderr}");
+    assert!(stderr.contains("serves from 1.16"), "{stderr}");
+    assert!(stdout.contains("# warning: Flux applies to the cluster of Secret edge-kubeconfig"));
+    // Without kubeConfigSecret the Flux running beside Istio must serve HelmRelease v2.
+    let (_, stdout, stderr) = flux_in(repo.path(), &["--platform", "gke-internal"]);
+    assert!(stderr.contains("Kubernetes 1.28"), "{stderr}");
+    assert!(stdout.contains("Kubernetes 1.28"));
+}
+
+#[test]
+fn a_platform_without_manifests_gets_no_kustomization() {
+    let repo = repository(&[]);
+    let (objects, _, stderr) = flux_in(
+        repo.path(),
+        &[
+            "--platform",
+            "minikube",
+            "--set",
+            "spec.kubeConfigSecret.name=mini",
+        ],
+    );
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["GitRepository", "HelmRelease"]);
+    assert_eq!(objects[1]["metadata"]["name"], "minikube-istio");
+    assert_eq!(
+        objects[1]["spec"]["kubeConfig"]["secretRef"]["name"],
+        "mini"
+    );
+    assert!(!stderr.contains("Kustomization"), "{stderr}");
+}
+
+#[test]
+fn namespaces_a_kustomization_applies_are_never_pruned() {
+    let repo = repository(&[("edge", EDGE)]);
+    let (code, stdout, stderr) = meshgen(repo.path(), &["manifests", "--platform", "edge"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let objects = parse_objects(&stdout).unwrap();
+    let namespaces: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .collect();
+    assert_eq!(namespaces.len(), 2);
+    for namespace in namespaces {
+        assert_eq!(
+            namespace["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"],
+            "disabled"
+        );
+    }
+    // The objects meshgen owns outright are pruned with the rest.
+    let psp = objects
+        .iter()
+        .find(|o| o["kind"] == "PodSecurityPolicy")
+        .unwrap();
+    assert!(psp["metadata"].get("annotations").is_none());
+}
+
+#[test]
+fn bad_kube_config_secrets_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, bad, fragment) in [
+        (
+            "  kubeConfigSecret:\n    name: Edge_Kubeconfig\n",
+            "edge.yaml:8:11: spec.kubeConfigSecret.name:",
+            "does not match",
+        ),
+        (
+            "  kubeConfigSecret:\n    name: edge\n    key: a/b\n",
+            "edge.yaml:9:10: spec.kubeConfigSecret.key:",
+            "does not match",
+        ),
+        (
+            "  kubeConfigSecret:\n    name: edge\n    key: ..\n",
+            "edge.yaml:9:10: spec.kubeConfigSecret.key:",
+            "`..` is not a Secret data key",
+        ),
+        (
+            "  kubeConfigSecret:\n    nme: edge\n",
+            "edge.yaml:8:5: spec.kubeConfigSecret.nme:",
+            "unknown field",
+        ),
+        (
+            "  kubeConfigSecret: edge\n",
+            "edge.yaml:7:21: spec.kubeConfigSecret:",
+            "expected an object",
+        ),
+    ] {
+        std::fs::write(
+            dir.path().join("edge.yaml"),
+            format!("apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: edge\nspec:\n  provider: kvm\n{line}  istio: \"1.0\"\n"),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = meshgen(
+            dir.path(),
+            &["flux", "--platform", "edge.yaml", "--git-url", URL],
+        );
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(bad), "{stderr}");
+        assert!(stderr.contains(fragment), "{stderr}");
+    }
+}
+
+#[test]
+fn a_private_repository_takes_a_secret() {
+    let repo = repository(&[]);
+    let (objects, _, _) = flux_in(
+        repo.path(),
+        &["--platform", "kvm", "--git-secret", "fleet-git"],
+    );
+    assert_eq!(
+        objects[0]["spec"]["secretRef"],
+        serde_json::json!({ "name": "fleet-git" })
+    );
+    Schemas::new()
+        .errors(&objects[0])
+        .is_empty()
+        .then_some(())
+        .unwrap();
+    let (objects, _, _) = flux_in(repo.path(), &["--platform", "kvm"]);
+    assert!(
+        objects[0]["spec"].get("secretRef").is_none(),
+        "a public repository needs none"
+    );
+
+    std::fs::write(
+        repo.path().join("meshgen.yaml"),
+        "flux:\n  gitUrl: ssh://git@git.example.com/fleet.git\n  gitSecret: fleet-ssh\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = meshgen(repo.path(), &["flux", "--platform", "kvm"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        parse_objects(&stdout).unwrap()[0]["spec"]["secretRef"]["name"],
+        "fleet-ssh"
+    );
+    // The flag wins over the file.
+    let (objects, _, _) = flux_in(repo.path(), &["--platform", "kvm", "--git-secret", "other"]);
+    assert_eq!(objects[0]["spec"]["secretRef"]["name"], "other");
+
+    // Not a Secret name: refused before any output, the flag or the file's line named.
+    let (code, stdout, stderr) = meshgen(
+        repo.path(),
+        &["flux", "--platform", "kvm", "--git-secret", "Fleet Git"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--git-secret `Fleet Git` is not a Secret name"),
+        "{stderr}"
+    );
+    std::fs::write(
+        repo.path().join("meshgen.yaml"),
+        "flux:\n  gitUrl: https://h/r.git\n  gitSecret: -creds\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = meshgen(repo.path(), &["flux", "--platform", "kvm"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.starts_with("meshgen.yaml:3:14: flux.gitSecret: `-creds` is not a Secret name"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn generate_writes_the_kustomization_file_and_check_holds_it() {
+    let repo = repository(&[
+        ("edge", EDGE),
+        (
+            "plain",
+            &EDGE.replace(
+                "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
+                "",
+            ),
+        ),
+    ]);
+    let root = repo.path();
+    std::fs::write(
+        root.join("meshgen.yaml"),
+        format!("flux:\n  gitUrl: {URL}\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| meshgen(root, args);
+    let (code, _, stderr) = run(&["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let kustomize_path = root.join("generated/edge/kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomize_path).unwrap();
+    assert!(text.starts_with(meshgen::generate::MARKER), "{text}");
+    let kustomize = meshgen::yaml::parse(&text).unwrap().to_json();
+    assert_eq!(
+        kustomize,
+        serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": ["manifests.yaml"],
+        })
+    );
+    // Only where a Kustomization reads the directory.
+    assert!(!root.join("generated/plain/kustomization.yaml").exists());
+    // flux.yaml holds the Kustomization and no raw manifests; manifests.yaml holds those.
+    let flux =
+        parse_objects(&std::fs::read_to_string(root.join("generated/edge/flux.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(flux[1]["spec"]["path"], "./generated/edge");
+    assert!(flux
+        .iter()
+        .all(|o| o["apiVersion"].as_str().unwrap().contains(".fluxcd.io/")));
+    let manifests = std::fs::read_to_string(root.join("generated/edge/manifests.yaml")).unwrap();
+    assert!(manifests.contains("kind: PodSecurityPolicy"), "{manifests}");
+    let (code, _, stderr) = run(&["check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // Edited by hand: stale.
+    std::fs::write(
+        &kustomize_path,
+        text.replace("- manifests.yaml", "- manifests.yaml\n- flux.yaml"),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["check"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("generated/edge/kustomization.yaml:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stale"), "{stdout}");
+    // Missing.
+    std::fs::remove_file(&kustomize_path).unwrap();
+    let (code, stdout, _) = run(&["check"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("generated/edge/kustomization.yaml:0:0: missing"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(&["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&kustomize_path).unwrap(), text);
+
+    // The platform no longer installs from a management cluster: the file is an orphan, and
+    // generate removes it (the raw manifests return to flux.yaml).
+    let plain_edge = EDGE.replace(
+        "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
+        "",
+    );
+    std::fs::write(root.join("platforms/edge.yaml"), plain_edge).unwrap();
+    let (code, stdout, _) = run(&["check"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("generated/edge/kustomization.yaml:0:0: orphaned"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(&["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!kustomize_path.exists());
+    let flux = std::fs::read_to_string(root.join("generated/edge/flux.yaml")).unwrap();
+    assert!(flux.contains("kind: PodSecurityPolicy"), "{flux}");
+    let (code, _, stderr) = run(&["check"]);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -616,3 +616,40 @@ fn completions_man_and_colour() {
     let verbose = fleet.meshgen(&["generate", "-v"]);
     assert!(verbose.stderr.contains("time: plan"), "{verbose:?}");
 }
+
+#[test]
+fn init_with_a_git_secret_makes_the_source_private() {
+    let fleet = Repo::new();
+    let dir = fleet.root.to_str().unwrap();
+    let url = "ssh://git@example.com/acme/fleet.git";
+    let refused = fleet.meshgen(&["init", dir, "--git-url", url, "--git-secret", "Fleet_SSH"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("--git-secret `Fleet_SSH` is not a Secret name"),
+        "{refused:?}"
+    );
+    assert!(!fleet.root.exists(), "nothing written");
+    // Only with the repository's URL.
+    let refused = fleet.meshgen(&["init", dir, "--git-secret", "fleet-ssh"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--git-url"), "{refused:?}");
+
+    let init = fleet.meshgen(&["init", dir, "--git-url", url, "--git-secret", "fleet-ssh"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(fleet
+        .read("meshgen.yaml")
+        .contains("gitSecret: \"fleet-ssh\""));
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    let flux =
+        meshgen::postrender::parse_objects(&fleet.read("generated/example/flux.yaml")).unwrap();
+    assert_eq!(flux[0]["spec"]["secretRef"]["name"], "fleet-ssh");
+
+    // Without it, meshgen.yaml names no Secret.
+    let public = Repo::new();
+    let init = public.meshgen(&["init", public.root.to_str().unwrap(), "--git-url", url]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(!public.read("meshgen.yaml").contains("gitSecret"));
+}
