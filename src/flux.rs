@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::platform::KubeConfigSecret;
-use crate::release_line::{KubeMinor, ReleaseLine};
+use crate::release_line::{KubeMinor, ReleaseLine, SERVER_SIDE_APPLY_FROM};
 use crate::resolve::ResolvedPlatform;
 
 /// Name of the GitRepository the HelmReleases take their charts from.
@@ -20,10 +20,6 @@ pub const SOURCE_NAME: &str = "meshgen";
 /// Flux 2.3, the first release serving HelmRelease v2, requires this Kubernetes version
 /// (`flux check --pre`); later releases require more.
 pub const FLUX_MIN_KUBERNETES: KubeMinor = KubeMinor::new(1, 28);
-
-/// Server-side apply, which Flux applies with, is served (beta, on by default) from this
-/// Kubernetes version on.
-pub const SERVER_SIDE_APPLY_FROM: KubeMinor = KubeMinor::new(1, 16);
 
 /// The file of a platform's generated directory that a remote Kustomization builds: without
 /// it Flux's kustomize-controller applies every YAML file there (values.yaml, flux.yaml too).

@@ -8,6 +8,9 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Kubernetes serves server-side apply (which Helm 4 and Flux apply with) from this minor on.
+pub const SERVER_SIDE_APPLY_FROM: KubeMinor = KubeMinor::new(1, 16);
+
 /// A supported Istio release line. Each line lays its charts out differently.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,

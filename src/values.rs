@@ -170,6 +170,8 @@ struct View {
     resources_why: String,
     /// The chart to install with the post-renderer, when the platform needs it.
     post_render_chart: Option<String>,
+    /// Helm 4 must apply client-side: the cluster predates server-side apply.
+    helm4_client_side: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -329,6 +331,10 @@ fn view(platform: &ResolvedPlatform) -> View {
                     .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
             })
             .map(|chart| platform.chart_dir(chart)),
+        helm4_client_side: platform
+            .kubernetes
+            .unwrap_or(line.kubernetes_support().works_to)
+            < crate::release_line::SERVER_SIDE_APPLY_FROM,
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),

@@ -53,6 +53,118 @@ fn golden_values_for_every_builtin_on_every_line() {
 }
 
 /// Every key path of a YAML document, maps only (a list is one path).
+/// The `helm install` flags each Helm major accepts (facts, read off `helm install`'s flag
+/// definitions at v3.21.4 and v4.2.4) among those meshgen prints.
+const HELM3_INSTALL_FLAGS: &[&str] = &[
+    "--namespace",
+    "--create-namespace",
+    "-f",
+    "--post-renderer",
+    "--post-renderer-args",
+];
+const HELM4_INSTALL_FLAGS: &[&str] = &[
+    "--namespace",
+    "--create-namespace",
+    "-f",
+    "--post-renderer",
+    "--post-renderer-args",
+    "--server-side",
+];
+
+/// The header's install commands grouped under the Helm majors their heading names.
+fn install_commands(values: &str) -> Vec<(Vec<u8>, Vec<Vec<String>>)> {
+    let mut groups: Vec<(Vec<u8>, Vec<Vec<String>>)> = Vec::new();
+    for line in values.lines().take_while(|l| l.starts_with('#')) {
+        if let Some(command) = line.strip_prefix("#   helm install ") {
+            let words = command.split_whitespace().map(str::to_string).collect();
+            groups.last_mut().expect("a heading first").1.push(words);
+        } else if line.contains("Helm 3") || line.contains("Helm 4") {
+            let majors = [3, 4]
+                .into_iter()
+                .filter(|m| line.contains(&format!("Helm {m}")));
+            groups.push((majors.collect(), Vec::new()));
+        }
+    }
+    groups
+}
+
+/// Every printed command uses only flags its Helm accepts: Helm 3 has no `--server-side`,
+/// Helm 4 applies server-side unless `--server-side=false`, which clusters before 1.16 need,
+/// and takes its post-renderer as a plugin (no `post-render` argument to name the command).
+#[test]
+fn install_commands_suit_the_helm_they_are_printed_for() {
+    let mut checked = 0;
+    for platform in BUILTINS {
+        for line in ReleaseLine::ALL {
+            let (code, stdout, _) = values(platform, line);
+            if code != 0 {
+                continue;
+            }
+            let groups = install_commands(&stdout);
+            let majors: Vec<u8> = groups.iter().flat_map(|g| g.0.clone()).collect();
+            assert_eq!(
+                majors,
+                [3, 4],
+                "{platform}@{line}: one command set per Helm major"
+            );
+            let charts = |cmds: &Vec<Vec<String>>| -> Vec<String> {
+                cmds.iter().map(|c| c[1].clone()).collect()
+            };
+            assert!(
+                groups
+                    .windows(2)
+                    .all(|w| charts(&w[0].1) == charts(&w[1].1)),
+                "{platform}@{line}: the same charts in the same order for each Helm"
+            );
+            let old_cluster = line != ReleaseLine::V1_11;
+            for (group_majors, commands) in &groups {
+                for major in group_majors {
+                    let accepted = if *major == 3 {
+                        HELM3_INSTALL_FLAGS
+                    } else {
+                        HELM4_INSTALL_FLAGS
+                    };
+                    for command in commands {
+                        // A word after `--post-renderer-args` is the post-renderer's, not Helm's.
+                        let helm_words = command
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i == 0 || command[i - 1] != "--post-renderer-args");
+                        for (_, flag) in helm_words.filter(|(_, w)| w.starts_with('-')) {
+                            let name = flag.split('=').next().unwrap();
+                            assert!(
+                                accepted.contains(&name),
+                                "{platform}@{line}: Helm {major} has no flag {name}: {command:?}"
+                            );
+                        }
+                        let pr_args: Vec<&String> = command
+                            .windows(2)
+                            .filter(|w| w[0] == "--post-renderer-args")
+                            .map(|w| &w[1])
+                            .collect();
+                        if *major == 3 && !pr_args.is_empty() {
+                            assert_eq!(pr_args[0], "post-render", "{platform}@{line}");
+                        }
+                        if *major == 4 {
+                            assert!(
+                                !pr_args.iter().any(|a| *a == "post-render"),
+                                "{platform}@{line}"
+                            );
+                            assert_eq!(
+                                command.contains(&"--server-side=false".to_string()),
+                                old_cluster,
+                                "{platform}@{line}: {command:?}"
+                            );
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 16, "only {checked} commands checked");
+}
+
 fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     if let Value::Object(map) = value {
         for (k, v) in map {
