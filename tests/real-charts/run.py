@@ -16,7 +16,7 @@ lines (the Kubernetes version moved to one the line supports, where the platform
 5. applies the Flux HelmRelease's post-renderer patches with real kustomize (`kubectl
    kustomize`, or `kustomize`), which must accept the stream and agree with `meshgen post-render`.
 
-Usage: run.py MESHGEN --remote URL|PATH [--work DIR] [--line LINE]... [--platform NAME]...
+Usage: run.py MESHGEN [--remote URL|PATH] [--work DIR] [--line LINE]... [--platform NAME]...
 Prints one line per failed check and per refused combination, a table of figures, then
 `N passed, N failed`; exits 1 on any failure.
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -222,7 +223,9 @@ def read_platform(repo: Path, name: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("meshgen")
-    parser.add_argument("--remote", required=True, help="a URL, or the path of a mirror of istio/istio")
+    parser.add_argument("--remote", default=os.environ.get("MESHGEN_ISTIO_REMOTE", "https://github.com/istio/istio.git"),
+                        help="a URL, or the path of a mirror of istio/istio [default: $MESHGEN_ISTIO_REMOTE, else "
+                             "the public URL, which git's url.<mirror>.insteadOf can redirect]")
     parser.add_argument("--work", help="a directory to vendor into (default: a temporary one)")
     parser.add_argument("--line", action="append", choices=LINES, help="only these release lines")
     parser.add_argument("--platform", action="append", choices=BUILTINS, help="only these platforms")
