@@ -1,32 +1,22 @@
 //! meshgen: typed platform files rendered into Helm values for Istio, with vendored charts,
 //! a post-renderer and Flux objects. `ARCHITECTURE.md` maps the modules.
 
-pub mod check;
-pub mod checkvalues;
 pub mod cli;
-pub mod commands;
 pub mod diff;
-pub mod emit;
 pub mod error;
-pub mod explain;
-pub mod flux;
 pub mod fsutil;
-pub mod gateway_ports;
-pub mod generate;
-pub mod init;
-pub mod load;
-pub mod lock;
-pub mod manifests;
-pub mod platform;
-pub mod postrender;
-pub mod release_line;
-pub mod repo_config;
-pub mod resolve;
-pub mod rules;
-pub mod schema;
-pub mod set;
+pub mod gitops;
+pub mod install;
+pub mod model;
+pub mod render;
 pub mod suggest;
-pub mod term;
-pub mod values;
 pub mod vendor;
 pub mod yaml;
+
+// The old flat paths, kept only until the modules name their new homes.
+pub use cli::{commands, term};
+pub use gitops::{check, checkvalues, generate, init, repo_config};
+pub use install::{flux, manifests, postrender};
+pub use model::{gateway_ports, load, platform, release_line, rules, schema, set};
+pub use render::{emit, explain, resolve, values};
+pub use vendor::lock;

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod extract;
 pub mod fetch;
 pub mod install;
+pub mod lock;
 pub mod patches;
 pub mod resolve;
 
@@ -21,9 +22,9 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{exit, Error, Result};
-use crate::lock::{self, Lock, LockedChart, LockedLine};
 use crate::release_line::ReleaseLine;
 use digest::ChartFile;
+use lock::{Lock, LockedChart, LockedLine};
 
 /// Arguments of `meshgen vendor`.
 #[derive(Debug, Clone, clap::Args)]

@@ -12,15 +12,15 @@ use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
 /// The platforms built into the binary, each reproducing one seed document.
 pub const BUILTIN_PLATFORMS: &[(&str, &str)] = &[
-    ("pks", include_str!("../platforms/pks.yaml")),
+    ("pks", include_str!("../../platforms/pks.yaml")),
     (
         "gke-internal",
-        include_str!("../platforms/gke-internal.yaml"),
+        include_str!("../../platforms/gke-internal.yaml"),
     ),
-    ("aws", include_str!("../platforms/aws.yaml")),
-    ("azure", include_str!("../platforms/azure.yaml")),
-    ("kvm", include_str!("../platforms/kvm.yaml")),
-    ("minikube", include_str!("../platforms/minikube.yaml")),
+    ("aws", include_str!("../../platforms/aws.yaml")),
+    ("azure", include_str!("../../platforms/azure.yaml")),
+    ("kvm", include_str!("../../platforms/kvm.yaml")),
+    ("minikube", include_str!("../../platforms/minikube.yaml")),
 ];
 
 /// A platform file's text and the name to show in messages.

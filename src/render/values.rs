@@ -21,11 +21,14 @@ use crate::resolve::{ResolvedGateway, ResolvedPlatform};
 pub const RELEASE_HUB: &str = "docker.io/istio";
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("header", include_str!("../templates/header.yaml.tera")),
-    ("ports", include_str!("../templates/ports.yaml.tera")),
-    ("0.6", include_str!("../templates/values-0.6.yaml.tera")),
-    ("1.0", include_str!("../templates/values-1.0.yaml.tera")),
-    ("1.11", include_str!("../templates/values-1.11.yaml.tera")),
+    ("header", include_str!("../../templates/header.yaml.tera")),
+    ("ports", include_str!("../../templates/ports.yaml.tera")),
+    ("0.6", include_str!("../../templates/values-0.6.yaml.tera")),
+    ("1.0", include_str!("../../templates/values-1.0.yaml.tera")),
+    (
+        "1.11",
+        include_str!("../../templates/values-1.11.yaml.tera"),
+    ),
 ];
 
 /// Rendering failed: a template bug or output that does not parse back.

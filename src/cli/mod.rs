@@ -1,12 +1,14 @@
 //! The command line: clap definitions and the one place that prints errors and picks exit codes.
 
+pub mod commands;
+pub mod term;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands;
 use crate::error::{exit, Error, Result};
 use crate::release_line::ReleaseLine;
 

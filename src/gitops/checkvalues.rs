@@ -65,9 +65,9 @@ const OPEN_KEYS: &[&str] = &[
 /// Known undeclared keys per line (facts read off the vendored templates).
 fn extras(line: ReleaseLine) -> &'static str {
     match line {
-        ReleaseLine::V0_6 => include_str!("../data/chart-keys/0.6.extra.txt"),
-        ReleaseLine::V1_0 => include_str!("../data/chart-keys/1.0.extra.txt"),
-        ReleaseLine::V1_11 => include_str!("../data/chart-keys/1.11.extra.txt"),
+        ReleaseLine::V0_6 => include_str!("../../data/chart-keys/0.6.extra.txt"),
+        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.extra.txt"),
+        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.extra.txt"),
     }
 }
 

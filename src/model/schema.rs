@@ -34,7 +34,7 @@ pub fn platform_schema() -> &'static Value {
 fn committed_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        serde_json::from_str(include_str!("../schemas/platform.schema.json"))
+        serde_json::from_str(include_str!("../../schemas/platform.schema.json"))
             .expect("the committed schema is JSON")
     })
 }

@@ -31,7 +31,7 @@ pub const FILE_NAME: &str = "meshgen.lock";
 pub const MAX_LOCK_BYTES: usize = crate::yaml::MAX_INPUT_BYTES;
 
 /// The committed lock of this repository: the built-in pins, computed against istio/istio.
-const BUILTIN: &str = include_str!("../vendor/meshgen.lock");
+const BUILTIN: &str = include_str!("../../vendor/meshgen.lock");
 
 const HEADER: &str = "# Written by `meshgen vendor`; do not edit. Fill vendor/ with `meshgen vendor --locked`,\n# verify it with `meshgen vendor --check`. The digest is defined in ARCHITECTURE.md.\n";
 
