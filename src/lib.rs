@@ -12,11 +12,3 @@ pub mod render;
 pub mod suggest;
 pub mod vendor;
 pub mod yaml;
-
-// The old flat paths, kept only until the modules name their new homes.
-pub use cli::{commands, term};
-pub use gitops::{check, checkvalues, generate, init, repo_config};
-pub use install::{flux, manifests, postrender};
-pub use model::{gateway_ports, load, platform, release_line, rules, schema, set};
-pub use render::{emit, explain, resolve, values};
-pub use vendor::lock;

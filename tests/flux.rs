@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use meshgen::postrender::parse_objects;
+use meshgen::install::postrender::parse_objects;
 use serde_json::Value;
 
 const URL: &str = "https://git.example.com/platform/fleet.git";

@@ -6,9 +6,9 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use meshgen::load::{resolve_request, PlatformRequest};
-use meshgen::release_line::KubeMinor;
-use meshgen::resolve::Origin;
+use meshgen::model::load::{resolve_request, PlatformRequest};
+use meshgen::model::release_line::KubeMinor;
+use meshgen::render::resolve::Origin;
 
 fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
     common::outcome(
@@ -82,7 +82,7 @@ fn refused_where_kubernetes_has_no_psp_api() {
     );
 
     // The renderer's own guard, for a resolved platform that bypassed validation.
-    let version_for = |line: meshgen::release_line::ReleaseLine| {
+    let version_for = |line: meshgen::model::release_line::ReleaseLine| {
         (
             line.pinned_version(),
             Origin::Default {
@@ -96,7 +96,7 @@ fn refused_where_kubernetes_has_no_psp_api() {
     };
     let (_, mut platform) = resolve_request(&request, Path::new("."), &version_for).unwrap();
     platform.kubernetes = Some(KubeMinor::new(1, 25));
-    let err = meshgen::manifests::render(&platform, "builtin:kvm").unwrap_err();
+    let err = meshgen::install::manifests::render(&platform, "builtin:kvm").unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(err
         .to_string()

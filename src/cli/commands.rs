@@ -3,9 +3,9 @@
 
 use crate::cli::{stdout_write, SchemaArgs, ValidateArgs, ValuesArgs};
 use crate::error::{exit, Error, Result};
-use crate::load::{self, LoadedPlatform, Source, BUILTIN_PLATFORMS};
-use crate::release_line::ReleaseLine;
-use crate::resolve::{Origin, ResolvedPlatform};
+use crate::model::load::{self, LoadedPlatform, Source, BUILTIN_PLATFORMS};
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::{Origin, ResolvedPlatform};
 
 pub fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir().map_err(|e| Error::io(".", e))
@@ -74,7 +74,7 @@ pub fn platforms() -> Result<u8> {
     Ok(code)
 }
 
-fn describe(file: &crate::platform::PlatformFile) -> String {
+fn describe(file: &crate::model::platform::PlatformFile) -> String {
     file.metadata
         .description
         .clone()
@@ -85,10 +85,13 @@ fn describe(file: &crate::platform::PlatformFile) -> String {
 pub fn generated_schema_files() -> Vec<(&'static str, String)> {
     vec![
         (
-            crate::schema::PLATFORM_SCHEMA_PATH,
-            crate::schema::platform_schema_text(),
+            crate::model::schema::PLATFORM_SCHEMA_PATH,
+            crate::model::schema::platform_schema_text(),
         ),
-        ("schemas/lock.schema.json", crate::lock::json_schema()),
+        (
+            "schemas/lock.schema.json",
+            crate::vendor::lock::json_schema(),
+        ),
     ]
 }
 
@@ -124,7 +127,7 @@ pub fn schema(args: &SchemaArgs) -> Result<u8> {
         stdout_write(&text)?;
         return Ok(exit::FINDINGS);
     }
-    stdout_write(&crate::schema::platform_schema_text())
+    stdout_write(&crate::model::schema::platform_schema_text())
 }
 
 /// A generated file as it is on disk for `--check`: empty when absent (all of it is then
@@ -187,7 +190,7 @@ pub const LOCK_PATH: &str = "vendor/meshgen.lock";
 /// The exact version to render a line for: the lock file's when it pins the line, else
 /// the version built into meshgen.
 pub fn version_for(
-    lock: Option<&crate::lock::Lock>,
+    lock: Option<&crate::vendor::lock::Lock>,
     line: ReleaseLine,
 ) -> (semver::Version, Origin) {
     match lock.and_then(|l| l.version_of(line)) {
@@ -211,7 +214,7 @@ pub fn resolve_platform(
     args: &crate::cli::PlatformArgs,
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
     let dir = current_dir()?;
-    let lock = crate::lock::Lock::load(&dir.join(LOCK_PATH))?;
+    let lock = crate::vendor::lock::Lock::load(&dir.join(LOCK_PATH))?;
     let (loaded, resolved) = load::resolve_request(&args.request(), &dir, &|line| {
         version_for(lock.as_ref(), line)
     })?;
@@ -227,7 +230,8 @@ fn print_warnings(warnings: &[crate::error::Diagnostic]) {
 
 pub fn values(args: &ValuesArgs) -> Result<u8> {
     let (_, resolved) = resolve_platform(&args.platform)?;
-    let text = crate::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+    let text =
+        crate::render::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),
         None => stdout_write(&text),

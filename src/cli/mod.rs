@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::error::{exit, Error, Result};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 
 /// Install Istio the GitOps way: platform files in, Helm values, vendored charts and Flux objects out.
 #[derive(Debug, Parser)]
@@ -41,21 +41,21 @@ pub enum Command {
     /// Fetch the Istio charts of each release line from git into vendor/, pinned in vendor/meshgen.lock.
     Vendor(crate::vendor::VendorArgs),
     /// Helm post-renderer: add the replicas and pod anti-affinity the charts cannot set (stdin to stdout).
-    PostRender(crate::postrender::PostRenderArgs),
+    PostRender(crate::install::postrender::PostRenderArgs),
     /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
-    Manifests(crate::manifests::ManifestsArgs),
+    Manifests(crate::install::manifests::ManifestsArgs),
     /// Print the Flux objects that install a platform from your repository's vendored charts.
-    Flux(crate::flux::FluxArgs),
+    Flux(crate::install::flux::FluxArgs),
     /// Check values files against a chart's defaults: undeclared keys and wrong types.
-    CheckValues(crate::checkvalues::CheckValuesArgs),
+    CheckValues(crate::gitops::checkvalues::CheckValuesArgs),
     /// Scaffold a GitOps repository: example platform, schemas, lock, CI workflow, pre-commit hook, README.
-    Init(crate::init::InitArgs),
+    Init(crate::gitops::init::InitArgs),
     /// Render every platform file into generated/<platform>/ (values.yaml, manifests.yaml); --check for staleness.
-    Generate(crate::generate::GenerateArgs),
+    Generate(crate::gitops::generate::GenerateArgs),
     /// The pull-request gate: platform files valid, vendored charts as locked, generated files current.
-    Check(crate::check::CheckArgs),
+    Check(crate::gitops::check::CheckArgs),
     /// Print each value of a platform's values file with where it comes from.
-    Explain(crate::explain::ExplainArgs),
+    Explain(crate::render::explain::ExplainArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page, or write one page per command into a directory.
@@ -91,8 +91,8 @@ pub struct PlatformArgs {
 }
 
 impl PlatformArgs {
-    pub fn request(&self) -> crate::load::PlatformRequest {
-        crate::load::PlatformRequest {
+    pub fn request(&self) -> crate::model::load::PlatformRequest {
+        crate::model::load::PlatformRequest {
             platform: self.platform.clone(),
             istio: self.istio,
             set: self.set.clone(),
@@ -128,7 +128,7 @@ pub struct ValidateArgs {
 
 /// Runs a parsed command line; the only place that prints errors and chooses the exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    crate::term::set_verbosity(if cli.quiet {
+    crate::cli::term::set_verbosity(if cli.quiet {
         -1
     } else {
         cli.verbose.min(i8::MAX as u8) as i8
@@ -140,14 +140,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Values(args) => commands::values(&args),
         Command::Lines => print_lines(),
         Command::Vendor(args) => crate::vendor::run(&args),
-        Command::PostRender(args) => crate::postrender::run(&args),
-        Command::Manifests(args) => crate::manifests::run(&args),
-        Command::Flux(args) => crate::flux::run(&args),
-        Command::CheckValues(args) => crate::checkvalues::run(&args),
-        Command::Init(args) => crate::init::run(&args),
-        Command::Generate(args) => crate::generate::run(&args),
-        Command::Check(args) => crate::check::run(&args),
-        Command::Explain(args) => crate::explain::run(&args),
+        Command::PostRender(args) => crate::install::postrender::run(&args),
+        Command::Manifests(args) => crate::install::manifests::run(&args),
+        Command::Flux(args) => crate::install::flux::run(&args),
+        Command::CheckValues(args) => crate::gitops::checkvalues::run(&args),
+        Command::Init(args) => crate::gitops::init::run(&args),
+        Command::Generate(args) => crate::gitops::generate::run(&args),
+        Command::Check(args) => crate::gitops::check::run(&args),
+        Command::Explain(args) => crate::render::explain::run(&args),
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(&args),
     };
@@ -165,10 +165,10 @@ pub(crate) fn format_error(err: &Error) -> String {
     match err {
         Error::Findings(diagnostics) => diagnostics
             .iter()
-            .map(crate::term::diagnostic)
+            .map(crate::cli::term::diagnostic)
             .collect::<Vec<_>>()
             .join("\n"),
-        _ => format!("{}{err}", crate::term::error_prefix()),
+        _ => format!("{}{err}", crate::cli::term::error_prefix()),
     }
 }
 
@@ -183,7 +183,7 @@ fn man(args: &ManArgs) -> Result<u8> {
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(dir, e))?;
-        crate::term::note(&format!("wrote man pages into {}", dir.display()));
+        crate::cli::term::note(&format!("wrote man pages into {}", dir.display()));
         return Ok(exit::SUCCESS);
     }
     let mut buf = Vec::new();

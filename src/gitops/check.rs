@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{exit, Diagnostic, Error, Result, Severity};
-use crate::generate::ChangeKind;
-use crate::lock::{self, Lock};
+use crate::gitops::generate::ChangeKind;
+use crate::vendor::lock::{self, Lock};
 
 /// How findings are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -85,12 +85,12 @@ pub fn report(args: &CheckArgs) -> Result<Report> {
         Err(e) => return Err(e),
     };
 
-    let config = crate::repo_config::RepoConfig::load(Path::new("."))?;
-    let settings = crate::generate::Settings {
+    let config = crate::gitops::repo_config::RepoConfig::load(Path::new("."))?;
+    let settings = crate::gitops::generate::Settings {
         lock: lock.as_ref(),
         flux: config.flux.as_ref(),
     };
-    let plan = crate::generate::plan(&args.platforms, &args.out, settings, true)?;
+    let plan = crate::gitops::generate::plan(&args.platforms, &args.out, settings, true)?;
     report.platforms = plan.platforms;
     report.generated_files = plan.files;
     report.findings.extend(plan.diagnostics);
@@ -144,17 +144,19 @@ pub fn report(args: &CheckArgs) -> Result<Report> {
 /// version are read once, however many platforms use them.
 fn chart_findings(
     vendor: &Path,
-    rendered: &[crate::generate::Rendered],
+    rendered: &[crate::gitops::generate::Rendered],
 ) -> Result<Vec<Diagnostic>> {
-    let mut declared: std::collections::HashMap<&[String], Option<crate::checkvalues::Declared>> =
-        std::collections::HashMap::new();
+    let mut declared: std::collections::HashMap<
+        &[String],
+        Option<crate::gitops::checkvalues::Declared>,
+    > = std::collections::HashMap::new();
     let mut findings = Vec::new();
     for platform in rendered {
         if !declared.contains_key(platform.charts.as_slice()) {
             let dirs: Vec<PathBuf> = platform.charts.iter().map(|c| vendor.join(c)).collect();
             // Charts not vendored yet: the vendor check reports them, nothing to hold against.
             let loaded = if dirs.iter().all(|d| d.join("Chart.yaml").is_file()) {
-                match crate::checkvalues::load(&dirs, Some(platform.line)) {
+                match crate::gitops::checkvalues::load(&dirs, Some(platform.line)) {
                     Ok(charts) => Some(charts),
                     Err(Error::Findings(found)) => {
                         findings.extend(found);
@@ -184,7 +186,7 @@ fn chart_findings(
 pub fn format_text(findings: &[Diagnostic]) -> String {
     findings
         .iter()
-        .map(|d| format!("{}\n", crate::term::diagnostic(d)))
+        .map(|d| format!("{}\n", crate::cli::term::diagnostic(d)))
         .collect()
 }
 
@@ -267,7 +269,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         crate::cli::stdout_write(&text)?;
     }
     let errors = report.errors();
-    crate::term::note(&format!(
+    crate::cli::term::note(&format!(
         "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts",
         if errors == 1 { "" } else { "s" },
         report.findings.len() - errors,

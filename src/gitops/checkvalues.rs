@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 use crate::yaml::{self, Node, NodeValue, PathSegment};
 
 /// `meshgen check-values` arguments.

@@ -126,11 +126,11 @@ fn repo_config(git_url: &str) -> Result<String> {
          # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
          flux:\n  gitUrl: {}\n  branch: {}\n  path: {}\n  namespace: {}\n",
         q(git_url),
-        q(crate::flux::DEFAULT_BRANCH),
-        q(crate::flux::DEFAULT_PATH),
-        q(crate::flux::DEFAULT_NAMESPACE),
+        q(crate::install::flux::DEFAULT_BRANCH),
+        q(crate::install::flux::DEFAULT_PATH),
+        q(crate::install::flux::DEFAULT_NAMESPACE),
     );
-    crate::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
+    crate::gitops::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
         Error::Findings(found) => Error::Usage(
             found
                 .iter()
@@ -151,16 +151,16 @@ pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>>
     )];
     if let Some(url) = git_url {
         files.push((
-            crate::repo_config::CONFIG_PATH.to_string(),
+            crate::gitops::repo_config::CONFIG_PATH.to_string(),
             repo_config(url)?,
         ));
     }
-    for (path, content) in crate::commands::generated_schema_files() {
+    for (path, content) in crate::cli::commands::generated_schema_files() {
         files.push((path.to_string(), content));
     }
     files.push((
-        crate::commands::LOCK_PATH.to_string(),
-        crate::lock::Lock::builtin().to_yaml(),
+        crate::cli::commands::LOCK_PATH.to_string(),
+        crate::vendor::lock::Lock::builtin().to_yaml(),
     ));
     files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
     files.push((".pre-commit-config.yaml".to_string(), PRE_COMMIT.into()));
@@ -195,9 +195,9 @@ pub fn run(args: &InitArgs) -> Result<u8> {
     }
     for (rel, content) in &files {
         crate::fsutil::write_atomic(&args.dir.join(rel), content.as_bytes())?;
-        crate::term::detail(&format!("wrote {}", args.dir.join(rel).display()));
+        crate::cli::term::detail(&format!("wrote {}", args.dir.join(rel).display()));
     }
-    crate::term::note(&format!(
+    crate::cli::term::note(&format!(
         "initialised {}: {} files. Next:\n  meshgen vendor --locked   # fetch the charts vendor/meshgen.lock pins (needs the network)\n  meshgen generate          # render generated/<platform>/\n  meshgen check             # what CI runs on every pull request",
         args.dir.display(),
         files.len()

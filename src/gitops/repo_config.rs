@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::flux::Source;
+use crate::install::flux::Source;
 use crate::yaml::PathSegment;
 
 /// Where the settings live, relative to the repository root.
@@ -32,13 +32,13 @@ struct FluxSettings {
 }
 
 fn default_branch() -> String {
-    crate::flux::DEFAULT_BRANCH.into()
+    crate::install::flux::DEFAULT_BRANCH.into()
 }
 fn default_path() -> String {
-    crate::flux::DEFAULT_PATH.into()
+    crate::install::flux::DEFAULT_PATH.into()
 }
 fn default_namespace() -> String {
-    crate::flux::DEFAULT_NAMESPACE.into()
+    crate::install::flux::DEFAULT_NAMESPACE.into()
 }
 
 /// The repository's settings, checked.

@@ -6,8 +6,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
-use crate::release_line::{KubeMinor, ReleaseLine};
-use crate::resolve::ResolvedPlatform;
+use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::render::resolve::ResolvedPlatform;
 
 /// Name of the GitRepository the HelmReleases take their charts from.
 pub const SOURCE_NAME: &str = "meshgen";
@@ -156,7 +156,7 @@ impl Source {
                 s => segments.push(s),
             }
         }
-        if !crate::platform::DnsLabel::is_valid(namespace) {
+        if !crate::model::platform::DnsLabel::is_valid(namespace) {
             return fail(
                 SourceField::Namespace,
                 format!("`{namespace}` is not a Kubernetes namespace name (lowercase letters, digits and `-`, at most 63)"),
@@ -180,7 +180,7 @@ impl SourceArgs {
             (None, None) => {
                 return Err(Error::Usage(format!(
                     "no repository for Flux: give --git-url URL, or set flux.gitUrl in {}",
-                    crate::repo_config::CONFIG_PATH
+                    crate::gitops::repo_config::CONFIG_PATH
                 )))
             }
         };
@@ -267,7 +267,7 @@ fn helm_release(
     chart: &str,
     values: &Value,
 ) -> Value {
-    let release = crate::values::release_name(chart);
+    let release = crate::render::values::release_name(chart);
     let namespace = &platform.namespace.value;
     let mut spec = Map::new();
     spec.insert("interval".into(), json!(INTERVAL));
@@ -300,8 +300,8 @@ fn helm_release(
         json!({ "createNamespace": true, "crds": "CreateReplace" }),
     );
     spec.insert("upgrade".into(), json!({ "crds": "CreateReplace" }));
-    if crate::postrender::target_chart(platform.line) == Some(chart) {
-        if let Some(post_renderers) = crate::postrender::flux_post_renderers(platform) {
+    if crate::install::postrender::target_chart(platform.line) == Some(chart) {
+        if let Some(post_renderers) = crate::install::postrender::flux_post_renderers(platform) {
             spec.insert("postRenderers".into(), post_renderers);
         }
     }
@@ -354,7 +354,7 @@ pub fn render(
     }
     for object in objects(platform, source, values_text)? {
         out.push_str("---\n");
-        out.push_str(&crate::emit::to_yaml(&object));
+        out.push_str(&crate::render::emit::to_yaml(&object));
     }
     out.push_str(manifests);
     Ok(out)
@@ -362,11 +362,13 @@ pub fn render(
 
 /// `meshgen flux`.
 pub fn run(args: &FluxArgs) -> Result<u8> {
-    let config = crate::repo_config::RepoConfig::load(&crate::commands::current_dir()?)?;
+    let config =
+        crate::gitops::repo_config::RepoConfig::load(&crate::cli::commands::current_dir()?)?;
     let source = args.source.check(config.flux.as_ref())?;
-    let (loaded, platform) = crate::commands::resolve_platform(&args.platform)?;
-    let values = crate::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
-    let manifests = crate::manifests::render(&platform, &loaded.source.display)?;
+    let (loaded, platform) = crate::cli::commands::resolve_platform(&args.platform)?;
+    let values =
+        crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
+    let manifests = crate::install::manifests::render(&platform, &loaded.source.display)?;
     let text = render(&platform, &source, &values, &manifests)?;
     if let Some(warning) = kubernetes_warning(&platform) {
         eprintln!("{warning}");

@@ -9,9 +9,9 @@
 use std::fmt::Write as _;
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::release_line::{KubeMinor, ReleaseLine};
-use crate::resolve::ResolvedPlatform;
-use crate::rules::PSP_REMOVED_IN;
+use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::model::rules::PSP_REMOVED_IN;
+use crate::render::resolve::ResolvedPlatform;
 
 /// Name of the PodSecurityPolicy, its ClusterRole and ClusterRoleBinding.
 pub const PSP_NAME: &str = "istio-sidecar";
@@ -130,7 +130,7 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
 
 /// `meshgen manifests`.
 pub fn run(args: &ManifestsArgs) -> Result<u8> {
-    let (loaded, platform) = crate::commands::resolve_platform(&args.platform)?;
+    let (loaded, platform) = crate::cli::commands::resolve_platform(&args.platform)?;
     let text = render(&platform, &loaded.source.display)?;
     if text.is_empty() {
         eprintln!(

@@ -18,9 +18,9 @@ use serde::Serialize;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::platform::AntiAffinity;
-use crate::release_line::ReleaseLine;
-use crate::resolve::ResolvedPlatform;
+use crate::model::platform::AntiAffinity;
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::ResolvedPlatform;
 
 /// Name shown for the input in diagnostics.
 const STDIN: &str = "<stdin>";
@@ -533,7 +533,7 @@ pub fn parse_objects(input: &str) -> Result<Vec<serde_json::Value>> {
 
 /// `meshgen post-render`: stdin to stdout.
 pub fn run(args: &PostRenderArgs) -> Result<u8> {
-    let (_, platform) = crate::commands::resolve_platform(&args.platform)?;
+    let (_, platform) = crate::cli::commands::resolve_platform(&args.platform)?;
     let bytes = match crate::fsutil::read_to_limit(std::io::stdin().lock(), MAX_MANIFEST_BYTES) {
         Ok(bytes) => bytes,
         Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(STDIN, e)),

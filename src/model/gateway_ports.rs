@@ -3,7 +3,7 @@
 //! Helm replaces lists instead of merging them, so when meshgen changes one nodePort it
 //! must emit the whole list; these tables are that list, field for field.
 
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 
 /// Which gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::platform::PlatformFile;
-use crate::set::Assignment;
+use crate::model::platform::PlatformFile;
+use crate::model::set::Assignment;
 use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
 /// The platforms built into the binary, each reproducing one seed document.
@@ -155,7 +155,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
     let mut doc =
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
-        crate::set::apply(&mut doc, overrides).map_err(|e| {
+        crate::model::set::apply(&mut doc, overrides).map_err(|e| {
             vec![Diagnostic {
                 severity: Severity::Error,
                 file: source.display.clone(),
@@ -178,7 +178,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         };
 
     let json = doc.to_json();
-    let violations = crate::schema::validate(&json);
+    let violations = crate::model::schema::validate(&json);
     if !violations.is_empty() {
         let mut out: Vec<Diagnostic> = violations
             .into_iter()
@@ -198,7 +198,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
             return Err(vec![located(&path, Severity::Error, message, None, true)]);
         }
     };
-    let mut out: Vec<Diagnostic> = crate::rules::check(&file)
+    let mut out: Vec<Diagnostic> = crate::model::rules::check(&file)
         .into_iter()
         .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
         .collect();
@@ -254,7 +254,7 @@ fn diagnostic(
 #[derive(Debug, Clone, Default)]
 pub struct PlatformRequest {
     pub platform: String,
-    pub istio: Option<crate::release_line::ReleaseLine>,
+    pub istio: Option<crate::model::release_line::ReleaseLine>,
     pub set: Vec<String>,
 }
 
@@ -264,14 +264,14 @@ pub fn resolve_request(
     request: &PlatformRequest,
     dir: &Path,
     version_for: &dyn Fn(
-        crate::release_line::ReleaseLine,
-    ) -> (semver::Version, crate::resolve::Origin),
-) -> Result<(LoadedPlatform, crate::resolve::ResolvedPlatform)> {
+        crate::model::release_line::ReleaseLine,
+    ) -> (semver::Version, crate::render::resolve::Origin),
+) -> Result<(LoadedPlatform, crate::render::resolve::ResolvedPlatform)> {
     let source = find(&request.platform, dir)?;
     let mut overrides = Vec::new();
     if let Some(line) = request.istio {
         overrides.extend(
-            crate::set::parse(&format!("spec.istio={line}"))
+            crate::model::set::parse(&format!("spec.istio={line}"))
                 .map_err(|e| Error::Usage(e.to_string()))?
                 .into_iter()
                 .map(|mut a| {
@@ -283,10 +283,10 @@ pub fn resolve_request(
         );
     }
     for arg in &request.set {
-        overrides.extend(crate::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
+        overrides.extend(crate::model::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let loaded = load(&source, &overrides).map_err(Error::Findings)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
-    let resolved = crate::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
+    let resolved = crate::render::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
     Ok((loaded, resolved))
 }

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use crate::release_line::{KubeMinor, ReleaseLine};
+use crate::model::release_line::{KubeMinor, ReleaseLine};
 
 /// A platform file: one Kubernetes cluster and how Istio should be installed on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use crate::error::Severity;
-use crate::gateway_ports::{configurable_node_ports, GatewayKind};
-use crate::platform::{AddonKind, AntiAffinity, PlatformFile, ServiceType, KUBERNETES_NODE_PORTS};
-use crate::release_line::{KubeMinor, ReleaseLine};
-use crate::resolve::{defaults, internal_lb_annotation};
+use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
+use crate::model::platform::{
+    AddonKind, AntiAffinity, PlatformFile, ServiceType, KUBERNETES_NODE_PORTS,
+};
+use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::render::resolve::{defaults, internal_lb_annotation};
 use crate::yaml::PathSegment;
 
 /// One broken rule, at a path of the platform file.

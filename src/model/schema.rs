@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use crate::platform::PlatformFile;
+use crate::model::platform::PlatformFile;
 use crate::yaml::PathSegment;
 
 /// Where the committed schema lives, relative to the repository root.

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::values::yaml_scalar;
+use crate::render::values::yaml_scalar;
 
 /// The value as a block YAML document body (no `---`), ending in a newline.
 pub fn to_yaml(value: &Value) -> String {

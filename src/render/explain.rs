@@ -117,7 +117,7 @@ fn walk(
         }
         _ => out.push(Explained {
             path,
-            value: crate::values::yaml_scalar(&node.to_json()),
+            value: crate::render::values::yaml_scalar(&node.to_json()),
             line: key_line,
             why: why.to_string(),
         }),
@@ -146,8 +146,9 @@ fn with_source_line(why: &str, display: &str, source: &str) -> String {
 
 /// `meshgen explain`.
 pub fn run(args: &ExplainArgs) -> Result<u8> {
-    let (loaded, resolved) = crate::commands::resolve_platform(&args.platform)?;
-    let text = crate::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+    let (loaded, resolved) = crate::cli::commands::resolve_platform(&args.platform)?;
+    let text =
+        crate::render::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
     let fallback = format!(
         "meshgen's template for Istio {}: no platform field decides it",
         resolved.line

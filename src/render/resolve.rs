@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::gateway_ports::{default_ports, GatewayKind};
-use crate::platform::{
+use crate::model::gateway_ports::{default_ports, GatewayKind};
+use crate::model::platform::{
     AddonKind, AntiAffinity, EgressGateway, NodePort, NodePortRange, PlatformFile, Provider,
     ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
 };
-use crate::release_line::{ChartSource, KubeMinor, ReleaseLine};
+use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
 use crate::yaml::{Node, PathSegment};
 
 /// Where a resolved value comes from.

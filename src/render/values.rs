@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::gateway_ports::GatewayKind;
-use crate::platform::{AddonKind, ResourceProfile, ServiceType};
-use crate::release_line::ReleaseLine;
-use crate::resolve::{ResolvedGateway, ResolvedPlatform};
+use crate::model::gateway_ports::GatewayKind;
+use crate::model::platform::{AddonKind, ResourceProfile, ServiceType};
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::{ResolvedGateway, ResolvedPlatform};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -263,7 +263,7 @@ fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
 fn node_port_range_text(platform: &ResolvedPlatform) -> String {
     let range = platform.node_port_range.value;
     let (provider_range, provider_why) =
-        crate::resolve::defaults::node_port_range(platform.provider);
+        crate::render::resolve::defaults::node_port_range(platform.provider);
     let why = if range == provider_range {
         provider_why.to_string()
     } else {
@@ -324,7 +324,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         ingress: gateway_view(&platform.ingress, line),
         egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
         egress_supported: line != ReleaseLine::V0_6,
-        post_render_chart: crate::postrender::target_chart(line)
+        post_render_chart: crate::install::postrender::target_chart(line)
             .filter(|_| {
                 platform
                     .high_availability

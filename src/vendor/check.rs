@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use super::{digest, VendorArgs};
 use crate::error::{exit, Error, Result};
-use crate::lock::{self, Lock};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
+use crate::vendor::lock::{self, Lock};
 
 /// One way the vendored tree differs from the lock: the path concerned and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

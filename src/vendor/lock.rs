@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 
 /// `apiVersion` of the lock; bumped only on an incompatible change of the layout.
 pub const API_VERSION: &str = "meshgen/v1alpha1";

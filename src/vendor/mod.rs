@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{exit, Error, Result};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 use digest::ChartFile;
 use lock::{Lock, LockedChart, LockedLine};
 
