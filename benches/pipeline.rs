@@ -22,7 +22,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| load::load(black_box(&source), &[]).unwrap())
     });
     let loaded = load::load(&source, &[]).unwrap();
-    let version = || meshgen::cli::commands::version_for(None, loaded.file.spec.istio);
+    let version = || meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
     group.bench_function("resolve", |b| {
         b.iter(|| {
             let (v, o) = version();

@@ -1,4 +1,5 @@
-//! Errors of the library, and how the CLI turns them into messages and exit codes.
+//! Errors of the library: typed, with located diagnostics. The CLI (`cli::exit_code`)
+//! decides what they mean for the exit code.
 
 use std::fmt;
 use std::io;
@@ -33,29 +34,11 @@ pub enum Error {
     },
 }
 
-/// Exit codes, documented in the README.
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    /// Invalid input or stale output: the user has something to fix.
-    pub const FINDINGS: u8 = 1;
-    /// Usage or I/O error: the command could not run.
-    pub const FAILURE: u8 = 2;
-}
-
 impl Error {
     pub fn io(path: impl AsRef<Path>, source: io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
             source,
-        }
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Findings(_) | Error::MovedTag { .. } => exit::FINDINGS,
-            Error::Io { .. } | Error::Usage(_) | Error::Vendor(_) | Error::Render(_) => {
-                exit::FAILURE
-            }
         }
     }
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use meshgen::install::postrender::{flux_patches, flux_post_renderers, parse_objects};
-use meshgen::model::load::{resolve_request, PlatformRequest};
+use meshgen::model::load::PlatformRequest;
+use meshgen::render::resolve::resolve_request;
 use meshgen::render::resolve::{Origin, ResolvedPlatform};
 use serde_json::Value;
 

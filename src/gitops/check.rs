@@ -5,36 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{exit, Diagnostic, Error, Result, Severity};
+use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::gitops::generate::ChangeKind;
 use crate::vendor::lock::{self, Lock};
 
-/// How findings are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// `FILE:LINE:COL: FIELD: message`, as `meshgen validate` prints.
-    #[default]
-    Text,
-    /// One JSON object: `findings` (file, line, col, path, severity, message, hint) and counts.
-    Json,
-    /// GitHub Actions workflow commands: `::error file=...,line=...,col=...::message`.
-    Github,
-}
-
-/// `meshgen check` arguments.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
-    /// How to print findings.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+/// What `check` looks at.
+#[derive(Debug, Clone)]
+pub struct Paths {
     /// Directory of platform files.
-    #[arg(long, value_name = "DIR", default_value = "platforms")]
     pub platforms: PathBuf,
     /// Directory of generated files.
-    #[arg(long, value_name = "DIR", default_value = "generated")]
     pub out: PathBuf,
     /// Vendor directory holding meshgen.lock and the charts.
-    #[arg(long, value_name = "DIR", default_value = "vendor")]
     pub vendor: PathBuf,
 }
 
@@ -68,7 +50,7 @@ fn finding(file: &Path, line: usize, message: String, hint: &str) -> Diagnostic 
 }
 
 /// Runs every check; the findings are in order: platform files, vendored charts, generated files.
-pub fn report(args: &CheckArgs) -> Result<Report> {
+pub fn report(args: &Paths) -> Result<Report> {
     let mut report = Report::default();
     let lock_path = args.vendor.join(lock::FILE_NAME);
     let lock = match Lock::load(&lock_path) {
@@ -182,14 +164,6 @@ fn chart_findings(
     Ok(findings)
 }
 
-/// Findings as `meshgen validate` prints them, one after another.
-pub fn format_text(findings: &[Diagnostic]) -> String {
-    findings
-        .iter()
-        .map(|d| format!("{}\n", crate::cli::term::diagnostic(d)))
-        .collect()
-}
-
 /// One JSON object: the findings and their counts.
 pub fn format_json(report: &Report) -> String {
     let value = serde_json::json!({
@@ -247,40 +221,4 @@ pub fn format_github(findings: &[Diagnostic]) -> String {
         ));
     }
     out
-}
-
-/// `meshgen check`: findings on stdout in the chosen format, a summary on stderr, exit 1 on
-/// any error.
-pub fn run(args: &CheckArgs) -> Result<u8> {
-    let report = report(args)?;
-    let text = match args.format {
-        Format::Text => format_text(&report.findings),
-        Format::Json => format_json(&report),
-        Format::Github => format_github(&report.findings),
-    };
-    if args.format == Format::Text {
-        // Coloured where stdout is a terminal, plain otherwise.
-        use std::io::Write as _;
-        let mut out = anstream::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::io("<stdout>", e))?;
-    } else {
-        crate::cli::stdout_write(&text)?;
-    }
-    let errors = report.errors();
-    crate::cli::term::note(&format!(
-        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts",
-        if errors == 1 { "" } else { "s" },
-        report.findings.len() - errors,
-        if report.findings.len() - errors == 1 { "" } else { "s" },
-        report.platforms,
-        report.generated_files,
-        report.charts,
-    ));
-    Ok(if errors > 0 {
-        exit::FINDINGS
-    } else {
-        exit::SUCCESS
-    })
 }

@@ -20,21 +20,6 @@ use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::release_line::ReleaseLine;
 use crate::yaml::{self, Node, NodeValue, PathSegment};
 
-/// `meshgen check-values` arguments.
-#[derive(Debug, clap::Args)]
-pub struct CheckValuesArgs {
-    /// A chart directory; give it several times for a values file shared by several charts.
-    #[arg(long = "chart", value_name = "DIR", required = true)]
-    pub charts: Vec<PathBuf>,
-    /// Apply this Istio line's known undeclared keys; by default taken from a vendored
-    /// path `vendor/istio/<version>/<chart>`.
-    #[arg(long, value_name = "LINE")]
-    pub istio: Option<ReleaseLine>,
-    /// Values files to check, each on its own.
-    #[arg(required = true, value_name = "VALUES")]
-    pub values: Vec<PathBuf>,
-}
-
 /// Map keys whose defaults are open for user keys, whatever the chart puts in them.
 const OPEN_KEYS: &[&str] = &[
     "affinity",
@@ -448,6 +433,12 @@ pub fn load(charts: &[PathBuf], istio: Option<ReleaseLine>) -> Result<Declared> 
 }
 
 impl Declared {
+    /// Checks the values file at `path`, read whole.
+    pub fn check_file(&self, path: &Path) -> Result<Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        self.check(&path.display().to_string(), &text)
+    }
+
     /// Every finding in one values file (a file that is not YAML is one finding); `file`
     /// names it in the diagnostics.
     pub fn check(&self, file: &str, text: &str) -> Result<Vec<Diagnostic>> {
@@ -561,26 +552,6 @@ fn walk(
         }
         path.pop();
     }
-}
-
-/// `meshgen check-values`.
-pub fn run(args: &CheckValuesArgs) -> Result<u8> {
-    let declared = load(&args.charts, args.istio)?;
-    let mut findings = Vec::new();
-    let mut report = String::new();
-    for path in &args.values {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let file = path.display().to_string();
-        let found = declared.check(&file, &text)?;
-        if found.is_empty() {
-            report.push_str(&format!("{file}: ok\n"));
-        }
-        findings.extend(found);
-    }
-    if !findings.is_empty() {
-        return Err(Error::Findings(findings));
-    }
-    crate::cli::stdout_write(&report)
 }
 
 #[cfg(test)]

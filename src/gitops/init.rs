@@ -3,24 +3,9 @@
 //! hook and a README section. Nothing is overwritten without `--force`: when any file exists,
 //! the command lists them and writes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::error::{exit, Error, Result};
-
-/// `meshgen init` arguments.
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {
-    /// The repository directory (created if missing).
-    #[arg(value_name = "DIR", default_value = ".")]
-    pub dir: PathBuf,
-    /// Overwrite files that already exist.
-    #[arg(long)]
-    pub force: bool,
-    /// The URL Flux clones this repository from: writes meshgen.yaml, so that `generate`
-    /// also writes each platform's flux.yaml.
-    #[arg(long, value_name = "URL")]
-    pub git_url: Option<String>,
-}
+use crate::error::{Error, Result};
 
 /// The example platform; `tests/workflow.rs` proves that it validates.
 pub const EXAMPLE_PLATFORM: &str = r#"# yaml-language-server: $schema=../schemas/platform.schema.json
@@ -155,11 +140,11 @@ pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>>
             repo_config(url)?,
         ));
     }
-    for (path, content) in crate::cli::commands::generated_schema_files() {
+    for (path, content) in crate::gitops::schemas::files() {
         files.push((path.to_string(), content));
     }
     files.push((
-        crate::cli::commands::LOCK_PATH.to_string(),
+        crate::vendor::lock::LOCK_PATH.to_string(),
         crate::vendor::lock::Lock::builtin().to_yaml(),
     ));
     files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
@@ -176,31 +161,20 @@ pub fn files(dir: &Path, git_url: Option<&str>) -> Result<Vec<(String, String)>>
     Ok(files)
 }
 
-/// `meshgen init`.
-pub fn run(args: &InitArgs) -> Result<u8> {
-    let files = files(&args.dir, args.git_url.as_deref())?;
-    if !args.force {
-        let existing: Vec<String> = files
-            .iter()
-            .map(|(rel, _)| args.dir.join(rel))
-            .filter(|p| p.symlink_metadata().is_ok())
-            .map(|p| p.display().to_string())
-            .collect();
-        if !existing.is_empty() {
-            return Err(Error::Usage(format!(
-                "not overwriting existing files (use --force to replace them):\n  {}",
-                existing.join("\n  ")
-            )));
-        }
+/// Refuses to overwrite: the files of `files` that already exist under `dir`, listed in
+/// a usage error (writing nothing is then the caller's part).
+pub fn refuse_existing(dir: &Path, files: &[(String, String)]) -> Result<()> {
+    let existing: Vec<String> = files
+        .iter()
+        .map(|(rel, _)| dir.join(rel))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    if existing.is_empty() {
+        return Ok(());
     }
-    for (rel, content) in &files {
-        crate::fsutil::write_atomic(&args.dir.join(rel), content.as_bytes())?;
-        crate::cli::term::detail(&format!("wrote {}", args.dir.join(rel).display()));
-    }
-    crate::cli::term::note(&format!(
-        "initialised {}: {} files. Next:\n  meshgen vendor --locked   # fetch the charts vendor/meshgen.lock pins (needs the network)\n  meshgen generate          # render generated/<platform>/\n  meshgen check             # what CI runs on every pull request",
-        args.dir.display(),
-        files.len()
-    ));
-    Ok(exit::SUCCESS)
+    Err(Error::Usage(format!(
+        "not overwriting existing files (use --force to replace them):\n  {}",
+        existing.join("\n  ")
+    )))
 }

@@ -5,3 +5,4 @@ pub mod checkvalues;
 pub mod generate;
 pub mod init;
 pub mod repo_config;
+pub mod schemas;

@@ -19,13 +19,6 @@ pub const PSP_NAME: &str = "istio-sidecar";
 /// `policy/v1beta1` PodSecurityPolicy is served from this Kubernetes version on.
 pub const PSP_POLICY_API_FROM: KubeMinor = KubeMinor::new(1, 10);
 
-/// `meshgen manifests` arguments.
-#[derive(Debug, clap::Args)]
-pub struct ManifestsArgs {
-    #[command(flatten)]
-    pub platform: crate::cli::PlatformArgs,
-}
-
 /// The PodSecurityPolicy `apiVersion` the target cluster serves.
 ///
 /// `extensions/v1beta1` is served up to 1.15 and `policy/v1beta1` from 1.10 to 1.24. With a
@@ -126,19 +119,6 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
         );
     }
     Ok(out)
-}
-
-/// `meshgen manifests`.
-pub fn run(args: &ManifestsArgs) -> Result<u8> {
-    let (loaded, platform) = crate::cli::commands::resolve_platform(&args.platform)?;
-    let text = render(&platform, &loaded.source.display)?;
-    if text.is_empty() {
-        eprintln!(
-            "platform {} needs no objects besides the charts",
-            platform.name
-        );
-    }
-    crate::cli::stdout_write(&text)
 }
 
 #[cfg(test)]

@@ -38,13 +38,6 @@ pub const MANIFEST_BOUNDS: crate::yaml::Bounds = crate::yaml::Bounds {
     max_alias_nodes: 100_000,
 };
 
-/// `meshgen post-render` arguments.
-#[derive(Debug, clap::Args)]
-pub struct PostRenderArgs {
-    #[command(flatten)]
-    pub platform: crate::cli::PlatformArgs,
-}
-
 /// A control-plane Deployment the line's charts give no anti-affinity setting for, and the
 /// pod-template labels its replicas are told apart by (facts/templates.md, section j).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,16 +77,6 @@ pub fn targets(line: ReleaseLine) -> &'static [Target] {
             api_version: "apps/v1",
             pod_labels: &[("app", "istiod"), ("istio", "pilot")],
         }],
-    }
-}
-
-/// The chart of the line that renders the targets: the release the post-renderer (or the
-/// Flux patches) must be attached to.
-pub fn target_chart(line: ReleaseLine) -> Option<&'static str> {
-    match line {
-        ReleaseLine::V0_6 => None,
-        ReleaseLine::V1_0 => Some("istio"),
-        ReleaseLine::V1_11 => Some("istio-discovery"),
     }
 }
 
@@ -531,17 +514,17 @@ pub fn parse_objects(input: &str) -> Result<Vec<serde_json::Value>> {
         .collect())
 }
 
-/// `meshgen post-render`: stdin to stdout.
-pub fn run(args: &PostRenderArgs) -> Result<u8> {
-    let (_, platform) = crate::cli::commands::resolve_platform(&args.platform)?;
-    let bytes = match crate::fsutil::read_to_limit(std::io::stdin().lock(), MAX_MANIFEST_BYTES) {
+/// Reads the manifest stream to post-render (Helm's, on stdin): at most `MAX_MANIFEST_BYTES`,
+/// UTF-8, each problem reported against `<stdin>`.
+pub fn read_input(input: impl std::io::Read) -> Result<String> {
+    let bytes = match crate::fsutil::read_to_limit(input, MAX_MANIFEST_BYTES) {
         Ok(bytes) => bytes,
         Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(STDIN, e)),
         Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
             return Err(too_large(at_least as usize))
         }
     };
-    let input = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         bad_input(
             0,
             0,
@@ -550,9 +533,7 @@ pub fn run(args: &PostRenderArgs) -> Result<u8> {
                 e.utf8_error().valid_up_to()
             ),
         )
-    })?;
-    let output = post_render(&input, platform.line, HaChange::for_platform(&platform))?;
-    crate::cli::stdout_write(&output)
+    })
 }
 
 #[cfg(test)]

@@ -250,6 +250,65 @@ fn diagnostic(
     }
 }
 
+/// One platform `meshgen platforms` lists: a file of `./platforms/` or a built-in.
+#[derive(Debug)]
+pub struct Listed {
+    pub name: String,
+    /// True for `./platforms/<name>.yaml`, false for a built-in.
+    pub local: bool,
+    /// Its description, or why it does not load: an invalid local platform is still listed.
+    pub description: Result<String>,
+}
+
+/// The platforms of `dir/platforms/` (`*.yaml`, sorted), then the built-ins they do not
+/// shadow.
+pub fn list(dir: &Path) -> Vec<Listed> {
+    let mut listed = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".yaml"))
+            else {
+                continue;
+            };
+            let description = Source::read(&path)
+                .and_then(|s| load(&s, &[]).map_err(Error::Findings))
+                .map(|p| describe(&p.file));
+            listed.push(Listed {
+                name: stem.to_string(),
+                local: true,
+                description,
+            });
+        }
+    }
+    for (name, _) in BUILTIN_PLATFORMS {
+        if listed.iter().any(|l| l.name == *name) {
+            continue;
+        }
+        let source = Source::builtin(name).expect("listed built-in exists");
+        listed.push(Listed {
+            name: (*name).to_string(),
+            local: false,
+            description: load(&source, &[])
+                .map_err(Error::Findings)
+                .map(|p| describe(&p.file)),
+        });
+    }
+    listed
+}
+
+/// A platform's description, else its provider and line.
+fn describe(file: &PlatformFile) -> String {
+    file.metadata
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("{}, Istio {}", file.spec.provider, file.spec.istio))
+}
+
 /// What a command needs to name a platform: `--platform`, `--istio`, `--set`.
 #[derive(Debug, Clone, Default)]
 pub struct PlatformRequest {
@@ -258,15 +317,9 @@ pub struct PlatformRequest {
     pub set: Vec<String>,
 }
 
-/// Finds, validates and resolves the platform a command asked for. The exact Istio
-/// version comes from `version_for` (the lock file, else the built-in pin).
-pub fn resolve_request(
-    request: &PlatformRequest,
-    dir: &Path,
-    version_for: &dyn Fn(
-        crate::model::release_line::ReleaseLine,
-    ) -> (semver::Version, crate::render::resolve::Origin),
-) -> Result<(LoadedPlatform, crate::render::resolve::ResolvedPlatform)> {
+/// Finds and validates the platform a command asked for, with its `--istio` and `--set`
+/// overrides applied.
+pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatform> {
     let source = find(&request.platform, dir)?;
     let mut overrides = Vec::new();
     if let Some(line) = request.istio {
@@ -285,8 +338,5 @@ pub fn resolve_request(
     for arg in &request.set {
         overrides.extend(crate::model::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
     }
-    let loaded = load(&source, &overrides).map_err(Error::Findings)?;
-    let (version, origin) = version_for(loaded.file.spec.istio);
-    let resolved = crate::render::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
-    Ok((loaded, resolved))
+    load(&source, &overrides).map_err(Error::Findings)
 }

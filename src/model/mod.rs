@@ -3,6 +3,7 @@
 pub mod gateway_ports;
 pub mod load;
 pub mod platform;
+pub mod provider;
 pub mod release_line;
 pub mod rules;
 pub mod schema;

@@ -70,6 +70,16 @@ impl fmt::Display for KubeMinor {
 impl ReleaseLine {
     pub const ALL: [ReleaseLine; 3] = [ReleaseLine::V0_6, ReleaseLine::V1_0, ReleaseLine::V1_11];
 
+    /// The chart that renders the control-plane Deployments `meshgen post-render` changes:
+    /// the release the post-renderer (or the Flux patches) must be attached to.
+    pub fn post_render_chart(self) -> Option<&'static str> {
+        match self {
+            ReleaseLine::V0_6 => None,
+            ReleaseLine::V1_0 => Some("istio"),
+            ReleaseLine::V1_11 => Some("istio-discovery"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReleaseLine::V0_6 => "0.6",

@@ -8,8 +8,8 @@ use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
     AddonKind, AntiAffinity, PlatformFile, ServiceType, KUBERNETES_NODE_PORTS,
 };
+use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
-use crate::render::resolve::{defaults, internal_lb_annotation};
 use crate::yaml::PathSegment;
 
 /// One broken rule, at a path of the platform file.

@@ -7,14 +7,9 @@
 //! line, or above a group of values that share one.
 
 use crate::error::{Error, Result};
+use crate::model::load::LoadedPlatform;
+use crate::render::resolve::ResolvedPlatform;
 use crate::yaml::{self, Node, NodeValue};
-
-/// `meshgen explain` arguments.
-#[derive(Debug, clap::Args)]
-pub struct ExplainArgs {
-    #[command(flatten)]
-    pub platform: crate::cli::PlatformArgs,
-}
 
 /// One emitted value: its key path in the values file, the value as YAML, the line it is on,
 /// and why it has that value.
@@ -144,11 +139,10 @@ fn with_source_line(why: &str, display: &str, source: &str) -> String {
     format!("{why} ({display}:{digits}: `{}`)", text.trim())
 }
 
-/// `meshgen explain`.
-pub fn run(args: &ExplainArgs) -> Result<u8> {
-    let (loaded, resolved) = crate::cli::commands::resolve_platform(&args.platform)?;
-    let text =
-        crate::render::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+/// The report of `meshgen explain`: each value of the platform's values file with where it
+/// comes from, the platform file's lines quoted.
+pub fn report(loaded: &LoadedPlatform, resolved: &ResolvedPlatform) -> Result<String> {
+    let text = crate::render::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
     let fallback = format!(
         "meshgen's template for Istio {}: no platform field decides it",
         resolved.line
@@ -169,7 +163,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8> {
             with_source_line(&e.why, &loaded.source.display, &loaded.source.text)
         ));
     }
-    crate::cli::stdout_write(&out)
+    Ok(out)
 }
 
 #[cfg(test)]

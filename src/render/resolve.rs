@@ -6,12 +6,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
+use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, EgressGateway, NodePort, NodePortRange, PlatformFile, Provider,
-    ResourceProfile, ServiceType, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, NodePort, NodePortRange, PlatformFile, Provider, ResourceProfile,
+    ServiceType,
 };
+use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
+use crate::vendor::lock::{Lock, LOCK_PATH};
 use crate::yaml::{Node, PathSegment};
 
 /// Where a resolved value comes from.
@@ -153,93 +157,36 @@ pub struct ResolvedPsp {
     pub service_accounts: Vec<(String, String)>,
 }
 
-/// The provider's internal load balancer annotation on a line, if it has one.
-pub fn internal_lb_annotation(
-    provider: Provider,
-    line: ReleaseLine,
-) -> Option<(&'static str, &'static str)> {
-    match (provider, line) {
-        (_, ReleaseLine::V0_6) => None,
-        (Provider::Gke, ReleaseLine::V1_0) => {
-            Some(("cloud.google.com/load-balancer-type", "Internal"))
-        }
-        (Provider::Gke, ReleaseLine::V1_11) => {
-            Some(("networking.gke.io/load-balancer-type", "Internal"))
-        }
-        (Provider::Aws, _) => Some((
-            "service.beta.kubernetes.io/aws-load-balancer-internal",
-            "true",
-        )),
-        (Provider::Azure, _) => Some((
-            "service.beta.kubernetes.io/azure-load-balancer-internal",
-            "true",
-        )),
-        (Provider::Pks | Provider::Kvm | Provider::Minikube, _) => None,
+/// The exact version to render a line for: the lock file's when it pins the line, else
+/// the version built into meshgen.
+pub fn version_for(lock: Option<&Lock>, line: ReleaseLine) -> (semver::Version, Origin) {
+    match lock.and_then(|l| l.version_of(line)) {
+        Some(v) => (
+            v,
+            Origin::Default {
+                why: format!("pinned by {LOCK_PATH}"),
+            },
+        ),
+        None => (
+            line.pinned_version(),
+            Origin::Default {
+                why: format!("the version built into meshgen (no {LOCK_PATH} pins it)"),
+            },
+        ),
     }
 }
 
-/// Provider defaults, in one place.
-pub mod defaults {
-    use super::*;
-
-    pub fn node_port_range(provider: Provider) -> (NodePortRange, &'static str) {
-        match provider {
-            Provider::Pks => (
-                NodePortRange {
-                    first: 30400,
-                    last: 30449,
-                },
-                "PKS only accepts NodePorts 30400-30449",
-            ),
-            _ => (KUBERNETES_NODE_PORTS, "the Kubernetes default range"),
-        }
-    }
-
-    pub fn ingress_service_type(provider: Provider) -> (ServiceType, &'static str) {
-        match provider {
-            Provider::Kvm => (
-                ServiceType::NodePort,
-                "on-prem KVM has no cloud load balancer: the gateway listens on node ports",
-            ),
-            Provider::Minikube => (ServiceType::NodePort, "minikube has no load balancer"),
-            Provider::Pks => (
-                ServiceType::LoadBalancer,
-                "PKS provisions a load balancer in front of the node ports",
-            ),
-            Provider::Gke | Provider::Aws | Provider::Azure => (
-                ServiceType::LoadBalancer,
-                "a cloud load balancer fronts the gateway",
-            ),
-        }
-    }
-
-    pub fn egress_service_type(provider: Provider) -> (ServiceType, &'static str) {
-        match provider {
-            Provider::Kvm => (
-                ServiceType::NodePort,
-                "on-prem KVM exposes both gateways on node ports",
-            ),
-            _ => (
-                ServiceType::ClusterIP,
-                "egress traffic leaves from inside the cluster",
-            ),
-        }
-    }
-
-    /// Whether the egress gateway is installed: as the file says, else wherever the line has one.
-    pub fn egress_enabled(egress: &EgressGateway, line: ReleaseLine) -> bool {
-        egress.enabled.unwrap_or(line != ReleaseLine::V0_6)
-    }
-
-    pub fn resources(provider: Provider) -> (ResourceProfile, &'static str) {
-        match provider {
-            Provider::Minikube => (
-                ResourceProfile::Small,
-                "a minikube VM has about 4 GiB for everything",
-            ),
-            _ => (ResourceProfile::Default, "the charts' own requests"),
-        }
-    }
+/// Finds, validates and resolves the platform a command asked for. The exact Istio
+/// version comes from `version_for` (the lock file, else the built-in pin).
+pub fn resolve_request(
+    request: &PlatformRequest,
+    dir: &std::path::Path,
+    version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
+) -> Result<(LoadedPlatform, ResolvedPlatform)> {
+    let loaded = load::load_request(request, dir)?;
+    let (version, origin) = version_for(loaded.file.spec.istio);
+    let resolved = resolve(&loaded.file, &loaded.doc, version, origin);
+    Ok((loaded, resolved))
 }
 
 /// Resolves a platform file that passed validation. `doc` is its YAML source, for origins.

@@ -263,7 +263,7 @@ fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
 fn node_port_range_text(platform: &ResolvedPlatform) -> String {
     let range = platform.node_port_range.value;
     let (provider_range, provider_why) =
-        crate::render::resolve::defaults::node_port_range(platform.provider);
+        crate::model::provider::defaults::node_port_range(platform.provider);
     let why = if range == provider_range {
         provider_why.to_string()
     } else {
@@ -324,7 +324,8 @@ fn view(platform: &ResolvedPlatform) -> View {
         ingress: gateway_view(&platform.ingress, line),
         egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
         egress_supported: line != ReleaseLine::V0_6,
-        post_render_chart: crate::install::postrender::target_chart(line)
+        post_render_chart: line
+            .post_render_chart()
             .filter(|_| {
                 platform
                     .high_availability

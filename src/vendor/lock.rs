@@ -26,6 +26,9 @@ pub const KIND: &str = "VendorLock";
 pub const DEFAULT_REMOTE: &str = "https://github.com/istio/istio.git";
 /// File name of the lock inside the vendor directory.
 pub const FILE_NAME: &str = "meshgen.lock";
+
+/// Where the lock file lives, relative to the repository.
+pub const LOCK_PATH: &str = "vendor/meshgen.lock";
 /// Largest lock accepted, in bytes: the platform-file limit, some 25 times the lock of all
 /// three lines' charts.
 pub const MAX_LOCK_BYTES: usize = crate::yaml::MAX_INPUT_BYTES;
