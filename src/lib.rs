@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod gitops;
 pub mod install;
 pub mod model;
+pub mod parallel;
 pub mod render;
 pub mod suggest;
 pub mod vendor;

@@ -186,34 +186,18 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     let started = Instant::now();
     let files = platform_files(platforms)?;
     let counters = Counters::default();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(files.len().max(1));
     type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)>;
-    let mut results: Vec<(usize, One)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let files = &files;
-                let counters = &counters;
-                scope.spawn(move || {
-                    files
-                        .iter()
-                        .enumerate()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(i, (stem, path))| {
-                            (i, plan_one(stem, path, out, settings, for_check, counters))
-                        })
-                        .collect::<Vec<_>>()
+    let mut results: Vec<(usize, One)> =
+        crate::parallel::split(&files, "generate worker", |share| {
+            share
+                .map(|(i, (stem, path))| {
+                    (i, plan_one(stem, path, out, settings, for_check, &counters))
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a generate worker panicked"))
-            .collect()
-    });
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
     results.sort_by_key(|(i, _)| *i);
 
     let mut plan = Plan {
@@ -383,37 +367,25 @@ fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Ch
 pub fn apply(plan: &mut Plan) -> Result<()> {
     let started = Instant::now();
     let changes = &plan.changes;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(changes.len().max(1));
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || -> Result<()> {
-                    for change in changes.iter().skip(t).step_by(threads) {
-                        match (&change.kind, &change.content) {
-                            (ChangeKind::Delete, _) => std::fs::remove_file(&change.path)
-                                .or_else(|e| match e.kind() {
-                                    std::io::ErrorKind::NotFound => Ok(()),
-                                    _ => Err(e),
-                                })
-                                .map_err(|e| Error::io(&change.path, e))?,
-                            (_, Some(content)) => crate::fsutil::write_atomic_unsynced(
-                                &change.path,
-                                content.as_bytes(),
-                            )?,
-                            (_, None) => {}
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().expect("a generate writer panicked"))
-    })?;
+    crate::parallel::split(changes, "generate writer", |share| -> Result<()> {
+        for (_, change) in share {
+            match (&change.kind, &change.content) {
+                (ChangeKind::Delete, _) => std::fs::remove_file(&change.path)
+                    .or_else(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => Ok(()),
+                        _ => Err(e),
+                    })
+                    .map_err(|e| Error::io(&change.path, e))?,
+                (_, Some(content)) => {
+                    crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())?
+                }
+                (_, None) => {}
+            }
+        }
+        Ok(())
+    })
+    .into_iter()
+    .collect::<Result<()>>()?;
     let emptied: BTreeSet<&Path> = changes
         .iter()
         .filter(|c| c.kind == ChangeKind::Delete)
