@@ -43,6 +43,13 @@ impl Error {
     }
 }
 
+/// One located problem is a failure of its own.
+impl From<Diagnostic> for Error {
+    fn from(diagnostic: Diagnostic) -> Error {
+        Error::Findings(vec![diagnostic])
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How serious a diagnostic is: errors fail the command, warnings do not.
@@ -70,6 +77,34 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error at `file:line:col` (0 where unknown) on the field at `path` (empty for the
+    /// whole file): the one way every input problem becomes a diagnostic.
+    pub fn error(
+        file: impl Into<String>,
+        line: usize,
+        col: usize,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.into(),
+            line,
+            col,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same diagnostic, with a hint on how to fix it.
+    pub fn with_hint(self, hint: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            hint: Some(hint.into()),
+            ..self
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

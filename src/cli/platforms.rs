@@ -1,7 +1,7 @@
 //! `meshgen platforms`: the platforms of `./platforms/` and the built-ins, one line each.
 
 use super::exit;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn run() -> Result<u8> {
     let dir = super::current_dir()?;
@@ -20,10 +20,7 @@ pub fn run() -> Result<u8> {
             // An invalid local platform is still listed, its errors go to stderr and the
             // command exits 1: a name that `values` would refuse must not look fine here.
             Err(e) => {
-                code = code.max(match e {
-                    Error::Findings(_) => exit::FINDINGS,
-                    ref other => super::exit_code(other),
-                });
+                code = code.max(super::exit_code(&e));
                 anstream::eprintln!("{}", super::format_error(&e));
                 "(invalid: run `meshgen validate`)".to_string()
             }

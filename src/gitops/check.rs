@@ -38,15 +38,14 @@ impl Report {
 }
 
 fn finding(file: &Path, line: usize, message: String, hint: &str) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        file: file.display().to_string(),
+    Diagnostic::error(
+        file.display().to_string(),
         line,
-        col: usize::from(line > 0),
-        path: String::new(),
+        usize::from(line > 0),
+        "",
         message,
-        hint: Some(hint.to_string()),
-    }
+    )
+    .with_hint(hint)
 }
 
 /// Runs every check; the findings are in order: platform files, vendored charts, generated files.

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::error::{Diagnostic, Error, Result};
 use crate::model::release_line::ReleaseLine;
 use crate::yaml::{self, Node, NodeValue, PathSegment};
 
@@ -233,7 +233,7 @@ fn parse_located(path: &Path, text: &str) -> Result<Option<Node>> {
     }
     yaml::parse(text)
         .map(Some)
-        .map_err(|e| Error::Findings(vec![e.into_diagnostic(&path.display().to_string())]))
+        .map_err(|e| e.into_diagnostic(&path.display().to_string()).into())
 }
 
 fn chart_name(dir: &Path) -> Result<String> {
@@ -251,15 +251,14 @@ fn chart_name(dir: &Path) -> Result<String> {
         .and_then(|j| j.get("name"))
     {
         Some(serde_json::Value::String(name)) if !name.is_empty() => Ok(name.clone()),
-        _ => Err(Error::Findings(vec![Diagnostic {
-            severity: Severity::Error,
-            file: path.display().to_string(),
-            line: 1,
-            col: 1,
-            path: "name".into(),
-            message: "a chart needs a name".into(),
-            hint: None,
-        }])),
+        _ => Err(Diagnostic::error(
+            path.display().to_string(),
+            1,
+            1,
+            "name",
+            "a chart needs a name",
+        )
+        .into()),
     }
 }
 
@@ -277,15 +276,14 @@ fn load_chart(dir: &Path) -> Result<Decl> {
                 decl
             }
             Some(node) => {
-                return Err(Error::Findings(vec![Diagnostic {
-                    severity: Severity::Error,
+                return Err(Diagnostic::error(
                     file,
-                    line: node.span.line,
-                    col: node.span.col,
-                    path: String::new(),
-                    message: "chart defaults must be a map".into(),
-                    hint: None,
-                }]))
+                    node.span.line,
+                    node.span.col,
+                    "",
+                    "chart defaults must be a map",
+                )
+                .into())
             }
             None => Decl::empty_map(file.clone()),
         },
@@ -473,13 +471,8 @@ fn finding(
     hint: Option<String>,
 ) -> Diagnostic {
     Diagnostic {
-        severity: Severity::Error,
-        file: file.to_string(),
-        line: span.line,
-        col: span.col,
-        path: yaml::display_path(path),
-        message,
         hint,
+        ..Diagnostic::error(file, span.line, span.col, yaml::display_path(path), message)
     }
 }
 

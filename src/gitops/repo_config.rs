@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::error::{Diagnostic, Error, Result};
 use crate::install::flux::Source;
 use crate::yaml::PathSegment;
 
@@ -61,18 +61,12 @@ impl RepoConfig {
     /// Parses the text of a config file; `file` names it in diagnostics.
     pub fn parse(text: &str, file: &str) -> Result<RepoConfig> {
         let located = |line, col, path: &str, message: String, hint: Option<String>| {
-            Error::Findings(vec![Diagnostic {
-                severity: Severity::Error,
-                file: file.to_string(),
-                line,
-                col,
-                path: path.to_string(),
-                message,
+            Error::from(Diagnostic {
                 hint,
-            }])
+                ..Diagnostic::error(file, line, col, path, message)
+            })
         };
-        let doc =
-            crate::yaml::parse(text).map_err(|e| Error::Findings(vec![e.into_diagnostic(file)]))?;
+        let doc = crate::yaml::parse(text).map_err(|e| Error::from(e.into_diagnostic(file)))?;
         let raw: ConfigFile = serde_path_to_error::deserialize(&doc.to_json()).map_err(|e| {
             let path = crate::yaml::serde_path(e.path());
             let span = doc.locate_value(&path);

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::error::{Diagnostic, Result};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
 use crate::model::rules::PSP_REMOVED_IN;
 use crate::render::resolve::ResolvedPlatform;
@@ -47,20 +47,19 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
     if let Some(psp) = &platform.pod_security_policy {
         // Validation refuses this already; kept so a library caller cannot emit dead objects.
         if let Some(v) = platform.kubernetes.filter(|v| *v >= PSP_REMOVED_IN) {
-            return Err(Error::Findings(vec![Diagnostic {
-                severity: Severity::Error,
-                file: source.to_string(),
-                line: 0,
-                col: 0,
-                path: "spec.podSecurityPolicy.enabled".to_string(),
-                message: format!(
+            return Err(Diagnostic::error(
+                source,
+                0,
+                0,
+                "spec.podSecurityPolicy.enabled",
+                format!(
                     "Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN}): no manifests to write"
                 ),
-                hint: Some(
-                    "use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead"
-                        .to_string(),
-                ),
-            }]));
+            )
+            .with_hint(
+                "use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead",
+            )
+            .into());
         }
         let api = psp_api_version(platform.kubernetes, platform.line);
         let name = q(PSP_NAME);

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
-use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::error::{Diagnostic, Error, Result};
 use crate::model::platform::AntiAffinity;
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::ResolvedPlatform;
@@ -245,15 +245,7 @@ fn split(input: &str) -> Vec<Chunk<'_>> {
 }
 
 fn bad_input(line: usize, col: usize, message: String) -> Error {
-    Error::Findings(vec![Diagnostic {
-        severity: Severity::Error,
-        file: STDIN.to_string(),
-        line,
-        col,
-        path: String::new(),
-        message,
-        hint: None,
-    }])
+    Diagnostic::error(STDIN, line, col, "", message).into()
 }
 
 fn too_large(at_least: usize) -> Error {

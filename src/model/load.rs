@@ -59,33 +59,30 @@ impl Source {
             Ok(bytes) => bytes,
             Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
             Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
-                return Err(Error::Findings(vec![Diagnostic {
-                    severity: Severity::Error,
-                    file: path.display().to_string(),
-                    line: 1,
-                    col: 1,
-                    path: String::new(),
-                    message: format!(
+                return Err(Diagnostic::error(
+                    path.display().to_string(),
+                    1,
+                    1,
+                    "",
+                    format!(
                         "file has {}{at_least} bytes, more than the {} bytes meshgen reads",
                         if meta.is_file() { "" } else { "at least " },
                         yaml::MAX_INPUT_BYTES
                     ),
-                    hint: None,
-                }]))
+                )
+                .into())
             }
         };
         let display = path.display().to_string();
         let text = String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
-            Error::Findings(vec![Diagnostic {
-                severity: Severity::Error,
-                file: display.clone(),
-                line: 1,
-                col: 1,
-                path: String::new(),
-                message: format!("file is not UTF-8 text (invalid byte at offset {offset})"),
-                hint: None,
-            }])
+            Error::from(Diagnostic::error(
+                display.clone(),
+                1,
+                1,
+                "",
+                format!("file is not UTF-8 text (invalid byte at offset {offset})"),
+            ))
         })?;
         Ok(Source {
             display,
@@ -156,15 +153,13 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
         crate::model::set::apply(&mut doc, overrides).map_err(|e| {
-            vec![Diagnostic {
-                severity: Severity::Error,
-                file: source.display.clone(),
-                line: 0,
-                col: 0,
-                path: String::new(),
-                message: e.to_string(),
-                hint: None,
-            }]
+            vec![Diagnostic::error(
+                source.display.clone(),
+                0,
+                0,
+                "",
+                e.to_string(),
+            )]
         })?;
     }
     let located =
