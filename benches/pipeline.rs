@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use meshgen::load::{self, Source, BUILTIN_PLATFORMS};
+use meshgen::model::load::{self, Source, BUILTIN_PLATFORMS};
 
 fn kvm() -> Source {
     Source::builtin("kvm").unwrap()
@@ -22,21 +22,21 @@ fn stages(c: &mut Criterion) {
         b.iter(|| load::load(black_box(&source), &[]).unwrap())
     });
     let loaded = load::load(&source, &[]).unwrap();
-    let version = || meshgen::commands::version_for(None, loaded.file.spec.istio);
+    let version = || meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
     group.bench_function("resolve", |b| {
         b.iter(|| {
             let (v, o) = version();
-            meshgen::resolve::resolve(black_box(&loaded.file), &loaded.doc, v, o)
+            meshgen::render::resolve::resolve(black_box(&loaded.file), &loaded.doc, v, o)
         })
     });
     let (v, o) = version();
-    let resolved = meshgen::resolve::resolve(&loaded.file, &loaded.doc, v, o);
+    let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, v, o);
     group.bench_function("render values", |b| {
-        b.iter(|| meshgen::values::render(black_box(&resolved)).unwrap())
+        b.iter(|| meshgen::render::values::render(black_box(&resolved)).unwrap())
     });
     group.bench_function("all outputs", |b| {
         b.iter(|| {
-            meshgen::generate::platform_outputs(
+            meshgen::gitops::generate::platform_outputs(
                 black_box(&loaded),
                 &resolved,
                 "kvm.yaml",
@@ -73,16 +73,20 @@ fn generate_plan(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         // Nothing generated yet: every file is rendered and kept as a change.
         group.bench_with_input(BenchmarkId::new("fresh", n), &n, |b, _| {
-            b.iter(|| meshgen::generate::plan(&platforms, &out, Default::default(), false).unwrap())
+            b.iter(|| {
+                meshgen::gitops::generate::plan(&platforms, &out, Default::default(), false)
+                    .unwrap()
+            })
         });
         let mut plan =
-            meshgen::generate::plan(&platforms, &out, Default::default(), false).unwrap();
-        meshgen::generate::apply(&mut plan).unwrap();
+            meshgen::gitops::generate::plan(&platforms, &out, Default::default(), false).unwrap();
+        meshgen::gitops::generate::apply(&mut plan).unwrap();
         // Up to date: rendered and compared, nothing kept.
         group.bench_with_input(BenchmarkId::new("current", n), &n, |b, _| {
             b.iter(|| {
                 let plan =
-                    meshgen::generate::plan(&platforms, &out, Default::default(), true).unwrap();
+                    meshgen::gitops::generate::plan(&platforms, &out, Default::default(), true)
+                        .unwrap();
                 assert!(plan.changes.is_empty());
             })
         });

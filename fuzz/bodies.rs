@@ -4,9 +4,9 @@
 
 #![allow(dead_code)] // each includer uses some of the bodies
 
-use meshgen::load::{self, Source};
-use meshgen::postrender::{self, HaChange};
-use meshgen::release_line::ReleaseLine;
+use meshgen::install::postrender::{self, HaChange};
+use meshgen::model::load::{self, Source};
+use meshgen::model::release_line::ReleaseLine;
 
 /// A platform file: it loads with located errors that name it, or it is valid, and then
 /// its values render and parse back.
@@ -22,19 +22,20 @@ pub fn platform(data: &[u8]) {
     check_load(&source, &[]);
 }
 
-fn check_load(source: &Source, overrides: &[meshgen::set::Assignment]) {
+fn check_load(source: &Source, overrides: &[meshgen::model::set::Assignment]) {
     match load::load(source, overrides) {
         Ok(loaded) => {
             let line = loaded.file.spec.istio;
-            let resolved = meshgen::resolve::resolve(
+            let resolved = meshgen::render::resolve::resolve(
                 &loaded.file,
                 &loaded.doc,
                 line.pinned_version(),
-                meshgen::resolve::Origin::Default {
+                meshgen::render::resolve::Origin::Default {
                     why: "fuzz".to_string(),
                 },
             );
-            let rendered = meshgen::values::render(&resolved).expect("a valid platform renders");
+            let rendered =
+                meshgen::render::values::render(&resolved).expect("a valid platform renders");
             meshgen::yaml::parse(&rendered).expect("rendered values parse back");
         }
         Err(diagnostics) => {
@@ -55,7 +56,7 @@ pub fn set(data: &[u8]) {
     let Ok(expr) = std::str::from_utf8(data) else {
         return;
     };
-    match meshgen::set::parse(expr) {
+    match meshgen::model::set::parse(expr) {
         Ok(assignments) => {
             let source = Source {
                 display: "kvm.yaml".to_string(),

@@ -1,4 +1,5 @@
-//! Errors of the library, and how the CLI turns them into messages and exit codes.
+//! Errors of the library: typed, with located diagnostics. The CLI (`cli::exit_code`)
+//! decides what they mean for the exit code.
 
 use std::fmt;
 use std::io;
@@ -33,15 +34,6 @@ pub enum Error {
     },
 }
 
-/// Exit codes, documented in the README.
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    /// Invalid input or stale output: the user has something to fix.
-    pub const FINDINGS: u8 = 1;
-    /// Usage or I/O error: the command could not run.
-    pub const FAILURE: u8 = 2;
-}
-
 impl Error {
     pub fn io(path: impl AsRef<Path>, source: io::Error) -> Self {
         Error::Io {
@@ -49,14 +41,12 @@ impl Error {
             source,
         }
     }
+}
 
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Findings(_) | Error::MovedTag { .. } => exit::FINDINGS,
-            Error::Io { .. } | Error::Usage(_) | Error::Vendor(_) | Error::Render(_) => {
-                exit::FAILURE
-            }
-        }
+/// One located problem is a failure of its own.
+impl From<Diagnostic> for Error {
+    fn from(diagnostic: Diagnostic) -> Error {
+        Error::Findings(vec![diagnostic])
     }
 }
 
@@ -87,6 +77,34 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error at `file:line:col` (0 where unknown) on the field at `path` (empty for the
+    /// whole file): the one way every input problem becomes a diagnostic.
+    pub fn error(
+        file: impl Into<String>,
+        line: usize,
+        col: usize,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.into(),
+            line,
+            col,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same diagnostic, with a hint on how to fix it.
+    pub fn with_hint(self, hint: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            hint: Some(hint.into()),
+            ..self
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

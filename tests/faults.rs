@@ -219,7 +219,7 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
     let repo = root.path().join("repo");
     let platforms = repo.join("platforms");
     std::fs::create_dir_all(&platforms).unwrap();
-    let builtins = meshgen::load::BUILTIN_PLATFORMS;
+    let builtins = meshgen::model::load::BUILTIN_PLATFORMS;
     let write_platforms = |tag: &str| {
         for i in 0..120 {
             let (_, text) = builtins[i % builtins.len()];

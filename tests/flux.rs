@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use meshgen::postrender::parse_objects;
+use meshgen::install::postrender::parse_objects;
 use serde_json::Value;
 
 const URL: &str = "https://git.example.com/platform/fleet.git";
@@ -709,7 +709,10 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     assert_eq!(code, Some(0), "{stderr}");
     let kustomize_path = root.join("generated/edge/kustomization.yaml");
     let text = std::fs::read_to_string(&kustomize_path).unwrap();
-    assert!(text.starts_with(meshgen::generate::MARKER), "{text}");
+    assert!(
+        text.starts_with(meshgen::gitops::generate::MARKER),
+        "{text}"
+    );
     let kustomize = meshgen::yaml::parse(&text).unwrap().to_json();
     assert_eq!(
         kustomize,

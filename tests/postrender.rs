@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use meshgen::load::{resolve_request, PlatformRequest};
-use meshgen::postrender::{flux_patches, flux_post_renderers, parse_objects};
-use meshgen::resolve::{Origin, ResolvedPlatform};
+use meshgen::install::postrender::{flux_patches, flux_post_renderers, parse_objects};
+use meshgen::model::load::PlatformRequest;
+use meshgen::render::resolve::resolve_request;
+use meshgen::render::resolve::{Origin, ResolvedPlatform};
 use serde_json::Value;
 
 const FIXTURES: &str = "tests/fixtures/postrender";
@@ -71,7 +72,7 @@ fn resolved(platform: &str) -> ResolvedPlatform {
         platform: platform.to_string(),
         ..Default::default()
     };
-    let version_for = |line: meshgen::release_line::ReleaseLine| {
+    let version_for = |line: meshgen::model::release_line::ReleaseLine| {
         (
             line.pinned_version(),
             Origin::Default {

@@ -474,8 +474,8 @@ const CHART: &str = "vendor/istio/1.0.9/istio";
 
 /// A vendored 1.0.9 chart and its lock, as `meshgen vendor` writes them.
 fn vendored_tree(dir: &Path) {
-    use meshgen::lock::{Lock, LockedChart, LockedLine};
     use meshgen::vendor::digest::{chart_digest, file_entry, read_dir};
+    use meshgen::vendor::lock::{Lock, LockedChart, LockedLine};
     let chart = dir.join(CHART);
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "name: istio\nversion: 1.0.9\n").unwrap();
@@ -488,7 +488,7 @@ fn vendored_tree(dir: &Path) {
     let files = read_dir(&chart).unwrap();
     let mut lock = Lock::new("/nonexistent/istio.git");
     lock.upsert(LockedLine {
-        line: meshgen::release_line::ReleaseLine::V1_0,
+        line: meshgen::model::release_line::ReleaseLine::V1_0,
         range: "~1.0".into(),
         version: "1.0.9".into(),
         tag: "1.0.9".into(),

@@ -93,7 +93,7 @@ fn builtin_platforms_validate_clean() {
     // And the committed copies in platforms/ are the same files.
     for name in names {
         let committed = std::fs::read_to_string(format!("platforms/{name}.yaml")).unwrap();
-        let builtin = meshgen::load::Source::builtin(name).unwrap();
+        let builtin = meshgen::model::load::Source::builtin(name).unwrap();
         assert_eq!(committed, builtin.text);
     }
 }
@@ -160,11 +160,11 @@ fn an_unknown_platform_name_lists_the_known_ones() {
 #[test]
 fn committed_schema_is_current() {
     let committed =
-        std::fs::read_to_string(meshgen::schema::PLATFORM_SCHEMA_PATH).unwrap_or_default();
+        std::fs::read_to_string(meshgen::model::schema::PLATFORM_SCHEMA_PATH).unwrap_or_default();
     assert!(
-        committed == meshgen::schema::platform_schema_text(),
+        committed == meshgen::model::schema::platform_schema_text(),
         "{} is stale: regenerate it with `cargo run -- schema --write .`",
-        meshgen::schema::PLATFORM_SCHEMA_PATH
+        meshgen::model::schema::PLATFORM_SCHEMA_PATH
     );
     let out = meshgen().args(["schema", "--check", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -175,7 +175,7 @@ fn schema_check_reports_a_stale_copy_with_a_diff() {
     let dir = tempfile::tempdir().unwrap();
     let schema_dir = dir.path().join("schemas");
     std::fs::create_dir(&schema_dir).unwrap();
-    let stale = meshgen::schema::platform_schema_text().replace("DNS-1123", "DNS");
+    let stale = meshgen::model::schema::platform_schema_text().replace("DNS-1123", "DNS");
     std::fs::write(schema_dir.join("platform.schema.json"), stale).unwrap();
     let out = meshgen()
         .arg("schema")
@@ -207,7 +207,7 @@ fn schema_check_reports_a_stale_copy_with_a_diff() {
 
 #[test]
 fn the_schema_is_draft_2020_12_and_describes_every_field() {
-    let schema = meshgen::schema::platform_schema();
+    let schema = meshgen::model::schema::platform_schema();
     assert_eq!(
         schema["$schema"],
         "https://json-schema.org/draft/2020-12/schema"

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use assert_cmd::Command;
-use meshgen::release_line::ReleaseLine;
+use meshgen::model::release_line::ReleaseLine;
 use serde_json::Value;
 
 const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
@@ -391,22 +391,22 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn valid_platforms_render_values_that_keep_their_invariants(text in platform_yaml()) {
-            let source = meshgen::load::Source { display: "prop.yaml".into(), path: None, text };
-            let loaded = meshgen::load::load(&source, &[]);
+            let source = meshgen::model::load::Source { display: "prop.yaml".into(), path: None, text };
+            let loaded = meshgen::model::load::load(&source, &[]);
             prop_assume!(loaded.is_ok());
             let loaded = loaded.unwrap();
             let line = loaded.file.spec.istio;
-            let resolved = meshgen::resolve::resolve(&loaded.file, &loaded.doc, line.pinned_version(), meshgen::resolve::Origin::Default { why: "test".into() });
-            let rendered = meshgen::values::render(&resolved).expect("valid platforms render");
+            let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, line.pinned_version(), meshgen::render::resolve::Origin::Default { why: "test".into() });
+            let rendered = meshgen::render::values::render(&resolved).expect("valid platforms render");
             let doc = meshgen::yaml::parse(&rendered).expect("output parses").to_json();
             let range = resolved.node_port_range.value;
             let mut seen = BTreeSet::new();
             for kind in ["istio-ingressgateway", "istio-egressgateway"] {
                 let gateway = &doc["gateways"][kind];
                 if let Some(ports) = gateway["ports"].as_array() {
-                    let gk = meshgen::values::gateway_of(kind).unwrap();
+                    let gk = meshgen::render::values::gateway_of(kind).unwrap();
                     let names: Vec<&str> = ports.iter().map(|p| p["name"].as_str().unwrap()).collect();
-                    for default in meshgen::gateway_ports::default_ports(line, gk) {
+                    for default in meshgen::model::gateway_ports::default_ports(line, gk) {
                         prop_assert!(names.contains(&default.name), "{kind} lost port {}", default.name);
                     }
                     for p in ports {

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{meshgen, Upstream, UMBRELLA};
-use meshgen::lock::Lock;
-use meshgen::release_line::ReleaseLine;
+use meshgen::model::release_line::ReleaseLine;
+use meshgen::vendor::lock::Lock;
 use predicates::prelude::*;
 
 struct Workspace {

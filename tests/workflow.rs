@@ -162,7 +162,7 @@ fn values_declaring_every_key(line: &str) -> Vec<u8> {
                 .or_insert(Value::Null);
         }
     }
-    meshgen::emit::to_yaml(&tree).into_bytes()
+    meshgen::render::emit::to_yaml(&tree).into_bytes()
 }
 
 /// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions,
@@ -233,7 +233,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
 
     // Add platforms: one written here, two built-ins.
     fleet.write("platforms/edge.yaml", EDGE);
-    for (name, text) in meshgen::load::BUILTIN_PLATFORMS {
+    for (name, text) in meshgen::model::load::BUILTIN_PLATFORMS {
         if ["kvm", "pks"].contains(name) {
             fleet.write(&format!("platforms/{name}.yaml"), text);
         }
@@ -254,7 +254,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "generated/pks/values.yaml",
     ] {
         let text = fleet.read(rel);
-        assert!(text.starts_with(meshgen::generate::MARKER), "{rel}");
+        assert!(text.starts_with(meshgen::gitops::generate::MARKER), "{rel}");
     }
     // Values are those of `meshgen values`, under the marker line.
     let values = fleet.meshgen(&["values", "--platform", "kvm"]);
@@ -445,7 +445,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     let gen = fleet.meshgen(&["generate"]);
     assert_eq!(gen.code, 0, "{gen:?}");
     let flux = fleet.read("generated/kvm/flux.yaml");
-    assert!(flux.starts_with(meshgen::generate::MARKER));
+    assert!(flux.starts_with(meshgen::gitops::generate::MARKER));
     assert!(flux.contains("kind: \"HelmRelease\""), "{flux}");
     assert!(
         flux.contains("chart: \"./vendor/istio/1.0.9/istio\""),
@@ -523,7 +523,7 @@ fn init_refuses_to_overwrite_and_force_replaces() {
     assert!(fleet.read("MESHGEN.md").contains("## Workflow"));
     assert_eq!(
         fleet.read("platforms/example.yaml"),
-        meshgen::init::EXAMPLE_PLATFORM
+        meshgen::gitops::init::EXAMPLE_PLATFORM
     );
 }
 
@@ -551,7 +551,8 @@ fn init_with_a_git_url_sets_up_flux() {
     let gen = fleet.meshgen(&["generate"]);
     assert_eq!(gen.code, 0, "{gen:?}");
     let flux =
-        meshgen::postrender::parse_objects(&fleet.read("generated/example/flux.yaml")).unwrap();
+        meshgen::install::postrender::parse_objects(&fleet.read("generated/example/flux.yaml"))
+            .unwrap();
     assert_eq!(flux[0]["spec"]["url"], url);
     assert_eq!(
         common::helm_release_names(&flux),
@@ -644,7 +645,8 @@ fn init_with_a_git_secret_makes_the_source_private() {
     let gen = fleet.meshgen(&["generate"]);
     assert_eq!(gen.code, 0, "{gen:?}");
     let flux =
-        meshgen::postrender::parse_objects(&fleet.read("generated/example/flux.yaml")).unwrap();
+        meshgen::install::postrender::parse_objects(&fleet.read("generated/example/flux.yaml"))
+            .unwrap();
     assert_eq!(flux[0]["spec"]["secretRef"]["name"], "fleet-ssh");
 
     // Without it, meshgen.yaml names no Secret.

@@ -3,14 +3,12 @@
 //! `meshgen check` reuses `differences` and reports them as findings.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{digest, VendorArgs};
-use crate::error::{exit, Error, Result};
-use crate::lock::{self, Lock};
-use crate::release_line::ReleaseLine;
+use super::digest;
+use crate::error::{Error, Result};
+use crate::model::release_line::ReleaseLine;
+use crate::vendor::lock::{self, Lock};
 
 /// One way the vendored tree differs from the lock: the path concerned and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,36 +115,28 @@ pub fn differences(dir: &Path, lock: &Lock, lines: &[ReleaseLine]) -> (Vec<Diffe
     (out, charts)
 }
 
-/// Runs the check; the report goes to stdout, exit 1 on any difference.
-pub fn run(args: &VendorArgs) -> Result<u8> {
-    let lock_path = args.dir.join(lock::FILE_NAME);
+/// What `meshgen vendor --check` found: the differences, how many charts were compared,
+/// and the lock they were compared with.
+#[derive(Debug)]
+pub struct Report {
+    pub differences: Vec<Difference>,
+    pub charts: usize,
+    pub lock_path: PathBuf,
+}
+
+/// Compares the charts under `dir` with its lock, for `lines` (all when empty).
+pub fn against_lock(dir: &Path, lines: &[ReleaseLine]) -> Result<Report> {
+    let lock_path = dir.join(lock::FILE_NAME);
     let lock = Lock::load(&lock_path)?.ok_or_else(|| {
         Error::Vendor(format!(
             "--check: no lock at {}; run `meshgen vendor` first",
             lock_path.display()
         ))
     })?;
-    let (found, charts) = differences(&args.dir, &lock, &args.lines);
-    let mut report = String::new();
-    for d in &found {
-        let _ = writeln!(report, "{d}");
-    }
-    let code = if found.is_empty() {
-        let _ = writeln!(report, "ok: {charts} charts match {}", lock_path.display());
-        exit::SUCCESS
-    } else {
-        let n = found.len();
-        let _ = writeln!(
-            report,
-            "{n} difference{} from {}",
-            if n == 1 { "" } else { "s" },
-            lock_path.display()
-        );
-        exit::FINDINGS
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(report.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))?;
-    Ok(code)
+    let (differences, charts) = differences(dir, &lock, lines);
+    Ok(Report {
+        differences,
+        charts,
+        lock_path,
+    })
 }

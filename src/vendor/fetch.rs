@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use git2::{AutotagOption, Direction, FetchOptions, Oid, RemoteCallbacks, Repository};
-use indicatif::ProgressBar;
 use sha2::{Digest as _, Sha256};
 
 use super::install::FileLock;
+use super::Progress;
 use crate::error::{Error, Result};
 
 /// One tag as the remote advertises it.
@@ -84,7 +84,7 @@ pub fn default_cache_root() -> Result<PathBuf> {
 impl Cache {
     /// Opens (creating it if needed) the cache of `url` under `root`. The directory name is
     /// readable and unique: the last path segment of the URL and a hash of the whole URL.
-    pub fn open(root: &Path, url: &str) -> Result<Cache> {
+    pub fn open(root: &Path, url: &str, progress: &dyn Progress) -> Result<Cache> {
         if is_local_path(url) {
             let repo = Repository::open(url).map_err(|e| {
                 Error::Vendor(format!(
@@ -113,7 +113,11 @@ impl Cache {
             .collect();
         let git_dir = root.join("git").join(format!("{tail}-{hash}.git"));
         std::fs::create_dir_all(&git_dir).map_err(|e| Error::io(&git_dir, e))?;
-        let lock = FileLock::acquire(&git_dir.with_extension("git.lock"), "the git cache")?;
+        let lock = FileLock::acquire(
+            &git_dir.with_extension("git.lock"),
+            "the git cache",
+            progress,
+        )?;
         let repo = match Repository::open_bare(&git_dir) {
             Ok(repo) => repo,
             Err(_) => Repository::init_bare(&git_dir).map_err(|e| {
@@ -156,7 +160,7 @@ impl Cache {
 
     /// Fetches exactly `tags` (forced, so a moved tag is seen as moved), depth 1 where the
     /// transport supports shallow fetches and in full where it does not (local paths).
-    pub fn fetch_tags(&self, tags: &[String], progress: &ProgressBar) -> Result<()> {
+    pub fn fetch_tags(&self, tags: &[String], progress: &dyn Progress) -> Result<()> {
         if tags.is_empty() || self._lock.is_none() {
             return Ok(());
         }
@@ -182,12 +186,14 @@ impl Cache {
         &self,
         refspecs: &[String],
         depth: Option<i32>,
-        progress: &ProgressBar,
+        progress: &dyn Progress,
     ) -> Result<(), git2::Error> {
         let mut callbacks = RemoteCallbacks::new();
         callbacks.transfer_progress(|stats| {
-            progress.set_length(stats.total_objects() as u64);
-            progress.set_position(stats.received_objects() as u64);
+            progress.transfer(
+                stats.received_objects() as u64,
+                stats.total_objects() as u64,
+            );
             true
         });
         let mut options = FetchOptions::new();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::digest::{ChartFile, MODE_EXEC};
+use super::Progress;
 use crate::error::{Error, Result};
 
 const TMP_PREFIX: &str = ".tmp-";
@@ -21,8 +22,9 @@ pub struct FileLock {
 
 impl FileLock {
     /// Takes the lock, waiting for another holder for up to `MESHGEN_LOCK_TIMEOUT` seconds
-    /// (default 600) with a message on stderr, then failing with one that names the file.
-    pub fn acquire(path: &Path, what: &str) -> Result<FileLock> {
+    /// (default 600), telling `progress` once that it waits, then failing with an error that
+    /// names the file.
+    pub fn acquire(path: &Path, what: &str, progress: &dyn Progress) -> Result<FileLock> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -49,7 +51,7 @@ impl FileLock {
                 )));
             }
             if !told {
-                eprintln!("waiting for another meshgen run holding {}", path.display());
+                progress.waiting(path);
                 told = true;
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -11,46 +11,71 @@ pub mod digest;
 pub mod extract;
 pub mod fetch;
 pub mod install;
+pub mod lock;
 pub mod patches;
 pub mod resolve;
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::error::{exit, Error, Result};
-use crate::lock::{self, Lock, LockedChart, LockedLine};
-use crate::release_line::ReleaseLine;
+use crate::error::{Error, Result};
+use crate::model::release_line::ReleaseLine;
 use digest::ChartFile;
+use lock::{Lock, LockedChart, LockedLine};
 
-/// Arguments of `meshgen vendor`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct VendorArgs {
-    /// Release lines to vendor: 0.6, 1.0, 1.11 [default: all three]
-    #[arg(value_name = "LINE")]
+/// What a `meshgen vendor` run is asked to do (`--check` is `check::against_lock`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Release lines to vendor; all three when empty.
     pub lines: Vec<ReleaseLine>,
-    /// Git remote to fetch from, a URL or a local repository path [default: the lock's remote,
-    /// else https://github.com/istio/istio.git]. Git's `url.<base>.insteadOf` applies, so a
-    /// mirror can serve the public URL while the lock records the public URL.
-    #[arg(long, value_name = "URL|PATH")]
+    /// Git remote, a URL or a local repository path; else the lock's, else istio/istio.
     pub remote: Option<String>,
-    /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/
-    #[arg(long, value_name = "DIR", default_value = "vendor")]
+    /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/.
     pub dir: PathBuf,
-    /// Re-resolve every line to the newest release in its range instead of keeping locked versions
-    #[arg(long, conflicts_with_all = ["locked", "check"])]
+    /// Re-resolve every line to the newest release in its range.
     pub update: bool,
-    /// Vendor exactly the locked commits, fail if a tag moved or content differs, never rewrite the lock
-    #[arg(long, conflicts_with = "check")]
+    /// Exactly the locked commits; the lock is never rewritten.
     pub locked: bool,
-    /// Change nothing: compare the vendored files with the lock and list every difference (exit 1 on any)
-    #[arg(long)]
-    pub check: bool,
-    /// Where the bare git caches live [default: $XDG_CACHE_HOME/meshgen or ~/.cache/meshgen]
-    #[arg(long, value_name = "DIR", env = "MESHGEN_CACHE_DIR")]
+    /// Where the bare git caches live; else the user's cache directory.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// What a run tells while it works, for a front end to show: the CLI draws a progress bar
+/// and prints the rest on stderr. Each call happens at the moment it describes.
+pub trait Progress {
+    /// What the run does now ("listing tags of URL", "fetching TAGS", "reading TAG", ...).
+    fn stage(&self, message: String);
+    /// Git objects received so far, and how many the fetch needs.
+    fn transfer(&self, received: u64, total: u64);
+    /// Another meshgen run holds `path` locked: this one waits for it.
+    fn waiting(&self, path: &Path);
+    /// A warning that does not stop the run, in the words to print.
+    fn warning(&self, text: String);
+    /// The network and disk work is over.
+    fn finish(&self);
+}
+
+/// A `Progress` that shows nothing, for callers without a terminal.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn stage(&self, _: String) {}
+    fn transfer(&self, _: u64, _: u64) {}
+    fn waiting(&self, _: &Path) {}
+    fn warning(&self, _: String) {}
+    fn finish(&self) {}
+}
+
+/// One release a run vendored, in line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vendored {
+    pub version: String,
+    pub tag: String,
+    pub commit: String,
+    /// `vendor/istio/<version>`.
+    pub dir: PathBuf,
+    /// False when it was already on disk byte for byte.
+    pub written: bool,
 }
 
 /// The charts of one release: directory name and files, in install order.
@@ -67,11 +92,8 @@ enum Mode {
     Locked,
 }
 
-/// Runs `meshgen vendor`; returns the exit code.
-pub fn run(args: &VendorArgs) -> Result<u8> {
-    if args.check {
-        return check::run(args);
-    }
+/// Vendors the charts of the asked lines and writes the lock; returns what it vendored.
+pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
     let mode = if args.locked {
         Mode::Locked
     } else if args.update {
@@ -81,8 +103,11 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
     };
     let dir = &args.dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let _run_lock =
-        install::FileLock::acquire(&dir.join(".meshgen-vendor.flock"), "the vendor directory")?;
+    let _run_lock = install::FileLock::acquire(
+        &dir.join(".meshgen-vendor.flock"),
+        "the vendor directory",
+        progress,
+    )?;
     let istio_dir = dir.join("istio");
     install::recover(&istio_dir)?;
     // A lock write killed before its rename leaves its temporary file; we hold the run lock.
@@ -132,9 +157,8 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         Some(dir) => dir.clone(),
         None => fetch::default_cache_root()?,
     };
-    let cache = fetch::Cache::open(&cache_root, &fetch::rewrite_url(&remote))?;
-    let progress = progress_bar();
-    progress.set_message(format!("listing tags of {remote}"));
+    let cache = fetch::Cache::open(&cache_root, &fetch::rewrite_url(&remote), progress)?;
+    progress.stage(format!("listing tags of {remote}"));
     let remote_tags = cache.list_tags()?;
     let tag_names: Vec<String> = remote_tags.keys().cloned().collect();
 
@@ -163,7 +187,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         plan.push((line, version, tag, locked));
     }
 
-    progress.set_message(format!(
+    progress.stage(format!(
         "fetching {}",
         plan.iter()
             .map(|p| p.2.as_str())
@@ -171,7 +195,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
             .join(", ")
     ));
     let wanted: Vec<String> = plan.iter().map(|p| p.2.clone()).collect();
-    cache.fetch_tags(&wanted, &progress)?;
+    cache.fetch_tags(&wanted, progress)?;
 
     // Build every release in memory first: nothing is written unless all lines succeed.
     let mut built = Vec::new();
@@ -180,10 +204,10 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         if let Some(entry) = locked.filter(|e| e.tag == tag) {
             if entry.commit != commit.to_string() {
                 if mode == Mode::Update {
-                    eprintln!(
+                    progress.warning(format!(
                         "warning: tag {tag} of line {line} moved from {} to {commit}; --update accepts it",
                         entry.commit
-                    );
+                    ));
                 } else {
                     return Err(Error::MovedTag {
                         line: line.to_string(),
@@ -194,7 +218,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
                 }
             }
         }
-        progress.set_message(format!("reading {tag}"));
+        progress.stage(format!("reading {tag}"));
         let (entry, charts) = build_line(&cache.repo, line, &version, &tag, commit)?;
         if mode == Mode::Locked {
             let expected = locked.expect("--locked lines are in the lock");
@@ -213,11 +237,11 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
             written.push(false); // already on disk byte for byte: nothing to rewrite
             continue;
         }
-        progress.set_message(format!("writing {}", entry.version));
+        progress.stage(format!("writing {}", entry.version));
         install::install_release(&istio_dir, &entry.version, charts)?;
         written.push(true);
     }
-    progress.finish_and_clear();
+    progress.finish();
 
     let mut new = match old.clone().filter(|_| same_remote) {
         Some(lock) => lock,
@@ -242,17 +266,17 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
             }
         }
     }
-    for ((entry, _), wrote) in built.iter().zip(written) {
-        eprintln!(
-            "{} Istio {} ({} at {}) in {}",
-            if wrote { "vendored" } else { "up to date:" },
-            entry.version,
-            entry.tag,
-            &entry.commit[..12],
-            istio_dir.join(&entry.version).display()
-        );
-    }
-    Ok(exit::SUCCESS)
+    Ok(built
+        .iter()
+        .zip(written)
+        .map(|((entry, _), written)| Vendored {
+            version: entry.version.clone(),
+            tag: entry.tag.clone(),
+            commit: entry.commit.clone(),
+            dir: istio_dir.join(&entry.version),
+            written,
+        })
+        .collect())
 }
 
 /// Reads the charts of one line at `commit`, applies the release-archive patches and
@@ -386,20 +410,6 @@ fn normalize_remote(given: &str) -> Result<String> {
             "--remote {given}: no such repository ({e}); give a URL or the path of a git repository"
         ))),
     }
-}
-
-/// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} objects")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
 }
 
 /// A test hook: with `MESHGEN_FAILPOINT=<name>` the run fails at that point, and with

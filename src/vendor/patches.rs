@@ -6,7 +6,7 @@
 //! so comments, key order and formatting survive, and the digest stays explainable.
 
 use crate::error::{Error, Result};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 use crate::vendor::digest::ChartFile;
 
 /// Generates the 0.6 chart's values.yaml from its template, as the release build did.

@@ -2,7 +2,7 @@
 //! in the line's semver range, pre-releases never included.
 
 use crate::error::{Error, Result};
-use crate::release_line::ReleaseLine;
+use crate::model::release_line::ReleaseLine;
 
 /// The version a tag name stands for: `1.0.9` or `v1.0.9`; None for other tags.
 pub fn parse_tag(name: &str) -> Option<semver::Version> {

@@ -1,0 +1,18 @@
+//! `meshgen lines`: the release lines, their pinned versions and charts.
+
+use crate::error::Result;
+use crate::model::release_line::ReleaseLine;
+
+pub fn run() -> Result<u8> {
+    let mut text = String::new();
+    for line in ReleaseLine::ALL {
+        let charts: Vec<&str> = line.charts().iter().map(|c| c.name).collect();
+        text.push_str(&format!(
+            "{:<5} {:<8} {}\n",
+            line.as_str(),
+            line.pinned_version(),
+            charts.join(", ")
+        ));
+    }
+    super::stdout_write(&text)
+}

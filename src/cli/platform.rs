@@ -1,0 +1,46 @@
+//! How a command names its platform (`--platform`, `--istio`, `--set`), and the platform it
+//! names, resolved against the lock with its warnings printed.
+
+use crate::error::Result;
+use crate::model::load::{LoadedPlatform, PlatformRequest};
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::{self, ResolvedPlatform};
+use crate::vendor::lock::{Lock, LOCK_PATH};
+
+/// How a command names its platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlatformArgs {
+    /// A platform name (./platforms/NAME.yaml, then a built-in) or a path to a platform file.
+    #[arg(long, short = 'p', value_name = "NAME|PATH")]
+    pub platform: String,
+    /// Render for this release line instead of the platform's own (0.6, 1.0, 1.11).
+    #[arg(long, value_name = "LINE")]
+    pub istio: Option<ReleaseLine>,
+    /// Override a platform field before validation, Helm syntax: spec.tracing=true.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl PlatformArgs {
+    pub fn request(&self) -> PlatformRequest {
+        PlatformRequest {
+            platform: self.platform.clone(),
+            istio: self.istio,
+            set: self.set.clone(),
+        }
+    }
+}
+
+/// Finds, validates and resolves the platform named by a command's arguments, at the version
+/// `vendor/meshgen.lock` pins; its warnings go to stderr.
+pub fn resolve_platform(args: &PlatformArgs) -> Result<(LoadedPlatform, ResolvedPlatform)> {
+    let dir = super::current_dir()?;
+    let lock = Lock::load(&dir.join(LOCK_PATH))?;
+    let (loaded, resolved) = resolve::resolve_request(&args.request(), &dir, &|line| {
+        resolve::version_for(lock.as_ref(), line)
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    Ok((loaded, resolved))
+}

@@ -1,0 +1,47 @@
+//! `meshgen validate`: schema and rules of each platform file; every problem located, a
+//! count at the end, all on stderr.
+
+use super::exit;
+use crate::error::{Error, Result};
+use crate::model::load;
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Platform files, or names of platforms (./platforms/NAME.yaml, then built-ins).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+pub fn run(args: &ValidateArgs) -> Result<u8> {
+    let dir = super::current_dir()?;
+    let mut code = exit::SUCCESS;
+    let mut report = String::new();
+    let mut valid = 0;
+    for arg in &args.files {
+        let outcome = load::find(arg, &dir)
+            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings));
+        match outcome {
+            Ok(loaded) => {
+                valid += 1;
+                for w in &loaded.warnings {
+                    report.push_str(&format!("{w}\n"));
+                }
+            }
+            Err(e @ Error::Findings(_)) => {
+                code = code.max(exit::FINDINGS);
+                report.push_str(&format!("{e}\n"));
+            }
+            Err(e) => {
+                code = code.max(super::exit_code(&e));
+                report.push_str(&format!("error: {e}\n"));
+            }
+        }
+    }
+    let n = args.files.len();
+    report.push_str(&format!(
+        "{valid} of {n} platform file{} valid\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    eprint!("{report}");
+    Ok(code)
+}

@@ -1,0 +1,26 @@
+//! `meshgen values`: a platform's Helm values file, on stdout or written atomically.
+
+use std::path::PathBuf;
+
+use super::exit;
+use super::platform::{resolve_platform, PlatformArgs};
+use crate::error::{Error, Result};
+
+#[derive(Debug, clap::Args)]
+pub struct ValuesArgs {
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: &ValuesArgs) -> Result<u8> {
+    let (_, resolved) = resolve_platform(&args.platform)?;
+    let text =
+        crate::render::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+    match &args.output {
+        Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),
+        None => super::stdout_write(&text),
+    }
+}

@@ -1,0 +1,223 @@
+//! `meshgen check`: the pull-request gate. Validates every platform file, compares the
+//! vendored charts with the lock, and checks that the generated files are what
+//! `meshgen generate` would write; every problem becomes a located finding, printed as text,
+//! JSON for tools, or GitHub workflow annotations that show on the pull request's lines.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::gitops::generate::ChangeKind;
+use crate::vendor::lock::{self, Lock};
+
+/// What `check` looks at.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Directory of platform files.
+    pub platforms: PathBuf,
+    /// Directory of generated files.
+    pub out: PathBuf,
+    /// Vendor directory holding meshgen.lock and the charts.
+    pub vendor: PathBuf,
+}
+
+/// Everything `check` found, and what it looked at.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Diagnostic>,
+    pub platforms: usize,
+    pub generated_files: usize,
+    pub charts: usize,
+    /// Generated values files held against their vendored charts.
+    pub values_checked: usize,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+fn finding(file: &Path, line: usize, message: String, hint: &str) -> Diagnostic {
+    Diagnostic::error(
+        file.display().to_string(),
+        line,
+        usize::from(line > 0),
+        "",
+        message,
+    )
+    .with_hint(hint)
+}
+
+/// Runs every check; the findings are in order: platform files, vendored charts, generated files.
+pub fn report(args: &Paths) -> Result<Report> {
+    let mut report = Report::default();
+    let lock_path = args.vendor.join(lock::FILE_NAME);
+    let lock = match Lock::load(&lock_path) {
+        Ok(lock) => lock,
+        Err(e @ Error::Vendor(_)) => {
+            report.findings.push(finding(
+                &lock_path,
+                0,
+                e.to_string(),
+                "restore the lock from git, or write it again with `meshgen vendor`",
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+
+    let config = crate::gitops::repo_config::RepoConfig::load(Path::new("."))?;
+    let settings = crate::gitops::generate::Settings {
+        lock: lock.as_ref(),
+        flux: config.flux.as_ref(),
+    };
+    let plan = crate::gitops::generate::plan(&args.platforms, &args.out, settings, true)?;
+    report.platforms = plan.platforms;
+    report.generated_files = plan.files;
+    report.findings.extend(plan.diagnostics);
+
+    if let Some(lock) = &lock {
+        let (differences, charts) = crate::vendor::check::differences(&args.vendor, lock, &[]);
+        report.charts = charts;
+        let lock_name = lock_path.display();
+        for d in differences {
+            report.findings.push(finding(
+                &d.path,
+                0,
+                format!("vendored chart differs from {lock_name}: {}", d.message),
+                "restore it with `meshgen vendor --locked`; to take a new upstream release, run `meshgen vendor --update` and review the lock",
+            ));
+        }
+    }
+
+    report
+        .findings
+        .extend(chart_findings(&args.vendor, &plan.rendered)?);
+    report.values_checked = plan.rendered.len();
+
+    let regenerate = "run `meshgen generate` and commit the result";
+    for change in plan.changes {
+        let (line, message) = match change.kind {
+            ChangeKind::Create => (
+                0,
+                "missing: `meshgen generate` would create this file".to_string(),
+            ),
+            ChangeKind::Update => (
+                change.line,
+                format!(
+                    "stale: differs from what `meshgen generate` writes, from line {} on",
+                    change.line
+                ),
+            ),
+            ChangeKind::Delete => (
+                0,
+                "orphaned: no platform file generates this file any more".to_string(),
+            ),
+        };
+        report
+            .findings
+            .push(finding(&change.path, line, message, regenerate));
+    }
+    Ok(report)
+}
+
+/// `check-values` on each generated values file whose charts are vendored: the charts of a
+/// version are read once, however many platforms use them.
+fn chart_findings(
+    vendor: &Path,
+    rendered: &[crate::gitops::generate::Rendered],
+) -> Result<Vec<Diagnostic>> {
+    let mut declared: std::collections::HashMap<
+        &[String],
+        Option<crate::gitops::checkvalues::Declared>,
+    > = std::collections::HashMap::new();
+    let mut findings = Vec::new();
+    for platform in rendered {
+        if !declared.contains_key(platform.charts.as_slice()) {
+            let dirs: Vec<PathBuf> = platform.charts.iter().map(|c| vendor.join(c)).collect();
+            // Charts not vendored yet: the vendor check reports them, nothing to hold against.
+            let loaded = if dirs.iter().all(|d| d.join("Chart.yaml").is_file()) {
+                match crate::gitops::checkvalues::load(&dirs, Some(platform.line)) {
+                    Ok(charts) => Some(charts),
+                    Err(Error::Findings(found)) => {
+                        findings.extend(found);
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                None
+            };
+            declared.insert(&platform.charts, loaded);
+        }
+        let charts = &declared[platform.charts.as_slice()];
+        let Some(charts) = charts else { continue };
+        let text = match std::fs::read_to_string(&platform.values) {
+            Ok(text) => text,
+            // Missing: reported as a generated file to create.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&platform.values, e)),
+        };
+        findings.extend(charts.check(&platform.values.display().to_string(), &text)?);
+    }
+    Ok(findings)
+}
+
+/// One JSON object: the findings and their counts.
+pub fn format_json(report: &Report) -> String {
+    let value = serde_json::json!({
+        "findings": report.findings,
+        "errors": report.errors(),
+        "warnings": report.findings.len() - report.errors(),
+        "checked": {
+            "platforms": report.platforms,
+            "generatedFiles": report.generated_files,
+            "vendoredCharts": report.charts,
+            "valuesAgainstCharts": report.values_checked,
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("findings serialize");
+    text.push('\n');
+    text
+}
+
+/// GitHub workflow commands; see "Workflow commands for GitHub Actions" for the escaping.
+pub fn format_github(findings: &[Diagnostic]) -> String {
+    fn data(text: &str) -> String {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for d in findings {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = vec![format!("file={}", property(&d.file))];
+        if d.line > 0 {
+            props.push(format!("line={}", d.line));
+            if d.col > 0 {
+                props.push(format!("col={}", d.col));
+            }
+        }
+        props.push("title=meshgen check".to_string());
+        let mut message = if d.path.is_empty() {
+            d.message.clone()
+        } else {
+            format!("{}: {}", d.path, d.message)
+        };
+        if let Some(hint) = &d.hint {
+            message.push_str(&format!("\nhint: {hint}"));
+        }
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            data(&message)
+        ));
+    }
+    out
+}

@@ -1,0 +1,551 @@
+//! `meshgen check-values`: holds a values file against the defaults of the chart(s) it is
+//! meant for, as Helm would merge them, and reports every key the charts do not declare
+//! (with "did you mean") and every value whose type differs from the default's.
+//!
+//! What a chart declares is its `values.yaml` plus each sub-chart under `charts/<dir>/`,
+//! whose values live under the sub-chart's name while its `global` joins the parent's.
+//! Several `--chart`s give the union (Istio 1.11 installs four charts from one values file).
+//! Maps the chart leaves open for user keys accept anything below them: an empty `{}`
+//! default, and keys whose name says so (annotations, labels, env, resources, ...). For
+//! the vendored Istio charts, `data/chart-keys/<line>.extra.txt` adds what the templates
+//! read without declaring (`read PATH`) and further open maps (`open PATH`).
+//!
+//! Values are typed as Helm reads them (YAML 1.1): a plain `no` is a boolean, `1_000` a
+//! number, so a trap that slips into a string field is reported.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::model::release_line::ReleaseLine;
+use crate::yaml::{self, Node, NodeValue, PathSegment};
+
+/// Map keys whose defaults are open for user keys, whatever the chart puts in them.
+const OPEN_KEYS: &[&str] = &[
+    "affinity",
+    "annotations",
+    "dashboardProviders",
+    "datasources",
+    "defaultNodeSelector",
+    "defaultResources",
+    "deploymentAnnotations",
+    "deploymentLabels",
+    "env",
+    "injectedAnnotations",
+    "labels",
+    "limits",
+    "nodeSelector",
+    "podAnnotations",
+    "podLabels",
+    "podSecurityContext",
+    "proxyMetadata",
+    "requests",
+    "resources",
+    "securityContext",
+    "selector",
+    "serviceAnnotations",
+    "tolerations",
+];
+
+/// Known undeclared keys per line (facts read off the vendored templates).
+fn extras(line: ReleaseLine) -> &'static str {
+    match line {
+        ReleaseLine::V0_6 => include_str!("../../data/chart-keys/0.6.extra.txt"),
+        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.extra.txt"),
+        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.extra.txt"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A null default: the chart accepts anything here.
+    Any,
+    Map,
+    List,
+    Str,
+    Bool,
+    Number,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Any => "anything",
+            Kind::Map => "a map",
+            Kind::List => "a list",
+            Kind::Str => "a string",
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+        }
+    }
+}
+
+/// What the charts declare at one path.
+#[derive(Debug, Clone)]
+struct Decl {
+    kind: Kind,
+    /// Any key is accepted below this map.
+    open: bool,
+    children: BTreeMap<String, Decl>,
+    /// `file:line` of the default, for messages.
+    origin: String,
+}
+
+impl Decl {
+    fn any(origin: String) -> Decl {
+        Decl {
+            kind: Kind::Any,
+            open: false,
+            children: BTreeMap::new(),
+            origin,
+        }
+    }
+
+    fn empty_map(origin: String) -> Decl {
+        Decl {
+            kind: Kind::Map,
+            open: false,
+            children: BTreeMap::new(),
+            origin,
+        }
+    }
+
+    /// `line` is where the default is declared: its key's line (a block map starts below it).
+    fn from_node(node: &Node, name: Option<&str>, line: usize, file: &str) -> Decl {
+        let origin = format!("{file}:{line}");
+        let mut decl = Decl::any(origin);
+        decl.kind = kind_of(node);
+        if let NodeValue::Map(entries) = &node.value {
+            decl.open = entries.is_empty() || name.is_some_and(|n| OPEN_KEYS.contains(&n));
+            for e in entries {
+                let child = Decl::from_node(&e.value, Some(&e.key), e.key_span.line, file);
+                decl.children.insert(e.key.clone(), child);
+            }
+        }
+        decl
+    }
+
+    /// Merges `other` into `self` as a union: maps merge key by key, and two different
+    /// kinds at one path accept either (the charts disagree, so neither is wrong).
+    fn union(&mut self, other: Decl) {
+        if self.kind == Kind::Map && other.kind == Kind::Map {
+            self.open |= other.open;
+            for (key, child) in other.children {
+                match self.children.get_mut(&key) {
+                    Some(mine) => mine.union(child),
+                    None => {
+                        self.children.insert(key, child);
+                    }
+                }
+            }
+        } else if self.kind != other.kind {
+            self.kind = Kind::Any;
+            self.children.clear();
+        }
+    }
+
+    fn get_mut(&mut self, path: &[String]) -> Option<&mut Decl> {
+        let mut decl = self;
+        for key in path {
+            decl = decl.children.get_mut(key)?;
+        }
+        Some(decl)
+    }
+}
+
+/// What Helm's YAML 1.1 reading makes of a plain scalar that YAML 1.2 keeps as a string.
+fn yaml11_kind(text: &str, plain: bool) -> Option<Kind> {
+    match crate::yaml::yaml11_only(text).filter(|_| plain)? {
+        crate::yaml::Yaml11Scalar::Bool => Some(Kind::Bool),
+        crate::yaml::Yaml11Scalar::Number => Some(Kind::Number),
+    }
+}
+
+/// The kind Helm gives a value node.
+fn kind_of(node: &Node) -> Kind {
+    match &node.value {
+        NodeValue::Null => Kind::Any,
+        NodeValue::Bool(_) => Kind::Bool,
+        NodeValue::Int(_) | NodeValue::Float(_) => Kind::Number,
+        NodeValue::Str(s, plain) => yaml11_kind(s, *plain).unwrap_or(Kind::Str),
+        NodeValue::Seq(_) => Kind::List,
+        NodeValue::Map(_) => Kind::Map,
+    }
+}
+
+/// What the charts declare, ready to check values files against.
+#[derive(Debug)]
+pub struct Declared {
+    root: Decl,
+    /// The charts, for messages.
+    pub charts: Vec<PathBuf>,
+    /// The Istio line whose known undeclared keys were added, if any.
+    pub line: Option<ReleaseLine>,
+}
+
+fn read(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// A file holding only comments and blank lines is an empty document, not an error.
+fn is_blank(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "{}"
+    })
+}
+
+fn parse_located(path: &Path, text: &str) -> Result<Option<Node>> {
+    if is_blank(text) {
+        return Ok(None);
+    }
+    yaml::parse(text)
+        .map(Some)
+        .map_err(|e| e.into_diagnostic(&path.display().to_string()).into())
+}
+
+fn chart_name(dir: &Path) -> Result<String> {
+    let path = dir.join("Chart.yaml");
+    let Some(text) = read(&path)? else {
+        return Err(Error::Usage(format!(
+            "{} is not a Helm chart: it has no Chart.yaml",
+            dir.display()
+        )));
+    };
+    let node = parse_located(&path, &text)?;
+    match node
+        .map(|n| n.to_json())
+        .as_ref()
+        .and_then(|j| j.get("name"))
+    {
+        Some(serde_json::Value::String(name)) if !name.is_empty() => Ok(name.clone()),
+        _ => Err(Diagnostic::error(
+            path.display().to_string(),
+            1,
+            1,
+            "name",
+            "a chart needs a name",
+        )
+        .into()),
+    }
+}
+
+/// One chart and its sub-charts, as Helm merges their defaults.
+fn load_chart(dir: &Path) -> Result<Decl> {
+    chart_name(dir)?;
+    let values_path = dir.join("values.yaml");
+    let file = values_path.display().to_string();
+    let mut root = match read(&values_path)? {
+        Some(text) => match parse_located(&values_path, &text)? {
+            Some(node) if matches!(node.value, NodeValue::Map(_)) => {
+                let mut decl = Decl::from_node(&node, None, node.span.line, &file);
+                // The top level is the chart's own namespace, never an open map.
+                decl.open = false;
+                decl
+            }
+            Some(node) => {
+                return Err(Diagnostic::error(
+                    file,
+                    node.span.line,
+                    node.span.col,
+                    "",
+                    "chart defaults must be a map",
+                )
+                .into())
+            }
+            None => Decl::empty_map(file.clone()),
+        },
+        None => Decl::empty_map(file.clone()),
+    };
+    let charts_dir = dir.join("charts");
+    let mut subdirs = Vec::new();
+    match std::fs::read_dir(&charts_dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(&charts_dir, e))?;
+                subdirs.push(entry.path());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&charts_dir, e)),
+    }
+    subdirs.sort();
+    for sub in subdirs {
+        if !sub.is_dir() {
+            if sub.extension().is_some_and(|x| x == "tgz") {
+                return Err(Error::Usage(format!(
+                    "{}: packed sub-charts are not read; unpack it into charts/ (helm pull --untar)",
+                    sub.display()
+                )));
+            }
+            continue;
+        }
+        let name = chart_name(&sub)?;
+        let mut decl = load_chart(&sub)?;
+        // A sub-chart's `global` is the parent's; the rest lives under its name.
+        if let Some(global) = decl.children.remove("global") {
+            match root.children.get_mut("global") {
+                Some(mine) => mine.union(global),
+                None => {
+                    root.children.insert("global".into(), global);
+                }
+            }
+        }
+        decl.open = false;
+        match root.children.get_mut(&name) {
+            // The parent's section overrides the sub-chart's defaults, key by key.
+            Some(mine) => mine.union(decl),
+            None => {
+                root.children.insert(name, decl);
+            }
+        }
+    }
+    Ok(root)
+}
+
+/// Splits `a.b["x.y"].c` into its keys.
+fn split_path(path: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("[\"") {
+            let end = r.find("\"]").unwrap_or(r.len());
+            keys.push(r[..end].to_string());
+            rest = r.get(end + 2..).unwrap_or("");
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            keys.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    keys
+}
+
+/// Adds a line's known undeclared keys where their parent is declared, so that a `read`
+/// entry for one 1.11 chart does not open a path in another.
+fn apply_extras(root: &mut Decl, line: ReleaseLine) {
+    let origin = format!("data/chart-keys/{line}.extra.txt");
+    for entry in extras(line).lines() {
+        let entry = entry.split('#').next().unwrap_or_default().trim();
+        let (open, path) = if let Some(p) = entry.strip_prefix("open ") {
+            (true, p)
+        } else if let Some(p) = entry.strip_prefix("read ") {
+            (false, p)
+        } else {
+            continue;
+        };
+        let keys = split_path(path.trim());
+        let Some((last, parent)) = keys.split_last() else {
+            continue;
+        };
+        let Some(parent) = root.get_mut(parent) else {
+            continue;
+        };
+        if parent.kind != Kind::Map {
+            continue;
+        }
+        let child = parent
+            .children
+            .entry(last.clone())
+            .or_insert_with(|| Decl::any(origin.clone()));
+        if open {
+            child.open = true;
+        }
+    }
+}
+
+/// The Istio line of a vendored chart path `.../<version>/<chart>` whose chart is one of
+/// that line's.
+fn detect_line(dir: &Path, name: &str) -> Option<ReleaseLine> {
+    let dir = dir.canonicalize().ok()?;
+    let version = dir.parent()?.file_name()?.to_str()?;
+    let line = ReleaseLine::of_version(&semver::Version::parse(version).ok()?)?;
+    line.charts().iter().any(|c| c.name == name).then_some(line)
+}
+
+/// Loads the charts' declared values.
+pub fn load(charts: &[PathBuf], istio: Option<ReleaseLine>) -> Result<Declared> {
+    let mut root: Option<Decl> = None;
+    let mut detected = Vec::new();
+    for dir in charts {
+        if !dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: no such chart directory",
+                dir.display()
+            )));
+        }
+        let name = chart_name(dir)?;
+        detected.push(detect_line(dir, &name));
+        let decl = load_chart(dir)?;
+        match &mut root {
+            Some(r) => r.union(decl),
+            None => root = Some(decl),
+        }
+    }
+    let mut root = root.ok_or_else(|| Error::Usage("no chart given".into()))?;
+    let line = istio.or_else(|| {
+        let first = *detected.first()?;
+        detected.iter().all(|d| *d == first).then_some(first)?
+    });
+    if let Some(line) = line {
+        apply_extras(&mut root, line);
+    }
+    Ok(Declared {
+        root,
+        charts: charts.to_vec(),
+        line,
+    })
+}
+
+impl Declared {
+    /// Checks the values file at `path`, read whole.
+    pub fn check_file(&self, path: &Path) -> Result<Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        self.check(&path.display().to_string(), &text)
+    }
+
+    /// Every finding in one values file (a file that is not YAML is one finding); `file`
+    /// names it in the diagnostics.
+    pub fn check(&self, file: &str, text: &str) -> Result<Vec<Diagnostic>> {
+        let node = match parse_located(Path::new(file), text) {
+            Ok(Some(node)) => node,
+            Ok(None) => return Ok(Vec::new()),
+            Err(Error::Findings(found)) => return Ok(found),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        let mut path = Vec::new();
+        if !matches!(node.value, NodeValue::Map(_)) {
+            out.push(finding(
+                file,
+                node.span,
+                &path,
+                format!("values must be a map, found {}", kind_of(&node).noun()),
+                None,
+            ));
+            return Ok(out);
+        }
+        walk(&node, &self.root, file, &mut path, &mut out);
+        Ok(out)
+    }
+}
+
+fn finding(
+    file: &str,
+    span: yaml::Span,
+    path: &[PathSegment],
+    message: String,
+    hint: Option<String>,
+) -> Diagnostic {
+    Diagnostic {
+        hint,
+        ..Diagnostic::error(file, span.line, span.col, yaml::display_path(path), message)
+    }
+}
+
+fn walk(
+    node: &Node,
+    decl: &Decl,
+    file: &str,
+    path: &mut Vec<PathSegment>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let NodeValue::Map(entries) = &node.value else {
+        return;
+    };
+    if decl.open {
+        return;
+    }
+    for entry in entries {
+        path.push(PathSegment::Key(entry.key.clone()));
+        match decl.children.get(&entry.key) {
+            None => {
+                let hint = crate::suggest::did_you_mean(
+                    &entry.key,
+                    decl.children.keys().map(String::as_str),
+                )
+                .map(|s| format!("did you mean `{s}`?"));
+                out.push(finding(
+                    file,
+                    entry.key_span,
+                    path,
+                    "the chart does not declare this key".into(),
+                    hint,
+                ));
+            }
+            Some(child) => {
+                let given = kind_of(&entry.value);
+                // A null value resets the key to the chart's default; null defaults take anything.
+                if given == Kind::Any || child.kind == Kind::Any {
+                } else if given != child.kind {
+                    let span = match entry.value.value {
+                        NodeValue::Map(_) | NodeValue::Seq(_) => entry.key_span,
+                        _ => entry.value.span,
+                    };
+                    let mut message = format!(
+                        "{} where the chart has {} ({})",
+                        given.noun(),
+                        child.kind.noun(),
+                        child.origin
+                    );
+                    let mut hint = None;
+                    if let NodeValue::Str(s, true) = &entry.value.value {
+                        if given != Kind::Str {
+                            message = format!(
+                                "Helm reads `{s}` as {} (YAML 1.1), where the chart has {} ({})",
+                                given.noun(),
+                                child.kind.noun(),
+                                child.origin
+                            );
+                            if child.kind == Kind::Str {
+                                hint = Some(format!("quote it: \"{s}\""));
+                            }
+                        }
+                    } else if given == Kind::Number && child.kind == Kind::Str {
+                        hint = Some("quote it to keep it a string".into());
+                    }
+                    out.push(finding(file, span, path, message, hint));
+                } else if given == Kind::Map {
+                    walk(&entry.value, child, file, path, out);
+                }
+            }
+        }
+        path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_kinds() {
+        for s in ["no", "on", "y", "OFF", "Yes"] {
+            assert_eq!(yaml11_kind(s, true), Some(Kind::Bool), "{s}");
+        }
+        for s in ["1_000", "0b101", "1:20", "0x1_F", "1_0.5"] {
+            assert_eq!(yaml11_kind(s, true), Some(Kind::Number), "{s}");
+        }
+        for s in ["none", "2001-12-14", "=", "<<", "1.0.9", "_1", "a:b"] {
+            assert_eq!(yaml11_kind(s, true), None, "{s}");
+        }
+        assert_eq!(yaml11_kind("no", false), None);
+    }
+
+    #[test]
+    fn splits_bracketed_paths() {
+        assert_eq!(
+            split_path(r#"a.b["cloud.google.com/x"].c"#),
+            ["a", "b", "cloud.google.com/x", "c"]
+        );
+        assert_eq!(
+            split_path("gateways.istio-ingressgateway"),
+            ["gateways", "istio-ingressgateway"]
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! `meshgen init`: scaffolds a GitOps repository — an example platform file, the schemas its
+//! modeline points at, the lock of the built-in pins, a GitHub Actions workflow, a pre-commit
+//! hook and a README section. Nothing is overwritten without `--force`: when any file exists,
+//! the command lists them and writes nothing.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The example platform; `tests/workflow.rs` proves that it validates.
+pub const EXAMPLE_PLATFORM: &str = r#"# yaml-language-server: $schema=../schemas/platform.schema.json
+# One file per cluster. The name of the file is the directory under generated/.
+# Every field is described in schemas/platform.schema.json; `meshgen explain --platform
+# platforms/example.yaml` shows where each generated value comes from.
+apiVersion: meshgen/v1alpha1
+kind: Platform
+metadata:
+  name: example
+  description: On-prem KVM cluster, Istio 1.11, gateways on node ports
+spec:
+  provider: kvm
+  istio: "1.11"
+  kubernetes: "1.21"
+  ingressGateway:
+    serviceType: NodePort
+    nodePorts:
+      http2: 31380
+      https: 31390
+  sidecarInjection:
+    namespaces: [default]
+"#;
+
+const WORKFLOW: &str = r#"# Runs `meshgen check` on every pull request: platform files valid, vendored charts as
+# locked, generated files current. Findings show on the pull request's lines.
+name: meshgen
+on:
+  pull_request:
+  push:
+    branches: [main]
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      # Install meshgen as your team distributes it; this builds it from the git repository
+      # named by the repository variable MESHGEN_GIT (pin a tag with --tag).
+      - name: Install meshgen
+        run: cargo install --locked --git "${{ vars.MESHGEN_GIT }}" meshgen
+      - name: meshgen check
+        run: meshgen check --format github
+"#;
+
+const PRE_COMMIT: &str = r#"# pre-commit (https://pre-commit.com): `pre-commit install` runs `meshgen check` before
+# each commit that touches the platforms, the vendored charts or the generated files.
+repos:
+  - repo: local
+    hooks:
+      - id: meshgen-check
+        name: meshgen check
+        entry: meshgen check
+        language: system
+        pass_filenames: false
+        files: ^(platforms|vendor|generated)/
+"#;
+
+const GITATTRIBUTES: &str =
+    "# Collapse generated files and vendored charts in pull request diffs.\n\
+generated/** linguist-generated=true\n\
+vendor/istio/** linguist-vendored=true\n";
+
+/// The README section (the whole README of a new repository).
+pub const README_SECTION: &str = r#"# Istio platforms, the GitOps way
+
+This repository holds one platform file per cluster and everything rendered from them by
+meshgen: Helm values for the cluster's Istio release line, the extra
+objects it needs, and the upstream Istio charts, vendored and pinned.
+
+| path | what it is |
+|---|---|
+| `platforms/*.yaml` | one platform file per cluster; edit these |
+| `schemas/` | JSON schemas of platform files and of the lock (editor completion via the modeline) |
+| `vendor/meshgen.lock` | the pinned Istio release of each line, commit and chart digests |
+| `vendor/istio/<version>/` | the vendored charts (written by `meshgen vendor`) |
+| `generated/<platform>/` | `values.yaml` and, where needed, `manifests.yaml`, `flux.yaml`, `kustomization.yaml` (written by `meshgen generate`) |
+
+## Workflow
+
+```sh
+meshgen vendor --locked      # fetch exactly the charts the lock pins (once, and after a lock change)
+$EDITOR platforms/example.yaml
+meshgen generate             # render generated/<platform>/
+meshgen check                # what CI runs: validation, vendored charts, generated files current
+git add -A && git commit
+```
+
+Never edit `generated/` or `vendor/istio/` by hand: `meshgen check` fails on any difference.
+To take a newer Istio patch release: `meshgen vendor --update`, review the lock change,
+`meshgen generate`, commit. `meshgen explain --platform NAME` shows where each value comes from.
+
+CI: `.github/workflows/meshgen.yml` runs `meshgen check --format github` on every pull
+request; `.pre-commit-config.yaml` runs `meshgen check` before each commit.
+
+Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usage or I/O error.
+"#;
+
+/// `meshgen.yaml` with the Flux source, checked by the parser that reads it back.
+fn repo_config(git_url: &str, git_secret: Option<&str>) -> Result<String> {
+    let q = |text: &str| serde_json::to_string(text).expect("strings serialize");
+    let mut text = format!(
+        "# meshgen's settings for this repository.\n\
+         # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
+         flux:\n  gitUrl: {}\n  branch: {}\n  path: {}\n  namespace: {}\n",
+        q(git_url),
+        q(crate::install::flux::DEFAULT_BRANCH),
+        q(crate::install::flux::DEFAULT_PATH),
+        q(crate::install::flux::DEFAULT_NAMESPACE),
+    );
+    if let Some(secret) = git_secret {
+        text.push_str(&format!("  gitSecret: {}\n", q(secret)));
+    }
+    crate::gitops::repo_config::RepoConfig::parse(&text, "--git-url").map_err(|e| match e {
+        Error::Findings(found) => Error::Usage(
+            found
+                .iter()
+                // Named by the flag that gave the value, as `meshgen flux` names it.
+                .map(|d| {
+                    match crate::install::flux::SourceField::ALL
+                        .iter()
+                        .find(|f| d.path == format!("flux.{}", f.config_key()))
+                    {
+                        Some(field) => format!("{} {}", field.flag(), d.message),
+                        None => d.message.clone(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => other,
+    })?;
+    Ok(text)
+}
+
+/// The files `init` writes under the repository directory: (relative path, content).
+pub fn files(
+    dir: &Path,
+    git_url: Option<&str>,
+    git_secret: Option<&str>,
+) -> Result<Vec<(String, String)>> {
+    let mut files = vec![(
+        "platforms/example.yaml".to_string(),
+        EXAMPLE_PLATFORM.to_string(),
+    )];
+    if let Some(url) = git_url {
+        files.push((
+            crate::gitops::repo_config::CONFIG_PATH.to_string(),
+            repo_config(url, git_secret)?,
+        ));
+    }
+    for (path, content) in crate::gitops::schemas::files() {
+        files.push((path.to_string(), content));
+    }
+    files.push((
+        crate::vendor::lock::LOCK_PATH.to_string(),
+        crate::vendor::lock::Lock::builtin().to_yaml(),
+    ));
+    files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
+    files.push((".pre-commit-config.yaml".to_string(), PRE_COMMIT.into()));
+    files.push((".gitattributes".to_string(), GITATTRIBUTES.into()));
+    // An existing README is the user's (unless an earlier init wrote it): the section then
+    // goes to a file of its own.
+    let first_line = README_SECTION.lines().next().unwrap_or_default();
+    let ours = std::fs::read_to_string(dir.join("README.md"))
+        .map(|text| text.lines().next() == Some(first_line))
+        .unwrap_or(true);
+    let readme = if ours { "README.md" } else { "MESHGEN.md" };
+    files.push((readme.to_string(), README_SECTION.into()));
+    Ok(files)
+}
+
+/// Refuses to overwrite: the files of `files` that already exist under `dir`, listed in
+/// a usage error (writing nothing is then the caller's part).
+pub fn refuse_existing(dir: &Path, files: &[(String, String)]) -> Result<()> {
+    let existing: Vec<String> = files
+        .iter()
+        .map(|(rel, _)| dir.join(rel))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    if existing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "not overwriting existing files (use --force to replace them):\n  {}",
+        existing.join("\n  ")
+    )))
+}

@@ -1,0 +1,8 @@
+//! The repository workflow: generate, check, init, the repository's settings, check-values.
+
+pub mod check;
+pub mod checkvalues;
+pub mod generate;
+pub mod init;
+pub mod repo_config;
+pub mod schemas;

@@ -1,0 +1,152 @@
+//! `meshgen.yaml`, the repository's own settings: today, where Flux clones the repository
+//! from, so that `meshgen generate` can write each platform's `flux.yaml` and `meshgen check`
+//! can hold it current. Without the file (or without `flux`), no Flux objects are generated.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::install::flux::Source;
+use crate::yaml::PathSegment;
+
+/// Where the settings live, relative to the repository root.
+pub const CONFIG_PATH: &str = "meshgen.yaml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ConfigFile {
+    flux: Option<FluxSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FluxSettings {
+    git_url: String,
+    #[serde(default = "default_branch")]
+    branch: String,
+    #[serde(default = "default_path")]
+    path: String,
+    #[serde(default = "default_namespace")]
+    namespace: String,
+    #[serde(default)]
+    git_secret: Option<String>,
+}
+
+fn default_branch() -> String {
+    crate::install::flux::DEFAULT_BRANCH.into()
+}
+fn default_path() -> String {
+    crate::install::flux::DEFAULT_PATH.into()
+}
+fn default_namespace() -> String {
+    crate::install::flux::DEFAULT_NAMESPACE.into()
+}
+
+/// The repository's settings, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoConfig {
+    pub flux: Option<Source>,
+}
+
+impl RepoConfig {
+    /// Reads `meshgen.yaml` in `root`; the defaults when there is none.
+    pub fn load(root: &Path) -> Result<RepoConfig> {
+        let path = root.join(CONFIG_PATH);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => RepoConfig::parse(&text, CONFIG_PATH),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RepoConfig::default()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Parses the text of a config file; `file` names it in diagnostics.
+    pub fn parse(text: &str, file: &str) -> Result<RepoConfig> {
+        let located = |line, col, path: &str, message: String, hint: Option<String>| {
+            Error::from(Diagnostic {
+                hint,
+                ..Diagnostic::error(file, line, col, path, message)
+            })
+        };
+        let doc = crate::yaml::parse(text).map_err(|e| Error::from(e.into_diagnostic(file)))?;
+        let raw: ConfigFile = serde_path_to_error::deserialize(&doc.to_json()).map_err(|e| {
+            let path = crate::yaml::serde_path(e.path());
+            let span = doc.locate_value(&path);
+            located(
+                span.line,
+                span.col,
+                &crate::yaml::display_path(&path),
+                e.inner().to_string(),
+                Some(
+                    "meshgen.yaml holds `flux: {gitUrl, branch, path, namespace, gitSecret}`"
+                        .into(),
+                ),
+            )
+        })?;
+        let flux = match raw.flux {
+            None => None,
+            Some(f) => Some(
+                Source::new(
+                    &f.git_url,
+                    &f.branch,
+                    &f.path,
+                    &f.namespace,
+                    f.git_secret.as_deref(),
+                )
+                .map_err(|e| {
+                    let path = [
+                        PathSegment::Key("flux".into()),
+                        PathSegment::Key(e.field.config_key().into()),
+                    ];
+                    let span = doc.locate_value(&path);
+                    located(
+                        span.line,
+                        span.col,
+                        &crate::yaml::display_path(&path),
+                        e.message,
+                        None,
+                    )
+                })?,
+            ),
+        };
+        Ok(RepoConfig { flux })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_flux_settings_with_defaults() {
+        let config = RepoConfig::parse(
+            "flux:\n  gitUrl: https://h/fleet.git\n  path: ./mesh/\n",
+            "m",
+        )
+        .unwrap();
+        let flux = config.flux.unwrap();
+        assert_eq!(flux.branch, "main");
+        assert_eq!(flux.path, "mesh");
+        assert_eq!(flux.namespace, "flux-system");
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let err = RepoConfig::parse("flux:\n  gitUrl: git@h:o/r.git\n", "meshgen.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("meshgen.yaml:2:11: flux.gitUrl: "), "{err}");
+        assert!(err.contains("ssh://git@h/o/r.git"), "{err}");
+        let err = RepoConfig::parse("flux:\n  gitUrl: https://h/r\n  brnch: x\n", "meshgen.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `brnch`"), "{err}");
+        assert!(err.starts_with("meshgen.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn no_file_means_no_flux() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(RepoConfig::load(dir.path()).unwrap(), RepoConfig::default());
+    }
+}

@@ -1,0 +1,58 @@
+//! The generated schema files a repository keeps (`meshgen schema --write`, `init`): the
+//! platform schema and the lock's, and which of them are stale on disk.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The generated files `meshgen schema --write` keeps current: (path, content).
+pub fn files() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            crate::model::schema::PLATFORM_SCHEMA_PATH,
+            crate::model::schema::platform_schema_text(),
+        ),
+        (
+            "schemas/lock.schema.json",
+            crate::vendor::lock::json_schema(),
+        ),
+    ]
+}
+
+/// A unified diff for each schema file under `dir` that differs from what meshgen generates
+/// (a missing file differs in full); empty when all are current.
+pub fn stale(dir: &Path) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (rel, content) in files() {
+        let path = dir.join(rel);
+        let current = read_generated(&path, content.len())?;
+        if current != content {
+            stale.push(crate::diff::unified(
+                &path.display().to_string(),
+                &current,
+                &content,
+            ));
+        }
+    }
+    Ok(stale)
+}
+
+/// A generated file as it is on disk for `--check`: empty when absent (all of it is then
+/// stale), an error naming it when it cannot be read. Only a little more than the expected
+/// length is read: anything longer is stale whatever it holds.
+fn read_generated(path: &Path, expected_len: usize) -> Result<String> {
+    let limit = expected_len + 1;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let bytes = match crate::fsutil::read_to_limit(file, limit) {
+        Ok(bytes) => bytes,
+        Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
+        Err(crate::fsutil::ReadError::TooLarge { .. }) => {
+            return Ok(format!("(more than {limit} bytes)\n"))
+        }
+    };
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

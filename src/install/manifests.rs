@@ -1,0 +1,148 @@
+//! `meshgen manifests`: the Kubernetes objects a platform needs besides the charts — the pod
+//! security policy that lets injected pods run Istio's privileged init container (with its
+//! ClusterRole and binding, as in the KVM seed) and the namespaces labelled for injection.
+//!
+//! The text is written directly rather than through a YAML emitter so that the output is
+//! byte-stable and every user-given string is double-quoted (a name like `true` or `1.0`
+//! must stay a string). JSON string syntax is valid YAML double-quoted syntax.
+
+use std::fmt::Write as _;
+
+use crate::error::{Diagnostic, Result};
+use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::model::rules::PSP_REMOVED_IN;
+use crate::render::resolve::ResolvedPlatform;
+
+/// Name of the PodSecurityPolicy, its ClusterRole and ClusterRoleBinding.
+pub const PSP_NAME: &str = "istio-sidecar";
+
+/// `policy/v1beta1` PodSecurityPolicy is served from this Kubernetes version on.
+pub const PSP_POLICY_API_FROM: KubeMinor = KubeMinor::new(1, 10);
+
+/// The PodSecurityPolicy `apiVersion` the target cluster serves.
+///
+/// `extensions/v1beta1` is served up to 1.15 and `policy/v1beta1` from 1.10 to 1.24. With a
+/// known version pick the one it serves (`policy` where both are). Without one, the line
+/// bounds the cluster: 0.6 and 1.0 run on 1.9–1.15, where only `extensions` is served
+/// throughout; 1.11 runs on 1.16–1.24, where only `policy` is.
+pub fn psp_api_version(kubernetes: Option<KubeMinor>, line: ReleaseLine) -> &'static str {
+    let policy = match kubernetes {
+        Some(v) => v >= PSP_POLICY_API_FROM,
+        None => line == ReleaseLine::V1_11,
+    };
+    if policy {
+        "policy/v1beta1"
+    } else {
+        "extensions/v1beta1"
+    }
+}
+
+fn q(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
+}
+
+/// The objects, as one YAML stream; empty when the platform needs none.
+pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
+    let mut out = String::new();
+    if let Some(psp) = &platform.pod_security_policy {
+        // Validation refuses this already; kept so a library caller cannot emit dead objects.
+        if let Some(v) = platform.kubernetes.filter(|v| *v >= PSP_REMOVED_IN) {
+            return Err(Diagnostic::error(
+                source,
+                0,
+                0,
+                "spec.podSecurityPolicy.enabled",
+                format!(
+                    "Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN}): no manifests to write"
+                ),
+            )
+            .with_hint(
+                "use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead",
+            )
+            .into());
+        }
+        let api = psp_api_version(platform.kubernetes, platform.line);
+        let name = q(PSP_NAME);
+        let _ = write!(
+            out,
+            "---\n\
+             # Lets injected pods run Istio's init container (privileged, NET_ADMIN).\n\
+             apiVersion: {api}\n\
+             kind: PodSecurityPolicy\n\
+             metadata:\n  name: {name}\n\
+             spec:\n  privileged: true\n  allowedCapabilities:\n  - \"NET_ADMIN\"\n\
+             \x20 fsGroup:\n    rule: \"RunAsAny\"\n  runAsUser:\n    rule: \"RunAsAny\"\n\
+             \x20 seLinux:\n    rule: \"RunAsAny\"\n  supplementalGroups:\n    rule: \"RunAsAny\"\n\
+             \x20 volumes:\n  - \"*\"\n"
+        );
+        // The admission plugin authorizes `use` in the group the policy is served from;
+        // listing both keeps the role valid if the cluster is upgraded across 1.10.
+        let _ = write!(
+            out,
+            "---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\n\
+             kind: ClusterRole\n\
+             metadata:\n  name: {name}\n\
+             rules:\n\
+             - apiGroups:\n  - \"policy\"\n  - \"extensions\"\n\
+             \x20 resources:\n  - \"podsecuritypolicies\"\n\
+             \x20 resourceNames:\n  - {name}\n\
+             \x20 verbs:\n  - \"use\"\n"
+        );
+        let _ = write!(
+            out,
+            "---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\n\
+             kind: ClusterRoleBinding\n\
+             metadata:\n  name: {name}\n\
+             roleRef:\n  apiGroup: \"rbac.authorization.k8s.io\"\n  kind: \"ClusterRole\"\n  name: {name}\n\
+             subjects:\n"
+        );
+        for (namespace, account) in &psp.service_accounts {
+            let _ = write!(
+                out,
+                "- kind: \"ServiceAccount\"\n  name: {}\n  namespace: {}\n",
+                q(account),
+                q(namespace)
+            );
+        }
+    }
+    // Applied by a pruning Flux Kustomization (`kubeConfigSecret`), a namespace dropped from
+    // the list would be deleted with every workload in it: Flux must leave it alone.
+    let keep = if platform.kube_config_secret.is_some() {
+        "  annotations:\n    \"kustomize.toolkit.fluxcd.io/prune\": \"disabled\"\n"
+    } else {
+        ""
+    };
+    for namespace in &platform.injection_namespaces {
+        let _ = write!(
+            out,
+            "---\n\
+             apiVersion: v1\n\
+             kind: Namespace\n\
+             metadata:\n  name: {}\n  labels:\n    \"istio-injection\": \"enabled\"\n{keep}",
+            q(namespace)
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psp_api_follows_the_cluster() {
+        let v = |minor| Some(KubeMinor::new(1, minor));
+        assert_eq!(
+            psp_api_version(v(9), ReleaseLine::V1_0),
+            "extensions/v1beta1"
+        );
+        assert_eq!(psp_api_version(v(10), ReleaseLine::V1_0), "policy/v1beta1");
+        assert_eq!(
+            psp_api_version(None, ReleaseLine::V1_0),
+            "extensions/v1beta1"
+        );
+        assert_eq!(psp_api_version(None, ReleaseLine::V1_11), "policy/v1beta1");
+    }
+}

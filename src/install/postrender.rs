@@ -1,0 +1,617 @@
+//! `meshgen post-render`: a Helm post-renderer that adds what the charts cannot express for
+//! high availability — the replica count and a required pod anti-affinity on the control-plane
+//! Deployments whose charts have no setting for it (1.0 pilot, citadel, galley; 1.11 istiod) —
+//! and the same change as kustomize patches for Flux `spec.postRenderers`.
+//!
+//! YAML library: the crate's existing `yaml-rust2`. It both loads (into an order-keeping
+//! `LinkedHashMap`, so a changed Deployment keeps its key order) and emits, it is already
+//! compiled into the binary (no second YAML stack next to the positioned reader in `yaml.rs`),
+//! and its scanner errors carry line numbers we can report. Its emitter quotes strings that
+//! would otherwise read back as another type (`"false"`, `"1.0"`), which is what a
+//! re-serialized Kubernetes object needs. Only documents that change are re-serialized: the
+//! stream is split on `---` lines as text and every other document is passed through
+//! byte-for-byte, so comments, quoting and block scalars of untouched objects survive exactly.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::model::platform::AntiAffinity;
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::ResolvedPlatform;
+
+/// Name shown for the input in diagnostics.
+const STDIN: &str = "<stdin>";
+
+/// Largest manifest stream read from stdin, in bytes: a rendered Istio release with its CRDs
+/// is a few megabytes.
+pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
+/// Bounds of each document: nesting far beyond any Kubernetes object's (CRD schemas
+/// included), a million nodes (an object that big is over etcd's 1.5 MiB limit), and the
+/// nodes aliases may add over the whole stream (Helm output rarely has any; a few bytes of
+/// aliases can stand for millions of nodes, found by fuzzing at 8 million).
+pub const MANIFEST_BOUNDS: crate::yaml::Bounds = crate::yaml::Bounds {
+    max_depth: 256,
+    max_nodes: 1_000_000,
+    max_alias_nodes: 100_000,
+};
+
+/// A control-plane Deployment the line's charts give no anti-affinity setting for, and the
+/// pod-template labels its replicas are told apart by (facts/templates.md, section j).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub name: &'static str,
+    /// The `apiVersion` the chart renders the Deployment with.
+    pub api_version: &'static str,
+    /// `(label, value)` pairs present in the pod template: 1.0 citadel and galley pods carry
+    /// no `app` label, so selecting on one would match nothing and spread nothing.
+    pub pod_labels: &'static [(&'static str, &'static str)],
+}
+
+/// The Deployments the post-renderer changes on a line. 0.6 has none: its charts set replicas
+/// through values, and validation refuses anti-affinity on 0.6.
+pub fn targets(line: ReleaseLine) -> &'static [Target] {
+    match line {
+        ReleaseLine::V0_6 => &[],
+        ReleaseLine::V1_0 => &[
+            Target {
+                name: "istio-pilot",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("app", "pilot"), ("istio", "pilot")],
+            },
+            Target {
+                name: "istio-citadel",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("istio", "citadel")],
+            },
+            Target {
+                name: "istio-galley",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("istio", "galley")],
+            },
+        ],
+        ReleaseLine::V1_11 => &[Target {
+            name: "istiod",
+            api_version: "apps/v1",
+            pod_labels: &[("app", "istiod"), ("istio", "pilot")],
+        }],
+    }
+}
+
+/// What the post-renderer does to each target: `None` when the platform asks for no HA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HaChange {
+    pub replicas: u8,
+    pub topology_key: Option<&'static str>,
+}
+
+impl HaChange {
+    pub fn for_platform(platform: &ResolvedPlatform) -> Option<HaChange> {
+        platform.high_availability.as_ref().map(|ha| HaChange {
+            replicas: ha.replicas,
+            topology_key: AntiAffinity::topology_key(ha.anti_affinity),
+        })
+    }
+}
+
+fn s(text: &str) -> Yaml {
+    Yaml::String(text.to_string())
+}
+
+fn key<'a>(map: &'a Yaml, name: &str) -> Option<&'a Yaml> {
+    match map {
+        Yaml::Hash(h) => h.get(&s(name)),
+        _ => None,
+    }
+}
+
+/// The anti-affinity term for a target: its own pods may not share a topology domain.
+fn anti_affinity_term(target: &Target, topology_key: &str) -> Yaml {
+    let expressions = target
+        .pod_labels
+        .iter()
+        .map(|(label, value)| {
+            let mut e = yaml_rust2::yaml::Hash::new();
+            e.insert(s("key"), s(label));
+            e.insert(s("operator"), s("In"));
+            e.insert(s("values"), Yaml::Array(vec![s(value)]));
+            Yaml::Hash(e)
+        })
+        .collect();
+    let mut selector = yaml_rust2::yaml::Hash::new();
+    selector.insert(s("matchExpressions"), Yaml::Array(expressions));
+    let mut term = yaml_rust2::yaml::Hash::new();
+    term.insert(s("labelSelector"), Yaml::Hash(selector));
+    term.insert(s("topologyKey"), s(topology_key));
+    Yaml::Hash(term)
+}
+
+/// `h[name]`, appended with `default` when absent. Not `entry().or_insert`: hashlink's moves
+/// an existing key to the back, which would reorder the chart's keys.
+fn get_or_append<'a>(h: &'a mut yaml_rust2::yaml::Hash, name: &str, default: Yaml) -> &'a mut Yaml {
+    if !h.contains_key(&s(name)) {
+        h.insert(s(name), default);
+    }
+    h.get_mut(&s(name)).expect("present or just inserted")
+}
+
+/// The mapping under `map[name]`, created (appended) when absent. `None` when the key holds
+/// something other than a mapping (or null), which the caller reports.
+fn child_map<'a>(map: &'a mut Yaml, name: &str) -> Option<&'a mut Yaml> {
+    let Yaml::Hash(h) = map else { return None };
+    let entry = get_or_append(h, name, Yaml::Hash(Default::default()));
+    if matches!(entry, Yaml::Null) {
+        *entry = Yaml::Hash(Default::default());
+    }
+    matches!(entry, Yaml::Hash(_)).then_some(entry)
+}
+
+/// Applies the change to one Deployment object; `Err` says what in the object is in the way.
+fn apply(doc: &mut Yaml, target: &Target, change: HaChange) -> std::result::Result<(), String> {
+    let template_labels = key(doc, "spec")
+        .and_then(|v| key(v, "template"))
+        .and_then(|v| key(v, "metadata"))
+        .and_then(|v| key(v, "labels"));
+    for (label, value) in target.pod_labels {
+        let found = template_labels.and_then(|l| key(l, label));
+        if found != Some(&s(value)) {
+            return Err(format!(
+                "the pod template has no label `{label}: {value}`, which the anti-affinity of `{}` selects; is this the chart of the platform's Istio line?",
+                target.name
+            ));
+        }
+    }
+    let spec = child_map(doc, "spec").ok_or("`spec` is not a mapping")?;
+    if let Yaml::Hash(h) = spec {
+        // An existing key keeps its place; a new one is appended.
+        *get_or_append(h, "replicas", Yaml::Null) = Yaml::Integer(i64::from(change.replicas));
+    }
+    let Some(topology_key) = change.topology_key else {
+        return Ok(());
+    };
+    let pod_spec = child_map(spec, "template")
+        .and_then(|t| child_map(t, "spec"))
+        .ok_or("`spec.template.spec` is not a mapping")?;
+    let anti = child_map(pod_spec, "affinity")
+        .and_then(|a| child_map(a, "podAntiAffinity"))
+        .ok_or("`affinity.podAntiAffinity` is not a mapping")?;
+    let Yaml::Hash(anti) = anti else {
+        unreachable!("child_map returns mappings")
+    };
+    let required = get_or_append(
+        anti,
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        Yaml::Array(Vec::new()),
+    );
+    if matches!(required, Yaml::Null) {
+        *required = Yaml::Array(Vec::new());
+    }
+    let Yaml::Array(terms) = required else {
+        return Err(
+            "`podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution` is not a list".into(),
+        );
+    };
+    let term = anti_affinity_term(target, topology_key);
+    // Running the post-renderer twice must not add the term twice.
+    if !terms.contains(&term) {
+        terms.push(term);
+    }
+    Ok(())
+}
+
+/// One `---`-separated piece of the input, as text, with the line it starts on (1-based).
+struct Chunk<'a> {
+    text: &'a str,
+    first_line: usize,
+}
+
+/// A line that starts a new document: `---` alone or followed by blanks or content.
+fn is_document_start(line: &str) -> bool {
+    let line = line
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
+}
+
+/// Splits the stream on document-start lines. A `---` in column 0 always starts a document in
+/// YAML (block scalar content is indented), so splitting the text here agrees with the parser.
+fn split(input: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (i, line) in input.split_inclusive('\n').enumerate() {
+        if is_document_start(line) && offset > start {
+            chunks.push(Chunk {
+                text: &input[start..offset],
+                first_line: start_line,
+            });
+            start = offset;
+            start_line = i + 1;
+        }
+        offset += line.len();
+    }
+    if offset > start {
+        chunks.push(Chunk {
+            text: &input[start..],
+            first_line: start_line,
+        });
+    }
+    chunks
+}
+
+fn bad_input(line: usize, col: usize, message: String) -> Error {
+    Diagnostic::error(STDIN, line, col, "", message).into()
+}
+
+fn too_large(at_least: usize) -> Error {
+    bad_input(
+        1,
+        1,
+        format!(
+            "input has at least {at_least} bytes, more than the {MAX_MANIFEST_BYTES} bytes meshgen reads"
+        ),
+    )
+}
+
+/// The separator line and comments before a document's content, kept when it is re-emitted.
+fn header(text: &str) -> &str {
+    let mut end = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        let bare_separator = i == 0
+            && is_document_start(line)
+            && (t[3..].trim().is_empty() || t[3..].trim_start().starts_with('#'));
+        let is_header = bare_separator || t.is_empty() || t.starts_with('#');
+        if !is_header {
+            break;
+        }
+        end += line.len();
+    }
+    &text[..end]
+}
+
+fn first_content_line(chunk: &Chunk<'_>) -> usize {
+    chunk.first_line + header(chunk.text).lines().count()
+}
+
+/// Rewrites a rendered manifest stream. Without a change, or for documents that are not a
+/// target, the text is passed through unchanged; every document is still parsed and checked,
+/// so bad input fails the same way with or without HA. The output is returned whole, so a
+/// failure never leaves half a stream on stdout.
+pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> Result<String> {
+    let mut out = String::with_capacity(input.len() + 1024);
+    let mut index = 0;
+    if input.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large(input.len()));
+    }
+    let mut budget = MANIFEST_BOUNDS;
+    for chunk in split(input) {
+        // yaml-rust2 copies a node per alias and drops nested values recursively: refuse a
+        // YAML bomb or a stack-deep nesting before it is loaded.
+        let used = crate::yaml::check_bounds(chunk.text, budget).map_err(|e| {
+            bad_input(
+                chunk.first_line + e.span.line - 1,
+                e.span.col,
+                format!(
+                    "document {} starting at line {}: {}",
+                    index + 1,
+                    first_content_line(&chunk),
+                    e.message
+                ),
+            )
+        })?;
+        budget.max_alias_nodes -= used.alias_nodes;
+        let docs = YamlLoader::load_from_str(chunk.text).map_err(|e| {
+            let at = chunk.first_line + e.marker().line() - 1;
+            bad_input(
+                at,
+                e.marker().col() + 1,
+                format!(
+                    "document {} starting at line {}: cannot parse YAML: {}",
+                    index + 1,
+                    first_content_line(&chunk),
+                    e.info()
+                ),
+            )
+        })?;
+        let content: Vec<&Yaml> = docs
+            .iter()
+            .filter(|d| !matches!(d, Yaml::BadValue | Yaml::Null))
+            .collect();
+        if content.is_empty() {
+            // Comments only (an empty template): Helm emits these; keep them as they are.
+            out.push_str(chunk.text);
+            continue;
+        }
+        index += 1;
+        let at = first_content_line(&chunk);
+        if content.len() > 1 {
+            return Err(bad_input(
+                at,
+                1,
+                format!("document {index}: holds several YAML documents (`...` without `---`)"),
+            ));
+        }
+        let doc = content[0];
+        let kind = key(doc, "kind").and_then(Yaml::as_str);
+        let name = key(doc, "metadata")
+            .and_then(|m| key(m, "name"))
+            .and_then(Yaml::as_str);
+        let (Some(kind), Some(name)) = (kind, name) else {
+            let missing = if !matches!(doc, Yaml::Hash(_)) {
+                "is not a mapping, so not a Kubernetes object"
+            } else if kind.is_none() {
+                "has no `kind`"
+            } else {
+                "has no `metadata.name`"
+            };
+            return Err(bad_input(at, 1, format!("document {index} {missing}")));
+        };
+        let target = targets(line).iter().find(|t| t.name == name);
+        match (change, target) {
+            (Some(change), Some(target)) if kind == "Deployment" => {
+                let mut doc = doc.clone();
+                apply(&mut doc, target, change).map_err(|why| {
+                    bad_input(
+                        at,
+                        1,
+                        format!("document {index} (Deployment {name}): {why}"),
+                    )
+                })?;
+                let head = header(chunk.text);
+                // A separator carrying content (`--- !tag`) is not kept as a header: write a
+                // bare one so the document stays apart from the previous one.
+                if is_document_start(chunk.text) && !is_document_start(head) {
+                    out.push_str("---\n");
+                }
+                out.push_str(head);
+                out.push_str(&emit(&doc)?);
+            }
+            _ => out.push_str(chunk.text),
+        }
+    }
+    Ok(out)
+}
+
+/// Emits one object as a block-style YAML document body (no `---` line), ending in a newline.
+fn emit(doc: &Yaml) -> Result<String> {
+    let mut text = String::new();
+    let mut emitter = YamlEmitter::new(&mut text);
+    emitter.multiline_strings(true);
+    emitter
+        .dump(doc)
+        .map_err(|e| Error::Usage(format!("cannot write YAML: {e:?}")))?;
+    let body = text.strip_prefix("---\n").unwrap_or(&text);
+    let mut body = body.to_string();
+    body.push('\n');
+    Ok(body)
+}
+
+/// One kustomize patch of a Flux HelmRelease's `spec.postRenderers[].kustomize.patches`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KustomizePatch {
+    pub target: PatchTarget,
+    /// A strategic-merge patch, as YAML text.
+    pub patch: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PatchTarget {
+    pub kind: String,
+    pub name: String,
+}
+
+/// The post-renderer's change as kustomize strategic-merge patches, one per target.
+///
+/// Strategic merge rather than JSON6902: a JSON patch `add` needs its parent to exist, and
+/// istiod renders no `affinity` while the 1.0 Deployments do, so each would need its own
+/// op list; a merge patch creates what is missing and merges maps, keeping the nodeAffinity.
+/// `requiredDuringSchedulingIgnoredDuringExecution` has no merge key, so the patch replaces
+/// that list: the charts render none, so the result equals `post-render`'s append.
+pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
+    let Some(change) = HaChange::for_platform(platform) else {
+        return Vec::new();
+    };
+    targets(platform.line)
+        .iter()
+        .map(|target| {
+            let mut patch = String::new();
+            let _ = writeln!(patch, "apiVersion: {}", target.api_version);
+            patch.push_str("kind: Deployment\n");
+            let _ = writeln!(patch, "metadata:\n  name: {}", target.name);
+            let _ = writeln!(patch, "spec:\n  replicas: {}", change.replicas);
+            if let Some(topology_key) = change.topology_key {
+                let mut doc = yaml_rust2::yaml::Hash::new();
+                let mut required = yaml_rust2::yaml::Hash::new();
+                required.insert(
+                    s("requiredDuringSchedulingIgnoredDuringExecution"),
+                    Yaml::Array(vec![anti_affinity_term(target, topology_key)]),
+                );
+                let mut affinity = yaml_rust2::yaml::Hash::new();
+                affinity.insert(s("podAntiAffinity"), Yaml::Hash(required));
+                doc.insert(s("affinity"), Yaml::Hash(affinity));
+                let body = emit(&Yaml::Hash(doc)).expect("emitting built YAML cannot fail");
+                patch.push_str("  template:\n    spec:\n");
+                for line in body.lines() {
+                    let _ = writeln!(patch, "      {line}");
+                }
+            }
+            KustomizePatch {
+                target: PatchTarget {
+                    kind: "Deployment".to_string(),
+                    name: target.name.to_string(),
+                },
+                patch,
+            }
+        })
+        .collect()
+}
+
+/// `spec.postRenderers` of a HelmRelease carrying the patches, or `None` without HA.
+pub fn flux_post_renderers(platform: &ResolvedPlatform) -> Option<serde_json::Value> {
+    let patches = flux_patches(platform);
+    if patches.is_empty() {
+        return None;
+    }
+    Some(serde_json::json!([{ "kustomize": { "patches": patches } }]))
+}
+
+/// Converts a loaded YAML value to JSON, for comparing objects regardless of key order.
+pub fn to_json(value: &Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Yaml::Real(r) => r
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::String(r.clone()), Value::Number),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        Yaml::String(s) => s.clone(),
+                        other => to_json(other).to_string(),
+                    };
+                    (k, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+    }
+}
+
+/// Parses a whole manifest stream into JSON objects (empty documents dropped), for tests and
+/// for comparing the post-renderer with the Flux patches.
+pub fn parse_objects(input: &str) -> Result<Vec<serde_json::Value>> {
+    let docs = YamlLoader::load_from_str(input).map_err(|e| {
+        bad_input(
+            e.marker().line(),
+            e.marker().col() + 1,
+            e.info().to_string(),
+        )
+    })?;
+    Ok(docs
+        .iter()
+        .filter(|d| !matches!(d, Yaml::BadValue | Yaml::Null))
+        .map(to_json)
+        .collect())
+}
+
+/// Reads the manifest stream to post-render (Helm's, on stdin): at most `MAX_MANIFEST_BYTES`,
+/// UTF-8, each problem reported against `<stdin>`.
+pub fn read_input(input: impl std::io::Read) -> Result<String> {
+    let bytes = match crate::fsutil::read_to_limit(input, MAX_MANIFEST_BYTES) {
+        Ok(bytes) => bytes,
+        Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(STDIN, e)),
+        Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
+            return Err(too_large(at_least as usize))
+        }
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        bad_input(
+            0,
+            0,
+            format!(
+                "input is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_column_zero_separators_only() {
+        let input = "a: 1\n---\nb: |\n  ---\n  x\n--- # c\nc: 3\n";
+        let chunks = split(input);
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text).collect();
+        assert_eq!(
+            texts,
+            ["a: 1\n", "---\nb: |\n  ---\n  x\n", "--- # c\nc: 3\n"]
+        );
+        assert_eq!(chunks[2].first_line, 6);
+    }
+
+    #[test]
+    fn passes_through_without_change() {
+        let input =
+            "---\n# Source: x\napiVersion: v1\nkind: Service\nmetadata:\n  name: a   # kept\n";
+        assert_eq!(post_render(input, ReleaseLine::V1_0, None).unwrap(), input);
+    }
+
+    #[test]
+    fn twice_is_once() {
+        let input = "kind: Deployment\nmetadata:\n  name: istiod\nspec:\n  template:\n    metadata:\n      labels:\n        app: istiod\n        istio: pilot\n";
+        let change = Some(HaChange {
+            replicas: 2,
+            topology_key: Some("kubernetes.io/hostname"),
+        });
+        let once = post_render(input, ReleaseLine::V1_11, change).unwrap();
+        let twice = post_render(&once, ReleaseLine::V1_11, change).unwrap();
+        assert_eq!(once, twice);
+    }
+}
+
+#[cfg(test)]
+mod roundtrip_tests {
+    use super::*;
+
+    /// A changed Deployment is re-emitted: every scalar must read back as what it was.
+    #[test]
+    fn re_emitted_scalars_keep_their_type_and_text() {
+        let input = r##"kind: Deployment
+metadata:
+  name: istiod
+  annotations:
+    a: "true"
+    b: "1.0"
+    c: "a: b"
+    d: "#x"
+    e: ""
+    f: "~"
+    g: "null"
+    h: "trailing  "
+    i: |
+      line one
+        indented
+      last
+    j: |-
+      no final newline
+    k: "0755"
+    l: 'it''s'
+    m: "- dash"
+    n: 1.10
+    o: 0x10
+    p: "yes"
+spec:
+  template:
+    metadata:
+      labels:
+        app: istiod
+        istio: pilot
+"##;
+        let change = Some(HaChange {
+            replicas: 2,
+            topology_key: None,
+        });
+        let out = post_render(input, ReleaseLine::V1_11, change).unwrap();
+        let before = parse_objects(input).unwrap();
+        let after = parse_objects(&out).unwrap();
+        assert_eq!(
+            before[0]["metadata"], after[0]["metadata"],
+            "re-emitted:\n{out}"
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! Finding and reading platform files: a name resolves to `./platforms/<name>.yaml`, then
+//! to a built-in platform; a path is used as given. Reading runs the whole pipeline:
+//! YAML with positions, `--set` overrides, the JSON schema, typed deserialization and
+//! the rules, and reports every problem as a located diagnostic.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::model::platform::PlatformFile;
+use crate::model::set::Assignment;
+use crate::yaml::{self, display_path, Node, PathSegment, Span};
+
+/// The platforms built into the binary, each reproducing one seed document.
+pub const BUILTIN_PLATFORMS: &[(&str, &str)] = &[
+    ("pks", include_str!("../../platforms/pks.yaml")),
+    (
+        "gke-internal",
+        include_str!("../../platforms/gke-internal.yaml"),
+    ),
+    ("aws", include_str!("../../platforms/aws.yaml")),
+    ("azure", include_str!("../../platforms/azure.yaml")),
+    ("kvm", include_str!("../../platforms/kvm.yaml")),
+    ("minikube", include_str!("../../platforms/minikube.yaml")),
+];
+
+/// A platform file's text and the name to show in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// A path as the user gave it, or `builtin:<name>`.
+    pub display: String,
+    /// Where it was read from, when it is a file.
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+impl Source {
+    pub fn builtin(name: &str) -> Option<Source> {
+        BUILTIN_PLATFORMS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Source {
+                display: format!("builtin:{n}"),
+                path: None,
+                text: (*text).to_string(),
+            })
+    }
+
+    /// Reads a file. Errors name the path; a file over the size limit is refused unread, and
+    /// the read stops at the limit for devices and pipes that report no size.
+    pub fn read(path: &Path) -> Result<Source> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} is a directory, not a platform file",
+                path.display()
+            )));
+        }
+        let bytes = match crate::fsutil::read_bounded(path, yaml::MAX_INPUT_BYTES) {
+            Ok(bytes) => bytes,
+            Err(crate::fsutil::ReadError::Io(e)) => return Err(Error::io(path, e)),
+            Err(crate::fsutil::ReadError::TooLarge { at_least }) => {
+                return Err(Diagnostic::error(
+                    path.display().to_string(),
+                    1,
+                    1,
+                    "",
+                    format!(
+                        "file has {}{at_least} bytes, more than the {} bytes meshgen reads",
+                        if meta.is_file() { "" } else { "at least " },
+                        yaml::MAX_INPUT_BYTES
+                    ),
+                )
+                .into())
+            }
+        };
+        let display = path.display().to_string();
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Error::from(Diagnostic::error(
+                display.clone(),
+                1,
+                1,
+                "",
+                format!("file is not UTF-8 text (invalid byte at offset {offset})"),
+            ))
+        })?;
+        Ok(Source {
+            display,
+            path: Some(path.to_path_buf()),
+            text,
+        })
+    }
+}
+
+/// Resolves `--platform NAME|PATH`: a path is used as given; a name is looked up in
+/// `<dir>/platforms/<name>.yaml`, then among the built-ins.
+pub fn find(arg: &str, dir: &Path) -> Result<Source> {
+    let looks_like_path = arg.contains('/')
+        || arg.contains(std::path::MAIN_SEPARATOR)
+        || arg.ends_with(".yaml")
+        || arg.ends_with(".yml");
+    if looks_like_path {
+        return Source::read(Path::new(arg));
+    }
+    let local = dir.join("platforms").join(format!("{arg}.yaml"));
+    // Any entry there is the user's platform, even one that cannot be read (a dangling link,
+    // a loop, no permission): reading it names the problem instead of silently falling back
+    // to a built-in of the same name.
+    if std::fs::symlink_metadata(&local).is_ok() {
+        let mut source = Source::read(&local)?;
+        source.display = format!("platforms/{arg}.yaml");
+        return Ok(source);
+    }
+    if let Some(source) = Source::builtin(arg) {
+        return Ok(source);
+    }
+    let mut known: Vec<String> = BUILTIN_PLATFORMS
+        .iter()
+        .map(|(n, _)| (*n).to_string())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(stem) = name.strip_suffix(".yaml") {
+                if !known.iter().any(|k| k == stem) {
+                    known.push(stem.to_string());
+                }
+            }
+        }
+    }
+    known.sort();
+    let suggestion = crate::suggest::did_you_mean(arg, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    Err(Error::Usage(format!(
+        "no platform named `{arg}`{suggestion}: not in ./platforms/ and not built in; known platforms: {}",
+        known.join(", ")
+    )))
+}
+
+/// A platform file that passed validation, with its source kept for positions.
+#[derive(Debug, Clone)]
+pub struct LoadedPlatform {
+    pub source: Source,
+    pub doc: Node,
+    pub file: PlatformFile,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
+pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    let mut doc =
+        yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
+    if !overrides.is_empty() {
+        crate::model::set::apply(&mut doc, overrides).map_err(|e| {
+            vec![Diagnostic::error(
+                source.display.clone(),
+                0,
+                0,
+                "",
+                e.to_string(),
+            )]
+        })?;
+    }
+    let located =
+        |path: &[PathSegment], severity, message: String, hint: Option<String>, value: bool| {
+            let span = if value {
+                doc.locate_value(path)
+            } else {
+                doc.locate(path)
+            };
+            diagnostic(source, span, severity, path, message, hint, overrides)
+        };
+
+    let json = doc.to_json();
+    let violations = crate::model::schema::validate(&json);
+    if !violations.is_empty() {
+        let mut out: Vec<Diagnostic> = violations
+            .into_iter()
+            .map(|v| {
+                let unknown_field = v.message.starts_with("unknown field");
+                located(&v.path, Severity::Error, v.message, v.hint, !unknown_field)
+            })
+            .collect();
+        sort(&mut out);
+        return Err(out);
+    }
+    let file: PlatformFile = match serde_path_to_error::deserialize(&json) {
+        Ok(f) => f,
+        Err(e) => {
+            let path = crate::yaml::serde_path(e.path());
+            let message = e.inner().to_string();
+            return Err(vec![located(&path, Severity::Error, message, None, true)]);
+        }
+    };
+    let mut out: Vec<Diagnostic> = crate::model::rules::check(&file)
+        .into_iter()
+        .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
+        .collect();
+    sort(&mut out);
+    if out.iter().any(Diagnostic::is_error) {
+        return Err(out);
+    }
+    Ok(LoadedPlatform {
+        source: source.clone(),
+        doc,
+        file,
+        warnings: out,
+    })
+}
+
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| (a.line, a.col, &a.path).cmp(&(b.line, b.col, &b.path)));
+}
+
+fn diagnostic(
+    source: &Source,
+    span: Span,
+    severity: Severity,
+    path: &[PathSegment],
+    message: String,
+    hint: Option<String>,
+    overrides: &[Assignment],
+) -> Diagnostic {
+    // Name the overrides that touched the field (or what is inside or above it): a value
+    // written by --set has no line, and a missing field may be missing because of one.
+    let exprs: Vec<&str> = overrides
+        .iter()
+        .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
+        .map(|a| a.expr.as_str())
+        .collect();
+    let message = if exprs.is_empty() {
+        message
+    } else {
+        format!("{message} (from --set {})", exprs.join(", "))
+    };
+    Diagnostic {
+        severity,
+        file: source.display.clone(),
+        line: span.line,
+        col: span.col,
+        path: display_path(path),
+        message,
+        hint,
+    }
+}
+
+/// One platform `meshgen platforms` lists: a file of `./platforms/` or a built-in.
+#[derive(Debug)]
+pub struct Listed {
+    pub name: String,
+    /// True for `./platforms/<name>.yaml`, false for a built-in.
+    pub local: bool,
+    /// Its description, or why it does not load: an invalid local platform is still listed.
+    pub description: Result<String>,
+}
+
+/// The platforms of `dir/platforms/` (`*.yaml`, sorted), then the built-ins they do not
+/// shadow.
+pub fn list(dir: &Path) -> Vec<Listed> {
+    let mut listed = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".yaml"))
+            else {
+                continue;
+            };
+            let description = Source::read(&path)
+                .and_then(|s| load(&s, &[]).map_err(Error::Findings))
+                .map(|p| describe(&p.file));
+            listed.push(Listed {
+                name: stem.to_string(),
+                local: true,
+                description,
+            });
+        }
+    }
+    for (name, _) in BUILTIN_PLATFORMS {
+        if listed.iter().any(|l| l.name == *name) {
+            continue;
+        }
+        let source = Source::builtin(name).expect("listed built-in exists");
+        listed.push(Listed {
+            name: (*name).to_string(),
+            local: false,
+            description: load(&source, &[])
+                .map_err(Error::Findings)
+                .map(|p| describe(&p.file)),
+        });
+    }
+    listed
+}
+
+/// A platform's description, else its provider and line.
+fn describe(file: &PlatformFile) -> String {
+    file.metadata
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("{}, Istio {}", file.spec.provider, file.spec.istio))
+}
+
+/// What a command needs to name a platform: `--platform`, `--istio`, `--set`.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformRequest {
+    pub platform: String,
+    pub istio: Option<crate::model::release_line::ReleaseLine>,
+    pub set: Vec<String>,
+}
+
+/// Finds and validates the platform a command asked for, with its `--istio` and `--set`
+/// overrides applied.
+pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatform> {
+    let source = find(&request.platform, dir)?;
+    let mut overrides = Vec::new();
+    if let Some(line) = request.istio {
+        overrides.extend(
+            crate::model::set::parse(&format!("spec.istio={line}"))
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .into_iter()
+                .map(|mut a| {
+                    // Keep the line a string: `1.0` would otherwise read as a number.
+                    a.value = yaml::NodeValue::Str(line.to_string(), false);
+                    a.expr = format!("--istio {line}");
+                    a
+                }),
+        );
+    }
+    for arg in &request.set {
+        overrides.extend(crate::model::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    load(&source, &overrides).map_err(Error::Findings)
+}

@@ -1,0 +1,10 @@
+//! The platform model: release lines, platform files, their schema and rules, loading.
+
+pub mod gateway_ports;
+pub mod load;
+pub mod platform;
+pub mod provider;
+pub mod release_line;
+pub mod rules;
+pub mod schema;
+pub mod set;

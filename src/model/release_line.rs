@@ -1,0 +1,249 @@
+//! Istio release lines meshgen supports, and the facts meshgen needs about each:
+//! the built-in version pin, the semver range a line stands for, where its charts
+//! live in the upstream repository, and which Kubernetes versions it runs on.
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Kubernetes serves server-side apply (which Helm 4 and Flux apply with) from this minor on.
+pub const SERVER_SIDE_APPLY_FROM: KubeMinor = KubeMinor::new(1, 16);
+
+/// A supported Istio release line. Each line lays its charts out differently.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum ReleaseLine {
+    /// Istio 0.6: one umbrella chart whose values.yaml is generated at release time.
+    #[serde(rename = "0.6")]
+    V0_6,
+    /// Istio 1.0.x: one umbrella chart with sub-charts switched by conditions.
+    #[serde(rename = "1.0")]
+    V1_0,
+    /// Istio 1.11.x: separate base, istiod and gateway charts.
+    #[serde(rename = "1.11")]
+    V1_11,
+}
+
+/// One chart of a release line: where it lives upstream and where it is vendored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartSource {
+    /// Directory name under `vendor/istio/<version>/`, also the Helm release name meshgen suggests.
+    pub name: &'static str,
+    /// Path of the chart inside the istio/istio repository.
+    pub upstream_path: &'static str,
+    /// Optional charts are vendored only when asked for (istio-cni).
+    pub optional: bool,
+}
+
+/// Kubernetes versions a line was released for, as (major, minor) pairs, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KubeSupport {
+    /// Oldest minor the line works on at all.
+    pub works_from: KubeMinor,
+    /// Oldest minor the line was released and tested for.
+    pub tested_from: KubeMinor,
+    /// Newest minor the line was released and tested for.
+    pub tested_to: KubeMinor,
+    /// Newest minor whose API still serves every object the charts render.
+    pub works_to: KubeMinor,
+}
+
+/// A Kubernetes `major.minor` version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct KubeMinor {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl KubeMinor {
+    pub const fn new(major: u32, minor: u32) -> Self {
+        Self { major, minor }
+    }
+}
+
+impl fmt::Display for KubeMinor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl ReleaseLine {
+    pub const ALL: [ReleaseLine; 3] = [ReleaseLine::V0_6, ReleaseLine::V1_0, ReleaseLine::V1_11];
+
+    /// The chart that renders the control-plane Deployments `meshgen post-render` changes:
+    /// the release the post-renderer (or the Flux patches) must be attached to.
+    pub fn post_render_chart(self) -> Option<&'static str> {
+        match self {
+            ReleaseLine::V0_6 => None,
+            ReleaseLine::V1_0 => Some("istio"),
+            ReleaseLine::V1_11 => Some("istio-discovery"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseLine::V0_6 => "0.6",
+            ReleaseLine::V1_0 => "1.0",
+            ReleaseLine::V1_11 => "1.11",
+        }
+    }
+
+    /// The version meshgen uses when no lock file pins one: the newest patch of the line.
+    pub fn pinned_version(self) -> semver::Version {
+        match self {
+            ReleaseLine::V0_6 => semver::Version::new(0, 6, 0),
+            ReleaseLine::V1_0 => semver::Version::new(1, 0, 9),
+            ReleaseLine::V1_11 => semver::Version::new(1, 11, 8),
+        }
+    }
+
+    /// The semver range the line stands for: the whole `major.minor` series.
+    pub fn version_req(self) -> semver::VersionReq {
+        let (major, minor) = self.major_minor();
+        semver::VersionReq::parse(&format!("~{major}.{minor}")).expect("static range is valid")
+    }
+
+    pub fn major_minor(self) -> (u64, u64) {
+        match self {
+            ReleaseLine::V0_6 => (0, 6),
+            ReleaseLine::V1_0 => (1, 0),
+            ReleaseLine::V1_11 => (1, 11),
+        }
+    }
+
+    /// The line a concrete Istio version belongs to, if meshgen supports it.
+    pub fn of_version(version: &semver::Version) -> Option<ReleaseLine> {
+        ReleaseLine::ALL
+            .into_iter()
+            .find(|line| line.major_minor() == (version.major, version.minor))
+    }
+
+    /// The charts of the line, in install order.
+    pub fn charts(self) -> &'static [ChartSource] {
+        const UMBRELLA: &[ChartSource] = &[ChartSource {
+            name: "istio",
+            upstream_path: "install/kubernetes/helm/istio",
+            optional: false,
+        }];
+        const SPLIT: &[ChartSource] = &[
+            ChartSource {
+                name: "base",
+                upstream_path: "manifests/charts/base",
+                optional: false,
+            },
+            ChartSource {
+                name: "istio-discovery",
+                upstream_path: "manifests/charts/istio-control/istio-discovery",
+                optional: false,
+            },
+            ChartSource {
+                name: "istio-ingress",
+                upstream_path: "manifests/charts/gateways/istio-ingress",
+                optional: false,
+            },
+            ChartSource {
+                name: "istio-egress",
+                upstream_path: "manifests/charts/gateways/istio-egress",
+                optional: false,
+            },
+            ChartSource {
+                name: "istio-cni",
+                upstream_path: "manifests/charts/istio-cni",
+                optional: true,
+            },
+        ];
+        match self {
+            ReleaseLine::V0_6 | ReleaseLine::V1_0 => UMBRELLA,
+            ReleaseLine::V1_11 => SPLIT,
+        }
+    }
+
+    /// The charts installed by default (optional ones left out), in install order.
+    pub fn default_charts(self) -> impl Iterator<Item = &'static ChartSource> {
+        self.charts().iter().filter(|c| !c.optional)
+    }
+
+    /// Kubernetes versions the line supports.
+    ///
+    /// 0.6 needs 1.9 for the mutating webhook behind automatic sidecar injection; 0.6 and
+    /// 1.0 render `extensions/v1beta1` Deployments, gone in 1.16. 1.11 renders v1 CRDs and
+    /// webhooks (1.16+) and `policy/v1beta1` PodDisruptionBudgets, gone in 1.25.
+    pub fn kubernetes_support(self) -> KubeSupport {
+        match self {
+            ReleaseLine::V0_6 => KubeSupport {
+                works_from: KubeMinor::new(1, 9),
+                tested_from: KubeMinor::new(1, 9),
+                tested_to: KubeMinor::new(1, 10),
+                works_to: KubeMinor::new(1, 15),
+            },
+            ReleaseLine::V1_0 => KubeSupport {
+                works_from: KubeMinor::new(1, 9),
+                tested_from: KubeMinor::new(1, 9),
+                tested_to: KubeMinor::new(1, 11),
+                works_to: KubeMinor::new(1, 15),
+            },
+            ReleaseLine::V1_11 => KubeSupport {
+                works_from: KubeMinor::new(1, 16),
+                tested_from: KubeMinor::new(1, 19),
+                tested_to: KubeMinor::new(1, 22),
+                works_to: KubeMinor::new(1, 24),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ReleaseLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A release line name that meshgen does not support.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown Istio release line `{given}`: expected one of 0.6, 1.0, 1.11")]
+pub struct UnknownReleaseLine {
+    pub given: String,
+}
+
+impl FromStr for ReleaseLine {
+    type Err = UnknownReleaseLine;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().trim_start_matches('v') {
+            "0.6" => Ok(ReleaseLine::V0_6),
+            "1.0" => Ok(ReleaseLine::V1_0),
+            "1.11" => Ok(ReleaseLine::V1_11),
+            other => Err(UnknownReleaseLine {
+                given: other.to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_exclude_neighbouring_lines_and_prereleases() {
+        let req = ReleaseLine::V1_0.version_req();
+        assert!(req.matches(&semver::Version::parse("1.0.9").unwrap()));
+        assert!(!req.matches(&semver::Version::parse("1.1.0").unwrap()));
+        assert!(!req.matches(&semver::Version::parse("1.0.0-snapshot.2").unwrap()));
+        let req = ReleaseLine::V1_11.version_req();
+        assert!(!req.matches(&semver::Version::parse("1.11.0-rc.1").unwrap()));
+        assert!(req.matches(&semver::Version::parse("1.11.0").unwrap()));
+    }
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        for line in ReleaseLine::ALL {
+            assert_eq!(line.as_str().parse::<ReleaseLine>().unwrap(), line);
+            assert_eq!(ReleaseLine::of_version(&line.pinned_version()), Some(line));
+        }
+        assert!("1.1".parse::<ReleaseLine>().is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! `meshgen explain`: every value of a platform's values file with where it comes from — a
+//! line of the platform file, a provider default, a release-line rule, `--set` — so that a
+//! reviewer can ask "why is this NodePort?".
+//!
+//! It reads the rendered values file itself, so what it lists is exactly what is emitted:
+//! the templates put each value's origin (`resolve::Origin::describe`) in a comment on its
+//! line, or above a group of values that share one.
+
+use crate::error::{Error, Result};
+use crate::model::load::LoadedPlatform;
+use crate::render::resolve::ResolvedPlatform;
+use crate::yaml::{self, Node, NodeValue};
+
+/// One emitted value: its key path in the values file, the value as YAML, the line it is on,
+/// and why it has that value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub path: String,
+    pub value: String,
+    pub line: usize,
+    pub why: String,
+}
+
+/// The comment ending a line, outside any quoted string.
+fn trailing_comment(line: &str) -> Option<&str> {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b'#' if !in_quotes && (i == 0 || bytes[i - 1] == b' ') => {
+                return Some(line[i + 1..].trim());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The comment that explains line `n` (1-based): its own trailing comment, else the block of
+/// comment lines above it or above the siblings right before it (a comment heading a group of
+/// keys at one indentation explains each of them, up to a blank line).
+fn comment_for(lines: &[&str], n: usize) -> Option<String> {
+    let line = lines.get(n.checked_sub(1)?)?;
+    if let Some(c) = trailing_comment(line).filter(|c| !c.is_empty()) {
+        return Some(c.to_string());
+    }
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own_indent = indent(line);
+    let mut above = Vec::new();
+    for prev in lines[..n - 1].iter().rev() {
+        let trimmed = prev.trim_start();
+        if let Some(c) = trimmed.strip_prefix('#') {
+            above.push(c.trim());
+        } else if !above.is_empty()
+            || trimmed.is_empty()
+            || indent(prev) < own_indent
+            || trimmed.starts_with("- ")
+        {
+            break;
+        }
+    }
+    above.reverse();
+    (!above.is_empty()).then(|| above.join(" "))
+}
+
+/// Every leaf value of a rendered values file with its explanation; a value without a comment
+/// of its own inherits its parent's.
+pub fn explain_values(text: &str, fallback: &str) -> Result<Vec<Explained>> {
+    let doc = yaml::parse(text).map_err(|e| Error::Render(e.to_string()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    walk(&doc, String::new(), 0, fallback, &lines, &mut out);
+    Ok(out)
+}
+
+fn walk(
+    node: &Node,
+    path: String,
+    key_line: usize,
+    inherited: &str,
+    lines: &[&str],
+    out: &mut Vec<Explained>,
+) {
+    let own = comment_for(lines, key_line);
+    let why = own.as_deref().unwrap_or(inherited);
+    match &node.value {
+        NodeValue::Map(entries) if !entries.is_empty() => {
+            for entry in entries {
+                let child = if path.is_empty() {
+                    entry.key.clone()
+                } else {
+                    format!("{path}.{}", entry.key)
+                };
+                walk(&entry.value, child, entry.key_span.line, why, lines, out);
+            }
+        }
+        NodeValue::Seq(items) if !items.is_empty() => {
+            for (i, item) in items.iter().enumerate() {
+                walk(
+                    item,
+                    format!("{path}[{i}]"),
+                    item.span.line,
+                    why,
+                    lines,
+                    out,
+                );
+            }
+        }
+        _ => out.push(Explained {
+            path,
+            value: crate::render::values::yaml_scalar(&node.to_json()),
+            line: key_line,
+            why: why.to_string(),
+        }),
+    }
+}
+
+/// "platform file line N" made concrete: the file and the text on that line.
+fn with_source_line(why: &str, display: &str, source: &str) -> String {
+    const PHRASE: &str = "platform file line ";
+    let Some(start) = why.find(PHRASE) else {
+        return why.to_string();
+    };
+    let digits: String = why[start + PHRASE.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let Some(text) = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| source.lines().nth(n.checked_sub(1)?))
+    else {
+        return why.to_string();
+    };
+    format!("{why} ({display}:{digits}: `{}`)", text.trim())
+}
+
+/// The report of `meshgen explain`: each value of the platform's values file with where it
+/// comes from, the platform file's lines quoted.
+pub fn report(loaded: &LoadedPlatform, resolved: &ResolvedPlatform) -> Result<String> {
+    let text = crate::render::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
+    let fallback = format!(
+        "meshgen's template for Istio {}: no platform field decides it",
+        resolved.line
+    );
+    let entries = explain_values(&text, &fallback)?;
+    let mut out = format!(
+        "# values.yaml of platform {} for Istio {} ({}), {} values\n",
+        resolved.name,
+        resolved.version,
+        resolved.version_origin.describe(),
+        entries.len()
+    );
+    for e in entries {
+        out.push_str(&format!(
+            "{} = {}\n    {}\n",
+            e.path,
+            e.value,
+            with_source_line(&e.why, &loaded.source.display, &loaded.source.text)
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_outside_quotes_only() {
+        assert_eq!(trailing_comment(r#"  a: "x # y"  # why"#), Some("why"));
+        assert_eq!(trailing_comment(r#"  a: "x \" # y""#), None);
+        assert_eq!(trailing_comment("  a: 1"), None);
+    }
+
+    #[test]
+    fn own_comment_then_block_above_then_parent() {
+        let text = "top:\n  # shared reason\n  a: 1\n  b: \"x\"  # own reason\n  d:\n    e: 2\n\n  f: 3\nother:\n  c: true\n";
+        let got = explain_values(text, "fallback").unwrap();
+        let pairs: Vec<(&str, &str, &str)> = got
+            .iter()
+            .map(|e| (e.path.as_str(), e.value.as_str(), e.why.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("top.a", "1", "shared reason"),
+                ("top.b", "\"x\"", "own reason"),
+                ("top.d.e", "2", "shared reason"),
+                ("top.f", "3", "fallback"),
+                ("other.c", "true", "fallback"),
+            ]
+        );
+    }
+}

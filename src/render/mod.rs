@@ -1,0 +1,6 @@
+//! From a validated platform to its values file.
+
+pub mod emit;
+pub mod explain;
+pub mod resolve;
+pub mod values;

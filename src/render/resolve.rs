@@ -1,0 +1,489 @@
+//! From a validated platform file to a resolved platform: provider defaults applied,
+//! internal load balancer annotations chosen for the line, nodePorts settled, and for
+//! every value the reason it has (a line of the file, a provider default, a line rule).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::gateway_ports::{default_ports, GatewayKind};
+use crate::model::load::{self, LoadedPlatform, PlatformRequest};
+use crate::model::platform::{
+    AddonKind, AntiAffinity, KubeConfigSecret, NodePort, NodePortRange, PlatformFile, Provider,
+    ResourceProfile, ServiceType,
+};
+use crate::model::provider::{defaults, internal_lb_annotation};
+use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
+use crate::vendor::lock::{Lock, LOCK_PATH};
+use crate::yaml::{Node, PathSegment};
+
+/// Where a resolved value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Written in the platform file at this line (0 for a `--set` override).
+    File { line: usize },
+    /// The provider's default, with the reason.
+    ProviderDefault { provider: Provider, why: String },
+    /// A rule of the release line, with the reason.
+    LineRule { line: ReleaseLine, why: String },
+    /// meshgen's own default when nothing else decides.
+    Default { why: String },
+}
+
+impl Origin {
+    /// A short phrase for comments in generated files.
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::File { line: 0 } => "set with --set".to_string(),
+            Origin::File { line } => format!("platform file line {line}"),
+            Origin::ProviderDefault { provider, why } => format!("{provider} default: {why}"),
+            Origin::LineRule { line, why } => format!("Istio {line}: {why}"),
+            Origin::Default { why } => why.clone(),
+        }
+    }
+}
+
+/// A value and why it is what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// A platform with every default applied, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPlatform {
+    pub name: String,
+    pub description: Option<String>,
+    pub provider: Provider,
+    pub line: ReleaseLine,
+    /// The exact Istio version rendered for.
+    pub version: semver::Version,
+    pub version_origin: Origin,
+    pub kubernetes: Option<KubeMinor>,
+    pub namespace: Sourced<String>,
+    pub node_port_range: Sourced<NodePortRange>,
+    pub ingress: ResolvedGateway,
+    /// None when the egress gateway is off or the line has none.
+    pub egress: Option<ResolvedGateway>,
+    pub high_availability: Option<ResolvedHa>,
+    pub tracing: Sourced<bool>,
+    pub addons: Vec<ResolvedAddon>,
+    pub resources: Sourced<ResourceProfile>,
+    pub pod_security_policy: Option<ResolvedPsp>,
+    pub injection_namespaces: Vec<String>,
+    /// Where a management cluster's Flux finds this cluster's kubeconfig, when it installs there.
+    pub kube_config_secret: Option<KubeConfigSecret>,
+}
+
+impl ResolvedPlatform {
+    /// The charts to install, in order: the line's default charts, without the egress
+    /// gateway's when the platform turns it off.
+    pub fn install_charts(&self) -> impl Iterator<Item = &'static ChartSource> + '_ {
+        self.line
+            .default_charts()
+            .filter(|c| c.name != "istio-egress" || self.egress.is_some())
+    }
+
+    /// Where `meshgen vendor` puts a chart of this platform's version, relative to the repository.
+    pub fn chart_dir(&self, chart: &str) -> String {
+        format!("vendor/{}", self.vendored_chart(chart))
+    }
+
+    /// The same chart relative to the vendor directory (`vendor --dir`).
+    pub fn vendored_chart(&self, chart: &str) -> String {
+        format!("istio/{}/{chart}", self.version)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedGateway {
+    pub kind: GatewayKind,
+    pub service_type: Sourced<ServiceType>,
+    pub internal: bool,
+    /// Service annotations: the user's, plus the internal load balancer's.
+    pub annotations: BTreeMap<String, Sourced<String>>,
+    pub load_balancer_ip: Option<Sourced<String>>,
+    /// The chart's complete ports list with the nodePorts meshgen settled.
+    pub ports: Vec<ResolvedPort>,
+}
+
+impl ResolvedGateway {
+    /// Whether the ports list differs from the chart's default (and so must be emitted whole).
+    pub fn ports_changed(&self, line: ReleaseLine) -> bool {
+        let defaults = default_ports(line, self.kind);
+        self.ports
+            .iter()
+            .zip(defaults)
+            .any(|(p, d)| p.node_port.as_ref().map(|n| n.value) != d.node_port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPort {
+    pub name: String,
+    pub port: u16,
+    pub target_port: Option<u16>,
+    pub protocol: Option<String>,
+    pub node_port: Option<Sourced<u16>>,
+    /// Why the chart's default nodePort was dropped, when it was.
+    pub dropped_default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedHa {
+    pub replicas: u8,
+    pub anti_affinity: AntiAffinity,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedAddon {
+    pub kind: AddonKind,
+    pub enabled: bool,
+    pub service_type: ServiceType,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPsp {
+    /// `(namespace, name)` of each bound service account.
+    pub service_accounts: Vec<(String, String)>,
+}
+
+/// The exact version to render a line for: the lock file's when it pins the line, else
+/// the version built into meshgen.
+pub fn version_for(lock: Option<&Lock>, line: ReleaseLine) -> (semver::Version, Origin) {
+    match lock.and_then(|l| l.version_of(line)) {
+        Some(v) => (
+            v,
+            Origin::Default {
+                why: format!("pinned by {LOCK_PATH}"),
+            },
+        ),
+        None => (
+            line.pinned_version(),
+            Origin::Default {
+                why: format!("the version built into meshgen (no {LOCK_PATH} pins it)"),
+            },
+        ),
+    }
+}
+
+/// Finds, validates and resolves the platform a command asked for. The exact Istio
+/// version comes from `version_for` (the lock file, else the built-in pin).
+pub fn resolve_request(
+    request: &PlatformRequest,
+    dir: &std::path::Path,
+    version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
+) -> Result<(LoadedPlatform, ResolvedPlatform)> {
+    let loaded = load::load_request(request, dir)?;
+    let (version, origin) = version_for(loaded.file.spec.istio);
+    let resolved = resolve(&loaded.file, &loaded.doc, version, origin);
+    Ok((loaded, resolved))
+}
+
+/// Resolves a platform file that passed validation. `doc` is its YAML source, for origins.
+pub fn resolve(
+    file: &PlatformFile,
+    doc: &Node,
+    version: semver::Version,
+    version_origin: Origin,
+) -> ResolvedPlatform {
+    let spec = &file.spec;
+    let provider = spec.provider;
+    let line = spec.istio;
+    let at = |path: &[&str]| -> Origin {
+        let segments: Vec<PathSegment> = path
+            .iter()
+            .map(|s| PathSegment::Key((*s).to_string()))
+            .collect();
+        Origin::File {
+            line: doc.locate_value(&segments).line,
+        }
+    };
+
+    let namespace = match &spec.namespace {
+        Some(ns) => Sourced {
+            value: ns.to_string(),
+            origin: at(&["spec", "namespace"]),
+        },
+        None => Sourced {
+            value: "istio-system".to_string(),
+            origin: Origin::Default {
+                why: "Istio's conventional namespace".to_string(),
+            },
+        },
+    };
+
+    let node_port_range = file_or_provider(
+        spec.node_port_range,
+        at(&["spec", "nodePortRange"]),
+        provider,
+        defaults::node_port_range(provider),
+    );
+
+    let ingress_spec = spec.ingress_gateway.clone().unwrap_or_default();
+    let ingress_type = file_or_provider(
+        ingress_spec.service_type,
+        at(&["spec", "ingressGateway", "serviceType"]),
+        provider,
+        defaults::ingress_service_type(provider),
+    );
+    let internal = ingress_spec.internal.unwrap_or(false);
+    let mut ingress_annotations =
+        user_annotations(&ingress_spec.annotations, &at, "ingressGateway");
+    if internal {
+        if let Some((key, value)) = internal_lb_annotation(provider, line) {
+            ingress_annotations.insert(
+                key.to_string(),
+                Sourced {
+                    value: value.to_string(),
+                    origin: Origin::LineRule {
+                        line,
+                        why: format!(
+                            "{provider}'s internal load balancer annotation (internal: true)"
+                        ),
+                    },
+                },
+            );
+        }
+    }
+    let ingress = ResolvedGateway {
+        kind: GatewayKind::Ingress,
+        ports: settle_ports(
+            line,
+            GatewayKind::Ingress,
+            ingress_type.value,
+            &ingress_spec.node_ports,
+            node_port_range.value,
+            &at,
+        ),
+        service_type: ingress_type,
+        internal,
+        annotations: ingress_annotations,
+        load_balancer_ip: ingress_spec
+            .load_balancer_ip
+            .as_ref()
+            .filter(|ip| !ip.is_empty())
+            .map(|ip| Sourced {
+                value: ip.clone(),
+                origin: at(&["spec", "ingressGateway", "loadBalancerIP"]),
+            }),
+    };
+
+    let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
+    let egress = defaults::egress_enabled(&egress_spec, line).then(|| {
+        let service_type = file_or_provider(
+            egress_spec.service_type,
+            at(&["spec", "egressGateway", "serviceType"]),
+            provider,
+            defaults::egress_service_type(provider),
+        );
+        ResolvedGateway {
+            kind: GatewayKind::Egress,
+            ports: settle_ports(
+                line,
+                GatewayKind::Egress,
+                service_type.value,
+                &egress_spec.node_ports,
+                node_port_range.value,
+                &at,
+            ),
+            service_type,
+            internal: false,
+            annotations: user_annotations(&egress_spec.annotations, &at, "egressGateway"),
+            load_balancer_ip: None,
+        }
+    });
+
+    let high_availability = spec.high_availability.as_ref().map(|ha| ResolvedHa {
+        replicas: ha.replicas,
+        anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
+        origin: at(&["spec", "highAvailability"]),
+    });
+
+    let tracing = match spec.tracing {
+        Some(t) => Sourced {
+            value: t,
+            origin: at(&["spec", "tracing"]),
+        },
+        None => Sourced {
+            value: false,
+            origin: Origin::Default {
+                why: "tracing is off unless asked for".to_string(),
+            },
+        },
+    };
+
+    let addons = spec
+        .addons
+        .as_ref()
+        .map(|addons| {
+            AddonKind::ALL
+                .into_iter()
+                .filter_map(|kind| {
+                    addons.get(kind).map(|a| ResolvedAddon {
+                        kind,
+                        enabled: a.enabled,
+                        service_type: a.service_type.unwrap_or(ServiceType::ClusterIP),
+                        origin: at(&["spec", "addons", kind.as_str()]),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let resources = file_or_provider(
+        spec.resources,
+        at(&["spec", "resources"]),
+        provider,
+        defaults::resources(provider),
+    );
+
+    let pod_security_policy = spec
+        .pod_security_policy
+        .as_ref()
+        .filter(|p| p.enabled)
+        .map(|p| ResolvedPsp {
+            service_accounts: if p.service_accounts.is_empty() {
+                vec![("default".to_string(), "default".to_string())]
+            } else {
+                p.service_accounts
+                    .iter()
+                    .map(|sa| (sa.namespace.to_string(), sa.name.clone()))
+                    .collect()
+            },
+        });
+
+    ResolvedPlatform {
+        name: file.metadata.name.to_string(),
+        description: file.metadata.description.clone(),
+        provider,
+        line,
+        version,
+        version_origin,
+        kubernetes: spec.kubernetes.as_ref().map(|k| k.minor),
+        namespace,
+        node_port_range,
+        ingress,
+        egress,
+        high_availability,
+        tracing,
+        addons,
+        resources,
+        pod_security_policy,
+        injection_namespaces: spec
+            .sidecar_injection
+            .as_ref()
+            .map(|s| s.namespaces.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        kube_config_secret: spec.kube_config_secret.clone(),
+    }
+}
+
+/// The file's value with its line, else the provider's default with its reason.
+fn file_or_provider<T>(
+    value: Option<T>,
+    at: Origin,
+    provider: Provider,
+    default: (T, &'static str),
+) -> Sourced<T> {
+    match value {
+        Some(value) => Sourced { value, origin: at },
+        None => Sourced {
+            value: default.0,
+            origin: Origin::ProviderDefault {
+                provider,
+                why: default.1.to_string(),
+            },
+        },
+    }
+}
+
+fn user_annotations(
+    annotations: &BTreeMap<String, String>,
+    at: &dyn Fn(&[&str]) -> Origin,
+    gateway_field: &str,
+) -> BTreeMap<String, Sourced<String>> {
+    annotations
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Sourced {
+                    value: v.clone(),
+                    origin: at(&["spec", gateway_field, "annotations", k]),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The chart's ports with nodePorts settled: the platform's explicit ones; a chart default
+/// only where the Service type opens node ports, it lies in the range and no other port
+/// uses it; otherwise none, so the cluster assigns one from its own range.
+fn settle_ports(
+    line: ReleaseLine,
+    kind: GatewayKind,
+    service_type: ServiceType,
+    explicit: &BTreeMap<String, NodePort>,
+    range: NodePortRange,
+    at: &dyn Fn(&[&str]) -> Origin,
+) -> Vec<ResolvedPort> {
+    let defaults = default_ports(line, kind);
+    let explicit_ports: Vec<u16> = explicit.values().map(|p| p.0).collect();
+    defaults
+        .iter()
+        .map(|d| {
+            let mut dropped_default = None;
+            let node_port = if let Some(port) = explicit.get(d.name) {
+                Some(Sourced {
+                    value: port.0,
+                    origin: at(&["spec", kind.spec_field(), "nodePorts", d.name]),
+                })
+            } else if let Some(default) = d.node_port {
+                if !service_type.has_node_ports() {
+                    dropped_default = Some(format!("a {service_type} Service has no node ports"));
+                    None
+                } else if !range.contains(default) {
+                    dropped_default = Some(format!(
+                        "chart default {default} is outside {range}; the cluster assigns one"
+                    ));
+                    None
+                } else if explicit_ports.contains(&default) {
+                    dropped_default = Some(format!(
+                        "chart default {default} is taken by another port; the cluster assigns one"
+                    ));
+                    None
+                } else {
+                    Some(Sourced {
+                        value: default,
+                        origin: Origin::LineRule {
+                            line,
+                            why: "the chart's default nodePort".to_string(),
+                        },
+                    })
+                }
+            } else {
+                None
+            };
+            ResolvedPort {
+                name: d.name.to_string(),
+                port: d.port,
+                target_port: d.target_port,
+                protocol: d.protocol.map(str::to_string),
+                node_port,
+                dropped_default,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,458 @@
+//! Rendering a resolved platform into the Helm values file of its release line.
+//!
+//! Rust decides every value (this module builds the view); the per-line Tera templates
+//! under `templates/` only lay them out with comments. Every scalar passes through the
+//! `yaml` filter, which writes strings double-quoted so that a YAML 1.1 reader such as
+//! Helm keeps `no`, `on`, `1_000` or `"true"` as the strings they are. The rendered text
+//! is parsed back before it is returned: malformed output is an error, never a file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::gateway_ports::GatewayKind;
+use crate::model::platform::{AddonKind, ResourceProfile, ServiceType};
+use crate::model::release_line::ReleaseLine;
+use crate::render::resolve::{ResolvedGateway, ResolvedPlatform};
+
+/// The image registry of Istio's published releases.
+pub const RELEASE_HUB: &str = "docker.io/istio";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("header", include_str!("../../templates/header.yaml.tera")),
+    ("ports", include_str!("../../templates/ports.yaml.tera")),
+    ("0.6", include_str!("../../templates/values-0.6.yaml.tera")),
+    ("1.0", include_str!("../../templates/values-1.0.yaml.tera")),
+    (
+        "1.11",
+        include_str!("../../templates/values-1.11.yaml.tera"),
+    ),
+];
+
+/// Rendering failed: a template bug or output that does not parse back.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template error: {0}")]
+    Template(String),
+    #[error("rendered values do not parse back as YAML ({0}); this is a meshgen bug")]
+    Malformed(String),
+}
+
+/// The Tera engine of one line: only its template (with the header and ports it imports)
+/// is parsed, since a process renders one line, and parsing costs more than rendering.
+fn engine(line: ReleaseLine) -> &'static tera::Tera {
+    static TERA: [OnceLock<tera::Tera>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let index = ReleaseLine::ALL
+        .iter()
+        .position(|l| *l == line)
+        .expect("every line is in ALL");
+    TERA[index].get_or_init(|| {
+        let mut tera = tera::Tera::default();
+        tera.add_raw_templates(
+            TEMPLATES
+                .iter()
+                .copied()
+                .filter(|(name, _)| ["header", "ports", line.as_str()].contains(name)),
+        )
+        .expect("embedded templates parse");
+        tera.register_filter("yaml", yaml_filter);
+        tera.register_filter("prequoted", prequoted_filter);
+        tera.register_filter("prequoted_key", prequoted_key_filter);
+        tera.register_filter("comment", comment_filter);
+        tera.register_filter("release_name", release_name_filter);
+        tera.autoescape_on(vec![]);
+        tera
+    })
+}
+
+/// A scalar as YAML that every reader, YAML 1.1 or 1.2, reads back as the same value:
+/// strings double-quoted (JSON escaping is valid YAML), numbers and booleans plain.
+pub fn yaml_scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        Value::Null => "null".to_string(),
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::Array(_) | Value::Object(_) => {
+            serde_json::to_string(value).expect("values serialize")
+        }
+    }
+}
+
+fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(yaml_scalar(value)))
+}
+
+/// For chart templates that print a value unquoted (`{{ $key }}: {{ $val }}` in the 1.0
+/// gateway Service): the value carries its own quotes, so that what Helm renders into the
+/// manifest is still a quoted string.
+pub fn prequoted_scalar(value: &Value) -> String {
+    let inner = match value {
+        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        other => serde_json::to_string(&other.to_string()).expect("strings serialize"),
+    };
+    yaml_scalar(&Value::String(inner))
+}
+
+fn prequoted_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(prequoted_scalar(value)))
+}
+
+/// For a map key the chart prints unquoted (`{{ $key }}:` in the 1.0 and 1.11 gateway
+/// Services): a key without a `/` may be one YAML 1.1 reads as another type (`on`, `null`,
+/// `012`, `2001-12-14`), so it carries its own quotes. A Kubernetes key with a `/` prefix
+/// never is one (no YAML 1.1 implicit type holds a `/`) and stays plain to read.
+pub fn prequoted_key(key: &str) -> String {
+    if key.contains('/') {
+        yaml_scalar(&Value::String(key.to_string()))
+    } else {
+        prequoted_scalar(&Value::String(key.to_string()))
+    }
+}
+
+fn prequoted_key_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let key = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("prequoted_key needs a string"))?;
+    Ok(Value::String(prequoted_key(key)))
+}
+
+/// Text for a `#` comment: one line, whatever the user wrote.
+fn comment_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
+    Ok(Value::String(
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    ))
+}
+
+/// The Helm release name meshgen suggests for a vendored chart path.
+pub fn release_name(chart_dir: &str) -> &'static str {
+    match chart_dir.rsplit('/').next().unwrap_or_default() {
+        "base" => "istio-base",
+        "istio-discovery" => "istiod",
+        "istio-ingress" => "istio-ingress",
+        "istio-egress" => "istio-egress",
+        "istio-cni" => "istio-cni",
+        _ => "istio",
+    }
+}
+
+fn release_name_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(
+        release_name(value.as_str().unwrap_or_default()).to_string(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct View {
+    meshgen_version: &'static str,
+    platform: String,
+    description: Option<String>,
+    provider: String,
+    line: String,
+    version: String,
+    version_origin: String,
+    charts: Vec<String>,
+    namespace: String,
+    node_port_range: String,
+    hub: &'static str,
+    tag: String,
+    ingress: GatewayView,
+    egress: Option<GatewayView>,
+    egress_supported: bool,
+    ha: Option<HaView>,
+    tracing: bool,
+    tracing_why: String,
+    addons: BTreeMap<&'static str, AddonView>,
+    small: bool,
+    resources_why: String,
+    /// The chart to install with the post-renderer, when the platform needs it.
+    post_render_chart: Option<String>,
+    /// Helm 4 must apply client-side: the cluster predates server-side apply.
+    helm4_client_side: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct GatewayView {
+    key: &'static str,
+    service_type: String,
+    service_type_why: String,
+    annotations: Vec<AnnotationView>,
+    load_balancer_ip: Option<String>,
+    load_balancer_ip_why: String,
+    ports_changed: bool,
+    ports: Vec<PortView>,
+}
+
+#[derive(Debug, Serialize)]
+struct AnnotationView {
+    key: String,
+    value: String,
+    why: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PortView {
+    name: String,
+    port: u16,
+    target_port: Option<u16>,
+    protocol: Option<String>,
+    node_port: Option<u16>,
+    why: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HaView {
+    replicas: u8,
+    autoscale_max: u8,
+    topology_key: Option<&'static str>,
+    why: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AddonView {
+    enabled: bool,
+    service_type: String,
+    why: String,
+}
+
+fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
+    GatewayView {
+        key: gateway.kind.values_key(),
+        service_type: gateway.service_type.value.to_string(),
+        service_type_why: gateway.service_type.origin.describe(),
+        annotations: gateway
+            .annotations
+            .iter()
+            .map(|(k, v)| AnnotationView {
+                key: k.clone(),
+                value: v.value.clone(),
+                why: v.origin.describe(),
+            })
+            .collect(),
+        load_balancer_ip: gateway.load_balancer_ip.as_ref().map(|ip| ip.value.clone()),
+        load_balancer_ip_why: gateway
+            .load_balancer_ip
+            .as_ref()
+            .map(|ip| ip.origin.describe())
+            .unwrap_or_default(),
+        ports_changed: gateway.ports_changed(line),
+        ports: gateway
+            .ports
+            .iter()
+            .map(|p| PortView {
+                name: p.name.clone(),
+                port: p.port,
+                target_port: p.target_port,
+                protocol: p.protocol.clone(),
+                node_port: p.node_port.as_ref().map(|n| n.value),
+                why: match (&p.node_port, &p.dropped_default) {
+                    (Some(n), _) => n.origin.describe(),
+                    (None, Some(dropped)) => dropped.clone(),
+                    (None, None) => String::new(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The node port range and why, preferring the provider's reason when the file repeats it.
+fn node_port_range_text(platform: &ResolvedPlatform) -> String {
+    let range = platform.node_port_range.value;
+    let (provider_range, provider_why) =
+        crate::model::provider::defaults::node_port_range(platform.provider);
+    let why = if range == provider_range {
+        provider_why.to_string()
+    } else {
+        platform.node_port_range.origin.describe()
+    };
+    format!("{range} ({why})")
+}
+
+fn view(platform: &ResolvedPlatform) -> View {
+    let line = platform.line;
+    let mut addons = BTreeMap::new();
+    for addon in &platform.addons {
+        addons.insert(
+            addon.kind.as_str(),
+            AddonView {
+                enabled: addon.enabled,
+                service_type: addon.service_type.to_string(),
+                why: addon.origin.describe(),
+            },
+        );
+    }
+    // Tracing on 0.6 is the Zipkin add-on.
+    if line == ReleaseLine::V0_6 && platform.tracing.value && !addons.contains_key("zipkin") {
+        addons.insert(
+            AddonKind::Zipkin.as_str(),
+            AddonView {
+                enabled: true,
+                service_type: ServiceType::ClusterIP.to_string(),
+                why: format!(
+                    "tracing on Istio 0.6 is Zipkin ({})",
+                    platform.tracing.origin.describe()
+                ),
+            },
+        );
+    }
+    let ha = platform.high_availability.as_ref().map(|ha| HaView {
+        replicas: ha.replicas,
+        autoscale_max: ha.replicas.max(5),
+        topology_key: ha.anti_affinity.topology_key(),
+        why: ha.origin.describe(),
+    });
+    View {
+        meshgen_version: env!("CARGO_PKG_VERSION"),
+        platform: platform.name.clone(),
+        description: platform.description.clone(),
+        provider: platform.provider.to_string(),
+        line: line.to_string(),
+        version: platform.version.to_string(),
+        version_origin: platform.version_origin.describe(),
+        charts: platform
+            .install_charts()
+            .map(|c| platform.chart_dir(c.name))
+            .collect(),
+        namespace: platform.namespace.value.clone(),
+        node_port_range: node_port_range_text(platform),
+        hub: RELEASE_HUB,
+        tag: platform.version.to_string(),
+        ingress: gateway_view(&platform.ingress, line),
+        egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
+        egress_supported: line != ReleaseLine::V0_6,
+        post_render_chart: line
+            .post_render_chart()
+            .filter(|_| {
+                platform
+                    .high_availability
+                    .as_ref()
+                    .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
+            })
+            .map(|chart| platform.chart_dir(chart)),
+        helm4_client_side: platform
+            .kubernetes
+            .unwrap_or(line.kubernetes_support().works_to)
+            < crate::model::release_line::SERVER_SIDE_APPLY_FROM,
+        ha,
+        tracing: platform.tracing.value,
+        tracing_why: platform.tracing.origin.describe(),
+        addons,
+        small: platform.resources.value == ResourceProfile::Small,
+        resources_why: platform.resources.origin.describe(),
+    }
+}
+
+/// Renders the values file of a resolved platform.
+pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
+    let context = tera::Context::from_serialize(view(platform))
+        .map_err(|e| RenderError::Template(e.to_string()))?;
+    let text = engine(platform.line)
+        .render(platform.line.as_str(), &context)
+        .map_err(|e| {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            RenderError::Template(message)
+        })?;
+    let text = tidy(&text);
+    crate::yaml::parse(&text).map_err(|e| RenderError::Malformed(e.to_string()))?;
+    Ok(text)
+}
+
+/// Drops trailing spaces and runs of blank lines the template conditionals leave.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// Which gateway a values path belongs to (used by tests and `explain`).
+pub fn gateway_of(key: &str) -> Option<GatewayKind> {
+    match key {
+        "istio-ingressgateway" => Some(GatewayKind::Ingress),
+        "istio-egressgateway" => Some(GatewayKind::Egress),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_stay_strings_for_yaml_1_1_readers() {
+        for s in [
+            "no",
+            "on",
+            "y",
+            "1_000",
+            "true",
+            "0x1F",
+            "2021-01-01",
+            "~",
+            "",
+            "a: b",
+            "#x",
+            "\"q\"\n",
+        ] {
+            let out = yaml_scalar(&Value::String(s.to_string()));
+            assert!(out.starts_with('"') && out.ends_with('"'), "{out}");
+            let back = crate::yaml::parse(&format!("k: {out}\n"))
+                .unwrap()
+                .to_json();
+            assert_eq!(back["k"], s);
+        }
+        assert_eq!(yaml_scalar(&Value::from(30401)), "30401");
+        assert_eq!(yaml_scalar(&Value::Bool(true)), "true");
+    }
+
+    #[test]
+    fn keys_a_chart_prints_raw_stay_string_keys() {
+        assert_eq!(prequoted_key("on"), r#""\"on\"""#);
+        assert_eq!(prequoted_key("null"), r#""\"null\"""#);
+        // A prefixed key is never another type: kept readable.
+        assert_eq!(
+            prequoted_key("cloud.google.com/load-balancer-type"),
+            r#""cloud.google.com/load-balancer-type""#
+        );
+    }
+
+    #[test]
+    fn prequoted_values_render_to_a_quoted_string() {
+        let out = prequoted_scalar(&Value::String("true".into()));
+        assert_eq!(out, r#""\"true\"""#);
+        // What the chart template sees is the inner text, which is itself a YAML string.
+        let seen = crate::yaml::parse(&format!("k: {out}\n"))
+            .unwrap()
+            .to_json();
+        let rendered = crate::yaml::parse(&format!("k: {}\n", seen["k"].as_str().unwrap()))
+            .unwrap()
+            .to_json();
+        assert_eq!(rendered["k"], "true");
+    }
+}
