@@ -522,6 +522,36 @@ fn the_flux_version_warning_is_the_management_cluster_s_no_more() {
     assert!(stderr.contains("server-side apply"), "{stderr}");
     assert!(stderr.contains("serves from 1.16"), "{stderr}");
     assert!(stdout.contains("# warning: Flux applies to the cluster of Secret edge-kubeconfig"));
+    assert!(
+        stderr.contains("apply manifests.yaml to that cluster with kubectl"),
+        "{stderr}"
+    );
+    // The HelmReleases themselves apply client-side there, as `helm --server-side=false` does.
+    let objects = meshgen::install::postrender::parse_objects(&stdout).unwrap();
+    let releases: Vec<_> = objects
+        .iter()
+        .filter(|o| o["kind"] == "HelmRelease")
+        .collect();
+    assert!(!releases.is_empty());
+    for release in &releases {
+        assert_eq!(
+            release["spec"]["install"]["serverSideApply"], false,
+            "{release}"
+        );
+        assert_eq!(
+            release["spec"]["upgrade"]["serverSideApply"], "disabled",
+            "{release}"
+        );
+    }
+    // From 1.16 on, Flux's defaults stand.
+    let (_, stdout, _) = flux_in(repo.path(), &["--platform", "edge-111"]);
+    let objects = meshgen::install::postrender::parse_objects(&stdout).unwrap();
+    for release in objects.iter().filter(|o| o["kind"] == "HelmRelease") {
+        assert!(
+            release["spec"]["install"].get("serverSideApply").is_none(),
+            "{release}"
+        );
+    }
     // Without kubeConfigSecret the Flux running beside Istio must serve HelmRelease v2.
     let (_, stdout, stderr) = flux_in(repo.path(), &["--platform", "gke-internal"]);
     assert!(stderr.contains("Kubernetes 1.28"), "{stderr}");

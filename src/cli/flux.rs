@@ -99,7 +99,8 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
         generated_dir: &generated_dir,
     };
     let text = flux::render(&platform, &source, rendered)?;
-    if let Some(warning) = flux::kubernetes_warning(&platform) {
+    let with_manifests = flux::remote_manifests(&platform, &manifests).is_some();
+    if let Some(warning) = flux::kubernetes_warning(&platform, with_manifests) {
         eprintln!("{warning}");
     }
     if flux::remote_manifests(&platform, &manifests).is_some() {

@@ -184,20 +184,11 @@ impl Source {
 
 /// Why Flux cannot install where the platform's Istio runs, if it cannot: Flux's HelmRelease
 /// v2 needs Kubernetes 1.28, while the charts of every supported line stop working earlier.
-/// From a management cluster (`kubeConfigSecret`) that bound is the management cluster's;
-/// what remains for the platform's cluster is server-side apply, which Flux applies with.
-pub fn kubernetes_warning(platform: &ResolvedPlatform) -> Option<String> {
-    let support = platform.line.kubernetes_support();
-    let (cluster, why) = match platform.kubernetes {
-        Some(v) => (v, format!("this platform targets Kubernetes {v}")),
-        None => (
-            support.works_to,
-            format!(
-                "Istio {} runs on Kubernetes {} at most",
-                platform.line, support.works_to
-            ),
-        ),
-    };
+/// From a management cluster (`kubeConfigSecret`) that bound is the management cluster's; the
+/// HelmReleases apply client-side to a cluster before 1.16, but the Kustomization of the
+/// manifests (`with_manifests`) cannot: kustomize-controller only applies server-side.
+pub fn kubernetes_warning(platform: &ResolvedPlatform, with_manifests: bool) -> Option<String> {
+    let (cluster, why) = platform.cluster_kubernetes();
     match &platform.kube_config_secret {
         None => (cluster < FLUX_MIN_KUBERNETES).then(|| {
             format!(
@@ -206,12 +197,13 @@ pub fn kubernetes_warning(platform: &ResolvedPlatform) -> Option<String> {
                  or install with helm (see the values file's header)"
             )
         }),
-        Some(secret) => (cluster < SERVER_SIDE_APPLY_FROM).then(|| {
+        Some(secret) => (with_manifests && platform.predates_server_side_apply()).then(|| {
             format!(
-                "warning: Flux applies to the cluster of Secret {} with server-side apply \
-                 (kustomize-controller always, helm-controller on Helm 4 by default), \
+                "warning: Flux applies to the cluster of Secret {} the Kustomization of the manifests \
+                 with server-side apply (kustomize-controller has no other way), \
                  which Kubernetes serves from {SERVER_SIDE_APPLY_FROM} on, and {why}: \
-                 install with helm there (see the values file's header)",
+                 apply manifests.yaml to that cluster with kubectl instead \
+                 (the HelmReleases install client-side there)",
                 secret.name
             )
         }),
@@ -383,6 +375,12 @@ fn helm_release(
         json!({ "createNamespace": true, "crds": "CreateReplace" }),
     );
     spec.insert("upgrade".into(), json!({ "crds": "CreateReplace" }));
+    // helm-controller on Helm 4 applies server-side by default; a remote cluster before 1.16
+    // serves no server-side apply (the helm path's `--server-side=false`).
+    if platform.kube_config_secret.is_some() && platform.predates_server_side_apply() {
+        spec["install"]["serverSideApply"] = json!(false);
+        spec["upgrade"]["serverSideApply"] = json!("disabled");
+    }
     if platform.line.post_render_chart() == Some(chart) {
         if let Some(post_renderers) = crate::install::postrender::flux_post_renderers(platform) {
             spec.insert("postRenderers".into(), post_renderers);
@@ -446,7 +444,8 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, rendered: Rendered) 
             secret.name
         ));
     }
-    if let Some(warning) = kubernetes_warning(platform) {
+    let with_manifests = remote_manifests(platform, rendered.manifests).is_some();
+    if let Some(warning) = kubernetes_warning(platform, with_manifests) {
         out.push_str(&format!("# {warning}\n"));
     }
     for object in objects(platform, source, rendered)? {

@@ -80,6 +80,26 @@ pub struct ResolvedPlatform {
 }
 
 impl ResolvedPlatform {
+    /// The Kubernetes version the platform's cluster runs, and how that is known: the
+    /// platform's own, else the newest its line runs on.
+    pub fn cluster_kubernetes(&self) -> (KubeMinor, String) {
+        match self.kubernetes {
+            Some(v) => (v, format!("this platform targets Kubernetes {v}")),
+            None => {
+                let newest = self.line.kubernetes_support().works_to;
+                (
+                    newest,
+                    format!("Istio {} runs on Kubernetes {newest} at most", self.line),
+                )
+            }
+        }
+    }
+
+    /// Whether the cluster predates server-side apply, so Helm 4 and Flux must apply client-side.
+    pub fn predates_server_side_apply(&self) -> bool {
+        self.cluster_kubernetes().0 < crate::model::release_line::SERVER_SIDE_APPLY_FROM
+    }
+
     /// The charts to install, in order: the line's default charts, without the egress
     /// gateway's when the platform turns it off.
     pub fn install_charts(&self) -> impl Iterator<Item = &'static ChartSource> + '_ {

@@ -335,10 +335,7 @@ fn view(platform: &ResolvedPlatform) -> View {
                     .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
             })
             .map(|chart| platform.chart_dir(chart)),
-        helm4_client_side: platform
-            .kubernetes
-            .unwrap_or(line.kubernetes_support().works_to)
-            < crate::model::release_line::SERVER_SIDE_APPLY_FROM,
+        helm4_client_side: platform.predates_server_side_apply(),
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),
