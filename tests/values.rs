@@ -71,6 +71,20 @@ const HELM4_INSTALL_FLAGS: &[&str] = &[
     "--server-side",
 ];
 
+/// The values file of every built-in on every line meshgen renders it for.
+fn rendered_builtins() -> Vec<(&'static str, ReleaseLine, String)> {
+    let mut rendered = Vec::new();
+    for platform in BUILTINS {
+        for line in ReleaseLine::ALL {
+            let (code, stdout, _) = values(platform, line);
+            if code == 0 {
+                rendered.push((platform, line, stdout));
+            }
+        }
+    }
+    rendered
+}
+
 /// The header's install commands grouped under the Helm majors their heading names.
 fn install_commands(values: &str) -> Vec<(Vec<u8>, Vec<Vec<String>>)> {
     let mut groups: Vec<(Vec<u8>, Vec<Vec<String>>)> = Vec::new();
@@ -94,70 +108,64 @@ fn install_commands(values: &str) -> Vec<(Vec<u8>, Vec<Vec<String>>)> {
 #[test]
 fn install_commands_suit_the_helm_they_are_printed_for() {
     let mut checked = 0;
-    for platform in BUILTINS {
-        for line in ReleaseLine::ALL {
-            let (code, stdout, _) = values(platform, line);
-            if code != 0 {
-                continue;
-            }
-            let groups = install_commands(&stdout);
-            let majors: Vec<u8> = groups.iter().flat_map(|g| g.0.clone()).collect();
-            assert_eq!(
-                majors,
-                [3, 4],
-                "{platform}@{line}: one command set per Helm major"
-            );
-            let charts = |cmds: &Vec<Vec<String>>| -> Vec<String> {
-                cmds.iter().map(|c| c[1].clone()).collect()
-            };
-            assert!(
-                groups
-                    .windows(2)
-                    .all(|w| charts(&w[0].1) == charts(&w[1].1)),
-                "{platform}@{line}: the same charts in the same order for each Helm"
-            );
-            let old_cluster = line != ReleaseLine::V1_11;
-            for (group_majors, commands) in &groups {
-                for major in group_majors {
-                    let accepted = if *major == 3 {
-                        HELM3_INSTALL_FLAGS
-                    } else {
-                        HELM4_INSTALL_FLAGS
-                    };
-                    for command in commands {
-                        // A word after `--post-renderer-args` is the post-renderer's, not Helm's.
-                        let helm_words = command
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| *i == 0 || command[i - 1] != "--post-renderer-args");
-                        for (_, flag) in helm_words.filter(|(_, w)| w.starts_with('-')) {
-                            let name = flag.split('=').next().unwrap();
-                            assert!(
-                                accepted.contains(&name),
-                                "{platform}@{line}: Helm {major} has no flag {name}: {command:?}"
-                            );
-                        }
-                        let pr_args: Vec<&String> = command
-                            .windows(2)
-                            .filter(|w| w[0] == "--post-renderer-args")
-                            .map(|w| &w[1])
-                            .collect();
-                        if *major == 3 && !pr_args.is_empty() {
-                            assert_eq!(pr_args[0], "post-render", "{platform}@{line}");
-                        }
-                        if *major == 4 {
-                            assert!(
-                                !pr_args.iter().any(|a| *a == "post-render"),
-                                "{platform}@{line}"
-                            );
-                            assert_eq!(
-                                command.contains(&"--server-side=false".to_string()),
-                                old_cluster,
-                                "{platform}@{line}: {command:?}"
-                            );
-                        }
-                        checked += 1;
+    for (platform, line, stdout) in rendered_builtins() {
+        let groups = install_commands(&stdout);
+        let majors: Vec<u8> = groups.iter().flat_map(|g| g.0.clone()).collect();
+        assert_eq!(
+            majors,
+            [3, 4],
+            "{platform}@{line}: one command set per Helm major"
+        );
+        let charts = |cmds: &Vec<Vec<String>>| -> Vec<String> {
+            cmds.iter().map(|c| c[1].clone()).collect()
+        };
+        assert!(
+            groups
+                .windows(2)
+                .all(|w| charts(&w[0].1) == charts(&w[1].1)),
+            "{platform}@{line}: the same charts in the same order for each Helm"
+        );
+        let old_cluster = line != ReleaseLine::V1_11;
+        for (group_majors, commands) in &groups {
+            for major in group_majors {
+                let accepted = if *major == 3 {
+                    HELM3_INSTALL_FLAGS
+                } else {
+                    HELM4_INSTALL_FLAGS
+                };
+                for command in commands {
+                    // A word after `--post-renderer-args` is the post-renderer's, not Helm's.
+                    let helm_words = command
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i == 0 || command[i - 1] != "--post-renderer-args");
+                    for (_, flag) in helm_words.filter(|(_, w)| w.starts_with('-')) {
+                        let name = flag.split('=').next().unwrap();
+                        assert!(
+                            accepted.contains(&name),
+                            "{platform}@{line}: Helm {major} has no flag {name}: {command:?}"
+                        );
                     }
+                    let pr_args: Vec<&String> = command
+                        .windows(2)
+                        .filter(|w| w[0] == "--post-renderer-args")
+                        .map(|w| &w[1])
+                        .collect();
+                    if *major == 3 && !pr_args.is_empty() {
+                        assert_eq!(pr_args[0], "post-render", "{platform}@{line}");
+                    }
+                    if *major == 4 {
+                        assert!(
+                            !pr_args.iter().any(|a| *a == "post-render"),
+                            "{platform}@{line}"
+                        );
+                        assert_eq!(
+                            command.contains(&"--server-side=false".to_string()),
+                            old_cluster,
+                            "{platform}@{line}: {command:?}"
+                        );
+                    }
+                    checked += 1;
                 }
             }
         }
@@ -200,29 +208,23 @@ fn chart_keys(line: ReleaseLine) -> (BTreeSet<String>, Vec<String>) {
 #[test]
 fn every_emitted_key_exists_in_the_line_charts() {
     let mut checked = 0;
-    for platform in BUILTINS {
-        for line in ReleaseLine::ALL {
-            let (code, stdout, _) = values(platform, line);
-            if code != 0 {
-                continue;
-            }
-            let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
-            let mut paths = BTreeSet::new();
-            key_paths(&doc, "", &mut paths);
-            let (declared, open) = chart_keys(line);
-            for path in paths {
-                let ok = declared.contains(&path)
-                    || open.iter().any(|o| {
-                        path.starts_with(&format!("{o}."))
-                            || path.starts_with(&format!("{o}["))
-                            || &path == o
-                    });
-                assert!(
-                    ok,
-                    "{platform} on {line}: `{path}` is not a key of the {line} charts"
-                );
-                checked += 1;
-            }
+    for (platform, line, stdout) in rendered_builtins() {
+        let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+        let mut paths = BTreeSet::new();
+        key_paths(&doc, "", &mut paths);
+        let (declared, open) = chart_keys(line);
+        for path in paths {
+            let ok = declared.contains(&path)
+                || open.iter().any(|o| {
+                    path.starts_with(&format!("{o}."))
+                        || path.starts_with(&format!("{o}["))
+                        || &path == o
+                });
+            assert!(
+                ok,
+                "{platform} on {line}: `{path}` is not a key of the {line} charts"
+            );
+            checked += 1;
         }
     }
     assert!(checked > 50);

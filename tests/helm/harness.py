@@ -51,27 +51,13 @@ UPSTREAM = {
 }
 # 0.6's chart has no values.yaml in git: the release build generated it from this template.
 TEMPLATE_06 = "install/kubernetes/templates/helm/istio/values.yaml.tmpl"
-# The Kubernetes versions each line runs on (release_line.rs), and the one a platform moves to
-# when its own is outside them.
-WORKS = {"0.6": ("1.9", "1.15"), "1.0": ("1.9", "1.15"), "1.11": ("1.16", "1.24")}
-MOVE_TO = {"0.6": "1.10", "1.0": "1.11", "1.11": "1.21"}
 TOPOLOGY = {"hostname": "kubernetes.io/hostname", "zone": "topology.kubernetes.io/zone"}
 GATEWAYS = {"ingressGateway": "istio-ingressgateway", "egressGateway": "istio-egressgateway"}
 
 yaml12 = YAML(typ="safe", pure=True)  # YAML 1.2: what meshgen means
 VENDOR = Path()  # the vendored miniature charts, set by main()
-passed = 0
-failed = 0
-
-
-def check(ok: bool, what: str) -> bool:
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}")
-    return ok
+tally = k8s.Tally()
+check = tally.check
 
 
 def same(a, b) -> bool:
@@ -151,14 +137,6 @@ def installs_of(values_text: str, vendor: Path) -> list[tuple[str, Path, str]]:
         if m and (m.group(1), vendor / m.group(2), m.group(3)) not in installs:
             installs.append((m.group(1), vendor / m.group(2), m.group(3)))
     return installs
-
-
-def kubernetes_for(doc: dict, line: str) -> str:
-    """The platform's Kubernetes version, or the one it moves to when the line cannot run on it."""
-    kube = str(doc["spec"].get("kubernetes") or MOVE_TO[line])
-    lo, hi = WORKS[line]
-    as_tuple = lambda v: tuple(int(x) for x in v.split(".")[:2])
-    return kube if as_tuple(lo) <= as_tuple(kube) <= as_tuple(hi) else MOVE_TO[line]
 
 
 def check_values_parse(label: str, text: str, helm_values: dict) -> None:
@@ -290,7 +268,7 @@ def run_case(binary: str, label: str, *rest) -> None:
 
 
 def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: str, stress: bool) -> None:
-    kube = kubernetes_for(doc, line)
+    kube = k8s.kubernetes_for(doc["spec"], line)
     if kube != str(doc["spec"].get("kubernetes")):
         args = [*args, "--set", f"spec.kubernetes={kube}"]
     out = meshgen(binary, "values", *args)
@@ -399,8 +377,8 @@ def main() -> int:
     for line in ["1.0", "1.11"]:
         run_case(binary, f"stress@{line}", ["--platform", str(STRESS), "--istio", line], stress, line, True)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    print(tally.summary())
+    return 1 if tally.failed or not tally.passed else 0
 
 
 if __name__ == "__main__":

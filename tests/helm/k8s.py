@@ -31,6 +31,38 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jsonsche
 # YAML 1.2 with duplicate keys refused: what kustomize (Flux's post-renderers) accepts.
 _strict = YAML(typ="safe", pure=True)
 
+# The Kubernetes versions each line runs on (model/release_line.rs), and the one a platform moves
+# to when its own is outside them.
+WORKS = {"0.6": ("1.9", "1.15"), "1.0": ("1.9", "1.15"), "1.11": ("1.16", "1.24")}
+MOVE_TO = {"0.6": "1.10", "1.0": "1.11", "1.11": "1.21"}
+
+
+def kubernetes_for(spec: dict, line: str) -> str:
+    """The platform's Kubernetes version, or the one it moves to when the line cannot run on it."""
+    kube = str(spec.get("kubernetes") or MOVE_TO[line])
+    lo, hi = WORKS[line]
+    return kube if minor_of(lo) <= minor_of(kube) <= minor_of(hi) else MOVE_TO[line]
+
+
+class Tally:
+    """Counts checks; prints each failed one."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok: bool, what: str) -> bool:
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {what}", flush=True)
+        return ok
+
+    def summary(self) -> str:
+        return f"{self.passed} passed, {self.failed} failed"
+
+
 SKIPPED_HOOK = re.compile(r"skipping unknown hooks?.*", re.IGNORECASE)
 
 

@@ -41,30 +41,12 @@ sys.path.insert(0, str(ROOT / "tests/helm"))
 import k8s  # noqa: E402
 
 BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
+# HA platforms of the post-render tests, on their own line: the Flux patches through kustomize.
+HA_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
 LINES = ["0.6", "1.0", "1.11"]
-# The Kubernetes versions each line runs on (release_line.rs), and the one a platform moves to
-# when its own is outside them.
-WORKS = {"0.6": ("1.9", "1.15"), "1.0": ("1.9", "1.15"), "1.11": ("1.16", "1.24")}
-MOVE_TO = {"0.6": "1.10", "1.0": "1.11", "1.11": "1.21"}
-
-passed = 0
-failed = 0
+tally = k8s.Tally()
+check = tally.check
 figures: list[dict] = []
-
-
-def check(ok: bool, what: str) -> bool:
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}", flush=True)
-    return ok
-
-
-def minor(v: str) -> tuple[int, int]:
-    major, minor_, *_ = (int(x) for x in v.split("."))
-    return major, minor_
 
 
 def meshgen(binary: str, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -113,13 +95,10 @@ def post_render_args(values_text: str) -> list[str] | None:
 
 
 def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: list[str] | None) -> None:
-    label = f"{platform}@{line}"
+    label = f"{Path(platform).stem}@{line}"
     own = read_platform(repo, platform)
-    kube = own["kubernetes"]
+    kube = k8s.kubernetes_for(own, line)
     own_line = own["istio"] == line
-    lo, hi = WORKS[line]
-    if not (minor(lo) <= minor(kube) <= minor(hi)):
-        kube = MOVE_TO[line]
     sets = ["--istio", line, "--set", f"spec.kubernetes={kube}"]
     out = meshgen(binary, repo, "values", "--platform", platform, *sets)
     if out.returncode == 1 and not own_line:
@@ -185,7 +164,8 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         installed_kinds |= k8s.crd_kinds(objs)
 
         # Helm hands the post-renderer the release's stream; meshgen must read every real one.
-        args = pr_args if pr_args is not None else ["--platform", platform]
+        # A file outside ./platforms is named by its path (the header names the platform).
+        args = pr_args if pr_args is not None and platform in BUILTINS else ["--platform", platform]
         rendered = meshgen(binary, repo, "post-render", *args, *sets, stdin=result.manifest)
         if not check(rendered.returncode == 0, f"{where}: meshgen post-render exit {rendered.returncode}: {rendered.stderr.strip()[:400]}"):
             row["post_render"] = "REFUSED"
@@ -215,9 +195,9 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
             check(by_kustomize.get(key) == obj, f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
 
 
-def read_platform(repo: Path, name: str) -> dict:
-    doc = helm.values_from_yaml((ROOT / "platforms" / f"{name}.yaml").read_text())
-    return doc["spec"]
+def read_platform(repo: Path, ref: str) -> dict:
+    path = Path(ref) if ref.endswith(".yaml") else ROOT / "platforms" / f"{ref}.yaml"
+    return helm.values_from_yaml(path.read_text())["spec"]
 
 
 def main() -> int:
@@ -244,12 +224,16 @@ def main() -> int:
     # The platforms under test are the built-ins, found by name from the work directory.
     kustomize_cmd = kustomize_command()
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
-    for platform in opts.platform or BUILTINS:
-        for line in lines:
-            try:
-                run_case(binary, work, platform, line, kustomize_cmd)
-            except Exception as e:  # an unexpected shape is a failed case, not a crashed run
-                check(False, f"{platform}@{line}: {type(e).__name__}: {e}")
+    cases = [(p, l) for p in opts.platform or BUILTINS for l in lines]
+    if not opts.platform:
+        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES]
+    for platform, line in cases:
+        if line not in lines:
+            continue
+        try:
+            run_case(binary, work, platform, line, kustomize_cmd)
+        except Exception as e:  # an unexpected shape is a failed case, not a crashed run
+            check(False, f"{Path(platform).stem}@{line}: {type(e).__name__}: {e}")
     print(f"\n{'case':<20} {'k8s':<5} {'charts':>6} {'objects':>7} {'CRs':>4} {'CRDs':>4} {'hooks skipped':>13} "
           f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13}")
     for r in figures:
@@ -259,8 +243,8 @@ def main() -> int:
         print(f"{r['case']:<20} {r['kubernetes']:<5} {r['charts']:>6} {r['objects']:>7} {r['custom']:>4} {r['crds']:>4} "
               f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13}")
     print(f"\n{time.monotonic() - started:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    print(tally.summary())
+    return 1 if tally.failed or not tally.passed else 0
 
 
 if __name__ == "__main__":
