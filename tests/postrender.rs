@@ -229,7 +229,7 @@ fn bad_input_fails_with_the_document_and_line_and_prints_nothing() {
         (
             format!("{good}---\n# Source: x\nkind: Deployment\nmetadata: {{name: [b\n"),
             "<stdin>:",
-            "document 2 starting at line 8: cannot parse YAML",
+            "document 2 starting at line 8: invalid YAML",
         ),
         (
             format!("{good}---\napiVersion: v1\nmetadata:\n  name: b\n"),
