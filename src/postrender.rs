@@ -611,6 +611,31 @@ mod tests {
 }
 
 #[cfg(test)]
+mod to_yaml_tests {
+    use super::*;
+
+    #[test]
+    fn floats_read_back_as_the_same_float() {
+        let k = [PathSegment::Key("k".into())];
+        for f in [
+            1.0,
+            0.1,
+            -2.5,
+            1e300,
+            1e-7,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let text = format!("k: {}\n", float_text(f));
+            let back = crate::yaml::parse(&text).unwrap();
+            assert_eq!(back.get(&k).unwrap().value, NodeValue::Float(f), "{text}");
+        }
+        let nan = crate::yaml::parse(&format!("k: {}\n", float_text(f64::NAN))).unwrap();
+        assert!(matches!(nan.get(&k).unwrap().value, NodeValue::Float(f) if f.is_nan()));
+    }
+}
+
+#[cfg(test)]
 mod roundtrip_tests {
     use super::*;
 

@@ -864,6 +864,80 @@ mod tests {
     }
 
     #[test]
+    fn refuses_duplicate_keys_at_any_depth() {
+        let err = parse("a:\n  b:\n    c: 1\n    c: 2\n").unwrap_err();
+        assert_eq!(err.span.line, 4);
+        assert!(err.message.contains("duplicate key `c`"), "{err}");
+    }
+
+    fn kubernetes(text: &str) -> Vec<Node> {
+        let bounds = Bounds {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_alias_nodes: MAX_NODES,
+        };
+        parse_stream(text, Dialect::Kubernetes, bounds).unwrap()
+    }
+
+    #[test]
+    fn kubernetes_reads_the_last_of_duplicate_keys_in_its_own_place() {
+        let docs = kubernetes(
+            "a: 1\nb:\n  x: {p: 1, q: 2}\n  y: 0\n  x: {r: 3}\nc: 2\na: 3\n---\nb: [1]\nb: [2]\n",
+        );
+        assert_eq!(docs.len(), 2);
+        // Replaced whole (not merged), in the place the winner was written.
+        assert_eq!(
+            serde_json::to_string(&docs[0].to_json()).unwrap(),
+            r#"{"b":{"y":0,"x":{"r":3}},"c":2,"a":3}"#
+        );
+        assert_eq!(docs[1].to_json(), serde_json::json!({"b": [2]}));
+        // Positions are the winner's.
+        let a = [PathSegment::Key("a".into())];
+        assert_eq!(docs[0].locate(&a), Span { line: 7, col: 1 });
+        // Three times: only the last is left.
+        let docs = kubernetes("k: 1\nk: 2\nk: 3\n");
+        assert_eq!(docs[0].to_json(), serde_json::json!({"k": 3}));
+    }
+
+    #[test]
+    fn kubernetes_reads_other_tags_as_text_where_meshgen_refuses_them() {
+        let text = "a: !foo 12\nb: !!binary aGk=\nc: !custom {d: 1}\ne: !!str 1\n";
+        assert_eq!(
+            kubernetes(text)[0].to_json(),
+            serde_json::json!({"a": "12", "b": "aGk=", "c": {"d": 1}, "e": "1"})
+        );
+        assert!(parse(text)
+            .unwrap_err()
+            .message
+            .contains("unsupported YAML tag"));
+        // A core tag on a value that does not fit it is refused by both (and by Kubernetes).
+        let bad = parse_stream("a: !!int x\n", Dialect::Kubernetes, FILE_BOUNDS).unwrap_err();
+        assert!(bad.message.contains("`x` is not an integer"), "{bad}");
+    }
+
+    #[test]
+    fn bounds_are_the_callers() {
+        let bounds = |max_depth, max_nodes| Bounds {
+            max_depth,
+            max_nodes,
+            max_alias_nodes: max_nodes,
+        };
+        let deep = parse_stream("a: {b: {c: {d: 1}}}\n", Dialect::Kubernetes, bounds(3, 100));
+        let deep = deep.unwrap_err();
+        assert!(
+            deep.message.contains("nesting deeper than 3 levels"),
+            "{deep}"
+        );
+        let wide = parse_stream("[1, 2, 3, 4, 5]\n", Dialect::Kubernetes, bounds(64, 5));
+        let wide = wide.unwrap_err();
+        assert!(wide.message.contains("more than 5 nodes"), "{wide}");
+        let bounds = bounds(64, 5);
+        // Counted per document.
+        let docs = parse_stream("[1, 2]\n---\n[3, 4]\n", Dialect::Kubernetes, bounds).unwrap();
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
     fn refuses_several_documents_and_empty_files() {
         assert!(parse("a: 1\n---\nb: 2\n")
             .unwrap_err()
