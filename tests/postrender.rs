@@ -230,7 +230,7 @@ fn bad_input_fails_with_the_document_and_line_and_prints_nothing() {
         (
             format!("{good}---\n# Source: x\nkind: Deployment\nmetadata: {{name: [b\n"),
             "<stdin>:",
-            "document 2 starting at line 8: cannot parse YAML",
+            "document 2 starting at line 8: invalid YAML",
         ),
         (
             format!("{good}---\napiVersion: v1\nmetadata:\n  name: b\n"),
@@ -346,4 +346,325 @@ fn flux_post_renderers_golden() {
     let value = flux_post_renderers(&resolved(&platform_path("ha-10-hostname"))).unwrap();
     insta::assert_yaml_snapshot!("flux_post_renderers_1_0_hostname", value);
     assert!(flux_post_renderers(&resolved("kvm")).is_none());
+}
+
+/// The Istio 0.6.0 and 1.0.9 templates render keys twice (`ports:` in the mixer containers,
+/// `containerPort:` in one port); Kubernetes reads the last one. Documents the post-renderer
+/// does not change come out byte for byte, duplicates and all.
+#[test]
+fn duplicate_keys_in_untouched_documents_pass_through() {
+    for (platform, file) in [
+        ("kvm", "duplicates-1.0.yaml"),
+        ("minikube", "duplicates-0.6.yaml"),
+    ] {
+        let input = fixture(file);
+        let (code, stdout, stderr) = post_render(platform, &input);
+        assert_eq!(code, Some(0), "{file}: {stderr}");
+        assert_eq!(stdout, input, "{file}");
+    }
+    let input = fixture("duplicates-1.0.yaml");
+    let (code, stdout, stderr) = post_render(&platform_path("ha-10-hostname"), &input);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (before, after) = (documents(&input), documents(&stdout));
+    assert_eq!(before.len(), 3);
+    assert_eq!(before.len(), after.len());
+    assert_eq!(before[0], after[0], "the mixer Deployment is untouched");
+    assert_ne!(before[1], after[1], "pilot is a target");
+    assert_eq!(before[2], after[2], "the Service is untouched");
+    // What passes through is read as Kubernetes reads it: the second `ports:` list.
+    let objects = parse_objects(&input).unwrap();
+    let mixer = object(&objects, "Deployment", "istio-policy");
+    let ports = &mixer["spec"]["template"]["spec"]["containers"][0]["ports"];
+    assert_eq!(
+        ports,
+        &serde_json::json!([{"containerPort": 9091}, {"containerPort": 15004}])
+    );
+}
+
+/// A target carrying duplicate keys is found, checked and changed on the object Kubernetes
+/// reads (its name, pod labels and ports the last ones written), and written back without the
+/// overridden entries.
+#[test]
+fn a_target_with_duplicate_keys_is_changed_as_kubernetes_reads_it() {
+    let input = fixture("duplicates-1.0.yaml");
+    let (code, stdout, stderr) = post_render(&platform_path("ha-10-hostname"), &input);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!("post_render_1_0_duplicates", stdout);
+
+    let pilot = &documents(&stdout)[1];
+    // meshgen's strict reader refuses any key written twice: none is left.
+    let strict = meshgen::yaml::parse(pilot).unwrap_or_else(|e| panic!("{e}\n{pilot}"));
+    assert!(!pilot.contains("istio-pilot-canary"), "{pilot}");
+    assert_eq!(pilot.matches("replicas:").count(), 1, "{pilot}");
+
+    let before = parse_objects(&input).unwrap();
+    let b = object(&before, "Deployment", "istio-pilot");
+    let mut a = strict.to_json();
+    assert_eq!(
+        a,
+        *object(
+            &parse_objects(&stdout).unwrap(),
+            "Deployment",
+            "istio-pilot"
+        )
+    );
+    assert_eq!(a["metadata"]["name"], "istio-pilot");
+    assert_eq!(a["spec"]["replicas"], 3);
+    let pod = &a["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["labels"],
+        serde_json::json!({"istio": "pilot", "app": "pilot"})
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["ports"],
+        serde_json::json!([{"containerPort": 15010}, {"containerPort": 15011}])
+    );
+    assert_eq!(
+        pod["spec"]["affinity"]["podAntiAffinity"]
+            ["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    // The winners keep their own places: `replicas` was written last in `spec`.
+    let spec_keys: Vec<&String> = a["spec"].as_object().unwrap().keys().collect();
+    assert_eq!(spec_keys, ["template", "replicas"]);
+    // Nothing else of the object Kubernetes reads changed.
+    a["spec"]["template"]["spec"]["affinity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("podAntiAffinity");
+    a["spec"]["replicas"] = b["spec"]["replicas"].clone();
+    assert_eq!(&a, b);
+}
+
+/// Every message about bad input is in plain words, names `<stdin>` with a line, and names
+/// the document when there is one: never Rust's debug text of a library type.
+#[test]
+fn bad_input_messages_are_plain_words() {
+    let good = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n";
+    let pilot_head =
+        "---\napiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: istio-pilot\n";
+    let mut inputs: Vec<String> = [
+        "kind: Service\nkind: [x\n",
+        "kind: Service\nmetadata:\n  name: a\n  name: {}\n",
+        "kind: Service\nkind:\n- Service\nmetadata:\n  name: a\n",
+        "? [a, b]\n: c\nkind: Service\nmetadata:\n  name: a\n",
+        "kind: Service\nmetadata:\n  name: a\nspec:\n  port: !!int eighty\n",
+        "kind: Service\nmetadata:\n  name: *nowhere\n",
+        "kind: Service\nmetadata:\n\tname: a\n",
+        "ports: 1\nports: 2\n",
+        "\"unterminated: a\n",
+    ]
+    .iter()
+    .map(|doc| format!("{good}---\n{doc}"))
+    .collect();
+    inputs.push(format!(
+        "{pilot_head}spec:\n  template:\n    metadata:\n      labels: {{app: pilot, istio: pilot}}\n      labels: {{app: pilot}}\n"
+    ));
+    inputs.push(format!("{pilot_head}spec:\n  template:\n    metadata:\n      labels: {{app: pilot, istio: pilot}}\n    spec: []\n"));
+    inputs.push(format!("{pilot_head}spec: 1\nspec: []\n"));
+    let corpus = Path::new("tests/corpus/manifest");
+    let mut files: Vec<_> = std::fs::read_dir(corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        // Not-UTF-8 and NUL cases go through the binary as bytes below.
+        if let Ok(text) = String::from_utf8(bytes) {
+            inputs.push(text);
+        }
+    }
+    assert!(inputs.len() > 30);
+    let debug_text = [
+        "String(",
+        "Some(",
+        "None",
+        "Integer(",
+        "Real(",
+        "Hash(",
+        "Array(",
+        "Boolean(",
+        "BadValue",
+        "Marker",
+        "ScanError",
+        "EmitError",
+        "Error {",
+        "\\\"",
+    ];
+    let located = regex_lite_located();
+    for input in &inputs {
+        for platform in [platform_path("ha-10-hostname"), "kvm".to_string()] {
+            let (code, stdout, stderr) = post_render(&platform, input);
+            // A target that cannot be changed is refused only where it is changed.
+            if platform == "kvm" && code == Some(0) {
+                assert!(input.contains("name: istio-pilot"), "{input}");
+                continue;
+            }
+            assert_eq!(code, Some(1), "{platform}: {input}\n{stderr}");
+            assert!(stdout.is_empty());
+            for text in debug_text {
+                assert!(!stderr.contains(text), "debug text `{text}` in: {stderr}");
+            }
+            assert!(located(&stderr), "not located: {stderr}");
+            assert!(stderr.contains("document "), "no document named: {stderr}");
+        }
+    }
+}
+
+/// `<stdin>:LINE:COL: ` with a line of at least 1.
+fn regex_lite_located() -> impl Fn(&str) -> bool {
+    |stderr: &str| {
+        let Some(rest) = stderr.strip_prefix("<stdin>:") else {
+            return false;
+        };
+        let mut parts = rest.splitn(3, ':');
+        let line = parts.next().and_then(|l| l.parse::<usize>().ok());
+        let col = parts.next().and_then(|c| c.parse::<usize>().ok());
+        matches!((line, col), (Some(l), Some(_)) if l >= 1)
+    }
+}
+
+mod last_wins {
+    //! For streams with keys written twice anywhere, the object post-render decides on and
+    //! changes is the object a last-wins reader (Kubernetes') sees, modelled here on its own.
+
+    use meshgen::install::postrender::{parse_objects, post_render, HaChange};
+    use meshgen::model::release_line::ReleaseLine;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    #[derive(Debug, Clone)]
+    enum Tree {
+        Int(i64),
+        Str(String),
+        List(Vec<Tree>),
+        Map(Vec<(String, Tree)>),
+    }
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        let leaf = prop_oneof![
+            (0i64..100).prop_map(Tree::Int),
+            "s[a-z]{0,4}".prop_map(Tree::Str),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Tree::List),
+                // Three key names for up to five entries: most maps repeat a key.
+                prop::collection::vec(("[abc]", inner), 1..6).prop_map(Tree::Map),
+            ]
+        })
+    }
+
+    /// Block YAML for the mapping entries at `indent`; lists in flow style.
+    fn write_map(out: &mut String, entries: &[(String, Tree)], indent: usize) {
+        for (key, value) in entries {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(key);
+            out.push(':');
+            match value {
+                Tree::Map(inner) => {
+                    out.push('\n');
+                    write_map(out, inner, indent + 2);
+                }
+                other => {
+                    out.push(' ');
+                    out.push_str(&flow(other));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+
+    fn flow(tree: &Tree) -> String {
+        match tree {
+            Tree::Int(i) => i.to_string(),
+            Tree::Str(s) => s.clone(),
+            Tree::List(items) => {
+                format!(
+                    "[{}]",
+                    items.iter().map(flow).collect::<Vec<_>>().join(", ")
+                )
+            }
+            Tree::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", flow(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The last-wins reading: a later entry replaces an earlier one whole and takes its
+    /// own place.
+    fn model(tree: &Tree) -> Value {
+        match tree {
+            Tree::Int(i) => Value::from(*i),
+            Tree::Str(s) => Value::from(s.as_str()),
+            Tree::List(items) => Value::Array(items.iter().map(model).collect()),
+            Tree::Map(entries) => {
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    map.shift_remove(k);
+                    map.insert(k.clone(), model(v));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    fn kinds() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(prop_oneof![Just("Deployment"), Just("Service")], 1..4)
+    }
+
+    fn names() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(prop_oneof![Just("istio-pilot"), Just("istio-policy")], 1..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn post_render_decides_and_changes_on_the_last_wins_reading(
+            kinds in kinds(),
+            names in names(),
+            extra in prop::collection::vec(("[abc]", tree()), 1..6),
+        ) {
+            let mut input = String::from("apiVersion: extensions/v1beta1\n");
+            for kind in &kinds {
+                input.push_str(&format!("kind: {kind}\n"));
+            }
+            input.push_str("metadata:\n");
+            for name in &names {
+                input.push_str(&format!("  name: {name}\n"));
+            }
+            input.push_str("spec:\n  replicas: 1\n  extra:\n");
+            write_map(&mut input, &extra, 4);
+            input.push_str("  template:\n    metadata:\n      labels:\n        app: pilot\n        istio: pilot\n");
+            let (kind, name) = (*kinds.last().unwrap(), *names.last().unwrap());
+            let want_extra = model(&Tree::Map(extra.clone()));
+
+            // The reading itself, key order included.
+            let read = &parse_objects(&input).unwrap()[0];
+            prop_assert_eq!(&read["kind"], kind);
+            prop_assert_eq!(&read["metadata"]["name"], name);
+            prop_assert_eq!(read["spec"]["extra"].to_string(), want_extra.to_string());
+
+            let change = HaChange { replicas: 3, topology_key: Some("kubernetes.io/hostname") };
+            let out = post_render(&input, ReleaseLine::V1_0, Some(change)).unwrap();
+            if kind == "Deployment" && name == "istio-pilot" {
+                // Changed, on that reading, and written without any duplicate.
+                let strict = meshgen::yaml::parse(&out)
+                    .unwrap_or_else(|e| panic!("{e}\n{out}"))
+                    .to_json();
+                prop_assert_eq!(&strict["kind"], kind);
+                prop_assert_eq!(&strict["metadata"]["name"], name);
+                prop_assert_eq!(&strict["spec"]["replicas"], 3);
+                prop_assert_eq!(strict["spec"]["extra"].to_string(), want_extra.to_string());
+            } else {
+                prop_assert_eq!(out, input);
+            }
+        }
+    }
 }

@@ -3,24 +3,29 @@
 //! Deployments whose charts have no setting for it (1.0 pilot, citadel, galley; 1.11 istiod) —
 //! and the same change as kustomize patches for Flux `spec.postRenderers`.
 //!
-//! YAML library: the crate's existing `yaml-rust2`. It both loads (into an order-keeping
-//! `LinkedHashMap`, so a changed Deployment keeps its key order) and emits, it is already
-//! compiled into the binary (no second YAML stack next to the positioned reader in `yaml.rs`),
-//! and its scanner errors carry line numbers we can report. Its emitter quotes strings that
-//! would otherwise read back as another type (`"false"`, `"1.0"`), which is what a
-//! re-serialized Kubernetes object needs. Only documents that change are re-serialized: the
-//! stream is split on `---` lines as text and every other document is passed through
-//! byte-for-byte, so comments, quoting and block scalars of untouched objects survive exactly.
+//! Reading: each document is read by the positioned reader of `yaml.rs` in its Kubernetes
+//! dialect, so an object means here what it means to Helm and kubectl: a key written twice in
+//! one mapping (the real 0.6.0 and 1.0.9 templates write `ports:` and `containerPort:` twice)
+//! is not an error, the last one wins. Kind, name and the change are decided on that reading.
+//!
+//! Writing: only documents that change are re-serialized, with `yaml-rust2`'s emitter (the
+//! positioned document is turned into its order-keeping `Yaml`, so a changed Deployment keeps
+//! its key order, less the overridden duplicates). The emitter quotes strings that would
+//! otherwise read back as another type (`"false"`, `"1.0"`), which is what a re-serialized
+//! Kubernetes object needs. The stream is split on `---` lines as text and every other
+//! document is passed through byte-for-byte, duplicates included, so comments, quoting and
+//! block scalars of untouched objects survive exactly.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::{Yaml, YamlEmitter};
 
 use crate::error::{Diagnostic, Error, Result};
 use crate::model::platform::AntiAffinity;
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::ResolvedPlatform;
+use crate::yaml::{Dialect, Node, NodeValue, PathSegment, YamlError};
 
 /// Name shown for the input in diagnostics.
 const STDIN: &str = "<stdin>";
@@ -248,6 +253,66 @@ fn bad_input(line: usize, col: usize, message: String) -> Error {
     Diagnostic::error(STDIN, line, col, "", message).into()
 }
 
+/// A reader's error in the document `index` (1-based) of `chunk`, located in the stream.
+fn bad_document(chunk: &Chunk<'_>, index: usize, e: YamlError) -> Error {
+    let mut error = bad_input(
+        chunk.first_line + e.span.line - 1,
+        e.span.col,
+        format!(
+            "document {index} starting at line {}: {}",
+            first_content_line(chunk),
+            e.message
+        ),
+    );
+    if let Error::Findings(diagnostics) = &mut error {
+        diagnostics[0].hint = e.hint;
+    }
+    error
+}
+
+/// The string at `path` of an object, if there is one.
+fn str_at<'a>(doc: &'a Node, path: &[&str]) -> Option<&'a str> {
+    let path: Vec<PathSegment> = path
+        .iter()
+        .map(|k| PathSegment::Key(k.to_string()))
+        .collect();
+    match &doc.get(&path)?.value {
+        NodeValue::Str(text, _) => Some(text),
+        _ => None,
+    }
+}
+
+/// A document as `yaml-rust2` holds it, for the change and the emitter. Keys are strings, as
+/// the reader (and Kubernetes, which reads objects as JSON) makes them.
+fn to_yaml(node: &Node) -> Yaml {
+    match &node.value {
+        NodeValue::Null => Yaml::Null,
+        NodeValue::Bool(b) => Yaml::Boolean(*b),
+        NodeValue::Int(i) => Yaml::Integer(*i),
+        NodeValue::Float(f) => Yaml::Real(float_text(*f)),
+        NodeValue::Str(text, _) => s(text),
+        NodeValue::Seq(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
+        NodeValue::Map(entries) => Yaml::Hash(
+            entries
+                .iter()
+                .map(|e| (s(&e.key), to_yaml(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// A float as YAML writes it: `.inf`, `.nan`, else Rust's shortest round-trip text, which
+/// keeps a point or an exponent (`1.0`, `1e300`) so that it reads back as a float.
+fn float_text(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf" } else { "-.inf" }.into()
+    } else {
+        format!("{f:?}")
+    }
+}
+
 fn too_large(at_least: usize) -> Error {
     bad_input(
         1,
@@ -306,23 +371,9 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
             )
         })?;
         budget.max_alias_nodes -= used.alias_nodes;
-        let docs = YamlLoader::load_from_str(chunk.text).map_err(|e| {
-            let at = chunk.first_line + e.marker().line() - 1;
-            bad_input(
-                at,
-                e.marker().col() + 1,
-                format!(
-                    "document {} starting at line {}: cannot parse YAML: {}",
-                    index + 1,
-                    first_content_line(&chunk),
-                    e.info()
-                ),
-            )
-        })?;
-        let content: Vec<&Yaml> = docs
-            .iter()
-            .filter(|d| !matches!(d, Yaml::BadValue | Yaml::Null))
-            .collect();
+        let docs = crate::yaml::parse_stream(chunk.text, Dialect::Kubernetes, MANIFEST_BOUNDS)
+            .map_err(|e| bad_document(&chunk, index + 1, e))?;
+        let content: Vec<&Node> = docs.iter().filter(|d| d.value != NodeValue::Null).collect();
         if content.is_empty() {
             // Comments only (an empty template): Helm emits these; keep them as they are.
             out.push_str(chunk.text);
@@ -338,12 +389,10 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
             ));
         }
         let doc = content[0];
-        let kind = key(doc, "kind").and_then(Yaml::as_str);
-        let name = key(doc, "metadata")
-            .and_then(|m| key(m, "name"))
-            .and_then(Yaml::as_str);
+        let kind = str_at(doc, &["kind"]);
+        let name = str_at(doc, &["metadata", "name"]);
         let (Some(kind), Some(name)) = (kind, name) else {
-            let missing = if !matches!(doc, Yaml::Hash(_)) {
+            let missing = if !matches!(doc.value, NodeValue::Map(_)) {
                 "is not a mapping, so not a Kubernetes object"
             } else if kind.is_none() {
                 "has no `kind`"
@@ -355,7 +404,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
         let target = targets(line).iter().find(|t| t.name == name);
         match (change, target) {
             (Some(change), Some(target)) if kind == "Deployment" => {
-                let mut doc = doc.clone();
+                let mut doc = to_yaml(doc);
                 apply(&mut doc, target, change).map_err(|why| {
                     bad_input(
                         at,
@@ -370,7 +419,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
                     out.push_str("---\n");
                 }
                 out.push_str(head);
-                out.push_str(&emit(&doc)?);
+                out.push_str(&emit(&doc));
             }
             _ => out.push_str(chunk.text),
         }
@@ -379,17 +428,18 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
 }
 
 /// Emits one object as a block-style YAML document body (no `---` line), ending in a newline.
-fn emit(doc: &Yaml) -> Result<String> {
+fn emit(doc: &Yaml) -> String {
     let mut text = String::new();
     let mut emitter = YamlEmitter::new(&mut text);
     emitter.multiline_strings(true);
+    // The emitter's only error is its writer's, and writing to a `String` cannot fail.
     emitter
         .dump(doc)
-        .map_err(|e| Error::Usage(format!("cannot write YAML: {e:?}")))?;
+        .expect("writing YAML to a String cannot fail");
     let body = text.strip_prefix("---\n").unwrap_or(&text);
     let mut body = body.to_string();
     body.push('\n');
-    Ok(body)
+    body
 }
 
 /// One kustomize patch of a Flux HelmRelease's `spec.postRenderers[].kustomize.patches`.
@@ -435,7 +485,7 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
                 let mut affinity = yaml_rust2::yaml::Hash::new();
                 affinity.insert(s("podAntiAffinity"), Yaml::Hash(required));
                 doc.insert(s("affinity"), Yaml::Hash(affinity));
-                let body = emit(&Yaml::Hash(doc)).expect("emitting built YAML cannot fail");
+                let body = emit(&Yaml::Hash(doc));
                 patch.push_str("  template:\n    spec:\n");
                 for line in body.lines() {
                     let _ = writeln!(patch, "      {line}");
@@ -461,48 +511,17 @@ pub fn flux_post_renderers(platform: &ResolvedPlatform) -> Option<serde_json::Va
     Some(serde_json::json!([{ "kustomize": { "patches": patches } }]))
 }
 
-/// Converts a loaded YAML value to JSON, for comparing objects regardless of key order.
-pub fn to_json(value: &Yaml) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Yaml::Real(r) => r
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::String(r.clone()), Value::Number),
-        Yaml::Integer(i) => Value::from(*i),
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Yaml::Hash(h) => Value::Object(
-            h.iter()
-                .map(|(k, v)| {
-                    let k = match k {
-                        Yaml::String(s) => s.clone(),
-                        other => to_json(other).to_string(),
-                    };
-                    (k, to_json(v))
-                })
-                .collect(),
-        ),
-        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
-    }
-}
-
 /// Parses a whole manifest stream into JSON objects (empty documents dropped), for tests and
-/// for comparing the post-renderer with the Flux patches.
+/// for comparing the post-renderer with the Flux patches. Read as `post-render` reads each
+/// document (Kubernetes' reading: of duplicate keys the last wins), so that both see the same
+/// objects.
 pub fn parse_objects(input: &str) -> Result<Vec<serde_json::Value>> {
-    let docs = YamlLoader::load_from_str(input).map_err(|e| {
-        bad_input(
-            e.marker().line(),
-            e.marker().col() + 1,
-            e.info().to_string(),
-        )
-    })?;
+    let docs = crate::yaml::parse_stream(input, Dialect::Kubernetes, MANIFEST_BOUNDS)
+        .map_err(|e| Error::Findings(vec![e.into_diagnostic(STDIN)]))?;
     Ok(docs
         .iter()
-        .filter(|d| !matches!(d, Yaml::BadValue | Yaml::Null))
-        .map(to_json)
+        .filter(|d| d.value != NodeValue::Null)
+        .map(Node::to_json)
         .collect())
 }
 
@@ -561,6 +580,31 @@ mod tests {
         let once = post_render(input, ReleaseLine::V1_11, change).unwrap();
         let twice = post_render(&once, ReleaseLine::V1_11, change).unwrap();
         assert_eq!(once, twice);
+    }
+}
+
+#[cfg(test)]
+mod to_yaml_tests {
+    use super::*;
+
+    #[test]
+    fn floats_read_back_as_the_same_float() {
+        let k = [PathSegment::Key("k".into())];
+        for f in [
+            1.0,
+            0.1,
+            -2.5,
+            1e300,
+            1e-7,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let text = format!("k: {}\n", float_text(f));
+            let back = crate::yaml::parse(&text).unwrap();
+            assert_eq!(back.get(&k).unwrap().value, NodeValue::Float(f), "{text}");
+        }
+        let nan = crate::yaml::parse(&format!("k: {}\n", float_text(f64::NAN))).unwrap();
+        assert!(matches!(nan.get(&k).unwrap().value, NodeValue::Float(f) if f.is_nan()));
     }
 }
 
