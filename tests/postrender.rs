@@ -438,6 +438,46 @@ fn a_target_with_duplicate_keys_is_changed_as_kubernetes_reads_it() {
 
 /// Every message about bad input is in plain words, names `<stdin>` with a line, and names
 /// the document when there is one: never Rust's debug text of a library type.
+/// A `v1` List, as 1.0's tracing chart renders its Services: passed through when no target is
+/// among its items, its target Deployments changed in place otherwise, refused when an item is
+/// not an object.
+#[test]
+fn a_list_document_is_read_item_by_item() {
+    let platform = platform_path("ha-10-hostname");
+    let services = "---\n# Source: istio/charts/tracing/templates/service-jaeger.yaml\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: jaeger-query\n    annotations:\n  spec:\n    ports:\n    - port: 16686\n";
+    let (code, stdout, stderr) = post_render(&platform, services);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout, services,
+        "an untouched List passes through byte for byte"
+    );
+
+    let pilot = "---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: extensions/v1beta1\n  kind: Deployment\n  metadata:\n    name: istio-pilot\n  spec:\n    replicas: 1\n    template:\n      metadata:\n        labels:\n          app: pilot\n          istio: pilot\n      spec:\n        containers: []\n";
+    let (code, stdout, stderr) = post_render(&platform, pilot);
+    assert_eq!(code, Some(0), "{stderr}");
+    let objects = parse_objects(&stdout).unwrap();
+    let deployment = &objects[0]["items"][0];
+    assert_eq!(deployment["spec"]["replicas"], 3, "{stdout}");
+    let terms = &deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        ["requiredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(
+        terms[0]["topologyKey"], "kubernetes.io/hostname",
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = post_render(
+        &platform,
+        "---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {}\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr
+            .contains("<stdin>:5:1: document 1 (a List): item 1 has no `kind` or `metadata.name`"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_input_messages_are_plain_words() {
     let good = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n";

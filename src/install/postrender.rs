@@ -391,6 +391,11 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
         let doc = content[0];
         let kind = str_at(doc, &["kind"]);
         let name = str_at(doc, &["metadata", "name"]);
+        if kind == Some("List") && str_at(doc, &["apiVersion"]) == Some("v1") {
+            // A `v1` List (1.0's tracing chart renders one): clients apply its items as objects.
+            out.push_str(&list_document(&chunk, doc, index, line, change)?);
+            continue;
+        }
         let (Some(kind), Some(name)) = (kind, name) else {
             let missing = if !matches!(doc.value, NodeValue::Map(_)) {
                 "is not a mapping, so not a Kubernetes object"
@@ -425,6 +430,80 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
         }
     }
     Ok(out)
+}
+
+/// A `v1` List document: each item must be an object; a target Deployment among them is
+/// changed in place and the whole List re-emitted, else the text passes through.
+fn list_document(
+    chunk: &Chunk<'_>,
+    doc: &Node,
+    index: usize,
+    line: ReleaseLine,
+    change: Option<HaChange>,
+) -> Result<String> {
+    let at = first_content_line(chunk);
+    let items = match doc
+        .get(&[PathSegment::Key("items".into())])
+        .map(|n| &n.value)
+    {
+        Some(NodeValue::Seq(items)) => items.as_slice(),
+        Some(NodeValue::Null) | None => &[],
+        Some(_) => {
+            return Err(bad_input(
+                at,
+                1,
+                format!("document {index} (a List): `items` is not a list"),
+            ))
+        }
+    };
+    let mut changes = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let (Some(kind), Some(name)) =
+            (str_at(item, &["kind"]), str_at(item, &["metadata", "name"]))
+        else {
+            return Err(bad_input(
+                item.span.line + chunk.first_line - 1,
+                1,
+                format!(
+                    "document {index} (a List): item {} has no `kind` or `metadata.name`",
+                    i + 1
+                ),
+            ));
+        };
+        if let (Some(change), Some(target), "Deployment") =
+            (change, targets(line).iter().find(|t| t.name == name), kind)
+        {
+            changes.push((i, target, change, name));
+        }
+    }
+    if changes.is_empty() {
+        return Ok(chunk.text.to_string());
+    }
+    let mut yaml = to_yaml(doc);
+    for (i, target, change, name) in changes {
+        let item = match &mut yaml {
+            Yaml::Hash(h) => match h.get_mut(&Yaml::String("items".into())) {
+                Some(Yaml::Array(items)) => &mut items[i],
+                _ => unreachable!("read as a list above"),
+            },
+            _ => unreachable!("a List is a mapping"),
+        };
+        apply(item, target, change).map_err(|why| {
+            bad_input(
+                at,
+                1,
+                format!("document {index} (a List, Deployment {name}): {why}"),
+            )
+        })?;
+    }
+    let head = header(chunk.text);
+    let mut text = String::new();
+    if is_document_start(chunk.text) && !is_document_start(head) {
+        text.push_str("---\n");
+    }
+    text.push_str(head);
+    text.push_str(&emit(&yaml));
+    Ok(text)
 }
 
 /// Emits one object as a block-style YAML document body (no `---` line), ending in a newline.
