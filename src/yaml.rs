@@ -366,13 +366,52 @@ enum Frame {
         span: Span,
         anchor: usize,
         entries: Vec<Entry>,
-        /// Where each key is in `entries`: a lookup per key keeps wide mappings linear.
-        index: std::collections::HashMap<String, usize>,
+        index: KeyIndex,
         /// Entries a later one of the same key overrides (`Dialect::Kubernetes`), dropped
         /// when the mapping ends.
         superseded: Vec<usize>,
         pending_key: Option<(String, Span)>,
     },
+}
+
+/// Where the keys of a mapping being read are, to find a key written twice: a scan while the
+/// mapping is small (most are), a hash index once it is wide, where a scan per key would
+/// make reading it quadratic.
+#[derive(Default)]
+struct KeyIndex(Option<std::collections::HashMap<String, usize>>);
+
+impl KeyIndex {
+    /// Mappings with this many keys get the hash index.
+    const WIDE: usize = 16;
+
+    /// The position of the live (latest) entry with `key`.
+    fn find(&self, entries: &[Entry], key: &str) -> Option<usize> {
+        match &self.0 {
+            Some(index) => index.get(key).copied(),
+            None => entries.iter().rposition(|e| e.key == key),
+        }
+    }
+
+    /// Records the entry just pushed onto `entries`.
+    fn added(&mut self, entries: &[Entry]) {
+        match &mut self.0 {
+            Some(index) => {
+                let last = entries.len() - 1;
+                index.insert(entries[last].key.clone(), last);
+            }
+            // A later entry of a key overwrites an earlier one: the index holds the live one.
+            None if entries.len() >= Self::WIDE => {
+                self.0 = Some(
+                    entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (e.key.clone(), i))
+                        .collect(),
+                );
+            }
+            None => {}
+        }
+    }
 }
 
 struct Builder {
@@ -457,7 +496,7 @@ impl Builder {
                             return;
                         }
                     };
-                    if let Some(&earlier) = index.get(&key) {
+                    if let Some(earlier) = index.find(entries, &key) {
                         match dialect {
                             Dialect::Kubernetes => superseded.push(earlier),
                             Dialect::Meshgen => {
@@ -476,12 +515,12 @@ impl Builder {
                     *pending_key = Some((key, node.span));
                 }
                 Some((key, key_span)) => {
-                    index.insert(key.clone(), entries.len());
                     entries.push(Entry {
                         key,
                         key_span,
                         value: node,
                     });
+                    index.added(entries);
                 }
             },
         }
@@ -522,7 +561,7 @@ impl Builder {
                 span,
                 anchor,
                 entries: Vec::new(),
-                index: std::collections::HashMap::new(),
+                index: KeyIndex::default(),
                 superseded: Vec::new(),
                 pending_key: None,
             }
@@ -956,6 +995,32 @@ mod tests {
         // Three times: only the last is left.
         let docs = kubernetes("k: 1\nk: 2\nk: 3\n");
         assert_eq!(docs[0].to_json(), serde_json::json!({"k": 3}));
+    }
+
+    #[test]
+    fn wide_mappings_find_keys_written_twice_too() {
+        // Past `KeyIndex::WIDE` keys the lookup is a hash index: the same answers as a scan.
+        let mut text = String::new();
+        for i in 0..40 {
+            text.push_str(&format!("k{}: {i}\n", i % 25));
+        }
+        let docs = kubernetes(&text);
+        let NodeValue::Map(entries) = &docs[0].value else {
+            panic!("a map")
+        };
+        let read: Vec<(String, i64)> = entries
+            .iter()
+            .map(|e| match e.value.value {
+                NodeValue::Int(i) => (e.key.clone(), i),
+                _ => panic!("an int"),
+            })
+            .collect();
+        // k0..k14 were written again as 25..39 and moved there; k15..k24 kept their place.
+        let want: Vec<(String, i64)> = (15..40).map(|i| (format!("k{}", i % 25), i)).collect();
+        assert_eq!(read, want);
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.span.line, 26);
+        assert!(err.hint.unwrap().contains("line 1"));
     }
 
     #[test]

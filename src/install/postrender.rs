@@ -255,19 +255,14 @@ fn bad_input(line: usize, col: usize, message: String) -> Error {
 
 /// A reader's error in the document `index` (1-based) of `chunk`, located in the stream.
 fn bad_document(chunk: &Chunk<'_>, index: usize, e: YamlError) -> Error {
-    let mut error = bad_input(
-        chunk.first_line + e.span.line - 1,
-        e.span.col,
-        format!(
-            "document {index} starting at line {}: {}",
-            first_content_line(chunk),
-            e.message
-        ),
+    let mut diagnostic = e.into_diagnostic(STDIN);
+    diagnostic.line += chunk.first_line - 1;
+    diagnostic.message = format!(
+        "document {index} starting at line {}: {}",
+        first_content_line(chunk),
+        diagnostic.message
     );
-    if let Error::Findings(diagnostics) = &mut error {
-        diagnostics[0].hint = e.hint;
-    }
-    error
+    Error::Findings(vec![diagnostic])
 }
 
 /// The string at `path` of an object, if there is one.
@@ -358,18 +353,8 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
     for chunk in split(input) {
         // yaml-rust2 copies a node per alias and drops nested values recursively: refuse a
         // YAML bomb or a stack-deep nesting before it is loaded.
-        let used = crate::yaml::check_bounds(chunk.text, budget).map_err(|e| {
-            bad_input(
-                chunk.first_line + e.span.line - 1,
-                e.span.col,
-                format!(
-                    "document {} starting at line {}: {}",
-                    index + 1,
-                    first_content_line(&chunk),
-                    e.message
-                ),
-            )
-        })?;
+        let used = crate::yaml::check_bounds(chunk.text, budget)
+            .map_err(|e| bad_document(&chunk, index + 1, e))?;
         budget.max_alias_nodes -= used.alias_nodes;
         let docs = crate::yaml::parse_stream(chunk.text, Dialect::Kubernetes, MANIFEST_BOUNDS)
             .map_err(|e| bad_document(&chunk, index + 1, e))?;
