@@ -478,6 +478,23 @@ fn a_list_document_is_read_item_by_item() {
     );
 }
 
+/// A changed Deployment is re-emitted with its strings quoted where a YAML 1.1 reader
+/// (Kubernetes) would take them for a boolean or a number.
+#[test]
+fn re_emitted_strings_stay_strings_for_kubernetes() {
+    let input = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: istio-pilot\n  labels:\n    version: \"on\"\n    build: \"1_000\"\n    flag: \"0b101\"\n    y: \"y\"\nspec:\n  template:\n    metadata:\n      labels:\n        app: pilot\n        istio: pilot\n    spec:\n      containers: []\n";
+    let (code, stdout, stderr) = post_render(&platform_path("ha-10-hostname"), input);
+    assert_eq!(code, Some(0), "{stderr}");
+    for quoted in [
+        "version: \"on\"",
+        "build: \"1_000\"",
+        "flag: \"0b101\"",
+        "\"y\": \"y\"",
+    ] {
+        assert!(stdout.contains(quoted), "{quoted} in\n{stdout}");
+    }
+}
+
 #[test]
 fn bad_input_messages_are_plain_words() {
     let good = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n";

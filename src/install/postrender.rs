@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use yaml_rust2::{Yaml, YamlEmitter};
+use yaml_rust2::Yaml;
 
 use crate::error::{Diagnostic, Error, Result};
 use crate::model::platform::AntiAffinity;
@@ -491,19 +491,42 @@ fn list_document(
     Ok(text)
 }
 
-/// Emits one object as a block-style YAML document body (no `---` line), ending in a newline.
+/// Emits one object as a block-style YAML document body (no `---` line), ending in a newline,
+/// through meshgen's own writer: strings a YAML 1.1 reader (Kubernetes) would take for another
+/// type (`on`, `1_000`, `0b101`) stay strings, which yaml-rust2's emitter does not ensure.
 fn emit(doc: &Yaml) -> String {
-    let mut text = String::new();
-    let mut emitter = YamlEmitter::new(&mut text);
-    emitter.multiline_strings(true);
-    // The emitter's only error is its writer's, and writing to a `String` cannot fail.
-    emitter
-        .dump(doc)
-        .expect("writing YAML to a String cannot fail");
-    let body = text.strip_prefix("---\n").unwrap_or(&text);
-    let mut body = body.to_string();
-    body.push('\n');
-    body
+    crate::render::emit::to_yaml(&json_of(doc))
+}
+
+/// The JSON a Kubernetes client makes of a document (keys as strings, as it reads objects).
+fn json_of(node: &Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| (scalar_text(k), json_of(v)))
+                .collect(),
+        ),
+        Yaml::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Yaml::String(text) => Value::String(text.clone()),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Real(text) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| Value::String(text.clone()), Value::Number),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        _ => Value::Null,
+    }
+}
+
+fn scalar_text(key: &Yaml) -> String {
+    match key {
+        Yaml::String(text) | Yaml::Real(text) => text.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Boolean(b) => b.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// One kustomize patch of a Flux HelmRelease's `spec.postRenderers[].kustomize.patches`.
