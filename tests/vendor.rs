@@ -225,6 +225,44 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
     assert!(ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
         .patches
         .contains(&"mixer-proxy-ports-1.0".to_string()));
+
+    // 1.0.0 and 1.0.1: the telemetry gateway's `(x) or (y)` written as `or (x) (y)`.
+    let up = Upstream::empty();
+    up.release("1.0.1", common::files_10("1.0.1"));
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    assert_eq!(
+        read(
+            &ws.chart("1.0.1", "istio")
+                .join("charts/telemetry-gateway/templates/gateway.yaml")
+        ),
+        "{{- if or (.Values.prometheusEnabled) (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n"
+    );
+    assert!(ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+        .patches
+        .contains(&"telemetry-gateway-condition-1.0".to_string()));
+
+    // 1.0.0: the gateway Deployments' first `app` label dropped, as 1.0.1 did.
+    let up = Upstream::empty();
+    up.release("1.0.0", common::files_10("1.0.0"));
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    let gateway = read(
+        &ws.chart("1.0.0", "istio")
+            .join("charts/gateways/templates/deployment.yaml"),
+    );
+    assert_eq!(
+        gateway,
+        common::TRAP_GATEWAY_APP_LABEL_10.replace("    app: {{ $spec.labels.istio }}\n", "")
+    );
+    let patches = ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+        .patches
+        .clone();
+    assert!(
+        patches.contains(&"gateway-app-label-1.0".to_string()),
+        "{patches:?}"
+    );
+    assert!(patches.contains(&"telemetry-gateway-condition-1.0".to_string()));
     ws.run(&["--check"]).assert().success();
 }
 

@@ -214,6 +214,35 @@ pub const CHART_FIXES: &[ChartFix] = &[
             count: 1,
         }],
     },
+    // The same, with `or`, in 1.0.0 and 1.0.1: the telemetry gateway never rendered. 1.0.2
+    // wrote it as here.
+    ChartFix {
+        name: "telemetry-gateway-condition-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: "<1.0.2",
+        edits: &[Edit::Replace {
+            file: "charts/telemetry-gateway/templates/gateway.yaml",
+            anchor: "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}",
+            with: "{{- if or (.Values.prometheusEnabled) (.Values.grafanaEnabled) }}",
+            count: 1,
+        }],
+    },
+    // 1.0.0's gateway Deployments write `app` once from `labels.istio` and again from the
+    // labels themselves: Kubernetes keeps the second, kustomize refuses the object. 1.0.1
+    // dropped the first, as here.
+    ChartFix {
+        name: "gateway-app-label-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: "<1.0.1",
+        edits: &[Edit::Replace {
+            file: "charts/gateways/templates/deployment.yaml",
+            anchor: "  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}",
+            with: "  labels:\n    chart: {{ $.Chart.Name }}",
+            count: 1,
+        }],
+    },
     // The proxy containers of mixer's Deployments open a second `ports:` key for the Prometheus
     // port. Kubernetes keeps the last key, kustomize (Flux's post-renderers) refuses the
     // object; one list holds all the ports, as the template meant.

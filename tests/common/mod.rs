@@ -233,7 +233,7 @@ pub fn files_10(version: &str) -> Files {
         (b"#!/bin/sh\nexit 0\n".to_vec(), true),
     );
     // The traps meshgen's chart fixes remove, as the 1.0 tags carry them, in their sub-charts.
-    for sub in ["certmanager", "tracing", "mixer"] {
+    for sub in ["certmanager", "tracing", "mixer", "gateways"] {
         add(
             &mut f,
             &format!("{UMBRELLA}/charts/{sub}/Chart.yaml"),
@@ -255,6 +255,17 @@ pub fn files_10(version: &str) -> Files {
     if patch >= 3 {
         add(&mut f, MIXER_DEPLOYMENT_10, TRAP_MIXER_PORTS_10);
     }
+    if patch < 1 {
+        add(&mut f, GATEWAY_DEPLOYMENT_10, TRAP_GATEWAY_APP_LABEL_10);
+    }
+    if patch < 2 {
+        add(
+            &mut f,
+            &format!("{UMBRELLA}/charts/telemetry-gateway/Chart.yaml"),
+            "name: telemetry-gateway\n",
+        );
+        add(&mut f, TELEMETRY_GATEWAY_10, TRAP_TELEMETRY_CONDITION_10);
+    }
     f
 }
 
@@ -265,6 +276,15 @@ pub const CERTMANAGER_CRDS_10: &str =
     "install/kubernetes/helm/istio/charts/certmanager/templates/crds.yaml";
 pub const JAEGER_INGRESS_10: &str =
     "install/kubernetes/helm/istio/charts/tracing/templates/ingress-jaeger.yaml";
+pub const TELEMETRY_GATEWAY_10: &str =
+    "install/kubernetes/helm/istio/charts/telemetry-gateway/templates/gateway.yaml";
+/// 1.0.0 and 1.0.1's telemetry gateway condition, `(x) or (y)`.
+pub const TRAP_TELEMETRY_CONDITION_10: &str =
+    "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n";
+pub const GATEWAY_DEPLOYMENT_10: &str =
+    "install/kubernetes/helm/istio/charts/gateways/templates/deployment.yaml";
+/// 1.0.0's gateway Deployment labels: `app` from `labels.istio`, then every label again.
+pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}\n    {{- range $key, $val := $spec.labels }}\n    {{ $key }}: {{ $val }}\n    {{- end }}\n";
 pub const MIXER_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
 
