@@ -108,11 +108,21 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// `FILE:LINE:COL`, or only as much of it as is known: `FILE:LINE` without a column and
+    /// `FILE` without a position, never a made-up `FILE:0:0`.
+    pub fn location(&self) -> String {
+        match (self.line, self.col) {
+            (0, _) => self.file.clone(),
+            (line, 0) => format!("{}:{line}", self.file),
+            (line, col) => format!("{}:{line}:{col}", self.file),
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.col)?;
+        write!(f, "{}: ", self.location())?;
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }

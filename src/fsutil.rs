@@ -45,8 +45,10 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `content` to `path` atomically and durably (synced before the rename), creating
-/// parent directories.
+/// Writes `content` to `path` atomically and durably (synced before the rename). The parent
+/// directory must exist (a mistyped `-o` path is an error, not a new tree: `create_parent`
+/// is for the trees meshgen owns). The file keeps the mode of the file it replaces, else gets
+/// 0666 less the umask, as any file a shell redirection creates.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     write_atomic_then(path, content, || Ok(()))
 }
@@ -97,20 +99,53 @@ pub fn write_atomic_with(
     write: impl FnOnce(&mut File) -> std::io::Result<()>,
     before_rename: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .suffix(TMP_SUFFIX)
+    let parent = parent_of(path);
+    if !parent.is_dir() {
+        return Err(Error::io(
+            parent,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (meshgen does not create it: create it first)",
+            ),
+        ));
+    }
+    let existing = std::fs::metadata(path).ok().filter(|m| m.is_file());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Created through open(2), so the umask applies, as to a shell redirection.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
+    if let Some(meta) = existing {
+        // Replacing a file keeps its mode (a 0644 file stays 0644, an executable stays one).
+        tmp.as_file()
+            .set_permissions(meta.permissions())
+            .map_err(|e| Error::io(path, e))?;
+    }
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
     before_rename()?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// The directory a file is written in (`.` for a bare file name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates the directories above `path`, for the trees meshgen owns (`generated/`,
+/// `vendor/`, `schemas/`, a new repository of `init`).
+pub fn create_parent(path: &Path) -> Result<()> {
+    let parent = parent_of(path);
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))
 }
 
 /// A writer that fails with "no space left on device" once `budget` bytes are written; with

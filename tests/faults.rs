@@ -225,6 +225,7 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
             let (_, text) = builtins[i % builtins.len()];
             // The description reaches every values header: a new tag changes every file.
             let text = text.replacen("  description: ", &format!("  description: {tag} "), 1);
+            let text = common::renamed(&text, &format!("p{i:03}"));
             std::fs::write(platforms.join(format!("p{i:03}.yaml")), text).unwrap();
         }
     };

@@ -722,9 +722,12 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
         ("edge", EDGE),
         (
             "plain",
-            &EDGE.replace(
-                "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
-                "",
+            &common::renamed(
+                &EDGE.replace(
+                    "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
+                    "",
+                ),
+                "plain",
             ),
         ),
     ]);
@@ -785,7 +788,7 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     let (code, stdout, _) = run(&["check"]);
     assert_eq!(code, Some(1));
     assert!(
-        stdout.contains("generated/edge/kustomization.yaml:0:0: missing"),
+        stdout.contains("generated/edge/kustomization.yaml: missing"),
         "{stdout}"
     );
     let (code, _, stderr) = run(&["generate"]);
@@ -802,7 +805,7 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     let (code, stdout, _) = run(&["check"]);
     assert_eq!(code, Some(1));
     assert!(
-        stdout.contains("generated/edge/kustomization.yaml:0:0: orphaned"),
+        stdout.contains("generated/edge/kustomization.yaml: orphaned"),
         "{stdout}"
     );
     let (code, _, stderr) = run(&["generate"]);

@@ -243,6 +243,17 @@ fn output_is_deterministic_and_written_atomically() {
     let (_, second, _) = values("pks", ReleaseLine::V1_0);
     assert_eq!(first, second);
     let dir = tempfile::tempdir().unwrap();
+    // A directory that does not exist is an error, not a new tree.
+    let missing = meshgen_in(dir.path())
+        .args(["values", "--platform", "pks", "-o", "out/values.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("out: no such directory"), "{stderr}");
+    assert!(!dir.path().join("out").exists(), "no directory created");
+
+    std::fs::create_dir(dir.path().join("out")).unwrap();
     let out = meshgen_in(dir.path())
         .args(["values", "--platform", "pks", "-o", "out/values.yaml"])
         .output()
@@ -255,6 +266,47 @@ fn output_is_deterministic_and_written_atomically() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}
+
+/// `values -o` keeps the mode of the file it replaces, else gives 0666 less the umask, as a
+/// shell redirection would (it once wrote 0600 over a 0644 file).
+#[cfg(unix)]
+#[test]
+fn values_output_keeps_the_mode_or_follows_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let write = |name: &str, umask: &str| {
+        // The umask of the child is set by a shell, so the test does not change its own.
+        let bin = env!("CARGO_BIN_EXE_meshgen");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec '{bin}' values --platform kvm -o {name}"
+            ))
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    write("new-022.yaml", "022");
+    assert_eq!(mode("new-022.yaml"), 0o644);
+    write("new-027.yaml", "027");
+    assert_eq!(mode("new-027.yaml"), 0o640);
+    std::fs::write(dir.path().join("kept.yaml"), "old").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("kept.yaml"),
+        std::fs::Permissions::from_mode(0o664),
+    )
+    .unwrap();
+    write("kept.yaml", "077");
+    assert_eq!(mode("kept.yaml"), 0o664, "the replaced file's mode is kept");
 }
 
 #[test]
@@ -274,7 +326,7 @@ fn an_invalid_platform_prints_the_located_errors_and_no_values() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("builtin:kvm:0:0: spec.ingressGateway.nodePorts.http2: nodePort 29000 is outside Kubernetes' node port range 30000-32767 (from --set spec.ingressGateway.nodePorts.http2=29000)"),
+        stderr.contains("--set spec.ingressGateway.nodePorts.http2=29000: spec.ingressGateway.nodePorts.http2: nodePort 29000 is outside Kubernetes' node port range 30000-32767"),
         "{stderr}"
     );
     let out = meshgen_in(dir.path())
@@ -393,7 +445,7 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn valid_platforms_render_values_that_keep_their_invariants(text in platform_yaml()) {
-            let source = meshgen::model::load::Source { display: "prop.yaml".into(), path: None, text };
+            let source = meshgen::model::load::Source { display: "prop.yaml".into(), path: None, text, name: None };
             let loaded = meshgen::model::load::load(&source, &[]);
             prop_assume!(loaded.is_ok());
             let loaded = loaded.unwrap();

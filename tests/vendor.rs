@@ -126,7 +126,7 @@ fn vendors_every_line_resolving_peeling_and_patching() {
         "only the chart paths"
     );
 
-    // 1.11: the split charts, patched except base, istio-cni left out.
+    // 1.11: the split charts, patched except base; istio-cni, which no platform enables, left out.
     let mut charts: Vec<String> = fs::read_dir(ws.vendor.join("istio/1.11.1"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

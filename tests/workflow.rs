@@ -351,7 +351,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     let (text, json, github) = fleet.check_fails();
     assert!(
         text.contains(&format!(
-            "{chart}:0:0: vendored chart differs from vendor/meshgen.lock: changed"
+            "{chart}: vendored chart differs from vendor/meshgen.lock: changed"
         )),
         "{text}"
     );
@@ -438,10 +438,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "flux:\n  gitUrl: https://git.example.com/fleet.git\n",
     );
     let (text, _, _) = fleet.check_fails();
-    assert!(
-        text.contains("generated/kvm/flux.yaml:0:0: missing"),
-        "{text}"
-    );
+    assert!(text.contains("generated/kvm/flux.yaml: missing"), "{text}");
     let gen = fleet.meshgen(&["generate"]);
     assert_eq!(gen.code, 0, "{gen:?}");
     let flux = fleet.read("generated/kvm/flux.yaml");
@@ -477,11 +474,11 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     fleet.write("generated/pks/NOTES.md", "kept: not generated\n");
     let (text, _, _) = fleet.check_fails();
     assert!(
-        text.contains("generated/pks/values.yaml:0:0: orphaned"),
+        text.contains("generated/pks/values.yaml: orphaned"),
         "{text}"
     );
     assert!(
-        text.contains("generated/kvm/manifests.yaml:0:0: orphaned"),
+        text.contains("generated/kvm/manifests.yaml: orphaned"),
         "{text}"
     );
     let gen = fleet.meshgen(&["generate"]);
@@ -654,4 +651,173 @@ fn init_with_a_git_secret_makes_the_source_private() {
     let init = public.meshgen(&["init", public.root.to_str().unwrap(), "--git-url", url]);
     assert_eq!(init.code, 0, "{init:?}");
     assert!(!public.read("meshgen.yaml").contains("gitSecret"));
+}
+
+impl Repo {
+    /// `meshgen` run from a subdirectory of the repository.
+    fn meshgen_in(&self, sub: &str, args: &[&str]) -> Output {
+        let cwd = self.path(sub);
+        fs::create_dir_all(&cwd).unwrap();
+        let out = common::meshgen(&self.cache)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+/// A platform's name is its file name, `.yaml` or `.yml`, for every command; the header's
+/// post-renderer command names a platform `--platform` finds; two files of one name and a
+/// `metadata.name` that differs are errors.
+#[test]
+fn one_platform_name_rule_everywhere() {
+    let fleet = Repo::new();
+    let edge = common::renamed(EDGE, "edge-yml");
+    fleet.write("platforms/edge-yml.yml", &edge);
+    let values = fleet.meshgen(&["values", "--platform", "edge-yml"]);
+    assert_eq!(values.code, 0, "{values:?}");
+    let platforms = fleet.meshgen(&["platforms"]);
+    assert!(
+        platforms
+            .stdout
+            .starts_with("edge-yml      platforms/edge-yml.yml  "),
+        "{platforms:?}"
+    );
+    let generate = fleet.meshgen(&["generate"]);
+    assert_eq!(generate.code, 0, "{generate:?}");
+    assert!(fleet.path("generated/edge-yml/values.yaml").is_file());
+
+    // An HA platform's header names itself for the post-renderer: that name resolves.
+    let pks = meshgen::model::load::BUILTIN_PLATFORMS
+        .iter()
+        .find(|(n, _)| *n == "pks")
+        .unwrap()
+        .1;
+    fleet.write("platforms/ha.yml", &common::renamed(pks, "ha"));
+    let header = fleet.meshgen(&["values", "--platform", "ha"]);
+    assert!(
+        header.stdout.contains("--post-renderer-args --platform=ha"),
+        "{header:?}"
+    );
+
+    // metadata.name differing from the file name: located, for every command.
+    fleet.write("platforms/other.yaml", EDGE);
+    for args in [
+        &["values", "--platform", "other"][..],
+        &["validate", "other"],
+        &["generate"],
+        &["check"],
+    ] {
+        let out = fleet.meshgen(args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            all.contains(
+                "platforms/other.yaml:5:9: metadata.name: the platform `other` is named `edge`"
+            ),
+            "{args:?}: {all}"
+        );
+    }
+    let listed = fleet.meshgen(&["platforms"]);
+    assert_eq!(listed.code, 1, "{listed:?}");
+    fs::remove_file(fleet.path("platforms/other.yaml")).unwrap();
+
+    // Two files of one name.
+    fleet.write("platforms/edge-yml.yaml", &edge);
+    for args in [
+        &["values", "--platform", "edge-yml"][..],
+        &["platforms"],
+        &["generate"],
+    ] {
+        let out = fleet.meshgen(args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("both define the platform `edge-yml`"),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
+/// `generate`, `check`, `values --platform NAME` work from a subdirectory: the repository root
+/// is found as git finds it.
+#[test]
+fn commands_find_the_repository_root_from_a_subdirectory() {
+    let fleet = Repo::new();
+    fleet.write("platforms/edge.yaml", EDGE);
+    let generate = fleet.meshgen_in("generated/deep", &["generate"]);
+    assert_eq!(generate.code, 0, "{generate:?}");
+    assert!(fleet.path("generated/edge/values.yaml").is_file());
+    assert!(!fleet.path("generated/deep/generated").exists());
+    let check = fleet.meshgen_in("platforms", &["check"]);
+    assert!(
+        !check.stdout.contains("generated/edge/values.yaml"),
+        "current from a subdirectory: {check:?}"
+    );
+    let values = fleet.meshgen_in("generated", &["values", "--platform", "edge"]);
+    assert_eq!(values.code, 0, "{values:?}");
+    assert!(values.stdout.contains("platform: edge"), "{values:?}");
+}
+
+/// `schema --check schemas` names the directory to give; it never suggests writing
+/// `schemas/schemas/`.
+#[test]
+fn schema_refuses_the_schemas_directory_itself() {
+    let fleet = Repo::new();
+    fs::create_dir_all(&fleet.root).unwrap();
+    assert_eq!(fleet.meshgen(&["schema", "--write", "."]).code, 0);
+    for flag in ["--check", "--write"] {
+        let out = fleet.meshgen(&["schema", flag, "schemas"]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("run `meshgen schema {flag} .`")),
+            "{out:?}"
+        );
+        assert!(!fleet.path("schemas/schemas").exists());
+    }
+    assert_eq!(fleet.meshgen(&["schema", "--check", "."]).code, 0);
+}
+
+/// `lines` lists only charts meshgen vendors and renders values for.
+#[test]
+fn lines_lists_no_chart_nothing_can_enable() {
+    let fleet = Repo::new();
+    fs::create_dir_all(&fleet.root).unwrap();
+    let out = fleet.meshgen(&["lines"]);
+    assert_eq!(out.code, 0);
+    assert!(!out.stdout.contains("istio-cni"), "{}", out.stdout);
+    assert!(out.stdout.contains("istio-egress"), "{}", out.stdout);
+}
+
+/// A `--set` problem is located at the argument, never at `FILE:0:0`.
+#[test]
+fn set_errors_point_at_the_argument() {
+    let fleet = Repo::new();
+    fs::create_dir_all(&fleet.root).unwrap();
+    let out = fleet.meshgen(&["values", "--platform", "kvm", "--set", "spec.provider.x=1"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "--set spec.provider.x=1: cannot set `x` inside a value that is not a map"
+        ),
+        "{out:?}"
+    );
+    let out = fleet.meshgen(&[
+        "values",
+        "--platform",
+        "kvm",
+        "--set",
+        "spec.ingressGateway.nodePorts[0]=1",
+    ]);
+    assert!(
+        out.stderr.contains("--set spec.ingressGateway.nodePorts[0]=1: spec.ingressGateway.nodePorts: expected an object"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains(":0:0"), "{out:?}");
 }

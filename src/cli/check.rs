@@ -26,18 +26,19 @@ pub struct CheckArgs {
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Directory of platform files.
+    /// Directory of platform files, from the repository root.
     #[arg(long, value_name = "DIR", default_value = "platforms")]
     pub platforms: PathBuf,
-    /// Directory of generated files.
+    /// Directory of generated files, from the repository root.
     #[arg(long, value_name = "DIR", default_value = "generated")]
     pub out: PathBuf,
-    /// Vendor directory holding meshgen.lock and the charts.
+    /// Vendor directory holding meshgen.lock and the charts, from the repository root.
     #[arg(long, value_name = "DIR", default_value = "vendor")]
     pub vendor: PathBuf,
 }
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
+    super::enter_repo_root()?;
     let report = check::report(&Paths {
         platforms: args.platforms.clone(),
         out: args.out.clone(),

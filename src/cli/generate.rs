@@ -11,10 +11,10 @@ use crate::vendor::lock::{Lock, LOCK_PATH};
 /// `meshgen generate` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
-    /// Directory of platform files (*.yaml, *.yml).
+    /// Directory of platform files (*.yaml, *.yml), from the repository root.
     #[arg(long, value_name = "DIR", default_value = "platforms")]
     pub platforms: PathBuf,
-    /// Output directory: one subdirectory per platform file.
+    /// Output directory, from the repository root: one subdirectory per platform file.
     #[arg(long, value_name = "DIR", default_value = "generated")]
     pub out: PathBuf,
     /// Write nothing: print a diff of what is stale and exit 1 if anything is.
@@ -23,6 +23,7 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: &GenerateArgs) -> Result<u8> {
+    super::enter_repo_root()?;
     let lock = Lock::load(Path::new(LOCK_PATH))?;
     let config = crate::gitops::repo_config::RepoConfig::load(Path::new("."))?;
     let settings = Settings {

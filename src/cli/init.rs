@@ -35,6 +35,7 @@ pub fn run(args: &InitArgs) -> Result<u8> {
         init::refuse_existing(&args.dir, &files)?;
     }
     for (rel, content) in &files {
+        crate::fsutil::create_parent(&args.dir.join(rel))?;
         crate::fsutil::write_atomic(&args.dir.join(rel), content.as_bytes())?;
         term::detail(&format!("wrote {}", args.dir.join(rel).display()));
     }

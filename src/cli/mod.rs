@@ -151,7 +151,20 @@ pub fn stdout_write(text: &str) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// The directory commands resolve names and `meshgen.yaml` against.
+/// The directory commands resolve names, the lock and `meshgen.yaml` against: the repository
+/// root, found from a subdirectory as git finds it (relative, `.` at the root).
 pub fn current_dir() -> Result<std::path::PathBuf> {
-    std::env::current_dir().map_err(|e| Error::io(".", e))
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Ok(crate::gitops::repo_config::repo_root(&cwd))
+}
+
+/// For the commands that work on the whole repository (`generate`, `check`): moves to its
+/// root, as git does, so that their directories (`platforms/`, `generated/`, `vendor/`, and
+/// the Flux paths inside the repository) mean the same from any subdirectory.
+pub fn enter_repo_root() -> Result<()> {
+    let root = current_dir()?;
+    if root != std::path::Path::new(".") {
+        std::env::set_current_dir(&root).map_err(|e| Error::io(&root, e))?;
+    }
+    Ok(())
 }

@@ -7,16 +7,13 @@ pub fn run() -> Result<u8> {
     let dir = super::current_dir()?;
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut code = exit::SUCCESS;
-    for listed in crate::model::load::list(&dir) {
-        let origin = if listed.local {
-            format!("platforms/{}.yaml", listed.name)
-        } else {
-            "built-in".to_string()
-        };
+    for listed in crate::model::load::list(&dir)? {
+        let local = listed.file.is_some();
+        let origin = listed.file.unwrap_or_else(|| "built-in".to_string());
         let description = match listed.description {
             Ok(description) => description,
             // A built-in that does not load is a meshgen bug: the command fails.
-            Err(e) if !listed.local => return Err(e),
+            Err(e) if !local => return Err(e),
             // An invalid local platform is still listed, its errors go to stderr and the
             // command exits 1: a name that `values` would refuse must not look fine here.
             Err(e) => {

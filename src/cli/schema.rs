@@ -18,13 +18,16 @@ pub struct SchemaArgs {
 
 pub fn run(args: &SchemaArgs) -> Result<u8> {
     if let Some(dir) = &args.write {
+        schemas::check_dir(dir, "--write")?;
         for (rel, content) in schemas::files() {
+            crate::fsutil::create_parent(&dir.join(rel))?;
             crate::fsutil::write_atomic(&dir.join(rel), content.as_bytes())?;
             eprintln!("wrote {}", dir.join(rel).display());
         }
         return Ok(exit::SUCCESS);
     }
     if let Some(dir) = &args.check {
+        schemas::check_dir(dir, "--check")?;
         let stale = schemas::stale(dir)?;
         if stale.is_empty() {
             return Ok(exit::SUCCESS);

@@ -52,11 +52,9 @@ pub fn error_prefix() -> String {
 /// `hint:` coloured.
 pub fn diagnostic(d: &Diagnostic) -> String {
     let mut out = format!(
-        "{}{}:{}:{}:{} ",
+        "{}{}:{} ",
         LOCATION.render(),
-        d.file,
-        d.line,
-        d.col,
+        d.location(),
         LOCATION.render_reset()
     );
     if d.severity == Severity::Warning {

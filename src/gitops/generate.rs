@@ -155,36 +155,6 @@ fn add(counter: &AtomicU64, since: Instant) -> Instant {
     now
 }
 
-/// The platform files of `dir`, sorted, each with its output directory name (the file stem).
-pub fn platform_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name
-            .strip_suffix(".yaml")
-            .or_else(|| name.strip_suffix(".yml"))
-        else {
-            continue;
-        };
-        if stem.is_empty() || stem.starts_with('.') {
-            continue;
-        }
-        files.push((stem.to_string(), dir.join(&name)));
-    }
-    files.sort();
-    if let Some(pair) = files.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Error::Usage(format!(
-            "{} and {} would both generate {}/: rename one",
-            pair[0].1.display(),
-            pair[1].1.display(),
-            pair[0].0
-        )));
-    }
-    Ok(files)
-}
-
 /// The 1-based number of the first line where `old` and `new` differ.
 fn first_difference(old: &str, new: &str) -> usize {
     old.lines()
@@ -199,7 +169,7 @@ fn first_difference(old: &str, new: &str) -> usize {
 /// diffs instead of contents. Writes nothing.
 pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -> Result<Plan> {
     let started = Instant::now();
-    let files = platform_files(platforms)?;
+    let files = load::platform_files(platforms)?;
     let counters = Counters::default();
     type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)>;
     let mut results: Vec<(usize, One)> =
@@ -254,7 +224,7 @@ fn plan_one(
     counters: &Counters,
 ) -> Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)> {
     let t = Instant::now();
-    let source = Source::read(path)?;
+    let source = Source::read_named(path, stem)?;
     let t = add(&counters.read, t);
     let loaded = load::load(&source, &[]).map_err(Error::Findings)?;
     let (version, origin) =
@@ -392,6 +362,7 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
                     })
                     .map_err(|e| Error::io(&change.path, e))?,
                 (_, Some(content)) => {
+                    crate::fsutil::create_parent(&change.path)?;
                     crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())?
                 }
                 (_, None) => {}

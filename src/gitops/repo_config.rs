@@ -2,7 +2,7 @@
 //! from, so that `meshgen generate` can write each platform's `flux.yaml` and `meshgen check`
 //! can hold it current. Without the file (or without `flux`), no Flux objects are generated.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -41,6 +41,25 @@ fn default_path() -> String {
 }
 fn default_namespace() -> String {
     crate::install::flux::DEFAULT_NAMESPACE.into()
+}
+
+/// What marks the root of a meshgen repository: its settings, its lock, its platforms, or git's
+/// own directory (a file in a worktree).
+const ROOT_MARKERS: [&str; 4] = [CONFIG_PATH, "vendor/meshgen.lock", "platforms", ".git"];
+
+/// The repository root seen from `cwd`, found as git finds its own: the nearest of `cwd` and
+/// its parents that holds a root marker, else `cwd`. Returned relative to `cwd` (`.` or
+/// `../..`), so that paths under it read as the user's shell would name them.
+pub fn repo_root(cwd: &Path) -> PathBuf {
+    for (depth, dir) in cwd.ancestors().enumerate() {
+        if ROOT_MARKERS.iter().any(|m| dir.join(m).exists()) {
+            return match depth {
+                0 => PathBuf::from("."),
+                n => std::iter::repeat_n("..", n).collect(),
+            };
+        }
+    }
+    PathBuf::from(".")
 }
 
 /// The repository's settings, checked.

@@ -19,6 +19,27 @@ pub fn files() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Refuses a `DIR` that is the `schemas/` directory itself (it holds the schema files and no
+/// `schemas/` of its own): the files go under `DIR/schemas/`, so `schemas` would mean
+/// `schemas/schemas/`. The error names the directory to give instead.
+pub fn check_dir(dir: &Path, flag: &str) -> Result<()> {
+    let Some((first, _)) = files().into_iter().next() else {
+        return Ok(());
+    };
+    let name = Path::new(first).file_name().unwrap_or_default();
+    if dir.join(name).is_file() && !dir.join("schemas").is_dir() {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+            _ => ".".to_string(),
+        };
+        return Err(Error::Usage(format!(
+            "{} holds the schema files itself, but {flag} takes the directory above `schemas/`: run `meshgen schema {flag} {parent}`",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A unified diff for each schema file under `dir` that differs from what meshgen generates
 /// (a missing file differs in full); empty when all are current.
 pub fn stale(dir: &Path) -> Result<Vec<String>> {

@@ -1,5 +1,8 @@
-//! Finding and reading platform files: a name resolves to `./platforms/<name>.yaml`, then
-//! to a built-in platform; a path is used as given. Reading runs the whole pipeline:
+//! Finding and reading platform files: a name resolves to `./platforms/<name>.yaml` (or
+//! `.yml`), then to a built-in platform; a path is used as given. A platform's name is its
+//! file name without the extension, for every command (`--platform NAME`, `platforms`,
+//! `generate`, the post-renderer command of the values header), so a file found by name
+//! must carry that name in `metadata.name`, and two files of one name are an error. Reading runs the whole pipeline:
 //! YAML with positions, `--set` overrides, the JSON schema, typed deserialization and
 //! the rules, and reports every problem as a located diagnostic.
 
@@ -31,6 +34,9 @@ pub struct Source {
     /// Where it was read from, when it is a file.
     pub path: Option<PathBuf>,
     pub text: String,
+    /// The name it was found under (a file of the platforms directory): `metadata.name` must
+    /// equal it, or `--platform NAME` and the header's commands would name another platform.
+    pub name: Option<String>,
 }
 
 impl Source {
@@ -42,6 +48,7 @@ impl Source {
                 display: format!("builtin:{n}"),
                 path: None,
                 text: (*text).to_string(),
+                name: Some((*n).to_string()),
             })
     }
 
@@ -88,12 +95,75 @@ impl Source {
             display,
             path: Some(path.to_path_buf()),
             text,
+            name: None,
         })
+    }
+
+    /// Reads the file of the platform named `name` in a platforms directory.
+    pub fn read_named(path: &Path, name: &str) -> Result<Source> {
+        let mut source = Source::read(path)?;
+        source.name = Some(name.to_string());
+        Ok(source)
+    }
+}
+
+/// The extensions of platform files, in the order a name looks for them.
+const EXTENSIONS: [&str; 2] = ["yaml", "yml"];
+
+/// The platform files of `dir`, sorted, each with its name (the file name without `.yaml` or
+/// `.yml`). Two files of one name are an error naming both.
+pub fn platform_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = platform_name(&name) else {
+            continue;
+        };
+        files.push((stem.to_string(), dir.join(&name)));
+    }
+    files.sort();
+    if let Some(pair) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(duplicate(&pair[0].0, &pair[0].1, &pair[1].1));
+    }
+    Ok(files)
+}
+
+/// The platform name of a file name: `NAME.yaml` or `NAME.yml`, not hidden, not empty.
+fn platform_name(file_name: &str) -> Option<&str> {
+    let stem = EXTENSIONS
+        .iter()
+        .find_map(|ext| file_name.strip_suffix(&format!(".{ext}")[..]))?;
+    (!stem.is_empty() && !stem.starts_with('.')).then_some(stem)
+}
+
+fn duplicate(name: &str, a: &Path, b: &Path) -> Error {
+    Error::Usage(format!(
+        "{} and {} both define the platform `{name}`: remove or rename one",
+        a.display(),
+        b.display()
+    ))
+}
+
+/// The file of the platform `name` in `platforms`, if there is one. Any entry is the user's
+/// platform, even one that cannot be read (a dangling link, a loop, no permission): reading
+/// it names the problem instead of silently falling back to a built-in of the same name.
+fn local_file(platforms: &Path, name: &str) -> Result<Option<PathBuf>> {
+    let found: Vec<PathBuf> = EXTENSIONS
+        .iter()
+        .map(|ext| platforms.join(format!("{name}.{ext}")))
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        [a, b, ..] => Err(duplicate(name, a, b)),
     }
 }
 
 /// Resolves `--platform NAME|PATH`: a path is used as given; a name is looked up in
-/// `<dir>/platforms/<name>.yaml`, then among the built-ins.
+/// `<dir>/platforms/<name>.yaml` (or `.yml`), then among the built-ins.
 pub fn find(arg: &str, dir: &Path) -> Result<Source> {
     let looks_like_path = arg.contains('/')
         || arg.contains(std::path::MAIN_SEPARATOR)
@@ -102,13 +172,10 @@ pub fn find(arg: &str, dir: &Path) -> Result<Source> {
     if looks_like_path {
         return Source::read(Path::new(arg));
     }
-    let local = dir.join("platforms").join(format!("{arg}.yaml"));
-    // Any entry there is the user's platform, even one that cannot be read (a dangling link,
-    // a loop, no permission): reading it names the problem instead of silently falling back
-    // to a built-in of the same name.
-    if std::fs::symlink_metadata(&local).is_ok() {
-        let mut source = Source::read(&local)?;
-        source.display = format!("platforms/{arg}.yaml");
+    if let Some(local) = local_file(&dir.join("platforms"), arg)? {
+        let mut source = Source::read_named(&local, arg)?;
+        let file_name = local.file_name().unwrap_or_default().to_string_lossy();
+        source.display = format!("platforms/{file_name}");
         return Ok(source);
     }
     if let Some(source) = Source::builtin(arg) {
@@ -121,7 +188,7 @@ pub fn find(arg: &str, dir: &Path) -> Result<Source> {
     if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if let Some(stem) = name.strip_suffix(".yaml") {
+            if let Some(stem) = platform_name(&name) {
                 if !known.iter().any(|k| k == stem) {
                     known.push(stem.to_string());
                 }
@@ -152,13 +219,14 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
     let mut doc =
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
+        // The argument is the place to fix: it is the location, with no line of the file.
         crate::model::set::apply(&mut doc, overrides).map_err(|e| {
             vec![Diagnostic::error(
-                source.display.clone(),
+                format!("--set {}", e.expr),
                 0,
                 0,
                 "",
-                e.to_string(),
+                e.reason,
             )]
         })?;
     }
@@ -197,6 +265,22 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         .into_iter()
         .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
         .collect();
+    if let Some(name) = source.name.as_deref() {
+        let written = file.metadata.name.to_string();
+        if written != name {
+            let path = [
+                PathSegment::Key("metadata".into()),
+                PathSegment::Key("name".into()),
+            ];
+            out.push(located(
+                &path,
+                Severity::Error,
+                format!("the platform `{name}` is named `{written}`: a platform's name is its file name"),
+                Some(format!("set `metadata.name: {name}`, or rename the file to `{written}.yaml`")),
+                true,
+            ));
+        }
+    }
     sort(&mut out);
     if out.iter().any(Diagnostic::is_error) {
         return Err(out);
@@ -229,14 +313,20 @@ fn diagnostic(
         .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
         .map(|a| a.expr.as_str())
         .collect();
-    let message = if exprs.is_empty() {
-        message
+    // A value only --set wrote has no line in the file: the argument is its location.
+    let (file, message) = if exprs.is_empty() {
+        (source.display.clone(), message)
+    } else if span.line == 0 {
+        (format!("--set {}", exprs.join(" --set ")), message)
     } else {
-        format!("{message} (from --set {})", exprs.join(", "))
+        (
+            source.display.clone(),
+            format!("{message} (from --set {})", exprs.join(", ")),
+        )
     };
     Diagnostic {
         severity,
-        file: source.display.clone(),
+        file,
         line: span.line,
         col: span.col,
         path: display_path(path),
@@ -249,36 +339,32 @@ fn diagnostic(
 #[derive(Debug)]
 pub struct Listed {
     pub name: String,
-    /// True for `./platforms/<name>.yaml`, false for a built-in.
-    pub local: bool,
+    /// `platforms/<name>.yaml` (or `.yml`) for a file, None for a built-in.
+    pub file: Option<String>,
     /// Its description, or why it does not load: an invalid local platform is still listed.
     pub description: Result<String>,
 }
 
-/// The platforms of `dir/platforms/` (`*.yaml`, sorted), then the built-ins they do not
-/// shadow.
-pub fn list(dir: &Path) -> Vec<Listed> {
+/// The platforms of `dir/platforms/` (`*.yaml`, `*.yml`, sorted by name), then the
+/// built-ins they do not shadow. Two files of one name are an error.
+pub fn list(dir: &Path) -> Result<Vec<Listed>> {
     let mut listed = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir.join("platforms")) {
-        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let Some(stem) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".yaml"))
-            else {
-                continue;
-            };
-            let description = Source::read(&path)
-                .and_then(|s| load(&s, &[]).map_err(Error::Findings))
-                .map(|p| describe(&p.file));
-            listed.push(Listed {
-                name: stem.to_string(),
-                local: true,
-                description,
-            });
-        }
+    let platforms = dir.join("platforms");
+    let files = if platforms.is_dir() {
+        platform_files(&platforms)?
+    } else {
+        Vec::new()
+    };
+    for (name, path) in files {
+        let description = Source::read_named(&path, &name)
+            .and_then(|s| load(&s, &[]).map_err(Error::Findings))
+            .map(|p| describe(&p.file));
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        listed.push(Listed {
+            file: Some(format!("platforms/{file_name}")),
+            name,
+            description,
+        });
     }
     for (name, _) in BUILTIN_PLATFORMS {
         if listed.iter().any(|l| l.name == *name) {
@@ -287,13 +373,13 @@ pub fn list(dir: &Path) -> Vec<Listed> {
         let source = Source::builtin(name).expect("listed built-in exists");
         listed.push(Listed {
             name: (*name).to_string(),
-            local: false,
+            file: None,
             description: load(&source, &[])
                 .map_err(Error::Findings)
                 .map(|p| describe(&p.file)),
         });
     }
-    listed
+    Ok(listed)
 }
 
 /// A platform's description, else its provider and line.

@@ -34,8 +34,6 @@ pub struct ChartSource {
     pub name: &'static str,
     /// Path of the chart inside the istio/istio repository.
     pub upstream_path: &'static str,
-    /// Optional charts are vendored only when asked for (istio-cni).
-    pub optional: bool,
 }
 
 /// Kubernetes versions a line was released for, as (major, minor) pairs, inclusive.
@@ -121,49 +119,35 @@ impl ReleaseLine {
             .find(|line| line.major_minor() == (version.major, version.minor))
     }
 
-    /// The charts of the line, in install order.
+    /// The charts of the line, in install order: the ones meshgen vendors, renders values for
+    /// and installs (no platform field enables the CNI plugin, so its chart is not among them).
     pub fn charts(self) -> &'static [ChartSource] {
         const UMBRELLA: &[ChartSource] = &[ChartSource {
             name: "istio",
             upstream_path: "install/kubernetes/helm/istio",
-            optional: false,
         }];
         const SPLIT: &[ChartSource] = &[
             ChartSource {
                 name: "base",
                 upstream_path: "manifests/charts/base",
-                optional: false,
             },
             ChartSource {
                 name: "istio-discovery",
                 upstream_path: "manifests/charts/istio-control/istio-discovery",
-                optional: false,
             },
             ChartSource {
                 name: "istio-ingress",
                 upstream_path: "manifests/charts/gateways/istio-ingress",
-                optional: false,
             },
             ChartSource {
                 name: "istio-egress",
                 upstream_path: "manifests/charts/gateways/istio-egress",
-                optional: false,
-            },
-            ChartSource {
-                name: "istio-cni",
-                upstream_path: "manifests/charts/istio-cni",
-                optional: true,
             },
         ];
         match self {
             ReleaseLine::V0_6 | ReleaseLine::V1_0 => UMBRELLA,
             ReleaseLine::V1_11 => SPLIT,
         }
-    }
-
-    /// The charts installed by default (optional ones left out), in install order.
-    pub fn default_charts(self) -> impl Iterator<Item = &'static ChartSource> {
-        self.charts().iter().filter(|c| !c.optional)
     }
 
     /// Kubernetes versions the line supports.

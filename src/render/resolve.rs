@@ -104,7 +104,8 @@ impl ResolvedPlatform {
     /// gateway's when the platform turns it off.
     pub fn install_charts(&self) -> impl Iterator<Item = &'static ChartSource> + '_ {
         self.line
-            .default_charts()
+            .charts()
+            .iter()
             .filter(|c| c.name != "istio-egress" || self.egress.is_some())
     }
 
@@ -125,6 +126,8 @@ pub struct ResolvedGateway {
     pub kind: GatewayKind,
     pub service_type: Sourced<ServiceType>,
     pub internal: bool,
+    /// Why the gateway is installed (the egress gateway can be switched off).
+    pub enabled_origin: Origin,
     /// Service annotations: the user's, plus the internal load balancer's.
     pub annotations: BTreeMap<String, Sourced<String>>,
     pub load_balancer_ip: Option<Sourced<String>>,
@@ -168,7 +171,7 @@ pub struct ResolvedHa {
 pub struct ResolvedAddon {
     pub kind: AddonKind,
     pub enabled: bool,
-    pub service_type: ServiceType,
+    pub service_type: Sourced<ServiceType>,
     pub origin: Origin,
 }
 
@@ -289,6 +292,9 @@ pub fn resolve(
         ),
         service_type: ingress_type,
         internal,
+        enabled_origin: Origin::Default {
+            why: "every platform has an ingress gateway".to_string(),
+        },
         annotations: ingress_annotations,
         load_balancer_ip: ingress_spec
             .load_balancer_ip
@@ -320,6 +326,14 @@ pub fn resolve(
             ),
             service_type,
             internal: false,
+            enabled_origin: match egress_spec.enabled {
+                Some(_) => at(&["spec", "egressGateway", "enabled"]),
+                None => Origin::LineRule {
+                    line,
+                    why: "the egress gateway is on unless egressGateway.enabled is false"
+                        .to_string(),
+                },
+            },
             annotations: user_annotations(&egress_spec.annotations, &at, "egressGateway"),
             load_balancer_ip: None,
         }
@@ -354,7 +368,19 @@ pub fn resolve(
                     addons.get(kind).map(|a| ResolvedAddon {
                         kind,
                         enabled: a.enabled,
-                        service_type: a.service_type.unwrap_or(ServiceType::ClusterIP),
+                        service_type: match a.service_type {
+                            Some(t) => Sourced {
+                                value: t,
+                                origin: at(&["spec", "addons", kind.as_str(), "serviceType"]),
+                            },
+                            None => Sourced {
+                                value: ServiceType::ClusterIP,
+                                origin: Origin::Default {
+                                    why: "an add-on is ClusterIP unless its serviceType says otherwise"
+                                        .to_string(),
+                                },
+                            },
+                        },
                         origin: at(&["spec", "addons", kind.as_str()]),
                     })
                 })

@@ -137,7 +137,6 @@ pub fn release_name(chart_dir: &str) -> &'static str {
         "istio-discovery" => "istiod",
         "istio-ingress" => "istio-ingress",
         "istio-egress" => "istio-egress",
-        "istio-cni" => "istio-cni",
         _ => "istio",
     }
 }
@@ -159,6 +158,7 @@ struct View {
     version_origin: String,
     charts: Vec<String>,
     namespace: String,
+    namespace_why: String,
     node_port_range: String,
     hub: &'static str,
     tag: String,
@@ -180,6 +180,7 @@ struct View {
 #[derive(Debug, Serialize)]
 struct GatewayView {
     key: &'static str,
+    enabled_why: String,
     service_type: String,
     service_type_why: String,
     annotations: Vec<AnnotationView>,
@@ -218,12 +219,14 @@ struct HaView {
 struct AddonView {
     enabled: bool,
     service_type: String,
+    service_type_why: String,
     why: String,
 }
 
 fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
     GatewayView {
         key: gateway.kind.values_key(),
+        enabled_why: gateway.enabled_origin.describe(),
         service_type: gateway.service_type.value.to_string(),
         service_type_why: gateway.service_type.origin.describe(),
         annotations: gateway
@@ -282,22 +285,25 @@ fn view(platform: &ResolvedPlatform) -> View {
             addon.kind.as_str(),
             AddonView {
                 enabled: addon.enabled,
-                service_type: addon.service_type.to_string(),
+                service_type: addon.service_type.value.to_string(),
+                service_type_why: addon.service_type.origin.describe(),
                 why: addon.origin.describe(),
             },
         );
     }
     // Tracing on 0.6 is the Zipkin add-on.
     if line == ReleaseLine::V0_6 && platform.tracing.value && !addons.contains_key("zipkin") {
+        let why = format!(
+            "tracing on Istio 0.6 is Zipkin ({})",
+            platform.tracing.origin.describe()
+        );
         addons.insert(
             AddonKind::Zipkin.as_str(),
             AddonView {
                 enabled: true,
                 service_type: ServiceType::ClusterIP.to_string(),
-                why: format!(
-                    "tracing on Istio 0.6 is Zipkin ({})",
-                    platform.tracing.origin.describe()
-                ),
+                service_type_why: why.clone(),
+                why,
             },
         );
     }
@@ -320,6 +326,7 @@ fn view(platform: &ResolvedPlatform) -> View {
             .map(|c| platform.chart_dir(c.name))
             .collect(),
         namespace: platform.namespace.value.clone(),
+        namespace_why: platform.namespace.origin.describe(),
         node_port_range: node_port_range_text(platform),
         hub: RELEASE_HUB,
         tag: platform.version.to_string(),

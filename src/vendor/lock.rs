@@ -230,6 +230,7 @@ impl Lock {
     /// Writes the lock to `path` atomically: a temporary file beside it, flushed and synced,
     /// then renamed over the old lock, so a reader sees the old lock or the new one, whole.
     pub fn save(&self, path: &Path) -> Result<()> {
+        crate::fsutil::create_parent(path)?;
         crate::fsutil::write_atomic_then(path, self.to_yaml().as_bytes(), || {
             crate::vendor::failpoint("lock-before-rename")
         })
@@ -405,7 +406,7 @@ mod tests {
                 .iter()
                 .map(|c| c.name.as_str())
                 .collect();
-            let expected: Vec<&str> = line.default_charts().map(|c| c.name).collect();
+            let expected: Vec<&str> = line.charts().iter().map(|c| c.name).collect();
             assert_eq!(names, expected);
         }
     }

@@ -290,7 +290,7 @@ pub fn build_line(
 ) -> Result<(LockedLine, ReleaseCharts)> {
     let mut charts = Vec::new();
     let mut locked_charts = Vec::new();
-    for chart in line.default_charts() {
+    for chart in line.charts().iter() {
         let mut files = extract::chart_files(repo, commit, chart.upstream_path, tag)?;
         let mut applied = Vec::new();
         match line {

@@ -326,6 +326,7 @@ pub fn files_111(version: &str) -> Files {
         ("istio-control/istio-discovery", "istiod"),
         ("gateways/istio-ingress", "istio-ingress"),
         ("gateways/istio-egress", "istio-egress"),
+        // Upstream has it; meshgen neither vendors nor lists it.
         ("istio-cni", "cni"),
     ] {
         add(
@@ -418,4 +419,12 @@ pub fn helm_release_names(objects: &[serde_json::Value]) -> Vec<&str> {
         .filter(|o| o["kind"] == "HelmRelease")
         .map(|o| o["metadata"]["name"].as_str().unwrap())
         .collect()
+}
+
+/// A platform file's text with `metadata.name` set to `name`, for a copy saved as
+/// `platforms/<name>.yaml` (a platform's name is its file name).
+pub fn renamed(text: &str, name: &str) -> String {
+    let start = text.find("\n  name: ").expect("a metadata.name line") + "\n  name: ".len();
+    let end = start + text[start..].find('\n').unwrap();
+    format!("{}{name}{}", &text[..start], &text[end..])
 }
