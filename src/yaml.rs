@@ -4,6 +4,10 @@
 //! Input files are read with YAML 1.2 core-schema rules (`yes` is a string, not a
 //! boolean), refuse duplicate keys, several documents, unknown tags, and are bounded in
 //! size, nesting depth and alias expansion so that hostile input fails fast.
+//!
+//! The same reader reads rendered manifests in the [`Dialect::Kubernetes`] dialect
+//! ([`parse_stream`]): there a duplicate key is not refused but read as Kubernetes clients
+//! read it (the last one wins), and tags other than YAML's core ones are read as text.
 
 use std::fmt;
 
@@ -17,6 +21,27 @@ pub const MAX_INPUT_BYTES: usize = 1 << 20;
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes a document may expand to once aliases are resolved.
 pub const MAX_NODES: usize = 100_000;
+/// The bounds of a file written for meshgen (platform files, the lock, `meshgen.yaml`).
+const FILE_BOUNDS: Bounds = Bounds {
+    max_depth: MAX_DEPTH,
+    max_nodes: MAX_NODES,
+    max_alias_nodes: MAX_NODES,
+};
+
+/// Whose reading of YAML a text gets: what a duplicate key or an unknown tag means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Files written for meshgen (platform files, the lock, `meshgen.yaml`): a key written
+    /// twice or a tag other than YAML's core ones is a mistake there, so both are refused.
+    Meshgen,
+    /// Manifests a chart rendered, read as Kubernetes clients read them (sigs.k8s.io/yaml,
+    /// not strict, as Helm and kubectl do): of keys written twice in one mapping the last one
+    /// wins, whole (maps are not merged), and the earlier ones are dropped; the winner keeps
+    /// its own place. Any other tag is read as its text (a local `!tag` gives a string there
+    /// too). The real Istio 0.6.0 and 1.0.9 templates write `containerPort:` and `ports:`
+    /// twice.
+    Kubernetes,
+}
 
 /// A 1-based line and column in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
@@ -117,6 +142,7 @@ impl YamlError {
             path: String::new(),
             message: self.message,
             hint: self.hint,
+            rule: None,
         }
     }
 }
@@ -162,7 +188,34 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             "file contains NUL bytes: it is binary, not YAML",
         ));
     }
-    let mut builder = Builder::default();
+    let (mut documents, second_document_at) = read(text, Dialect::Meshgen, FILE_BOUNDS)?;
+    match documents.len() {
+        0 => Err(YamlError::at(Span { line: 1, col: 1 }, "file is empty")
+            .with_hint("a platform file starts with `apiVersion: meshgen/v1alpha1`")),
+        1 => Ok(documents.pop().expect("one document")),
+        _ => Err(YamlError::at(
+            second_document_at.unwrap_or(Span { line: 1, col: 1 }),
+            "file holds several YAML documents; meshgen reads exactly one",
+        )
+        .with_hint("split the documents into one file each")),
+    }
+}
+
+/// Parses every document of a stream in `dialect`, within `bounds` (`max_depth` and
+/// `max_nodes`, counted per document with aliases expanded; the stream's alias budget is
+/// `check_bounds`'s). An empty document (`---` alone, or comments only after it) is a null
+/// node; a text of comments alone has no document.
+pub fn parse_stream(text: &str, dialect: Dialect, bounds: Bounds) -> Result<Vec<Node>, YamlError> {
+    read(text, dialect, bounds).map(|(documents, _)| documents)
+}
+
+/// The documents of `text`, and where the second one starts (if any).
+fn read(
+    text: &str,
+    dialect: Dialect,
+    bounds: Bounds,
+) -> Result<(Vec<Node>, Option<Span>), YamlError> {
+    let mut builder = Builder::new(dialect, bounds);
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         if let Some(e) = builder.error {
@@ -175,20 +228,9 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         }
         return Err(e);
     }
-    if let Some(e) = builder.error {
-        return Err(e);
-    }
-    match builder.documents.len() {
-        0 => Err(YamlError::at(Span { line: 1, col: 1 }, "file is empty")
-            .with_hint("a platform file starts with `apiVersion: meshgen/v1alpha1`")),
-        1 => Ok(builder.documents.pop().expect("one document")),
-        _ => Err(YamlError::at(
-            builder
-                .second_document_at
-                .unwrap_or(Span { line: 1, col: 1 }),
-            "file holds several YAML documents; meshgen reads exactly one",
-        )
-        .with_hint("split the documents into one file each")),
+    match builder.error {
+        Some(e) => Err(e),
+        None => Ok((builder.documents, builder.second_document_at)),
     }
 }
 
@@ -325,21 +367,41 @@ enum Frame {
         span: Span,
         anchor: usize,
         entries: Vec<Entry>,
+        /// Where each key is in `entries`: a lookup per key keeps wide mappings linear.
+        index: std::collections::HashMap<String, usize>,
+        /// Entries a later one of the same key overrides (`Dialect::Kubernetes`), dropped
+        /// when the mapping ends.
+        superseded: Vec<usize>,
         pending_key: Option<(String, Span)>,
     },
 }
 
-#[derive(Default)]
 struct Builder {
+    dialect: Dialect,
+    bounds: Bounds,
     stack: Vec<Frame>,
     documents: Vec<Node>,
     anchors: std::collections::HashMap<usize, Node>,
+    /// Nodes of the current document, aliases expanded.
     nodes: usize,
     error: Option<YamlError>,
     second_document_at: Option<Span>,
 }
 
 impl Builder {
+    fn new(dialect: Dialect, bounds: Bounds) -> Self {
+        Builder {
+            dialect,
+            bounds,
+            stack: Vec::new(),
+            documents: Vec::new(),
+            anchors: std::collections::HashMap::new(),
+            nodes: 0,
+            error: None,
+            second_document_at: None,
+        }
+    }
+
     fn fail(&mut self, err: YamlError) {
         if self.error.is_none() {
             self.error = Some(err);
@@ -348,11 +410,12 @@ impl Builder {
 
     fn count(&mut self, n: usize, span: Span) -> bool {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
+        let max_nodes = self.bounds.max_nodes;
+        if self.nodes > max_nodes {
             self.fail(
                 YamlError::at(
                     span,
-                    format!("document expands to more than {MAX_NODES} nodes"),
+                    format!("document expands to more than {max_nodes} nodes"),
                 )
                 .with_hint(
                     "aliases that expand into themselves many times (a YAML bomb) are refused",
@@ -367,6 +430,7 @@ impl Builder {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }
+        let dialect = self.dialect;
         match self.stack.last_mut() {
             None => {
                 if self.documents.len() == 1 && self.second_document_at.is_none() {
@@ -377,6 +441,8 @@ impl Builder {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
+                index,
+                superseded,
                 pending_key,
                 ..
             }) => match pending_key.take() {
@@ -392,22 +458,32 @@ impl Builder {
                             return;
                         }
                     };
-                    if let Some(first) = entries.iter().find(|e| e.key == key) {
-                        let first_line = first.key_span.line;
-                        let span = node.span;
-                        self.fail(
-                            YamlError::at(span, format!("duplicate key `{key}`"))
-                                .with_hint(format!("`{key}` is already set on line {first_line}")),
-                        );
-                        return;
+                    if let Some(&earlier) = index.get(&key) {
+                        match dialect {
+                            Dialect::Kubernetes => superseded.push(earlier),
+                            Dialect::Meshgen => {
+                                let first_line = entries[earlier].key_span.line;
+                                let span = node.span;
+                                self.fail(
+                                    YamlError::at(span, format!("duplicate key `{key}`"))
+                                        .with_hint(format!(
+                                            "`{key}` is already set on line {first_line}"
+                                        )),
+                                );
+                                return;
+                            }
+                        }
                     }
                     *pending_key = Some((key, node.span));
                 }
-                Some((key, key_span)) => entries.push(Entry {
-                    key,
-                    key_span,
-                    value: node,
-                }),
+                Some((key, key_span)) => {
+                    index.insert(key.clone(), entries.len());
+                    entries.push(Entry {
+                        key,
+                        key_span,
+                        value: node,
+                    });
+                }
             },
         }
     }
@@ -415,7 +491,7 @@ impl Builder {
 
 impl Builder {
     fn start(&mut self, span: Span, anchor: usize, tag: Option<Tag>, is_seq: bool) {
-        if let Some(tag) = tag {
+        if let Some(tag) = tag.filter(|_| self.dialect == Dialect::Meshgen) {
             let want = if is_seq { "seq" } else { "map" };
             if !is_core_tag(&tag, want) {
                 self.fail(YamlError::at(
@@ -425,10 +501,11 @@ impl Builder {
                 return;
             }
         }
-        if self.stack.len() >= MAX_DEPTH {
+        let max_depth = self.bounds.max_depth;
+        if self.stack.len() >= max_depth {
             self.fail(YamlError::at(
                 span,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
+                format!("nesting deeper than {max_depth} levels"),
             ));
             return;
         }
@@ -446,6 +523,8 @@ impl Builder {
                 span,
                 anchor,
                 entries: Vec::new(),
+                index: std::collections::HashMap::new(),
+                superseded: Vec::new(),
                 pending_key: None,
             }
         });
@@ -467,6 +546,22 @@ fn scalar_key(node: &Node) -> Option<String> {
     })
 }
 
+/// `entries` less those at the `superseded` positions, in order.
+fn without(entries: Vec<Entry>, superseded: &[usize]) -> Vec<Entry> {
+    if superseded.is_empty() {
+        return entries;
+    }
+    let mut dropped = vec![false; entries.len()];
+    for &i in superseded {
+        dropped[i] = true;
+    }
+    entries
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(entry, dropped)| (!dropped).then_some(entry))
+        .collect()
+}
+
 fn node_count(node: &Node) -> usize {
     match &node.value {
         NodeValue::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
@@ -482,11 +577,8 @@ impl MarkedEventReceiver for Builder {
         }
         let span = Span::from_marker(&mark);
         match ev {
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            Event::DocumentStart => self.nodes = 0,
             Event::Alias(id) => {
                 let Some(node) = self.anchors.get(&id).cloned() else {
                     self.fail(YamlError::at(span, "alias refers to an unknown anchor"));
@@ -500,7 +592,7 @@ impl MarkedEventReceiver for Builder {
                 if !self.count(1, span) {
                     return;
                 }
-                match resolve_scalar(text, style, tag.as_ref()) {
+                match resolve_scalar(text, style, tag.as_ref(), self.dialect) {
                     Ok(value) => self.push_value(Node { span, value }, anchor),
                     Err(message) => self.fail(YamlError::at(span, message)),
                 }
@@ -527,11 +619,12 @@ impl MarkedEventReceiver for Builder {
                         span,
                         anchor,
                         entries,
+                        superseded,
                         ..
                     } => (
                         Node {
                             span,
-                            value: NodeValue::Map(entries),
+                            value: NodeValue::Map(without(entries, &superseded)),
                         },
                         anchor,
                     ),
@@ -585,7 +678,12 @@ pub fn yaml11_only(text: &str) -> Option<Yaml11Scalar> {
 /// What Helm and Kubernetes (go-yaml, YAML 1.1 with 1.2's number forms) read `text` as when a
 /// template prints it unquoted: None for a string, else a description (`a boolean`).
 pub fn unquoted_reads_as(text: &str) -> Option<&'static str> {
-    match resolve_scalar(text.to_string(), TScalarStyle::Plain, None) {
+    match resolve_scalar(
+        text.to_string(),
+        TScalarStyle::Plain,
+        None,
+        Dialect::Meshgen,
+    ) {
         Ok(NodeValue::Null) => Some("null"),
         Ok(NodeValue::Bool(_)) => Some("a boolean"),
         Ok(NodeValue::Int(_) | NodeValue::Float(_)) => Some("a number"),
@@ -596,15 +694,22 @@ pub fn unquoted_reads_as(text: &str) -> Option<&'static str> {
     }
 }
 
-/// Resolves a scalar with the YAML 1.2 core schema. Quoted scalars are always strings.
+/// Resolves a scalar with the YAML 1.2 core schema. Quoted scalars are always strings. A tag
+/// other than the core ones is refused (`Dialect::Meshgen`) or gives the text as a string.
 fn resolve_scalar(
     text: String,
     style: TScalarStyle,
     tag: Option<&Tag>,
+    dialect: Dialect,
 ) -> Result<NodeValue, String> {
     let plain = style == TScalarStyle::Plain;
     if let Some(tag) = tag {
         let suffix = tag.suffix.as_str();
+        let core = (tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:")
+            && matches!(suffix, "str" | "int" | "float" | "bool" | "null");
+        if !core && dialect == Dialect::Kubernetes {
+            return Ok(NodeValue::Str(text, false));
+        }
         if !(tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:") {
             return Err(format!("unsupported YAML tag `{}{}`", tag.handle, suffix));
         }
@@ -816,6 +921,80 @@ mod tests {
         assert_eq!(err.span.line, 3);
         assert!(err.message.contains("duplicate key `a`"));
         assert!(err.hint.unwrap().contains("line 1"));
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_at_any_depth() {
+        let err = parse("a:\n  b:\n    c: 1\n    c: 2\n").unwrap_err();
+        assert_eq!(err.span.line, 4);
+        assert!(err.message.contains("duplicate key `c`"), "{err}");
+    }
+
+    fn kubernetes(text: &str) -> Vec<Node> {
+        let bounds = Bounds {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_alias_nodes: MAX_NODES,
+        };
+        parse_stream(text, Dialect::Kubernetes, bounds).unwrap()
+    }
+
+    #[test]
+    fn kubernetes_reads_the_last_of_duplicate_keys_in_its_own_place() {
+        let docs = kubernetes(
+            "a: 1\nb:\n  x: {p: 1, q: 2}\n  y: 0\n  x: {r: 3}\nc: 2\na: 3\n---\nb: [1]\nb: [2]\n",
+        );
+        assert_eq!(docs.len(), 2);
+        // Replaced whole (not merged), in the place the winner was written.
+        assert_eq!(
+            serde_json::to_string(&docs[0].to_json()).unwrap(),
+            r#"{"b":{"y":0,"x":{"r":3}},"c":2,"a":3}"#
+        );
+        assert_eq!(docs[1].to_json(), serde_json::json!({"b": [2]}));
+        // Positions are the winner's.
+        let a = [PathSegment::Key("a".into())];
+        assert_eq!(docs[0].locate(&a), Span { line: 7, col: 1 });
+        // Three times: only the last is left.
+        let docs = kubernetes("k: 1\nk: 2\nk: 3\n");
+        assert_eq!(docs[0].to_json(), serde_json::json!({"k": 3}));
+    }
+
+    #[test]
+    fn kubernetes_reads_other_tags_as_text_where_meshgen_refuses_them() {
+        let text = "a: !foo 12\nb: !!binary aGk=\nc: !custom {d: 1}\ne: !!str 1\n";
+        assert_eq!(
+            kubernetes(text)[0].to_json(),
+            serde_json::json!({"a": "12", "b": "aGk=", "c": {"d": 1}, "e": "1"})
+        );
+        assert!(parse(text)
+            .unwrap_err()
+            .message
+            .contains("unsupported YAML tag"));
+        // A core tag on a value that does not fit it is refused by both (and by Kubernetes).
+        let bad = parse_stream("a: !!int x\n", Dialect::Kubernetes, FILE_BOUNDS).unwrap_err();
+        assert!(bad.message.contains("`x` is not an integer"), "{bad}");
+    }
+
+    #[test]
+    fn bounds_are_the_callers() {
+        let bounds = |max_depth, max_nodes| Bounds {
+            max_depth,
+            max_nodes,
+            max_alias_nodes: max_nodes,
+        };
+        let deep = parse_stream("a: {b: {c: {d: 1}}}\n", Dialect::Kubernetes, bounds(3, 100));
+        let deep = deep.unwrap_err();
+        assert!(
+            deep.message.contains("nesting deeper than 3 levels"),
+            "{deep}"
+        );
+        let wide = parse_stream("[1, 2, 3, 4, 5]\n", Dialect::Kubernetes, bounds(64, 5));
+        let wide = wide.unwrap_err();
+        assert!(wide.message.contains("more than 5 nodes"), "{wide}");
+        let bounds = bounds(64, 5);
+        // Counted per document.
+        let docs = parse_stream("[1, 2]\n---\n[3, 4]\n", Dialect::Kubernetes, bounds).unwrap();
+        assert_eq!(docs.len(), 2);
     }
 
     #[test]

@@ -46,11 +46,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     match args.format {
         Format::Text => {
             // Coloured where stdout is a terminal, plain otherwise.
-            let text = format_text(&report.findings);
-            let mut out = anstream::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Error::io("<stdout>", e))?;
+            write_coloured(&format_text(&report.findings))?;
         }
         Format::Json => {
             super::stdout_write(&check::format_json(&report))?;
@@ -76,8 +72,16 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     })
 }
 
+/// Text on stdout, coloured where stdout is a terminal, plain otherwise.
+pub fn write_coloured(text: &str) -> Result<()> {
+    let mut out = anstream::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
 /// Findings as `meshgen validate` prints them, one after another.
-fn format_text(findings: &[Diagnostic]) -> String {
+pub fn format_text(findings: &[Diagnostic]) -> String {
     findings
         .iter()
         .map(|d| format!("{}\n", term::diagnostic(d)))

@@ -29,11 +29,20 @@ pub struct Report {
     pub charts: usize,
     /// Generated values files held against their vendored charts.
     pub values_checked: usize,
+    /// Application manifests linted (`meshgen.yaml`'s `lint.paths`).
+    pub lint_files: usize,
 }
 
 impl Report {
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|d| d.is_error()).count()
+        self.count(Severity::Error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -165,16 +174,28 @@ fn chart_findings(
 
 /// One JSON object: the findings and their counts.
 pub fn format_json(report: &Report) -> String {
-    let value = serde_json::json!({
-        "findings": report.findings,
-        "errors": report.errors(),
-        "warnings": report.findings.len() - report.errors(),
-        "checked": {
+    format_json_findings(
+        &report.findings,
+        serde_json::json!({
             "platforms": report.platforms,
             "generatedFiles": report.generated_files,
             "vendoredCharts": report.charts,
             "valuesAgainstCharts": report.values_checked,
-        },
+            "applicationFiles": report.lint_files,
+        }),
+    )
+}
+
+/// Findings as one JSON object, with their counts by severity and what was `checked`
+/// (`check`'s and `lint`'s JSON format).
+pub fn format_json_findings(findings: &[Diagnostic], checked: serde_json::Value) -> String {
+    let count = |s: Severity| findings.iter().filter(|d| d.severity == s).count();
+    let value = serde_json::json!({
+        "findings": findings,
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+        "notices": count(Severity::Info),
+        "checked": checked,
     });
     let mut text = serde_json::to_string_pretty(&value).expect("findings serialize");
     text.push('\n');
@@ -196,6 +217,7 @@ pub fn format_github(findings: &[Diagnostic]) -> String {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut props = vec![format!("file={}", property(&d.file))];
         if d.line > 0 {
@@ -204,7 +226,10 @@ pub fn format_github(findings: &[Diagnostic]) -> String {
                 props.push(format!("col={}", d.col));
             }
         }
-        props.push("title=meshgen check".to_string());
+        props.push(match &d.rule {
+            Some(rule) => format!("title={}", property(&format!("meshgen lint {rule}"))),
+            None => "title=meshgen check".to_string(),
+        });
         let mut message = if d.path.is_empty() {
             d.message.clone()
         } else {

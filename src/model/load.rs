@@ -242,6 +242,7 @@ fn diagnostic(
         path: display_path(path),
         message,
         hint,
+        rule: None,
     }
 }
 
