@@ -234,3 +234,68 @@ proptest! {
         prop_assert_eq!(found[0].line, if form == 2 { 8 } else { 7 });
     }
 }
+
+#[test]
+fn check_lints_the_paths_meshgen_yaml_lists_in_every_format() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/cases");
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    std::fs::create_dir_all(root.join("platforms")).unwrap();
+    std::fs::create_dir_all(root.join("apps/shop")).unwrap();
+    std::fs::copy(
+        cases.join("seed-wrong-protocols.yaml"),
+        root.join("apps/shop/svc.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        cases.join("psp-custom-account.yaml"),
+        root.join("apps/app.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        cases.join("port-unnamed.yaml"),
+        root.join("apps/unnamed.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("meshgen.yaml"),
+        "lint:\n  disable: [port-protocol]\n  paths:\n  - {path: apps, platform: kvm}\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = meshgen()
+            .current_dir(root)
+            .args(["check", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(
+        text.contains("apps/app.yaml:18:27: spec.template.spec.serviceAccountName: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("apps/shop/svc.yaml:22:11: spec.ports[0].name: "),
+        "{text}"
+    );
+    assert!(
+        !text.contains("port-protocol"),
+        "meshgen.yaml switched it off: {text}"
+    );
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    let found = findings(&json);
+    assert!(found.contains(&("psp-binding".into(), 18, 27)), "{json:#}");
+    assert!(
+        found.contains(&("protocol-conflict".into(), 22, 11)),
+        "{json:#}"
+    );
+    assert_eq!(json["checked"]["applicationFiles"], 3);
+    let github = run("github");
+    assert!(
+        github
+            .contains("::error file=apps/app.yaml,line=18,col=27,title=meshgen lint psp-binding::"),
+        "{github}"
+    );
+}

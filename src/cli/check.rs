@@ -57,13 +57,14 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     }
     let errors = report.errors();
     term::note(&format!(
-        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts",
+        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts, {} application files",
         if errors == 1 { "" } else { "s" },
         report.findings.len() - errors,
         if report.findings.len() - errors == 1 { "" } else { "s" },
         report.platforms,
         report.generated_files,
         report.charts,
+        report.lint_files,
     ));
     Ok(if errors > 0 {
         exit::FINDINGS

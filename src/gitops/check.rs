@@ -104,6 +104,10 @@ pub fn report(args: &Paths) -> Result<Report> {
         .extend(chart_findings(&args.vendor, &plan.rendered)?);
     report.values_checked = plan.rendered.len();
 
+    let (lint_findings, lint_files) = lint_findings(&config.lint, lock.as_ref())?;
+    report.findings.extend(lint_findings);
+    report.lint_files = lint_files;
+
     let regenerate = "run `meshgen generate` and commit the result";
     for change in plan.changes {
         let (line, message) = match change.kind {
@@ -128,6 +132,54 @@ pub fn report(args: &Paths) -> Result<Report> {
             .push(finding(&change.path, line, message, regenerate));
     }
     Ok(report)
+}
+
+/// `meshgen lint` over the application manifests `meshgen.yaml` lists, each for its platform:
+/// the findings (manifests that are not YAML, and a platform that does not load, included)
+/// and the number of files read.
+fn lint_findings(
+    settings: &crate::gitops::repo_config::LintSettings,
+    lock: Option<&Lock>,
+) -> Result<(Vec<Diagnostic>, usize)> {
+    let mut findings = Vec::new();
+    let mut files = 0;
+    for entry in &settings.paths {
+        if !entry.path.exists() {
+            findings.push(finding(
+                Path::new(crate::gitops::repo_config::CONFIG_PATH),
+                0,
+                format!("lint path `{}` does not exist", entry.path.display()),
+                "fix `lint.paths` in meshgen.yaml, or remove the entry",
+            ));
+            continue;
+        }
+        let request = crate::model::load::PlatformRequest {
+            platform: entry.platform.clone(),
+            ..Default::default()
+        };
+        let resolved = crate::render::resolve::resolve_request(&request, Path::new("."), &|line| {
+            crate::render::resolve::version_for(lock, line)
+        });
+        let target = match resolved {
+            Ok((_, platform)) => crate::lint::Target::platform(&platform),
+            Err(Error::Findings(found)) => {
+                findings.extend(found);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let inputs =
+            crate::lint::read::collect(std::slice::from_ref(&entry.path), &mut std::io::empty())?;
+        files += inputs.len();
+        let lint_settings = crate::lint::Settings {
+            disabled: settings.disabled.clone(),
+        };
+        match crate::lint::lint(&inputs, &target, &lint_settings) {
+            Ok(report) => findings.extend(report.findings),
+            Err(unusable) => findings.extend(unusable),
+        }
+    }
+    Ok((findings, files))
 }
 
 /// `check-values` on each generated values file whose charts are vendored: the charts of a
