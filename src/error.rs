@@ -56,6 +56,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Said for information: never fails a command (`lint`'s pods without a sidecar).
+    Info,
     Warning,
     Error,
 }
@@ -74,6 +76,9 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The id of the `lint` rule that found it (`port-name`); None for everything else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -94,6 +99,7 @@ impl Diagnostic {
             path: path.into(),
             message: message.into(),
             hint: None,
+            rule: None,
         }
     }
 
@@ -123,13 +129,18 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.location())?;
-        if self.severity == Severity::Warning {
-            f.write_str("warning: ")?;
+        match self.severity {
+            Severity::Warning => f.write_str("warning: ")?,
+            Severity::Info => f.write_str("info: ")?,
+            Severity::Error => {}
         }
         if !self.path.is_empty() {
             write!(f, "{}: ", self.path)?;
         }
         f.write_str(&self.message)?;
+        if let Some(rule) = &self.rule {
+            write!(f, " [{rule}]")?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

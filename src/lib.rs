@@ -7,6 +7,7 @@ pub mod error;
 pub mod fsutil;
 pub mod gitops;
 pub mod install;
+pub mod lint;
 pub mod model;
 pub mod parallel;
 pub mod render;

@@ -142,6 +142,7 @@ impl YamlError {
             path: String::new(),
             message: self.message,
             hint: self.hint,
+            rule: None,
         }
     }
 }

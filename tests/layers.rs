@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["vendor"],
     &["render"],
     &["install"],
+    &["lint"],
     &["gitops"],
 ];
 

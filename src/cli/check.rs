@@ -47,11 +47,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     match args.format {
         Format::Text => {
             // Coloured where stdout is a terminal, plain otherwise.
-            let text = format_text(&report.findings);
-            let mut out = anstream::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Error::io("<stdout>", e))?;
+            write_coloured(&format_text(&report.findings))?;
         }
         Format::Json => {
             super::stdout_write(&check::format_json(&report))?;
@@ -62,13 +58,14 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     }
     let errors = report.errors();
     term::note(&format!(
-        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts",
+        "check: {errors} error{}, {} warning{}; {} platform files, {} generated files, {} vendored charts, {} application files",
         if errors == 1 { "" } else { "s" },
         report.findings.len() - errors,
         if report.findings.len() - errors == 1 { "" } else { "s" },
         report.platforms,
         report.generated_files,
         report.charts,
+        report.lint_files,
     ));
     Ok(if errors > 0 {
         exit::FINDINGS
@@ -77,8 +74,16 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     })
 }
 
+/// Text on stdout, coloured where stdout is a terminal, plain otherwise.
+pub fn write_coloured(text: &str) -> Result<()> {
+    let mut out = anstream::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
 /// Findings as `meshgen validate` prints them, one after another.
-fn format_text(findings: &[Diagnostic]) -> String {
+pub fn format_text(findings: &[Diagnostic]) -> String {
     findings
         .iter()
         .map(|d| format!("{}\n", term::diagnostic(d)))

@@ -10,6 +10,7 @@ pub mod flux;
 pub mod generate;
 pub mod init;
 pub mod lines;
+pub mod lint;
 pub mod man;
 pub mod manifests;
 pub mod platform;
@@ -70,6 +71,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// The pull-request gate: platform files valid, vendored charts as locked, generated files current.
     Check(check::CheckArgs),
+    /// Lint application manifests against the platform's Istio line: port names, pod labels, protocols, PSP bindings, injection, sidecar ports.
+    Lint(lint::LintArgs),
     /// Print each value of a platform's values file with where it comes from.
     Explain(explain::ExplainArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),

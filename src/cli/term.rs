@@ -57,17 +57,22 @@ pub fn diagnostic(d: &Diagnostic) -> String {
         d.location(),
         LOCATION.render_reset()
     );
-    if d.severity == Severity::Warning {
-        out.push_str(&format!(
+    match d.severity {
+        Severity::Warning => out.push_str(&format!(
             "{}warning:{} ",
             WARNING.render(),
             WARNING.render_reset()
-        ));
+        )),
+        Severity::Info => out.push_str(&format!("{}info:{} ", HINT.render(), HINT.render_reset())),
+        Severity::Error => {}
     }
     if !d.path.is_empty() {
         out.push_str(&format!("{}: ", d.path));
     }
     out.push_str(&d.message);
+    if let Some(rule) = &d.rule {
+        out.push_str(&format!(" {}[{rule}]{}", DIM.render(), DIM.render_reset()));
+    }
     if let Some(hint) = &d.hint {
         out.push_str(&format!(
             "\n  {}hint:{} {hint}",

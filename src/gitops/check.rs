@@ -29,11 +29,20 @@ pub struct Report {
     pub charts: usize,
     /// Generated values files held against their vendored charts.
     pub values_checked: usize,
+    /// Application manifests linted (`meshgen.yaml`'s `lint.paths`).
+    pub lint_files: usize,
 }
 
 impl Report {
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|d| d.is_error()).count()
+        self.count(Severity::Error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -95,6 +104,10 @@ pub fn report(args: &Paths) -> Result<Report> {
         .extend(chart_findings(&args.vendor, &plan.rendered)?);
     report.values_checked = plan.rendered.len();
 
+    let (lint_findings, lint_files) = lint_findings(&config.lint, lock.as_ref())?;
+    report.findings.extend(lint_findings);
+    report.lint_files = lint_files;
+
     let regenerate = "run `meshgen generate` and commit the result";
     for change in plan.changes {
         let (line, message) = match change.kind {
@@ -119,6 +132,54 @@ pub fn report(args: &Paths) -> Result<Report> {
             .push(finding(&change.path, line, message, regenerate));
     }
     Ok(report)
+}
+
+/// `meshgen lint` over the application manifests `meshgen.yaml` lists, each for its platform:
+/// the findings (manifests that are not YAML, and a platform that does not load, included)
+/// and the number of files read.
+fn lint_findings(
+    settings: &crate::gitops::repo_config::LintSettings,
+    lock: Option<&Lock>,
+) -> Result<(Vec<Diagnostic>, usize)> {
+    let mut findings = Vec::new();
+    let mut files = 0;
+    for entry in &settings.paths {
+        if !entry.path.exists() {
+            findings.push(finding(
+                Path::new(crate::gitops::repo_config::CONFIG_PATH),
+                0,
+                format!("lint path `{}` does not exist", entry.path.display()),
+                "fix `lint.paths` in meshgen.yaml, or remove the entry",
+            ));
+            continue;
+        }
+        let request = crate::model::load::PlatformRequest {
+            platform: entry.platform.clone(),
+            ..Default::default()
+        };
+        let resolved = crate::render::resolve::resolve_request(&request, Path::new("."), &|line| {
+            crate::render::resolve::version_for(lock, line)
+        });
+        let target = match resolved {
+            Ok((_, platform)) => crate::lint::Target::platform(&platform),
+            Err(Error::Findings(found)) => {
+                findings.extend(found);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let inputs =
+            crate::lint::read::collect(std::slice::from_ref(&entry.path), &mut std::io::empty())?;
+        files += inputs.len();
+        let lint_settings = crate::lint::Settings {
+            disabled: settings.disabled.clone(),
+        };
+        match crate::lint::lint(&inputs, &target, &lint_settings) {
+            Ok(report) => findings.extend(report.findings),
+            Err(unusable) => findings.extend(unusable),
+        }
+    }
+    Ok((findings, files))
 }
 
 /// `check-values` on each generated values file whose charts are vendored: the charts of a
@@ -165,16 +226,28 @@ fn chart_findings(
 
 /// One JSON object: the findings and their counts.
 pub fn format_json(report: &Report) -> String {
-    let value = serde_json::json!({
-        "findings": report.findings,
-        "errors": report.errors(),
-        "warnings": report.findings.len() - report.errors(),
-        "checked": {
+    format_json_findings(
+        &report.findings,
+        serde_json::json!({
             "platforms": report.platforms,
             "generatedFiles": report.generated_files,
             "vendoredCharts": report.charts,
             "valuesAgainstCharts": report.values_checked,
-        },
+            "applicationFiles": report.lint_files,
+        }),
+    )
+}
+
+/// Findings as one JSON object, with their counts by severity and what was `checked`
+/// (`check`'s and `lint`'s JSON format).
+pub fn format_json_findings(findings: &[Diagnostic], checked: serde_json::Value) -> String {
+    let count = |s: Severity| findings.iter().filter(|d| d.severity == s).count();
+    let value = serde_json::json!({
+        "findings": findings,
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+        "notices": count(Severity::Info),
+        "checked": checked,
     });
     let mut text = serde_json::to_string_pretty(&value).expect("findings serialize");
     text.push('\n');
@@ -196,6 +269,7 @@ pub fn format_github(findings: &[Diagnostic]) -> String {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut props = vec![format!("file={}", property(&d.file))];
         if d.line > 0 {
@@ -204,7 +278,10 @@ pub fn format_github(findings: &[Diagnostic]) -> String {
                 props.push(format!("col={}", d.col));
             }
         }
-        props.push("title=meshgen check".to_string());
+        props.push(match &d.rule {
+            Some(rule) => format!("title={}", property(&format!("meshgen lint {rule}"))),
+            None => "title=meshgen check".to_string(),
+        });
         let mut message = if d.path.is_empty() {
             d.message.clone()
         } else {

@@ -103,18 +103,67 @@ request; `.pre-commit-config.yaml` runs `meshgen check` before each commit.
 Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usage or I/O error.
 "#;
 
-/// `meshgen.yaml` with the Flux source, checked by the parser that reads it back.
-fn repo_config(git_url: &str, git_secret: Option<&str>) -> Result<String> {
+/// The example application `meshgen check` lints (`meshgen.yaml`'s `lint.paths`).
+pub const EXAMPLE_APP: &str = r#"# An application as the seeds ask for it: ports named `<protocol>[-<suffix>]`, pods
+# labelled `app` and `version`. `meshgen check` lints it for platforms/example.yaml
+# (meshgen.yaml, `lint.paths`); `meshgen lint --platform example apps/` does the same.
+apiVersion: v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  ports:
+  - name: http-web
+    port: 80
+    targetPort: 8080
+  selector:
+    app: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello-v1
+spec:
+  selector:
+    matchLabels: {app: hello, version: v1}
+  template:
+    metadata:
+      labels:
+        app: hello
+        version: v1
+    spec:
+      containers:
+      - name: hello
+        image: nginxdemos/hello:plain-text
+        ports:
+        - containerPort: 8080
+"#;
+
+/// `meshgen.yaml`: the application manifests `check` lints and, with a URL, the Flux source,
+/// checked by the parser that reads it back.
+fn repo_config(git_url: Option<&str>, git_secret: Option<&str>) -> Result<String> {
     let q = |text: &str| serde_json::to_string(text).expect("strings serialize");
-    let mut text = format!(
-        "# meshgen's settings for this repository.\n\
-         # Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
+    let mut text = "# meshgen's settings for this repository.\n\
+         # meshgen check lints these application manifests for their platform; switch a rule\n\
+         # off for the repository with `disable: [RULE]`, for one file with a comment\n\
+         # `# meshgen-lint-disable: RULE`.\n\
+         lint:\n  paths:\n  - path: apps/example\n    platform: example\n"
+        .to_string();
+    let Some(git_url) = git_url else {
+        crate::gitops::repo_config::RepoConfig::parse(
+            &text,
+            crate::gitops::repo_config::CONFIG_PATH,
+        )?;
+        return Ok(text);
+    };
+    text.push_str(&format!(
+        "# Flux clones the repository from here; meshgen generate writes generated/<platform>/flux.yaml.\n\
          flux:\n  gitUrl: {}\n  branch: {}\n  path: {}\n  namespace: {}\n",
         q(git_url),
         q(crate::install::flux::DEFAULT_BRANCH),
         q(crate::install::flux::DEFAULT_PATH),
         q(crate::install::flux::DEFAULT_NAMESPACE),
-    );
+    ));
     if let Some(secret) = git_secret {
         text.push_str(&format!("  gitSecret: {}\n", q(secret)));
     }
@@ -150,12 +199,11 @@ pub fn files(
         "platforms/example.yaml".to_string(),
         EXAMPLE_PLATFORM.to_string(),
     )];
-    if let Some(url) = git_url {
-        files.push((
-            crate::gitops::repo_config::CONFIG_PATH.to_string(),
-            repo_config(url, git_secret)?,
-        ));
-    }
+    files.push((
+        crate::gitops::repo_config::CONFIG_PATH.to_string(),
+        repo_config(git_url, git_secret)?,
+    ));
+    files.push(("apps/example/hello.yaml".to_string(), EXAMPLE_APP.into()));
     for (path, content) in crate::gitops::schemas::files() {
         files.push((path.to_string(), content));
     }

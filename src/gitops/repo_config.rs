@@ -1,6 +1,7 @@
-//! `meshgen.yaml`, the repository's own settings: today, where Flux clones the repository
-//! from, so that `meshgen generate` can write each platform's `flux.yaml` and `meshgen check`
-//! can hold it current. Without the file (or without `flux`), no Flux objects are generated.
+//! `meshgen.yaml`, the repository's own settings: where Flux clones the repository from, so
+//! that `meshgen generate` can write each platform's `flux.yaml` and `meshgen check` can hold
+//! it current (without `flux`, no Flux objects are generated); and which application
+//! manifests `meshgen check` lints for which platform, with the lint rules switched off.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,34 @@ pub const CONFIG_PATH: &str = "meshgen.yaml";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ConfigFile {
     flux: Option<FluxSettings>,
+    lint: Option<LintFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LintFile {
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    paths: Vec<LintPath>,
+}
+
+/// Application manifests `meshgen check` lints, and the platform they run on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LintPath {
+    /// A file or directory, from the repository root.
+    pub path: std::path::PathBuf,
+    /// A platform name (`platforms/NAME.yaml`, then a built-in) or a platform file's path.
+    pub platform: String,
+}
+
+/// `meshgen.yaml`'s `lint`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LintSettings {
+    /// Rules switched off for the whole repository.
+    pub disabled: Vec<crate::lint::Rule>,
+    pub paths: Vec<LintPath>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +95,7 @@ pub fn repo_root(cwd: &Path) -> PathBuf {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepoConfig {
     pub flux: Option<Source>,
+    pub lint: LintSettings,
 }
 
 impl RepoConfig {
@@ -97,7 +127,7 @@ impl RepoConfig {
                 &crate::yaml::display_path(&path),
                 e.inner().to_string(),
                 Some(
-                    "meshgen.yaml holds `flux: {gitUrl, branch, path, namespace, gitSecret}`"
+                    "meshgen.yaml holds `flux: {gitUrl, branch, path, namespace, gitSecret}` and `lint: {disable: [RULE], paths: [{path, platform}]}`"
                         .into(),
                 ),
             )
@@ -128,7 +158,29 @@ impl RepoConfig {
                 })?,
             ),
         };
-        Ok(RepoConfig { flux })
+        let mut lint = LintSettings::default();
+        if let Some(l) = raw.lint {
+            for (i, id) in l.disable.iter().enumerate() {
+                let rule = id.parse().map_err(|message| {
+                    let path = [
+                        PathSegment::Key("lint".into()),
+                        PathSegment::Key("disable".into()),
+                        PathSegment::Index(i),
+                    ];
+                    let span = doc.locate_value(&path);
+                    located(
+                        span.line,
+                        span.col,
+                        &crate::yaml::display_path(&path),
+                        message,
+                        None,
+                    )
+                })?;
+                lint.disabled.push(rule);
+            }
+            lint.paths = l.paths;
+        }
+        Ok(RepoConfig { flux, lint })
     }
 }
 
@@ -161,6 +213,25 @@ mod tests {
             .to_string();
         assert!(err.contains("unknown field `brnch`"), "{err}");
         assert!(err.starts_with("meshgen.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn reads_lint_settings_and_locates_unknown_rules() {
+        let config = RepoConfig::parse(
+            "lint:\n  disable: [pod-labels]\n  paths:\n  - {path: apps, platform: kvm}\n",
+            "m",
+        )
+        .unwrap();
+        assert_eq!(config.lint.disabled, vec![crate::lint::Rule::PodLabels]);
+        assert_eq!(config.lint.paths[0].platform, "kvm");
+        let err = RepoConfig::parse("lint:\n  disable: [port-nam]\n", "meshgen.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("meshgen.yaml:2:13: lint.disable[0]: "),
+            "{err}"
+        );
+        assert!(err.contains("did you mean `port-name`"), "{err}");
     }
 
     #[test]

@@ -332,6 +332,7 @@ fn diagnostic(
         path: display_path(path),
         message,
         hint,
+        rule: None,
     }
 }
 
