@@ -53,6 +53,11 @@ impl Repo {
         } else {
             self.root.parent().unwrap()
         };
+        self.run_in(cwd, args)
+    }
+
+    /// `meshgen ARGS` run in `cwd`, without colour.
+    fn run_in(&self, cwd: &Path, args: &[&str]) -> Output {
         let out = common::meshgen(&self.cache)
             .current_dir(cwd)
             .env("NO_COLOR", "1")
@@ -658,17 +663,7 @@ impl Repo {
     fn meshgen_in(&self, sub: &str, args: &[&str]) -> Output {
         let cwd = self.path(sub);
         fs::create_dir_all(&cwd).unwrap();
-        let out = common::meshgen(&self.cache)
-            .current_dir(cwd)
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .unwrap();
-        Output {
-            code: out.status.code().unwrap(),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        self.run_in(&cwd, args)
     }
 }
 
