@@ -363,19 +363,74 @@ pub enum ResourceProfile {
 
 // ---- newtypes -------------------------------------------------------------------------
 
-/// A DNS-1123 label: a Kubernetes namespace or object name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct DnsLabel(String);
+/// A string newtype that only holds what `is_valid` accepts: serde goes through `TryFrom`
+/// (the error names `$what`), and the JSON schema states the same rule for editors.
+macro_rules! validated_string {
+    (
+        $(#[$doc:meta])*
+        $name:ident, what: $what:literal, pattern: $pattern:ident, max: $max:literal,
+        description: $description:literal,
+        fn is_valid($s:ident) $valid:block
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn is_valid($s: &str) -> bool $valid
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                if $name::is_valid(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(format!(concat!("`{}` is not ", $what), s))
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "description": $description,
+                    "type": "string",
+                    "pattern": $pattern,
+                    "maxLength": $max
+                })
+            }
+        }
+    };
+}
 
 pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 
-impl DnsLabel {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_valid(s: &str) -> bool {
+validated_string! {
+    /// A DNS-1123 label: a Kubernetes namespace or object name.
+    DnsLabel, what: "a DNS-1123 label", pattern: DNS_LABEL_PATTERN, max: 63,
+    description: "A DNS-1123 label: lower-case letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters.",
+    fn is_valid(s) {
         let bytes = s.as_bytes();
         !bytes.is_empty()
             && bytes.len() <= 63
@@ -387,58 +442,15 @@ impl DnsLabel {
     }
 }
 
-impl TryFrom<String> for DnsLabel {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        if DnsLabel::is_valid(&s) {
-            Ok(DnsLabel(s))
-        } else {
-            Err(format!("`{s}` is not a DNS-1123 label"))
-        }
-    }
-}
-
-impl From<DnsLabel> for String {
-    fn from(l: DnsLabel) -> String {
-        l.0
-    }
-}
-
-impl fmt::Display for DnsLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl JsonSchema for DnsLabel {
-    fn schema_name() -> Cow<'static, str> {
-        "DnsLabel".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A DNS-1123 label: lower-case letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters.",
-            "type": "string",
-            "pattern": DNS_LABEL_PATTERN,
-            "maxLength": 63
-        })
-    }
-}
-
-/// A DNS-1123 subdomain: the name of most Kubernetes objects, a Secret's among them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct DnsSubdomain(String);
-
 pub const DNS_SUBDOMAIN_PATTERN: &str =
     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
-impl DnsSubdomain {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Dot-separated labels of lower-case letters, digits and `-`, at most 253 characters.
-    pub fn is_valid(s: &str) -> bool {
+validated_string! {
+    /// A DNS-1123 subdomain: the name of most Kubernetes objects, a Secret's among them;
+    /// dot-separated labels of lower-case letters, digits and `-`, at most 253 characters.
+    DnsSubdomain, what: "a DNS-1123 subdomain", pattern: DNS_SUBDOMAIN_PATTERN, max: 253,
+    description: "A DNS-1123 subdomain: dot-separated parts of lower-case letters, digits and `-`, each starting and ending with a letter or digit, at most 253 characters.",
+    fn is_valid(s) {
         s.len() <= 253
             && s.split('.').all(|label| {
                 let b = label.as_bytes();
@@ -451,95 +463,20 @@ impl DnsSubdomain {
     }
 }
 
-impl TryFrom<String> for DnsSubdomain {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        if DnsSubdomain::is_valid(&s) {
-            Ok(DnsSubdomain(s))
-        } else {
-            Err(format!("`{s}` is not a DNS-1123 subdomain"))
-        }
-    }
-}
-
-impl From<DnsSubdomain> for String {
-    fn from(n: DnsSubdomain) -> String {
-        n.0
-    }
-}
-
-impl fmt::Display for DnsSubdomain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl JsonSchema for DnsSubdomain {
-    fn schema_name() -> Cow<'static, str> {
-        "DnsSubdomain".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A DNS-1123 subdomain: dot-separated parts of lower-case letters, digits and `-`, each starting and ending with a letter or digit, at most 253 characters.",
-            "type": "string",
-            "pattern": DNS_SUBDOMAIN_PATTERN,
-            "maxLength": 253
-        })
-    }
-}
-
-/// A key of a Secret's data.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct SecretKey(String);
-
 pub const SECRET_KEY_PATTERN: &str = "^[-._a-zA-Z0-9]+$";
 
-impl SecretKey {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// What Kubernetes accepts as a data key: letters, digits, `-`, `_` and `.`, at most 253
-    /// characters, and neither `.` nor `..`.
-    pub fn is_valid(s: &str) -> bool {
+validated_string! {
+    /// A key of a Secret's data: what Kubernetes accepts, letters, digits, `-`, `_` and `.`,
+    /// at most 253 characters, and neither `.` nor `..`.
+    SecretKey, what: "a Secret data key", pattern: SECRET_KEY_PATTERN, max: 253,
+    description: "A key of a Secret's data: letters, digits, `-`, `_` and `.`, at most 253 characters.",
+    fn is_valid(s) {
         !s.is_empty()
             && s.len() <= 253
             && s != "."
             && s != ".."
             && s.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c))
-    }
-}
-
-impl TryFrom<String> for SecretKey {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        if SecretKey::is_valid(&s) {
-            Ok(SecretKey(s))
-        } else {
-            Err(format!("`{s}` is not a Secret data key"))
-        }
-    }
-}
-
-impl From<SecretKey> for String {
-    fn from(k: SecretKey) -> String {
-        k.0
-    }
-}
-
-impl JsonSchema for SecretKey {
-    fn schema_name() -> Cow<'static, str> {
-        "SecretKey".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A key of a Secret's data: letters, digits, `-`, `_` and `.`, at most 253 characters.",
-            "type": "string",
-            "pattern": SECRET_KEY_PATTERN,
-            "maxLength": 253
-        })
     }
 }
 
