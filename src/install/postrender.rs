@@ -402,14 +402,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
                         format!("document {index} (Deployment {name}): {why}"),
                     )
                 })?;
-                let head = header(chunk.text);
-                // A separator carrying content (`--- !tag`) is not kept as a header: write a
-                // bare one so the document stays apart from the previous one.
-                if is_document_start(chunk.text) && !is_document_start(head) {
-                    out.push_str("---\n");
-                }
-                out.push_str(head);
-                out.push_str(&emit(&doc));
+                out.push_str(&reemit(&chunk, &doc));
             }
             _ => out.push_str(chunk.text),
         }
@@ -481,14 +474,21 @@ fn list_document(
             )
         })?;
     }
+    Ok(reemit(chunk, &yaml))
+}
+
+/// A changed document in place of `chunk`: its separator and header comments, then the object.
+fn reemit(chunk: &Chunk<'_>, doc: &Yaml) -> String {
     let head = header(chunk.text);
     let mut text = String::new();
+    // A separator carrying content (`--- !tag`) is not kept as a header: write a bare one so
+    // the document stays apart from the previous one.
     if is_document_start(chunk.text) && !is_document_start(head) {
         text.push_str("---\n");
     }
     text.push_str(head);
-    text.push_str(&emit(&yaml));
-    Ok(text)
+    text.push_str(&emit(doc));
+    text
 }
 
 /// Emits one object as a block-style YAML document body (no `---` line), ending in a newline,

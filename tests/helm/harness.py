@@ -313,7 +313,8 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
         dups = k8s.duplicate_keys(result.manifest)
         check(not dups, f"{where}: documents with duplicate keys, which kustomize refuses: {dups[:2]}")
         streams.append((release, result.manifest))
-        for d in k8s.objects(result.manifest):
+        objects = k8s.objects(result.manifest)
+        for d in objects:
             if not k8s.is_builtin(d, kube):
                 check((k8s.group_of(d), d.get("kind")) in installed_kinds,
                       f"{where}: custom resource {k8s.describe(d)} has no CRD installed before it")
@@ -327,7 +328,7 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
             if line == "0.6" and name.endswith("-ingress"):
                 gateway = "ingressGateway"
             service_checks(label, line, doc, chart, d, gateway)
-        installed_kinds |= k8s.crd_kinds(k8s.objects(result.manifest))
+        installed_kinds |= k8s.crd_kinds(objects)
     check(any(s.strip() for _, s in streams), f"{label}: the charts rendered nothing")
     post_render_checks(binary, label, args, line, doc, kube, streams)
     flux_checks(binary, label, args, helm_values)
