@@ -78,6 +78,25 @@ pub enum NodeValue {
     Map(Vec<Entry>),
 }
 
+impl Node {
+    /// Moves the node and everything in it `lines` lines down (a document read apart from
+    /// the stream it stands in).
+    fn shift_lines(&mut self, lines: usize) {
+        if lines == 0 {
+            return;
+        }
+        self.span.line += lines;
+        match &mut self.value {
+            NodeValue::Seq(items) => items.iter_mut().for_each(|n| n.shift_lines(lines)),
+            NodeValue::Map(entries) => entries.iter_mut().for_each(|e| {
+                e.key_span.line += lines;
+                e.value.shift_lines(lines);
+            }),
+            _ => {}
+        }
+    }
+}
+
 /// One key of a mapping, with the key's own position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -188,7 +207,11 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             "file contains NUL bytes: it is binary, not YAML",
         ));
     }
-    let (mut documents, second_document_at) = read(text, Dialect::Meshgen, FILE_BOUNDS)?;
+    let Read {
+        mut documents,
+        second_document_at,
+        ..
+    } = read(text, Dialect::Meshgen, FILE_BOUNDS, 0)?;
     match documents.len() {
         0 => Err(YamlError::at(Span { line: 1, col: 1 }, "file is empty")
             .with_hint("a platform file starts with `apiVersion: meshgen/v1alpha1`")),
@@ -201,21 +224,136 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     }
 }
 
-/// Parses every document of a stream in `dialect`, within `bounds` (`max_depth` and
-/// `max_nodes`, counted per document with aliases expanded; the stream's alias budget is
-/// `check_bounds`'s). An empty document (`---` alone, or comments only after it) is a null
-/// node; a text of comments alone has no document.
+/// Parses every document of a stream in `dialect`, within `bounds`: `max_depth` and
+/// `max_nodes` per document with aliases expanded, `max_alias_nodes` over the whole stream.
+/// An empty document (`---` alone, or comments only after it) is a null node; a text of
+/// comments alone has no document.
+///
+/// Each document is read on its own, as Kubernetes clients read a stream (they split it on
+/// `---` lines first), so an alias cannot reach into another document. A long stream is read
+/// on every core, its documents spread over threads; positions are those of the whole text.
 pub fn parse_stream(text: &str, dialect: Dialect, bounds: Bounds) -> Result<Vec<Node>, YamlError> {
-    read(text, dialect, bounds).map(|(documents, _)| documents)
+    let documents = split_documents(text);
+    // The stream's alias budget, shared: a thread reads with what the others left.
+    let alias_nodes_used = std::sync::atomic::AtomicUsize::new(0);
+    let read_one = |document: &DocumentText<'_>, alias_nodes_before: usize| {
+        read(document.text, dialect, bounds, alias_nodes_before).map(|read| {
+            let mut nodes = read.documents;
+            for node in &mut nodes {
+                node.shift_lines(document.first_line - 1);
+            }
+            (nodes, read.alias_nodes)
+        })
+    };
+    let shares = crate::parallel::split(&documents, "YAML reader", |share| {
+        share
+            .map(|(i, document)| {
+                use std::sync::atomic::Ordering::Relaxed;
+                let before = alias_nodes_used.load(Relaxed);
+                let read = read_one(document, before);
+                if let Ok((_, after)) = &read {
+                    alias_nodes_used.fetch_add(after - before, Relaxed);
+                }
+                (i, read.map(|(nodes, _)| nodes))
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut read: Vec<_> = shares.into_iter().flatten().collect();
+    read.sort_by_key(|(i, _)| *i);
+    if read.iter().all(|(_, r)| r.is_ok()) {
+        return Ok(read
+            .into_iter()
+            .flat_map(|(_, r)| r.expect("checked above"))
+            .collect());
+    }
+    // Which document crosses the alias budget depends on the threads' timing: read again in
+    // order for the first error a reader going through the stream meets.
+    let mut alias_nodes = 0;
+    for document in &documents {
+        (_, alias_nodes) = read_one(document, alias_nodes).map_err(|mut e| {
+            e.span.line += document.first_line - 1;
+            e
+        })?;
+    }
+    // Not reached: a thread's budget is never more than the in-order one.
+    let (i, first_error) = read
+        .into_iter()
+        .find_map(|(i, r)| r.err().map(|e| (i, e)))
+        .expect("a document failed");
+    Err(YamlError {
+        span: Span {
+            line: first_error.span.line + documents[i].first_line - 1,
+            ..first_error.span
+        },
+        ..first_error
+    })
 }
 
-/// The documents of `text`, and where the second one starts (if any).
+/// One document's text in a stream (its `---` line, comments and content), and the line it
+/// starts on (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentText<'a> {
+    pub text: &'a str,
+    pub first_line: usize,
+}
+
+/// Whether a line starts a new document: `---` alone or followed by blanks or content.
+pub fn is_document_start(line: &str) -> bool {
+    let line = line
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
+}
+
+/// Splits a stream on document-start lines, as Kubernetes' own stream reader does. A `---` in
+/// column 0 always starts a document in YAML (block scalar content is indented), so splitting
+/// the text here agrees with the parser.
+pub fn split_documents(input: &str) -> Vec<DocumentText<'_>> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (i, line) in input.split_inclusive('\n').enumerate() {
+        if is_document_start(line) && offset > start {
+            documents.push(DocumentText {
+                text: &input[start..offset],
+                first_line: start_line,
+            });
+            start = offset;
+            start_line = i + 1;
+        }
+        offset += line.len();
+    }
+    if offset > start {
+        documents.push(DocumentText {
+            text: &input[start..],
+            first_line: start_line,
+        });
+    }
+    documents
+}
+
+/// What `read` found in a text.
+struct Read {
+    documents: Vec<Node>,
+    /// Where the second document starts (if any).
+    second_document_at: Option<Span>,
+    /// Nodes aliases added, in this text and before it (`alias_nodes_before`).
+    alias_nodes: usize,
+}
+
+/// The documents of `text`, of a stream whose aliases added `alias_nodes_before` nodes before
+/// it.
 fn read(
     text: &str,
     dialect: Dialect,
     bounds: Bounds,
-) -> Result<(Vec<Node>, Option<Span>), YamlError> {
+    alias_nodes_before: usize,
+) -> Result<Read, YamlError> {
     let mut builder = Builder::new(dialect, bounds);
+    builder.alias_nodes = alias_nodes_before;
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         if let Some(e) = builder.error {
@@ -230,7 +368,11 @@ fn read(
     }
     match builder.error {
         Some(e) => Err(e),
-        None => Ok((builder.documents, builder.second_document_at)),
+        None => Ok(Read {
+            documents: builder.documents,
+            second_document_at: builder.second_document_at,
+            alias_nodes: builder.alias_nodes,
+        }),
     }
 }
 
@@ -423,6 +565,8 @@ struct Builder {
     anchors: std::collections::HashMap<usize, Node>,
     /// Nodes of the current document, aliases expanded.
     nodes: usize,
+    /// Nodes aliases added, over the whole stream.
+    alias_nodes: usize,
     error: Option<YamlError>,
     second_document_at: Option<Span>,
 }
@@ -436,6 +580,7 @@ impl Builder {
             documents: Vec::new(),
             anchors: std::collections::HashMap::new(),
             nodes: 0,
+            alias_nodes: 0,
             error: None,
             second_document_at: None,
         }
@@ -619,11 +764,27 @@ impl MarkedEventReceiver for Builder {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
             Event::DocumentStart => self.nodes = 0,
             Event::Alias(id) => {
-                let Some(node) = self.anchors.get(&id).cloned() else {
+                let Some(size) = self.anchors.get(&id).map(node_count) else {
                     self.fail(YamlError::at(span, "alias refers to an unknown anchor"));
                     return;
                 };
-                if self.count(node_count(&node), span) {
+                // Counted before the copy, so that a YAML bomb never gets built.
+                self.alias_nodes = self.alias_nodes.saturating_add(size);
+                let max_alias_nodes = self.bounds.max_alias_nodes;
+                if self.alias_nodes > max_alias_nodes {
+                    self.fail(
+                        YamlError::at(
+                            span,
+                            format!("aliases expand to more than {max_alias_nodes} nodes"),
+                        )
+                        .with_hint(
+                            "aliases that expand into themselves many times (a YAML bomb) are refused",
+                        ),
+                    );
+                    return;
+                }
+                if self.count(size, span) {
+                    let node = self.anchors[&id].clone();
                     self.push_value(Node { span, ..node }, 0);
                 }
             }
@@ -1085,7 +1246,86 @@ mod tests {
             ));
         }
         let err = parse(&text).unwrap_err();
-        assert!(err.message.contains("expands to more than"), "{err}");
+        assert!(err.message.contains("to more than 100000 nodes"), "{err}");
+    }
+
+    const STREAM_BOUNDS: Bounds = Bounds {
+        max_depth: 64,
+        max_nodes: 1_000,
+        max_alias_nodes: 1_000,
+    };
+
+    #[test]
+    fn a_stream_read_in_pieces_keeps_the_positions_of_the_whole() {
+        let mut text = String::from("# comments before the first document\n");
+        for i in 0..500 {
+            text.push_str(&format!(
+                "---\nkind: K\nmetadata:\n  name: n{i}\n---\n# empty\n"
+            ));
+        }
+        let documents = parse_stream(&text, Dialect::Kubernetes, STREAM_BOUNDS).unwrap();
+        assert_eq!(documents.len(), 1000);
+        for (i, pair) in documents.chunks(2).enumerate() {
+            let line = 2 + 6 * i;
+            assert_eq!(pair[0].span.line, line + 1, "document {i}");
+            let NodeValue::Map(entries) = &pair[0].value else {
+                panic!("a map")
+            };
+            assert_eq!(entries[1].key_span.line, line + 2);
+            let NodeValue::Map(meta) = &entries[1].value.value else {
+                panic!("a map")
+            };
+            assert_eq!(
+                meta[0].key_span,
+                Span {
+                    line: line + 3,
+                    col: 3
+                }
+            );
+            assert_eq!(meta[0].value.value, NodeValue::Str(format!("n{i}"), true));
+            assert_eq!(pair[1].value, NodeValue::Null);
+        }
+        let err = parse_stream(
+            &format!("{text}---\na: [\n"),
+            Dialect::Kubernetes,
+            STREAM_BOUNDS,
+        )
+        .unwrap_err();
+        assert_eq!(err.span.line, 3004, "{err}");
+    }
+
+    #[test]
+    fn the_alias_budget_is_the_streams() {
+        // Every document within the budget, the stream over it: refused at the same
+        // document on every run, whatever the threads did.
+        let document =
+            "---\na: &a [x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n";
+        let text = document.repeat(40);
+        for _ in 0..20 {
+            let err = parse_stream(&text, Dialect::Kubernetes, STREAM_BOUNDS).unwrap_err();
+            assert!(
+                err.message.contains("aliases expand to more than 1000"),
+                "{err}"
+            );
+            // 10 aliases of 10 nodes per document: the 11th document crosses 1,000.
+            assert_eq!(err.span, Span { line: 33, col: 5 }, "{err}");
+        }
+        let fewer = document.repeat(10);
+        assert_eq!(
+            parse_stream(&fewer, Dialect::Kubernetes, STREAM_BOUNDS)
+                .unwrap()
+                .len(),
+            10
+        );
+        // Anchors belong to their document, as in a Kubernetes client's reading.
+        let err = parse_stream(
+            "---\na: &a 1\n---\nb: *a\n",
+            Dialect::Kubernetes,
+            STREAM_BOUNDS,
+        )
+        .unwrap_err();
+        assert_eq!(err.span.line, 4, "{err}");
+        assert!(err.message.contains("unknown anchor"), "{err}");
     }
 
     #[test]

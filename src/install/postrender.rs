@@ -206,48 +206,7 @@ fn apply(doc: &mut Yaml, target: &Target, change: HaChange) -> std::result::Resu
     Ok(())
 }
 
-/// One `---`-separated piece of the input, as text, with the line it starts on (1-based).
-struct Chunk<'a> {
-    text: &'a str,
-    first_line: usize,
-}
-
-/// A line that starts a new document: `---` alone or followed by blanks or content.
-fn is_document_start(line: &str) -> bool {
-    let line = line
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('\r');
-    line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
-}
-
-/// Splits the stream on document-start lines. A `---` in column 0 always starts a document in
-/// YAML (block scalar content is indented), so splitting the text here agrees with the parser.
-fn split(input: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    let mut start_line = 1;
-    let mut offset = 0;
-    for (i, line) in input.split_inclusive('\n').enumerate() {
-        if is_document_start(line) && offset > start {
-            chunks.push(Chunk {
-                text: &input[start..offset],
-                first_line: start_line,
-            });
-            start = offset;
-            start_line = i + 1;
-        }
-        offset += line.len();
-    }
-    if offset > start {
-        chunks.push(Chunk {
-            text: &input[start..],
-            first_line: start_line,
-        });
-    }
-    chunks
-}
+use crate::yaml::{is_document_start, split_documents as split, DocumentText as Chunk};
 
 fn bad_input(line: usize, col: usize, message: String) -> Error {
     Diagnostic::error(STDIN, line, col, "", message).into()

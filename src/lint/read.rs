@@ -164,16 +164,11 @@ pub fn parse_all(inputs: &[Input]) -> std::result::Result<Manifests, Vec<Diagnos
             name: input.name.clone(),
             disabled,
         });
-        let documents =
-            yaml::check_bounds(&input.text, crate::install::postrender::MANIFEST_BOUNDS).and_then(
-                |_| {
-                    yaml::parse_stream(
-                        input.text.strip_prefix('\u{feff}').unwrap_or(&input.text),
-                        yaml::Dialect::Kubernetes,
-                        crate::install::postrender::MANIFEST_BOUNDS,
-                    )
-                },
-            );
+        let documents = yaml::parse_stream(
+            input.text.strip_prefix('\u{feff}').unwrap_or(&input.text),
+            yaml::Dialect::Kubernetes,
+            crate::install::postrender::MANIFEST_BOUNDS,
+        );
         match documents {
             Ok(documents) => {
                 for node in documents {
