@@ -173,6 +173,105 @@ fn install_commands_suit_the_helm_they_are_printed_for() {
     assert!(checked >= 16, "only {checked} commands checked");
 }
 
+/// The header's commands that follow `heading` (a line containing it), up to the next heading.
+fn header_commands<'a>(values: &'a str, heading: &str) -> Vec<&'a str> {
+    values
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .skip_while(|l| !l.contains(heading))
+        .skip(1)
+        .map_while(|l| l.strip_prefix("#   "))
+        .map(|c| c.split("  # ").next().unwrap())
+        .collect()
+}
+
+/// The uninstall commands undo the install: every release, in reverse order, in its namespace;
+/// every object `meshgen manifests` applies (deleted, or a namespace's label removed, never
+/// the namespace); and what Helm leaves on each line.
+#[test]
+fn uninstall_undoes_the_install_in_reverse() {
+    let mut checked = 0;
+    for (platform, line, stdout) in rendered_builtins() {
+        let installs = header_commands(&stdout, "with Helm 3");
+        let uninstall = header_commands(&stdout, "Uninstall, in this order");
+        let releases: Vec<String> = installs
+            .iter()
+            .map(|c| {
+                let words: Vec<&str> = c.split_whitespace().collect();
+                format!("helm uninstall {} --namespace {}", words[2], words[5])
+            })
+            .rev()
+            .collect();
+        assert!(!releases.is_empty(), "{platform}@{line}");
+        assert_eq!(uninstall[..releases.len()], releases, "{platform}@{line}");
+        let rest = &uninstall[releases.len()..];
+
+        let dir = tempfile::tempdir().unwrap();
+        let manifests = meshgen_in(dir.path())
+            .args([
+                "manifests",
+                "--platform",
+                platform,
+                "--istio",
+                line.as_str(),
+            ])
+            .output()
+            .unwrap();
+        assert!(manifests.status.success(), "{platform}@{line}");
+        let manifests = String::from_utf8(manifests.stdout).unwrap();
+        let apply = format!("meshgen manifests --platform {platform} | kubectl apply -f -");
+        assert_eq!(
+            header_commands(&stdout, "objects besides the charts") == [apply.as_str()],
+            !manifests.is_empty(),
+            "{platform}@{line}: the header applies the manifests exactly when there are some"
+        );
+        let mut expected = Vec::new();
+        let objects: Vec<(&str, &str)> = manifests
+            .split("---\n")
+            .filter_map(|doc| {
+                let field = |key: &str| {
+                    doc.lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .map(|v| v.trim().trim_matches('"'))
+                };
+                Some((field("kind: ")?, field("  name: ")?))
+            })
+            .collect();
+        let cluster: Vec<&str> = objects
+            .iter()
+            .filter(|(k, _)| *k != "Namespace")
+            .map(|(k, _)| *k)
+            .collect();
+        if !cluster.is_empty() {
+            assert_eq!(
+                cluster,
+                ["PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding"]
+            );
+            expected.push(
+                "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding istio-sidecar"
+                    .to_string(),
+            );
+        }
+        for (_, namespace) in objects.iter().filter(|(k, _)| *k == "Namespace") {
+            expected.push(format!(
+                "kubectl label namespace {namespace} istio-injection-"
+            ));
+        }
+        if line == ReleaseLine::V1_0 {
+            expected.push("kubectl delete validatingwebhookconfiguration istio-galley".into());
+        }
+        expected.push("kubectl delete namespace istio-system".into());
+        match line {
+            ReleaseLine::V0_6 => {}
+            ReleaseLine::V1_0 => expected.push(r"kubectl get crd -o name | grep -E '\.(istio\.io|certmanager\.k8s\.io)$' | xargs kubectl delete".into()),
+            ReleaseLine::V1_11 => expected.push(r"kubectl get crd -o name | grep -E '\.istio\.io$' | xargs kubectl delete".into()),
+        }
+        assert_eq!(rest, expected, "{platform}@{line}");
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} platforms checked");
+}
+
 fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     if let Value::Object(map) = value {
         for (k, v) in map {

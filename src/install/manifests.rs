@@ -14,7 +14,7 @@ use crate::model::rules::PSP_REMOVED_IN;
 use crate::render::resolve::ResolvedPlatform;
 
 /// Name of the PodSecurityPolicy, its ClusterRole and ClusterRoleBinding.
-pub const PSP_NAME: &str = "istio-sidecar";
+pub const PSP_NAME: &str = crate::model::platform::PodSecurityPolicy::OBJECT_NAME;
 
 /// `policy/v1beta1` PodSecurityPolicy is served from this Kubernetes version on.
 pub const PSP_POLICY_API_FROM: KubeMinor = KubeMinor::new(1, 10);

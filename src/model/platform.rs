@@ -343,6 +343,11 @@ pub struct PodSecurityPolicy {
     pub service_accounts: Vec<ServiceAccountRef>,
 }
 
+impl PodSecurityPolicy {
+    /// Name of the PodSecurityPolicy `meshgen manifests` writes, its ClusterRole and binding.
+    pub const OBJECT_NAME: &'static str = "istio-sidecar";
+}
+
 /// Namespaces that get automatic sidecar injection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -51,6 +51,10 @@ impl Findings {
 }
 
 /// PodSecurityPolicy was removed from the Kubernetes API in 1.25.
+/// What a 0.6 platform does instead of `sidecarInjection`: inject by hand, or the 0.6
+/// release's own steps (as the minikube seed runs them), outside Helm.
+pub const SIDECAR_INJECTION_06_STEPS: &str = "remove `sidecarInjection` and inject by hand (`istioctl kube-inject -f app.yaml | kubectl apply -f -`), or install the injector from the istio-0.6.0 release archive outside Helm: `./install/kubernetes/webhook-create-signed-cert.sh --service istio-sidecar-injector --namespace istio-system --secret sidecar-injector-certs`, `kubectl apply -f install/kubernetes/istio-sidecar-injector-configmap-release.yaml`, `cat install/kubernetes/istio-sidecar-injector.yaml | ./install/kubernetes/webhook-patch-ca-bundle.sh | kubectl apply -f -`, then `kubectl label namespace NAME istio-injection=enabled`; or use Istio 1.0, whose chart installs the injector";
+
 pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 
 /// Checks every rule and returns all findings, errors and warnings, in file order of rules.
@@ -374,6 +378,23 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
                 );
             }
         }
+    }
+
+    if line == ReleaseLine::V0_6
+        && spec
+            .sidecar_injection
+            .as_ref()
+            .is_some_and(|s| !s.namespaces.is_empty())
+    {
+        // The 0.6 chart's injector is off, its webhook's `caBundle` is the literal
+        // `${CA_BUNDLE}` (the API server refuses it) and its certificate secret is made by a
+        // script against the cluster's CA: no values can make it work, and a label for an
+        // injector that is not there would promise sidecars that never come.
+        f.error(
+            &["spec", "sidecarInjection", "namespaces"],
+            "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA",
+            Some(SIDECAR_INJECTION_06_STEPS.to_string()),
+        );
     }
 
     // Kubernetes version.

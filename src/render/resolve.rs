@@ -100,6 +100,12 @@ impl ResolvedPlatform {
         self.cluster_kubernetes().0 < crate::model::release_line::SERVER_SIDE_APPLY_FROM
     }
 
+    /// Whether `meshgen manifests` has objects for this platform (its pod security policy,
+    /// its injection namespaces).
+    pub fn has_manifests(&self) -> bool {
+        self.pod_security_policy.is_some() || !self.injection_namespaces.is_empty()
+    }
+
     /// The charts to install, in order: the line's default charts, without the egress
     /// gateway's when the platform turns it off.
     pub fn install_charts(&self) -> impl Iterator<Item = &'static ChartSource> + '_ {

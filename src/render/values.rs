@@ -175,6 +175,17 @@ struct View {
     post_render_chart: Option<String>,
     /// Helm 4 must apply client-side: the cluster predates server-side apply.
     helm4_client_side: bool,
+    /// `meshgen manifests` has objects for this platform.
+    has_manifests: bool,
+    /// The commands that take the platform off its cluster, in order, each with why.
+    uninstall: Vec<Step>,
+}
+
+/// A command of the header, and what it is for.
+#[derive(Debug, Serialize)]
+struct Step {
+    command: String,
+    why: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,9 +229,22 @@ struct HaView {
 #[derive(Debug, Serialize)]
 struct AddonView {
     enabled: bool,
+    /// The Service the add-on's chart creates.
+    service: String,
     service_type: String,
     service_type_why: String,
     why: String,
+}
+
+/// The Service an add-on's chart creates in the `istio` release: 0.6's charts put the release
+/// name before the chart's (`istio-grafana`), except Prometheus's; 1.0's name it after the
+/// add-on.
+fn addon_service(kind: AddonKind, line: ReleaseLine) -> String {
+    match (line, kind) {
+        (ReleaseLine::V0_6, AddonKind::Prometheus)
+        | (ReleaseLine::V1_0 | ReleaseLine::V1_11, _) => kind.as_str().to_string(),
+        (ReleaseLine::V0_6, _) => format!("istio-{}", kind.as_str()),
+    }
 }
 
 fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
@@ -285,6 +309,7 @@ fn view(platform: &ResolvedPlatform) -> View {
             addon.kind.as_str(),
             AddonView {
                 enabled: addon.enabled,
+                service: addon_service(addon.kind, line),
                 service_type: addon.service_type.value.to_string(),
                 service_type_why: addon.service_type.origin.describe(),
                 why: addon.origin.describe(),
@@ -301,6 +326,7 @@ fn view(platform: &ResolvedPlatform) -> View {
             AddonKind::Zipkin.as_str(),
             AddonView {
                 enabled: true,
+                service: addon_service(AddonKind::Zipkin, line),
                 service_type: ServiceType::ClusterIP.to_string(),
                 service_type_why: why.clone(),
                 why,
@@ -343,6 +369,8 @@ fn view(platform: &ResolvedPlatform) -> View {
             })
             .map(|chart| platform.chart_dir(chart)),
         helm4_client_side: platform.predates_server_side_apply(),
+        has_manifests: platform.has_manifests(),
+        uninstall: uninstall_steps(platform),
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),
@@ -350,6 +378,66 @@ fn view(platform: &ResolvedPlatform) -> View {
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
     }
+}
+
+/// How a platform comes off its cluster: the releases in reverse order, then what Helm does not
+/// own, last what deletes every Istio resource of the cluster (the CRDs) or everything in the
+/// namespace.
+fn uninstall_steps(platform: &ResolvedPlatform) -> Vec<Step> {
+    let namespace = &platform.namespace.value;
+    let charts: Vec<String> = platform
+        .install_charts()
+        .map(|c| platform.chart_dir(c.name))
+        .collect();
+    let mut steps: Vec<Step> = charts
+        .iter()
+        .rev()
+        .map(|chart| Step {
+            command: format!(
+                "helm uninstall {} --namespace {namespace}",
+                release_name(chart)
+            ),
+            why: "",
+        })
+        .collect();
+    if platform.pod_security_policy.is_some() {
+        steps.push(Step {
+            command: format!(
+                "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding {}",
+                crate::model::platform::PodSecurityPolicy::OBJECT_NAME
+            ),
+            why: "the pod security policy of `meshgen manifests`",
+        });
+    }
+    for injected in &platform.injection_namespaces {
+        steps.push(Step {
+            command: format!("kubectl label namespace {injected} istio-injection-"),
+            why: "the injection label; the namespace and its workloads stay",
+        });
+    }
+    if platform.line == ReleaseLine::V1_0 {
+        steps.push(Step {
+            command: "kubectl delete validatingwebhookconfiguration istio-galley".into(),
+            why: "Galley registers it at run time: no release owns it",
+        });
+    }
+    steps.push(Step {
+        command: format!("kubectl delete namespace {namespace}"),
+        why: "`--create-namespace` made it; Helm never deletes a namespace",
+    });
+    let crds = match platform.line {
+        // 0.6's charts render their CRDs as templates: the releases took them.
+        ReleaseLine::V0_6 => None,
+        ReleaseLine::V1_0 => Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
+        ReleaseLine::V1_11 => Some(r"'\.istio\.io$'"),
+    };
+    if let Some(pattern) = crds {
+        steps.push(Step {
+            command: format!("kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete"),
+            why: "Helm keeps the CRDs of crds/; this deletes every Istio resource in the cluster",
+        });
+    }
+    steps
 }
 
 /// Renders the values file of a resolved platform.

@@ -330,6 +330,9 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
             service_checks(label, line, doc, chart, d, gateway)
         installed_kinds |= k8s.crd_kinds(objects)
     check(any(s.strip() for _, s in streams), f"{label}: the charts rendered nothing")
+    services = {d["metadata"]["name"] for _, s in streams for d in k8s.objects(s) if d.get("kind") == "Service"}
+    for name in k8s.services_named(text):
+        check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
     post_render_checks(binary, label, args, line, doc, kube, streams)
     flux_checks(binary, label, args, helm_values)
 

@@ -208,3 +208,8 @@ def schema_errors(obj: dict, kubernetes: str, strict: bool) -> list[str]:
 def describe(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     return f"{obj.get('kind')} {meta.get('name')} ({obj.get('apiVersion')})"
+
+
+def services_named(values_text: str) -> list[str]:
+    """The Services a values file's comments say the charts create (`its Service `name``)."""
+    return re.findall(r"its Service `([^`]+)`", values_text)

@@ -131,6 +131,7 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
     check(flux.returncode == 0, f"{label}: meshgen flux exit {flux.returncode}: {flux.stderr.strip()}")
     releases = {o["metadata"]["name"]: o for o in k8s.objects(flux.stdout) if o.get("kind") == "HelmRelease"}
 
+    services: set[str] = set()
     for release, chart, namespace in installs:
         row["charts"] += 1
         where = f"{label} {release}"
@@ -151,6 +152,7 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         check(not duplicates, f"{where}: {len(duplicates)} document(s) with duplicate keys, which kustomize refuses: {duplicates[:2]}")
         objs = k8s.objects(result.manifest)
         row["objects"] += len(objs)
+        services |= {o["metadata"]["name"] for o in objs if o.get("kind") == "Service"}
         for obj in objs:
             if k8s.is_builtin(obj, kube):
                 errors = k8s.schema_errors(obj, kube, strict=False)
@@ -193,6 +195,8 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         for obj in changed:
             key = (obj.get("kind"), obj["metadata"]["name"])
             check(by_kustomize.get(key) == obj, f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
+    for name in k8s.services_named(values_text):
+        check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
 
 
 def read_platform(repo: Path, ref: str) -> dict:
