@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 pub struct ValuesArgs {
     #[command(flatten)]
     pub platform: PlatformArgs,
+    /// The values file of this extra gateway (`spec.gateways`) instead: on Istio 1.11 each is
+    /// its own release of the istio-ingress chart.
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -17,8 +21,14 @@ pub struct ValuesArgs {
 
 pub fn run(args: &ValuesArgs) -> Result<u8> {
     let (_, resolved) = resolve_platform(&args.platform)?;
-    let text =
-        crate::render::values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?;
+    use crate::render::values::{self, GatewayFileError};
+    let text = match &args.gateway {
+        None => values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?,
+        Some(name) => values::render_gateway(&resolved, name).map_err(|e| match e {
+            GatewayFileError::Render(e) => Error::Render(e.to_string()),
+            other => Error::Usage(other.to_string()),
+        })?,
+    };
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),
         None => super::stdout_write(&text),

@@ -69,6 +69,11 @@ pub struct Spec {
     /// The egress gateway (not available on 0.6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress_gateway: Option<EgressGateway>,
+    /// More ingress gateways beside `ingressGateway` (e.g. an internal one), each its own
+    /// Deployment and Service: entries of the gateways chart on 1.0, another install of the
+    /// `istio-ingress` chart on 1.11 (its own release and values file); not on 0.6.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<ExtraGateway>,
     /// The node ports the cluster accepts, `FIRST-LAST`; provider default (pks: 30400-30449, others 30000-32767).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_port_range: Option<NodePortRange>,
@@ -208,6 +213,34 @@ pub struct IngressGateway {
     pub load_balancer_ip: Option<String>,
     /// Port name to node port. Ports not named keep the chart's node port when it lies in
     /// the node port range, else the cluster assigns one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_ports: BTreeMap<String, NodePort>,
+}
+
+/// An ingress gateway beside `ingressGateway`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraGateway {
+    /// Name of its Deployment and Service (and, on 1.11, of its Helm release).
+    pub name: DnsLabel,
+    /// Namespace it runs in; default the Istio namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<DnsLabel>,
+    /// Labels of its pods, which its Service selects and Istio `Gateway` resources select it
+    /// by; `app` and `istio` default to the name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Service type; provider default, as for the ingress gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<ServiceType>,
+    /// Ask the provider for an internal load balancer (needs serviceType LoadBalancer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// Extra Service annotations, string to string.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Port name to node port, as for the ingress gateway; ports not named get one from the
+    /// cluster (the chart's default node ports belong to the ingress gateway).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_ports: BTreeMap<String, NodePort>,
 }

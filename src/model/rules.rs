@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use crate::error::Severity;
 use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, PlatformFile, ServiceType, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, NodePort, NodePortRange, PlatformFile, Provider, ServiceType, Spec,
+    KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
@@ -32,9 +33,13 @@ struct Findings(Vec<Finding>);
 
 impl Findings {
     fn error(&mut self, at: &[&str], message: impl Into<String>, hint: Option<String>) {
+        self.error_at(path(at), message, hint);
+    }
+
+    fn error_at(&mut self, at: Vec<PathSegment>, message: impl Into<String>, hint: Option<String>) {
         self.0.push(Finding {
             severity: Severity::Error,
-            path: path(at),
+            path: at,
             message: message.into(),
             hint,
         });
@@ -63,14 +68,6 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
     let spec = &file.spec;
     let line = spec.istio;
     let provider = spec.provider;
-    let other_lines = |keep: fn(ReleaseLine) -> bool| -> String {
-        ReleaseLine::ALL
-            .into_iter()
-            .filter(|l| keep(*l))
-            .map(|l| format!("\"{l}\""))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
 
     // The charts print the namespace unquoted (`namespace: {{ .Release.Namespace }}`), so a
     // name YAML reads as another type reaches Kubernetes as that type and the install fails.
@@ -124,35 +121,20 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             "Istio 0.6 has no egress gateway",
             Some(format!(
                 "use istio {} for an egress gateway, or remove egressGateway",
-                other_lines(|l| l != ReleaseLine::V0_6)
+                lines_other_than(ReleaseLine::V0_6)
             )),
         );
     }
 
     if ingress.internal == Some(true) {
-        if ingress_type != ServiceType::LoadBalancer {
-            f.error(
-                &["spec", "ingressGateway", "internal"],
-                format!(
-                    "an internal load balancer needs serviceType LoadBalancer, not {ingress_type}"
-                ),
-                Some(
-                    "set ingressGateway.serviceType: LoadBalancer, or internal: false".to_string(),
-                ),
-            );
-        } else if line == ReleaseLine::V0_6 {
-            f.error(
-                &["spec", "ingressGateway", "internal"],
-                "Istio 0.6's ingress chart has no Service annotations, so it cannot ask for an internal load balancer",
-                Some(format!("use istio {}", other_lines(|l| l != ReleaseLine::V0_6))),
-            );
-        } else if internal_lb_annotation(provider, line).is_none() {
-            f.error(
-                &["spec", "ingressGateway", "internal"],
-                format!("provider {provider} has no internal load balancer meshgen knows how to ask for"),
-                Some("internal load balancers are supported on gke, aws and azure".to_string()),
-            );
-        }
+        check_internal(
+            &mut f,
+            &path(&["spec", "ingressGateway"]),
+            "ingressGateway",
+            ingress_type,
+            provider,
+            line,
+        );
     }
 
     if line == ReleaseLine::V0_6 {
@@ -160,10 +142,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             f.error(
                 &["spec", "ingressGateway", "annotations"],
                 "Istio 0.6's ingress Service takes no annotations",
-                Some(format!(
-                    "use istio {}",
-                    other_lines(|l| l != ReleaseLine::V0_6)
-                )),
+                Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
             );
         }
         if ingress
@@ -174,10 +153,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             f.error(
                 &["spec", "ingressGateway", "loadBalancerIP"],
                 "Istio 0.6's ingress Service takes no loadBalancerIP",
-                Some(format!(
-                    "use istio {}",
-                    other_lines(|l| l != ReleaseLine::V0_6)
-                )),
+                Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
             );
         }
         if ingress_type == ServiceType::ClusterIP {
@@ -225,91 +201,36 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
     }
 
     // Node ports: service type, known port names, ranges, clashes.
+    let node_ports = NodePortRules {
+        line,
+        provider,
+        range,
+        range_at,
+    };
     let mut used: BTreeMap<u16, String> = BTreeMap::new();
-    let gateways = [
-        (
+    if !ingress.node_ports.is_empty() {
+        node_ports.check(
+            &mut f,
+            &path(&["spec", "ingressGateway"]),
+            "ingressGateway",
             GatewayKind::Ingress,
             ingress_type,
             &ingress.node_ports,
-            true,
-        ),
-        (
+            &mut used,
+        );
+    }
+    if egress_enabled && !egress.node_ports.is_empty() {
+        node_ports.check(
+            &mut f,
+            &path(&["spec", "egressGateway"]),
+            "egressGateway",
             GatewayKind::Egress,
             egress_type,
             &egress.node_ports,
-            egress_enabled,
-        ),
-    ];
-    for (kind, service_type, node_ports, enabled) in gateways {
-        let field = kind.spec_field();
-        if node_ports.is_empty() || !enabled {
-            continue;
-        }
-        if !service_type.has_node_ports() {
-            f.error(
-                &["spec", field, "nodePorts"],
-                format!("nodePorts need serviceType NodePort or LoadBalancer, not {service_type}"),
-                Some(format!(
-                    "set {field}.serviceType: NodePort, or remove nodePorts"
-                )),
-            );
-            continue;
-        }
-        let known = configurable_node_ports(line, kind);
-        for (name, port) in node_ports {
-            let at = ["spec", field, "nodePorts", name.as_str()];
-            if !known.contains(&name.as_str()) {
-                let hint = match crate::suggest::did_you_mean(name, known.iter().copied()) {
-                    Some(s) => format!(
-                        "did you mean `{s}`? ports of this gateway on Istio {line}: {}",
-                        known.join(", ")
-                    ),
-                    None => format!(
-                        "ports of this gateway on Istio {line}: {}",
-                        known.join(", ")
-                    ),
-                };
-                f.error(
-                    &at,
-                    format!("Istio {line}'s {field} has no port named `{name}`"),
-                    Some(hint),
-                );
-                continue;
-            }
-            let port = port.0;
-            if !KUBERNETES_NODE_PORTS.contains(port) {
-                f.error(
-                    &at,
-                    format!("nodePort {port} is outside Kubernetes' node port range {KUBERNETES_NODE_PORTS}"),
-                    None,
-                );
-            } else if !range.contains(port) {
-                let why = if range_at {
-                    "the platform's nodePortRange".to_string()
-                } else {
-                    format!(
-                        "the {provider} default: {}",
-                        defaults::node_port_range(provider).1
-                    )
-                };
-                f.error(
-                    &at,
-                    format!("nodePort {port} is outside the node port range {range}"),
-                    Some(format!("{range} is {why}")),
-                );
-            }
-            let here = format!("{field}.nodePorts.{name}");
-            if let Some(first) = used.get(&port) {
-                f.error(
-                    &at,
-                    format!("nodePort {port} is used twice"),
-                    Some(format!("{first} already uses it")),
-                );
-            } else {
-                used.insert(port, here);
-            }
-        }
+            &mut used,
+        );
     }
+    extra_gateways(&mut f, spec, &node_ports, &mut used);
 
     // High availability.
     if let Some(ha) = &spec.high_availability {
@@ -452,6 +373,323 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
 
 /// Kubernetes' rule for annotation keys: an optional DNS-subdomain prefix and `/`, then a
 /// name of at most 63 characters of alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric.
+/// Names an extra gateway cannot take: the gateway entries of the 1.0 chart's values (which
+/// reads every key of `gateways` but `global` and `enabled` as a gateway), and the releases
+/// of 1.11's charts.
+const RESERVED_GATEWAY_NAMES: &[(&str, &str)] = &[
+    ("istio-ingressgateway", "the ingress gateway's"),
+    ("istio-egressgateway", "the egress gateway's"),
+    (
+        "istio-ilbgateway",
+        "the 1.0 chart's mesh-expansion gateway's",
+    ),
+    ("global", "a key the 1.0 gateways chart reads as settings"),
+    ("enabled", "a key the 1.0 gateways chart reads as settings"),
+    ("istio", "the 1.0 release's"),
+    ("istio-base", "the 1.11 base release's"),
+    ("istiod", "the 1.11 istiod release's"),
+    ("istio-ingress", "the 1.11 ingress gateway release's"),
+    ("istio-egress", "the 1.11 egress gateway release's"),
+];
+
+/// The pod labels of the charts' own gateways: an extra gateway whose selector labels equal
+/// one of them would take that gateway's traffic.
+const BUILT_IN_GATEWAY_LABELS: &[(&str, &str)] = &[
+    ("istio-ingressgateway", "ingressgateway"),
+    ("istio-egressgateway", "egressgateway"),
+    ("istio-ilbgateway", "ilbgateway"),
+];
+
+/// `spec.gateways`: lines that have them, names, namespaces, labels, and the same Service
+/// rules as the ingress gateway.
+fn extra_gateways(
+    f: &mut Findings,
+    spec: &Spec,
+    node_ports: &NodePortRules,
+    used: &mut BTreeMap<u16, String>,
+) {
+    let line = node_ports.line;
+    let provider = node_ports.provider;
+    if spec.gateways.is_empty() {
+        return;
+    }
+    if line == ReleaseLine::V0_6 {
+        f.error(
+            &["spec", "gateways"],
+            "Istio 0.6's chart installs one ingress and cannot install another gateway",
+            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+        );
+        return;
+    }
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut selectors: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, gateway) in spec.gateways.iter().enumerate() {
+        let base = vec![
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("gateways".into()),
+            PathSegment::Index(i),
+        ];
+        let at = |rest: &[&str]| [base.as_slice(), &path(rest)].concat();
+        let field = format!("gateways[{i}]");
+        let name = gateway.name.as_str();
+        if let Some((_, whose)) = RESERVED_GATEWAY_NAMES.iter().find(|(n, _)| *n == name) {
+            f.error_at(
+                at(&["name"]),
+                format!("`{name}` is {whose} name"),
+                Some("name the gateway after its role, e.g. `ilb-gateway`".to_string()),
+            );
+        } else if let Some(first) = names.insert(name, i) {
+            f.error_at(
+                at(&["name"]),
+                format!("gateway name `{name}` is used twice"),
+                Some(format!("gateways[{first}] already has it")),
+            );
+        }
+        // Both lines' charts print the namespace without quotes.
+        if let Some(namespace) = &gateway.namespace {
+            if let Some(reads_as) = crate::yaml::unquoted_reads_as(namespace.as_str()) {
+                f.error_at(
+                    at(&["namespace"]),
+                    format!("namespace `{namespace}` would reach Kubernetes as {reads_as}: Istio's charts print it without quotes"),
+                    Some(format!("choose a name YAML keeps as text, e.g. `istio-{namespace}`")),
+                );
+            }
+        }
+        for (key, value) in &gateway.labels {
+            if let Err(why) = check_annotation_key(key) {
+                f.error_at(
+                    at(&["labels", key]),
+                    format!("`{key}` is not a valid label key: {why}"),
+                    Some("a label key is `name` or `prefix/name`, e.g. `istio`".to_string()),
+                );
+            } else if let Err(why) = check_label_value(value) {
+                f.error_at(
+                    at(&["labels", key]),
+                    format!("`{value}` is not a valid label value: {why}"),
+                    None,
+                );
+            }
+        }
+        let label = |key: &str| gateway.labels.get(key).map_or(name, String::as_str);
+        let selector = (label("app").to_string(), label("istio").to_string());
+        if let Some((app, _)) = BUILT_IN_GATEWAY_LABELS
+            .iter()
+            .find(|(app, istio)| selector.0 == *app || selector.1 == *istio)
+        {
+            f.error_at(
+                at(&["labels"]),
+                format!(
+                    "labels `app: {}`, `istio: {}` select the pods of the chart's {app}",
+                    selector.0, selector.1
+                ),
+                Some(
+                    "give the gateway labels of its own (`app` and `istio` default to its name)"
+                        .to_string(),
+                ),
+            );
+        } else if let Some(first) = selectors.insert(selector.clone(), i) {
+            f.error_at(
+                at(&["labels"]),
+                format!("labels `app: {}`, `istio: {}` are gateways[{first}]'s too: each Service would select both gateways' pods", selector.0, selector.1),
+                None,
+            );
+        }
+        let service_type = gateway
+            .service_type
+            .unwrap_or(defaults::ingress_service_type(provider).0);
+        if gateway.internal == Some(true) {
+            check_internal(f, &base, &field, service_type, provider, line);
+        }
+        for key in gateway.annotations.keys() {
+            if let Err(why) = check_annotation_key(key) {
+                f.error_at(
+                    at(&["annotations", key]),
+                    format!("`{key}` is not a valid annotation key: {why}"),
+                    Some("an annotation key is `name` or `prefix/name`, e.g. `service.beta.kubernetes.io/aws-load-balancer-type`".to_string()),
+                );
+            }
+        }
+        if !gateway.node_ports.is_empty() {
+            node_ports.check(
+                f,
+                &base,
+                &field,
+                GatewayKind::Ingress,
+                service_type,
+                &gateway.node_ports,
+                used,
+            );
+        }
+    }
+}
+
+/// A Kubernetes label value: at most 63 characters, alphanumerics with `-`, `_` or `.`
+/// inside, or empty.
+fn check_label_value(value: &str) -> Result<(), String> {
+    let bytes = value.as_bytes();
+    if bytes.len() > 63 {
+        return Err("a label value is at most 63 characters".to_string());
+    }
+    let inner_ok = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (None, _) => Ok(()),
+        (Some(first), Some(last))
+            if first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes.iter().all(inner_ok) =>
+        {
+            Ok(())
+        }
+        _ => Err(
+            "letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+                .to_string(),
+        ),
+    }
+}
+
+/// What node ports of a gateway are checked against.
+struct NodePortRules {
+    line: ReleaseLine,
+    provider: Provider,
+    range: NodePortRange,
+    /// Whether the range is the platform's own (else the provider's default).
+    range_at: bool,
+}
+
+impl NodePortRules {
+    /// The `nodePorts` of the gateway at `base` (`field` in messages): a Service type with node
+    /// ports, port names the line's chart has, in range, none used twice in the platform.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        f: &mut Findings,
+        base: &[PathSegment],
+        field: &str,
+        kind: GatewayKind,
+        service_type: ServiceType,
+        node_ports: &BTreeMap<String, NodePort>,
+        used: &mut BTreeMap<u16, String>,
+    ) {
+        let NodePortRules {
+            line,
+            provider,
+            range,
+            range_at,
+        } = *self;
+        let at_node_ports = [base, &path(&["nodePorts"])].concat();
+        if !service_type.has_node_ports() {
+            f.error_at(
+                at_node_ports,
+                format!("nodePorts need serviceType NodePort or LoadBalancer, not {service_type}"),
+                Some(format!(
+                    "set {field}.serviceType: NodePort, or remove nodePorts"
+                )),
+            );
+            return;
+        }
+        let known = configurable_node_ports(line, kind);
+        for (name, port) in node_ports {
+            let at = [at_node_ports.as_slice(), &path(&[name.as_str()])].concat();
+            if !known.contains(&name.as_str()) {
+                let hint = match crate::suggest::did_you_mean(name, known.iter().copied()) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? ports of this gateway on Istio {line}: {}",
+                        known.join(", ")
+                    ),
+                    None => format!(
+                        "ports of this gateway on Istio {line}: {}",
+                        known.join(", ")
+                    ),
+                };
+                f.error_at(
+                    at,
+                    format!("Istio {line}'s {field} has no port named `{name}`"),
+                    Some(hint),
+                );
+                continue;
+            }
+            let port = port.0;
+            if !KUBERNETES_NODE_PORTS.contains(port) {
+                f.error_at(
+                    at.clone(),
+                    format!("nodePort {port} is outside Kubernetes' node port range {KUBERNETES_NODE_PORTS}"),
+                    None,
+                );
+            } else if !range.contains(port) {
+                let why = if range_at {
+                    "the platform's nodePortRange".to_string()
+                } else {
+                    format!(
+                        "the {provider} default: {}",
+                        defaults::node_port_range(provider).1
+                    )
+                };
+                f.error_at(
+                    at.clone(),
+                    format!("nodePort {port} is outside the node port range {range}"),
+                    Some(format!("{range} is {why}")),
+                );
+            }
+            let here = format!("{field}.nodePorts.{name}");
+            if let Some(first) = used.get(&port) {
+                f.error_at(
+                    at,
+                    format!("nodePort {port} is used twice"),
+                    Some(format!("{first} already uses it")),
+                );
+            } else {
+                used.insert(port, here);
+            }
+        }
+    }
+}
+
+/// `internal: true` of a gateway at `base` (`field` in messages): a LoadBalancer Service, a
+/// line whose chart takes Service annotations, a provider meshgen knows the annotation of.
+fn check_internal(
+    f: &mut Findings,
+    base: &[PathSegment],
+    field: &str,
+    service_type: ServiceType,
+    provider: Provider,
+    line: ReleaseLine,
+) {
+    let at = [base, &path(&["internal"])].concat();
+    if service_type != ServiceType::LoadBalancer {
+        f.error_at(
+            at,
+            format!("an internal load balancer needs serviceType LoadBalancer, not {service_type}"),
+            Some(format!(
+                "set {field}.serviceType: LoadBalancer, or internal: false"
+            )),
+        );
+    } else if line == ReleaseLine::V0_6 {
+        f.error_at(
+            at,
+            "Istio 0.6's ingress chart has no Service annotations, so it cannot ask for an internal load balancer",
+            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+        );
+    } else if internal_lb_annotation(provider, line).is_none() {
+        f.error_at(
+            at,
+            format!(
+                "provider {provider} has no internal load balancer meshgen knows how to ask for"
+            ),
+            Some("internal load balancers are supported on gke, aws and azure".to_string()),
+        );
+    }
+}
+
+/// The other release lines, as a hint writes them: `"1.0" or "1.11"`.
+fn lines_other_than(line: ReleaseLine) -> String {
+    ReleaseLine::ALL
+        .into_iter()
+        .filter(|l| *l != line)
+        .map(|l| format!("\"{l}\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 fn check_annotation_key(key: &str) -> Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),

@@ -69,6 +69,8 @@ pub struct ResolvedPlatform {
     pub ingress: ResolvedGateway,
     /// None when the egress gateway is off or the line has none.
     pub egress: Option<ResolvedGateway>,
+    /// `spec.gateways`: more ingress gateways.
+    pub gateways: Vec<ResolvedExtraGateway>,
     pub high_availability: Option<ResolvedHa>,
     pub tracing: Sourced<bool>,
     pub addons: Vec<ResolvedAddon>,
@@ -139,6 +141,24 @@ pub struct ResolvedGateway {
     pub load_balancer_ip: Option<Sourced<String>>,
     /// The chart's complete ports list with the nodePorts meshgen settled.
     pub ports: Vec<ResolvedPort>,
+}
+
+/// An ingress gateway beside the chart's own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedExtraGateway {
+    pub name: String,
+    pub namespace: Sourced<String>,
+    /// Pod and selector labels, `app` and `istio` included.
+    pub labels: BTreeMap<String, Sourced<String>>,
+    pub gateway: ResolvedGateway,
+}
+
+impl ResolvedExtraGateway {
+    /// The `app` label, which 1.11's anti-affinity selects the gateway's pods by.
+    pub fn app(&self) -> &str {
+        self.labels.get("app").map_or(&self.name, |l| &l.value)
+    }
 }
 
 impl ResolvedGateway {
@@ -230,15 +250,12 @@ pub fn resolve(
     let spec = &file.spec;
     let provider = spec.provider;
     let line = spec.istio;
-    let at = |path: &[&str]| -> Origin {
-        let segments: Vec<PathSegment> = path
-            .iter()
-            .map(|s| PathSegment::Key((*s).to_string()))
-            .collect();
+    let locate = |segments: &[PathSegment]| -> Origin {
         Origin::File {
-            line: doc.locate_value(&segments).line,
+            line: doc.locate_value(segments).line,
         }
     };
+    let at = |path: &[&str]| -> Origin { locate(&keys(path)) };
 
     let namespace = match &spec.namespace {
         Some(ns) => Sourced {
@@ -268,24 +285,20 @@ pub fn resolve(
         defaults::ingress_service_type(provider),
     );
     let internal = ingress_spec.internal.unwrap_or(false);
+    let ingress_base = keys(&["spec", "ingressGateway"]);
     let mut ingress_annotations =
-        user_annotations(&ingress_spec.annotations, &at, "ingressGateway");
+        user_annotations(&ingress_spec.annotations, &ingress_base, &locate);
     if internal {
-        if let Some((key, value)) = internal_lb_annotation(provider, line) {
-            ingress_annotations.insert(
-                key.to_string(),
-                Sourced {
-                    value: value.to_string(),
-                    origin: Origin::LineRule {
-                        line,
-                        why: format!(
-                            "{provider}'s internal load balancer annotation (internal: true)"
-                        ),
-                    },
-                },
-            );
-        }
+        ingress_annotations.extend(internal_annotation(provider, line));
     }
+    // A chart default nodePort yields to a port the platform names anywhere: two Services
+    // cannot hold one node port.
+    let taken: Vec<u16> = [&ingress_spec.node_ports]
+        .into_iter()
+        .chain(spec.egress_gateway.iter().map(|e| &e.node_ports))
+        .chain(spec.gateways.iter().map(|g| &g.node_ports))
+        .flat_map(|ports| ports.values().map(|p| p.0))
+        .collect();
     let ingress = ResolvedGateway {
         kind: GatewayKind::Ingress,
         ports: settle_ports(
@@ -294,7 +307,9 @@ pub fn resolve(
             ingress_type.value,
             &ingress_spec.node_ports,
             node_port_range.value,
-            &at,
+            ChartNodePorts::Keep { taken: &taken },
+            &ingress_base,
+            &locate,
         ),
         service_type: ingress_type,
         internal,
@@ -313,6 +328,7 @@ pub fn resolve(
     };
 
     let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
+    let egress_base = keys(&["spec", "egressGateway"]);
     let egress = defaults::egress_enabled(&egress_spec, line).then(|| {
         let service_type = file_or_provider(
             egress_spec.service_type,
@@ -328,7 +344,9 @@ pub fn resolve(
                 service_type.value,
                 &egress_spec.node_ports,
                 node_port_range.value,
-                &at,
+                ChartNodePorts::Keep { taken: &taken },
+                &egress_base,
+                &locate,
             ),
             service_type,
             internal: false,
@@ -340,7 +358,7 @@ pub fn resolve(
                         .to_string(),
                 },
             },
-            annotations: user_annotations(&egress_spec.annotations, &at, "egressGateway"),
+            annotations: user_annotations(&egress_spec.annotations, &egress_base, &locate),
             load_balancer_ip: None,
         }
     });
@@ -416,6 +434,80 @@ pub fn resolve(
             },
         });
 
+    let gateways = spec
+        .gateways
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let base = [keys(&["spec", "gateways"]), vec![PathSegment::Index(i)]].concat();
+            let field = |rest: &[&str]| locate(&[base.as_slice(), &keys(rest)].concat());
+            let service_type = file_or_provider(
+                g.service_type,
+                field(&["serviceType"]),
+                provider,
+                defaults::ingress_service_type(provider),
+            );
+            let mut annotations = user_annotations(&g.annotations, &base, &locate);
+            let internal = g.internal.unwrap_or(false);
+            if internal {
+                annotations.extend(internal_annotation(provider, line));
+            }
+            let mut labels: BTreeMap<String, Sourced<String>> = ["app", "istio"]
+                .into_iter()
+                .map(|key| {
+                    let value = Sourced {
+                        value: g.name.to_string(),
+                        origin: Origin::Default {
+                            why: format!("a gateway's `{key}` label is its name"),
+                        },
+                    };
+                    (key.to_string(), value)
+                })
+                .collect();
+            labels.extend(g.labels.iter().map(|(k, v)| {
+                let value = Sourced {
+                    value: v.clone(),
+                    origin: field(&["labels", k]),
+                };
+                (k.clone(), value)
+            }));
+            ResolvedExtraGateway {
+                name: g.name.to_string(),
+                namespace: match &g.namespace {
+                    Some(ns) => Sourced {
+                        value: ns.to_string(),
+                        origin: field(&["namespace"]),
+                    },
+                    None => Sourced {
+                        value: namespace.value.clone(),
+                        origin: Origin::Default {
+                            why: "the Istio namespace".to_string(),
+                        },
+                    },
+                },
+                labels,
+                gateway: ResolvedGateway {
+                    kind: GatewayKind::Ingress,
+                    ports: settle_ports(
+                        line,
+                        GatewayKind::Ingress,
+                        service_type.value,
+                        &g.node_ports,
+                        node_port_range.value,
+                        ChartNodePorts::Drop,
+                        &base,
+                        &locate,
+                    ),
+                    service_type,
+                    internal,
+                    enabled_origin: field(&["name"]),
+                    annotations,
+                    load_balancer_ip: None,
+                },
+            }
+        })
+        .collect();
+
     ResolvedPlatform {
         name: file.metadata.name.to_string(),
         description: file.metadata.description.clone(),
@@ -428,6 +520,7 @@ pub fn resolve(
         node_port_range,
         ingress,
         egress,
+        gateways,
         high_availability,
         tracing,
         addons,
@@ -463,8 +556,8 @@ fn file_or_provider<T>(
 
 fn user_annotations(
     annotations: &BTreeMap<String, String>,
-    at: &dyn Fn(&[&str]) -> Origin,
-    gateway_field: &str,
+    gateway: &[PathSegment],
+    locate: &dyn Fn(&[PathSegment]) -> Origin,
 ) -> BTreeMap<String, Sourced<String>> {
     annotations
         .iter()
@@ -473,26 +566,60 @@ fn user_annotations(
                 k.clone(),
                 Sourced {
                     value: v.clone(),
-                    origin: at(&["spec", gateway_field, "annotations", k]),
+                    origin: locate(&[gateway, &keys(&["annotations", k])].concat()),
                 },
             )
         })
         .collect()
 }
 
+/// The provider's internal load balancer annotation on the line, for `internal: true`.
+fn internal_annotation(provider: Provider, line: ReleaseLine) -> Option<(String, Sourced<String>)> {
+    internal_lb_annotation(provider, line).map(|(key, value)| {
+        (
+            key.to_string(),
+            Sourced {
+                value: value.to_string(),
+                origin: Origin::LineRule {
+                    line,
+                    why: format!("{provider}'s internal load balancer annotation (internal: true)"),
+                },
+            },
+        )
+    })
+}
+
+/// Path segments of keys.
+fn keys(path: &[&str]) -> Vec<PathSegment> {
+    path.iter()
+        .map(|s| PathSegment::Key((*s).to_string()))
+        .collect()
+}
+
+/// What becomes of the nodePorts the chart's ports list carries.
+#[derive(Clone, Copy)]
+enum ChartNodePorts<'a> {
+    /// Kept where they fit, unless a port the platform names anywhere (`taken`) is one.
+    Keep { taken: &'a [u16] },
+    /// Dropped: they belong to the chart's own gateway (an extra gateway's list).
+    Drop,
+}
+
 /// The chart's ports with nodePorts settled: the platform's explicit ones; a chart default
 /// only where the Service type opens node ports, it lies in the range and no other port
 /// uses it; otherwise none, so the cluster assigns one from its own range.
+#[allow(clippy::too_many_arguments)]
 fn settle_ports(
     line: ReleaseLine,
     kind: GatewayKind,
     service_type: ServiceType,
     explicit: &BTreeMap<String, NodePort>,
     range: NodePortRange,
-    at: &dyn Fn(&[&str]) -> Origin,
+    chart_node_ports: ChartNodePorts<'_>,
+    gateway: &[PathSegment],
+    locate: &dyn Fn(&[PathSegment]) -> Origin,
 ) -> Vec<ResolvedPort> {
     let defaults = default_ports(line, kind);
-    let explicit_ports: Vec<u16> = explicit.values().map(|p| p.0).collect();
     defaults
         .iter()
         .map(|d| {
@@ -500,10 +627,19 @@ fn settle_ports(
             let node_port = if let Some(port) = explicit.get(d.name) {
                 Some(Sourced {
                     value: port.0,
-                    origin: at(&["spec", kind.spec_field(), "nodePorts", d.name]),
+                    origin: locate(&[gateway, &keys(&["nodePorts", d.name])].concat()),
                 })
             } else if let Some(default) = d.node_port {
-                if !service_type.has_node_ports() {
+                let taken = match chart_node_ports {
+                    ChartNodePorts::Keep { taken } => Some(taken),
+                    ChartNodePorts::Drop => None,
+                };
+                if taken.is_none() {
+                    dropped_default = Some(format!(
+                        "chart default {default} is the ingress gateway's; the cluster assigns one"
+                    ));
+                    None
+                } else if !service_type.has_node_ports() {
                     dropped_default = Some(format!("a {service_type} Service has no node ports"));
                     None
                 } else if !range.contains(default) {
@@ -511,7 +647,7 @@ fn settle_ports(
                         "chart default {default} is outside {range}; the cluster assigns one"
                     ));
                     None
-                } else if explicit_ports.contains(&default) {
+                } else if taken.is_some_and(|t| t.contains(&default)) {
                     dropped_default = Some(format!(
                         "chart default {default} is taken by another port; the cluster assigns one"
                     ));

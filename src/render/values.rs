@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
-use crate::render::resolve::{ResolvedGateway, ResolvedPlatform};
+use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -100,11 +100,16 @@ fn prequoted_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<V
 }
 
 /// For a map key the chart prints unquoted (`{{ $key }}:` in the 1.0 and 1.11 gateway
-/// Services): a key without a `/` may be one YAML 1.1 reads as another type (`on`, `null`,
-/// `012`, `2001-12-14`), so it carries its own quotes. A Kubernetes key with a `/` prefix
-/// never is one (no YAML 1.1 implicit type holds a `/`) and stays plain to read.
+/// Services and labels): a key YAML 1.1 may read as another type (`on`, `null`, `012`,
+/// `2001-12-14`: anything not starting with a letter, or a boolean or null word) carries its
+/// own quotes. Any other key stays plain, so that a template can still look it up by name
+/// (`$spec.labels.istio` in the 1.0 gateways chart). A Kubernetes key with a `/` prefix never
+/// is one (no YAML 1.1 implicit type holds a `/`).
 pub fn prequoted_key(key: &str) -> String {
-    if key.contains('/') {
+    let plain = key.contains('/')
+        || (key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && crate::yaml::unquoted_reads_as(key).is_none());
+    if plain {
         yaml_scalar(&Value::String(key.to_string()))
     } else {
         prequoted_scalar(&Value::String(key.to_string()))
@@ -156,7 +161,8 @@ struct View {
     line: String,
     version: String,
     version_origin: String,
-    charts: Vec<String>,
+    /// The `helm install`s of the file's header, in order.
+    installs: Vec<InstallView>,
     namespace: String,
     namespace_why: String,
     node_port_range: String,
@@ -165,20 +171,49 @@ struct View {
     ingress: GatewayView,
     egress: Option<GatewayView>,
     egress_supported: bool,
+    /// `spec.gateways`, as entries of this file (1.0).
+    extra_gateways: Vec<ExtraGatewayView>,
+    /// The extra gateway this file is for (1.11: its own `istio-ingress` release); `ingress`
+    /// is then that gateway.
+    gateway_release: Option<ExtraGatewayView>,
     ha: Option<HaView>,
     tracing: bool,
     tracing_why: String,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
     resources_why: String,
-    /// The chart to install with the post-renderer, when the platform needs it.
-    post_render_chart: Option<String>,
+    /// One of the releases is installed with the post-renderer.
+    post_render: bool,
     /// Helm 4 must apply client-side: the cluster predates server-side apply.
     helm4_client_side: bool,
     /// `meshgen manifests` has objects for this platform.
     has_manifests: bool,
     /// The commands that take the platform off its cluster, in order, each with why.
     uninstall: Vec<Step>,
+}
+
+/// One `helm install` of the header.
+#[derive(Debug, Serialize)]
+struct InstallView {
+    release: String,
+    chart: String,
+    namespace: String,
+    /// The values file it takes, as `generate` names it.
+    values_file: String,
+    /// Of the releases, the one the post-renderer attaches to.
+    post_render: bool,
+}
+
+/// An extra gateway (`spec.gateways`).
+#[derive(Debug, Serialize)]
+struct ExtraGatewayView {
+    name: String,
+    namespace: String,
+    namespace_why: String,
+    labels: Vec<AnnotationView>,
+    /// Its `app` label, which 1.11's anti-affinity selects by.
+    app: String,
+    gateway: GatewayView,
 }
 
 /// A command of the header, and what it is for.
@@ -339,6 +374,8 @@ fn view(platform: &ResolvedPlatform) -> View {
         topology_key: ha.anti_affinity.topology_key(),
         why: ha.origin.describe(),
     });
+    let installs = installs(platform, None);
+    let post_render = installs.iter().any(|i| i.post_render);
     View {
         meshgen_version: env!("CARGO_PKG_VERSION"),
         platform: platform.name.clone(),
@@ -347,10 +384,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         line: line.to_string(),
         version: platform.version.to_string(),
         version_origin: platform.version_origin.describe(),
-        charts: platform
-            .install_charts()
-            .map(|c| platform.chart_dir(c.name))
-            .collect(),
+        installs,
         namespace: platform.namespace.value.clone(),
         namespace_why: platform.namespace.origin.describe(),
         node_port_range: node_port_range_text(platform),
@@ -359,18 +393,16 @@ fn view(platform: &ResolvedPlatform) -> View {
         ingress: gateway_view(&platform.ingress, line),
         egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
         egress_supported: line != ReleaseLine::V0_6,
-        post_render_chart: line
-            .post_render_chart()
-            .filter(|_| {
-                platform
-                    .high_availability
-                    .as_ref()
-                    .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
-            })
-            .map(|chart| platform.chart_dir(chart)),
+        extra_gateways: platform
+            .gateways
+            .iter()
+            .map(|g| extra_gateway_view(g, line))
+            .collect(),
+        gateway_release: None,
+        post_render,
         helm4_client_side: platform.predates_server_side_apply(),
         has_manifests: platform.has_manifests(),
-        uninstall: uninstall_steps(platform),
+        uninstall: uninstall_steps(platform, None),
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),
@@ -383,23 +415,25 @@ fn view(platform: &ResolvedPlatform) -> View {
 /// How a platform comes off its cluster: the releases in reverse order, then what Helm does not
 /// own, last what deletes every Istio resource of the cluster (the CRDs) or everything in the
 /// namespace.
-fn uninstall_steps(platform: &ResolvedPlatform) -> Vec<Step> {
+fn uninstall_steps(
+    platform: &ResolvedPlatform,
+    gateway: Option<&ResolvedExtraGateway>,
+) -> Vec<Step> {
     let namespace = &platform.namespace.value;
-    let charts: Vec<String> = platform
-        .install_charts()
-        .map(|c| platform.chart_dir(c.name))
-        .collect();
-    let mut steps: Vec<Step> = charts
+    let mut steps: Vec<Step> = installs(platform, gateway)
         .iter()
         .rev()
-        .map(|chart| Step {
+        .map(|install| Step {
             command: format!(
-                "helm uninstall {} --namespace {namespace}",
-                release_name(chart)
+                "helm uninstall {} --namespace {}",
+                install.release, install.namespace
             ),
             why: "",
         })
         .collect();
+    if gateway.is_some() {
+        return steps;
+    }
     if platform.pod_security_policy.is_some() {
         steps.push(Step {
             command: format!(
@@ -440,21 +474,138 @@ fn uninstall_steps(platform: &ResolvedPlatform) -> Vec<Step> {
     steps
 }
 
+/// The releases to install for a platform's values file, in order: its line's charts, then
+/// (1.11) one `istio-ingress` release per extra gateway with that gateway's values file. For
+/// an extra gateway's own file, that release alone.
+fn installs(
+    platform: &ResolvedPlatform,
+    gateway: Option<&ResolvedExtraGateway>,
+) -> Vec<InstallView> {
+    let gateway_install = |g: &ResolvedExtraGateway| InstallView {
+        release: g.name.clone(),
+        chart: platform.chart_dir(EXTRA_GATEWAY_CHART),
+        namespace: g.namespace.value.clone(),
+        values_file: gateway_values_file(&g.name),
+        post_render: false,
+    };
+    if let Some(g) = gateway {
+        return vec![gateway_install(g)];
+    }
+    let post_render_chart = platform.line.post_render_chart().filter(|_| {
+        platform
+            .high_availability
+            .as_ref()
+            .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
+    });
+    let mut installs: Vec<InstallView> = platform
+        .install_charts()
+        .map(|c| {
+            let chart = platform.chart_dir(c.name);
+            InstallView {
+                release: release_name(&chart).to_string(),
+                namespace: platform.namespace.value.clone(),
+                values_file: "values.yaml".to_string(),
+                post_render: post_render_chart == Some(c.name),
+                chart,
+            }
+        })
+        .collect();
+    if platform.line == ReleaseLine::V1_11 {
+        installs.extend(platform.gateways.iter().map(gateway_install));
+    }
+    installs
+}
+
+/// The chart an extra gateway installs from on 1.11.
+pub const EXTRA_GATEWAY_CHART: &str = "istio-ingress";
+
+/// The file an extra gateway's values go to on 1.11 (`meshgen values --gateway NAME`).
+pub fn gateway_values_file(name: &str) -> String {
+    format!("gateway-{name}.yaml")
+}
+
+fn extra_gateway_view(gateway: &ResolvedExtraGateway, line: ReleaseLine) -> ExtraGatewayView {
+    let mut view = gateway_view(&gateway.gateway, line);
+    view.ports_changed = true;
+    ExtraGatewayView {
+        name: gateway.name.clone(),
+        namespace: gateway.namespace.value.clone(),
+        namespace_why: gateway.namespace.origin.describe(),
+        labels: gateway
+            .labels
+            .iter()
+            .map(|(k, v)| AnnotationView {
+                key: k.clone(),
+                value: v.value.clone(),
+                why: v.origin.describe(),
+            })
+            .collect(),
+        app: gateway.app().to_string(),
+        gateway: view,
+    }
+}
+
+/// Why a platform has no extra gateway of a name.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayFileError {
+    #[error("platform {platform} has no gateway `{name}` in spec.gateways{}", match .known.is_empty() { true => String::new(), false => format!(" (it has {})", .known.join(", ")) })]
+    Unknown {
+        platform: String,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error("on Istio {line} the gateway `{name}` is an entry of the platform's values.yaml, not a file of its own (1.11 installs each extra gateway as a release)")]
+    NotARelease { line: ReleaseLine, name: String },
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Renders the values file of an extra gateway's own release (1.11): the platform's values
+/// with that gateway in the `istio-ingress` chart's place, its name and labels.
+pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String, GatewayFileError> {
+    let Some(gateway) = platform.gateways.iter().find(|g| g.name == name) else {
+        return Err(GatewayFileError::Unknown {
+            platform: platform.name.clone(),
+            name: name.to_string(),
+            known: platform.gateways.iter().map(|g| g.name.clone()).collect(),
+        });
+    };
+    if platform.line != ReleaseLine::V1_11 {
+        return Err(GatewayFileError::NotARelease {
+            line: platform.line,
+            name: name.to_string(),
+        });
+    }
+    let mut view = view(platform);
+    view.installs = installs(platform, Some(gateway));
+    view.uninstall = uninstall_steps(platform, Some(gateway));
+    view.has_manifests = false;
+    view.post_render = false;
+    view.egress = None;
+    view.extra_gateways = Vec::new();
+    let release = extra_gateway_view(gateway, platform.line);
+    view.ingress = extra_gateway_view(gateway, platform.line).gateway;
+    view.gateway_release = Some(release);
+    Ok(render_view(platform.line, view)?)
+}
+
 /// Renders the values file of a resolved platform.
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    let context = tera::Context::from_serialize(view(platform))
-        .map_err(|e| RenderError::Template(e.to_string()))?;
-    let text = engine(platform.line)
-        .render(platform.line.as_str(), &context)
-        .map_err(|e| {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            RenderError::Template(message)
-        })?;
+    render_view(platform.line, view(platform))
+}
+
+fn render_view(line: ReleaseLine, view: View) -> Result<String, RenderError> {
+    let context =
+        tera::Context::from_serialize(view).map_err(|e| RenderError::Template(e.to_string()))?;
+    let text = engine(line).render(line.as_str(), &context).map_err(|e| {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        RenderError::Template(message)
+    })?;
     let text = tidy(&text);
     crate::yaml::parse(&text).map_err(|e| RenderError::Malformed(e.to_string()))?;
     Ok(text)
