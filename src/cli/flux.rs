@@ -82,6 +82,8 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     let values =
         crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(&platform, &loaded.source.display)?;
+    let gateways = crate::render::values::render_gateways(&platform)
+        .map_err(|e| Error::Render(e.to_string()))?;
     // Where `meshgen generate` writes this platform: its file's name, or a built-in's.
     let stem = loaded
         .source
@@ -96,6 +98,7 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     let rendered = flux::Rendered {
         values: &values,
         manifests: &manifests,
+        gateways: &gateways,
         generated_dir: &generated_dir,
     };
     let text = flux::render(&platform, &source, rendered)?;

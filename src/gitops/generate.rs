@@ -41,7 +41,7 @@ pub struct Rendered {
 }
 
 /// One output file of a platform: the path under its directory, and the content.
-pub type Output = (&'static str, String);
+pub type Output = (String, String);
 
 /// Every file one platform produces, in a fixed order. A further output is one more push.
 /// `dir` is the platform's output directory, which a remote Flux Kustomization reads.
@@ -56,25 +56,34 @@ pub fn platform_outputs(
     let values =
         crate::render::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(resolved, &loaded.source.display)?;
+    let gateways = crate::render::values::render_gateways(resolved)
+        .map_err(|e| Error::Render(e.to_string()))?;
     let rendered = crate::install::flux::Rendered {
         values: &values,
         manifests: &manifests,
+        gateways: &gateways,
         generated_dir: dir,
     };
     let flux_objects = match flux {
         Some(source) => Some(crate::install::flux::render(resolved, source, rendered)?),
         None => None,
     };
-    let mut out = vec![("values.yaml", format!("{header}{values}"))];
+    let mut out = vec![("values.yaml".to_string(), format!("{header}{values}"))];
+    for (name, text) in &gateways {
+        out.push((
+            crate::render::values::gateway_values_file(name),
+            format!("{header}{text}"),
+        ));
+    }
     if !manifests.is_empty() {
-        out.push(("manifests.yaml", format!("{header}{manifests}")));
+        out.push(("manifests.yaml".to_string(), format!("{header}{manifests}")));
     }
     if let Some(objects) = flux_objects {
-        out.push(("flux.yaml", format!("{header}{objects}")));
+        out.push(("flux.yaml".to_string(), format!("{header}{objects}")));
         if crate::install::flux::remote_manifests(resolved, &manifests).is_some() {
             let kustomize = crate::install::flux::kustomize_file();
             out.push((
-                crate::install::flux::KUSTOMIZE_FILE,
+                crate::install::flux::KUSTOMIZE_FILE.to_string(),
                 format!("{header}{kustomize}"),
             ));
         }
@@ -171,7 +180,7 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     let started = Instant::now();
     let files = load::platform_files(platforms)?;
     let counters = Counters::default();
-    type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)>;
+    type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Vec<Rendered>)>;
     let mut results: Vec<(usize, One)> =
         crate::parallel::split(&files, "generate worker", |share| {
             share
@@ -192,7 +201,7 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     for (_, result) in results {
         match result {
             Ok((changes, produced, warnings, rendered)) => {
-                plan.rendered.push(rendered);
+                plan.rendered.extend(rendered);
                 plan.changes.extend(changes);
                 plan.files += produced;
                 plan.diagnostics.extend(warnings);
@@ -222,7 +231,7 @@ fn plan_one(
     settings: Settings,
     for_check: bool,
     counters: &Counters,
-) -> Result<(Vec<Change>, usize, Vec<Diagnostic>, Rendered)> {
+) -> Result<(Vec<Change>, usize, Vec<Diagnostic>, Vec<Rendered>)> {
     let t = Instant::now();
     let source = Source::read_named(path, stem)?;
     let t = add(&counters.read, t);
@@ -267,21 +276,29 @@ fn plan_one(
         });
     }
     // Generated files this platform no longer produces (a manifests.yaml it stopped needing).
-    let names: BTreeSet<&str> = outputs.iter().map(|(n, _)| *n).collect();
+    let names: BTreeSet<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
     changes.extend(stale_generated(
         &dir,
         |name| !names.contains(name),
         for_check,
     )?);
     add(&counters.compare, t);
-    let rendered = Rendered {
+    let mut rendered = vec![Rendered {
         values: dir.join("values.yaml"),
         line: resolved.line,
         charts: resolved
             .install_charts()
             .map(|c| resolved.vendored_chart(c.name))
             .collect(),
-    };
+    }];
+    // Each extra gateway's file against the chart it installs.
+    if resolved.line == crate::model::release_line::ReleaseLine::V1_11 {
+        rendered.extend(resolved.gateways.iter().map(|g| Rendered {
+            values: dir.join(crate::render::values::gateway_values_file(&g.name)),
+            line: resolved.line,
+            charts: vec![resolved.vendored_chart(crate::render::values::EXTRA_GATEWAY_CHART)],
+        }));
+    }
     Ok((changes, produced, loaded.warnings, rendered))
 }
 

@@ -402,6 +402,8 @@ fn helm_release(
 pub struct Rendered<'a> {
     pub values: &'a str,
     pub manifests: &'a str,
+    /// The values files of the extra gateways that are releases of their own (1.11), by name.
+    pub gateways: &'a [(String, String)],
     pub generated_dir: &'a Path,
 }
 
@@ -422,6 +424,27 @@ pub fn objects(
     }
     for chart in platform.install_charts() {
         objects.push(helm_release(platform, source, chart.name, &values));
+    }
+    for (name, text) in rendered.gateways {
+        let values = crate::yaml::parse(text)
+            .map_err(|e| Error::Render(format!("gateway {name}'s values do not parse back: {e}")))?
+            .to_json();
+        let gateway = platform
+            .gateways
+            .iter()
+            .find(|g| &g.name == name)
+            .ok_or_else(|| Error::Render(format!("no gateway {name}")))?;
+        let mut release = helm_release(
+            platform,
+            source,
+            crate::render::values::EXTRA_GATEWAY_CHART,
+            &values,
+        );
+        release["metadata"]["name"] = json!(object_name(platform, name));
+        release["spec"]["releaseName"] = json!(name);
+        release["spec"]["targetNamespace"] = json!(gateway.namespace.value);
+        release["spec"]["storageNamespace"] = json!(gateway.namespace.value);
+        objects.push(release);
     }
     Ok(objects)
 }

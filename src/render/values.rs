@@ -589,6 +589,19 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
     Ok(render_view(platform.line, view)?)
 }
 
+/// The values files of a platform's extra gateways that are releases of their own (1.11), by
+/// gateway name; none on other lines.
+pub fn render_gateways(platform: &ResolvedPlatform) -> Result<Vec<(String, String)>, GatewayFileError> {
+    if platform.line != ReleaseLine::V1_11 {
+        return Ok(Vec::new());
+    }
+    platform
+        .gateways
+        .iter()
+        .map(|g| render_gateway(platform, &g.name).map(|text| (g.name.clone(), text)))
+        .collect()
+}
+
 /// Renders the values file of a resolved platform.
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
     render_view(platform.line, view(platform))

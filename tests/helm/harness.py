@@ -33,6 +33,8 @@ BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
 LINES = ["0.6", "1.0", "1.11"]
 # Post-render fixtures committed for the post-render tests: HA platforms on 1.0 and 1.11.
 HA_FIXTURES = sorted((ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
+# Platforms with extra gateways (spec.gateways), on 1.0 and 1.11.
+GATEWAY_FIXTURES = sorted((ROOT / "tests/fixtures/gateways").glob("*.yaml"))
 # The Deployments meshgen post-render spreads, with the pod labels it selects on.
 TARGETS = {
     "1.0": {"istio-pilot": {"app": "pilot", "istio": "pilot"},
@@ -127,16 +129,10 @@ def vendor_miniatures(binary: str, work: Path) -> Path:
     return vendor
 
 
-def installs_of(values_text: str, vendor: Path) -> list[tuple[str, Path, str]]:
-    """(release, vendored chart, namespace) of each `helm install` line of the values header."""
-    installs = []
-    for line in values_text.splitlines():
-        if not line.startswith("#"):
-            break
-        m = re.match(r"#\s+helm install (\S+) vendor/(\S+) --namespace (\S+)", line)
-        if m and (m.group(1), vendor / m.group(2), m.group(3)) not in installs:
-            installs.append((m.group(1), vendor / m.group(2), m.group(3)))
-    return installs
+def installs_of(values_text: str, vendor: Path) -> list[tuple[str, Path, str, str]]:
+    """(release, vendored chart, namespace, values file) of each `helm install` of the header."""
+    return [(release, vendor / chart.removeprefix("vendor/"), namespace, values_file)
+            for release, chart, namespace, values_file in k8s.header_installs(values_text)]
 
 
 def check_values_parse(label: str, text: str, helm_values: dict) -> None:
@@ -301,10 +297,22 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
     installs = installs_of(text, VENDOR)
     check(bool(installs), f"{label}: the values header names no helm install")
     streams = []
-    for release, chart, namespace in installs:
+    services_seen = []
+    own_values: dict[str, dict] = {}
+    for release, chart, namespace, values_file in installs:
         where = f"{label} {release}"
+        release_values = helm_values
+        if values_file != "values.yaml":
+            # An extra gateway's own release (1.11): its own values file.
+            own = meshgen(binary, "values", *args, "--gateway", release)
+            if not check(own.returncode == 0, f"{where}: meshgen values --gateway exit {own.returncode}: {own.stderr.strip()}"):
+                continue
+            release_values = helm.values_from_yaml(own.stdout)
+            own_values[release] = release_values
+            check_values_parse(where, own.stdout, release_values)
+            check(values_file == f"gateway-{release}.yaml", f"{where}: values file {values_file}")
         try:
-            result = k8s.install(chart, release, namespace, helm_values)
+            result = k8s.install(chart, release, namespace, release_values)
         except helm.HelmError as e:
             check(False, f"{where}: Helm install fails: {' '.join(str(e).split())[:400]}")
             continue
@@ -321,8 +329,12 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
                 continue
             errors = k8s.schema_errors(d, kube, strict=False)
             check(not errors, f"{where}: {k8s.describe(d)} against Kubernetes {kube}: {errors}")
+            # The schema check reads a null as absent; a label Kubernetes gets as null is not.
+            bad = {k: v for k, v in (d["metadata"].get("labels") or {}).items() if not isinstance(v, str)}
+            check(not bad, f"{where}: {k8s.describe(d)} labels that are not strings: {bad}")
             if d.get("kind") != "Service":
                 continue
+            services_seen.append(d)
             name = d["metadata"]["name"]
             gateway = next((f for f, k in GATEWAYS.items() if k == name), None)
             if line == "0.6" and name.endswith("-ingress"):
@@ -330,14 +342,26 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
             service_checks(label, line, doc, chart, d, gateway)
         installed_kinds |= k8s.crd_kinds(objects)
     check(any(s.strip() for _, s in streams), f"{label}: the charts rendered nothing")
+    clashes = k8s.node_port_clashes(services_seen)
+    check(not clashes, f"{label}: Services ask for the same node port: {clashes}")
+    by_name = {d["metadata"]["name"]: d for d in services_seen}
+    for name, want in k8s.gateway_expectations(doc["spec"], doc["spec"].get("namespace", "istio-system")).items():
+        svc = by_name.get(name)
+        if not check(svc is not None, f"{label}: gateway {name} has no Service"):
+            continue
+        got_ns = svc["metadata"].get("namespace", "istio-system")
+        check(got_ns == want["namespace"], f"{label}: gateway {name} Service in {got_ns}, platform says {want['namespace']}")
+        check(svc["spec"].get("selector") == want["selector"], f"{label}: gateway {name} selects {svc['spec'].get('selector')}, platform says {want['selector']}")
+        if want["type"]:
+            check(svc["spec"].get("type") == want["type"], f"{label}: gateway {name} type {svc['spec'].get('type')}")
     services = {d["metadata"]["name"] for _, s in streams for d in k8s.objects(s) if d.get("kind") == "Service"}
     for name in k8s.services_named(text):
         check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
     post_render_checks(binary, label, args, line, doc, kube, streams)
-    flux_checks(binary, label, args, helm_values)
+    flux_checks(binary, label, args, helm_values, own_values)
 
 
-def flux_checks(binary: str, label: str, args: list[str], helm_values: dict) -> None:
+def flux_checks(binary: str, label: str, args: list[str], helm_values: dict, release_values: dict[str, dict]) -> None:
     """`meshgen flux` objects read as Kubernetes clients read them (sigs.k8s.io/yaml, YAML 1.1
     rules) are the objects meant, and every HelmRelease carries the values Helm reads from the
     values file."""
@@ -355,8 +379,9 @@ def flux_checks(binary: str, label: str, args: list[str], helm_values: dict) -> 
         if read.get("kind") == "HelmRelease":
             releases += 1
             values = read["spec"]["values"]
-            check(same(values, helm_values), f"{label}: HelmRelease {read['metadata']['name']} carries the values file's values: "
-                  + ("" if same(values, helm_values) else first_difference(values, helm_values)))
+            want = release_values.get(read["spec"]["releaseName"], helm_values)
+            check(same(values, want), f"{label}: HelmRelease {read['metadata']['name']} carries its values file's values: "
+                  + ("" if same(values, want) else first_difference(values, want)))
     check(releases > 0, f"{label}: meshgen flux printed no HelmRelease")
 
 
@@ -373,7 +398,7 @@ def main() -> int:
         doc = platform_doc(name)
         for line in LINES:
             run_case(binary, f"{name}@{line}", ["--platform", name, "--istio", line], doc, line, False)
-    for path in HA_FIXTURES:
+    for path in HA_FIXTURES + GATEWAY_FIXTURES:
         doc = platform_doc(str(path.relative_to(ROOT)))
         line = doc["spec"]["istio"]
         run_case(binary, path.stem, ["--platform", str(path)], doc, line, False)

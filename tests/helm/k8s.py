@@ -213,3 +213,43 @@ def describe(obj: dict) -> str:
 def services_named(values_text: str) -> list[str]:
     """The Services a values file's comments say the charts create (`its Service `name``)."""
     return re.findall(r"its Service `([^`]+)`", values_text)
+
+
+def header_installs(values_text: str) -> list[tuple[str, str, str, str]]:
+    """(release, chart path, namespace, values file) of each `helm install` line of a values
+    header, once each (the header prints one set per Helm major)."""
+    installs = []
+    for line in values_text.splitlines():
+        if not line.startswith("#"):
+            break
+        m = re.match(r"#\s+helm install (\S+) (\S+) --namespace (\S+).* -f (\S+)", line)
+        if m and m.groups() not in installs:
+            installs.append(m.groups())
+    return installs
+
+
+def gateway_expectations(spec: dict, namespace: str) -> dict[str, dict]:
+    """What each `spec.gateways` entry must become: its Service's namespace and selector."""
+    expected = {}
+    for gateway in spec.get("gateways") or []:
+        labels = {"app": gateway["name"], "istio": gateway["name"], **(gateway.get("labels") or {})}
+        expected[gateway["name"]] = {"namespace": gateway.get("namespace", namespace), "selector": labels,
+                                     "type": gateway.get("serviceType")}
+    return expected
+
+
+def node_port_clashes(services: list[dict]) -> list[str]:
+    """Node ports two Services ask for (the second cannot be created)."""
+    seen: dict[int, str] = {}
+    clashes = []
+    for svc in services:
+        for port in svc.get("spec", {}).get("ports") or []:
+            node_port = port.get("nodePort")
+            if node_port is None:
+                continue
+            owner = f"{svc['metadata']['name']}/{port.get('name')}"
+            if node_port in seen:
+                clashes.append(f"{node_port}: {seen[node_port]} and {owner}")
+            else:
+                seen[node_port] = owner
+    return clashes

@@ -43,6 +43,7 @@ import k8s  # noqa: E402
 BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
 # HA platforms of the post-render tests, on their own line: the Flux patches through kustomize.
 HA_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
+GATEWAY_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/gateways").glob("*.yaml"))
 LINES = ["0.6", "1.0", "1.11"]
 tally = k8s.Tally()
 check = tally.check
@@ -72,18 +73,6 @@ def kustomize(cmd: list[str], manifest: str, patches: list[dict]) -> subprocess.
             "patches": patches,
         }))
         return subprocess.run([*cmd, d], capture_output=True, text=True)
-
-
-def header_installs(values_text: str) -> list[tuple[str, str, str]]:
-    """(release, chart path, namespace) of each `helm install` line of the values header."""
-    installs = []
-    for line in values_text.splitlines():
-        if not line.startswith("#"):
-            break
-        m = re.match(r"#\s+helm install (\S+) (\S+) --namespace (\S+)", line)
-        if m and (m.group(1), m.group(2), m.group(3)) not in installs:
-            installs.append((m.group(1), m.group(2), m.group(3)))
-    return installs
 
 
 def post_render_args(values_text: str) -> list[str] | None:
@@ -123,7 +112,7 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         row["schema_errors"] += len(errors)
         check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)}: {errors}")
 
-    installs = header_installs(values_text)
+    installs = k8s.header_installs(values_text)
     if not check(bool(installs), f"{label}: the values header names no helm install"):
         return
     pr_args = post_render_args(values_text)
@@ -132,11 +121,19 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
     releases = {o["metadata"]["name"]: o for o in k8s.objects(flux.stdout) if o.get("kind") == "HelmRelease"}
 
     services: set[str] = set()
-    for release, chart, namespace in installs:
+    services_seen: list[dict] = []
+    for release, chart, namespace, values_file in installs:
         row["charts"] += 1
         where = f"{label} {release}"
+        release_values = values
+        if values_file != "values.yaml":
+            # An extra gateway's own release (1.11), with its own values file.
+            own = meshgen(binary, repo, "values", "--platform", platform, *sets, "--gateway", release)
+            if not check(own.returncode == 0, f"{where}: meshgen values --gateway exit {own.returncode}: {own.stderr.strip()}"):
+                continue
+            release_values = helm.values_from_yaml(own.stdout)
         try:
-            result = k8s.install(repo / chart, release, namespace, values)
+            result = k8s.install(repo / chart, release, namespace, release_values)
         except helm.HelmError as e:
             check(False, f"{where}: Helm install fails: {' '.join(str(e).split())[:500]}")
             continue
@@ -153,6 +150,7 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         objs = k8s.objects(result.manifest)
         row["objects"] += len(objs)
         services |= {o["metadata"]["name"] for o in objs if o.get("kind") == "Service"}
+        services_seen += [o for o in objs if o.get("kind") == "Service"]
         for obj in objs:
             if k8s.is_builtin(obj, kube):
                 errors = k8s.schema_errors(obj, kube, strict=False)
@@ -197,6 +195,15 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
             check(by_kustomize.get(key) == obj, f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
     for name in k8s.services_named(values_text):
         check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
+    clashes = k8s.node_port_clashes(services_seen)
+    check(not clashes, f"{label}: Services ask for the same node port: {clashes}")
+    by_name = {o["metadata"]["name"]: o for o in services_seen}
+    for name, want in k8s.gateway_expectations(own, own.get("namespace", "istio-system")).items():
+        svc = by_name.get(name)
+        if not check(svc is not None, f"{label}: gateway {name} has no Service"):
+            continue
+        check(svc["metadata"].get("namespace") == want["namespace"], f"{label}: gateway {name} Service in {svc['metadata'].get('namespace')}, platform says {want['namespace']}")
+        check(svc["spec"].get("selector") == want["selector"], f"{label}: gateway {name} selects {svc['spec'].get('selector')}, platform says {want['selector']}")
 
 
 def read_platform(repo: Path, ref: str) -> dict:
@@ -230,7 +237,7 @@ def main() -> int:
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
     cases = [(p, l) for p in opts.platform or BUILTINS for l in lines]
     if not opts.platform:
-        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES]
+        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES]
     for platform, line in cases:
         if line not in lines:
             continue
