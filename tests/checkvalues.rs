@@ -286,6 +286,65 @@ fn every_built_in_values_file_fits_a_chart_built_from_the_key_lists() {
     assert_eq!(counts, [("0.6", 1), ("1.0", 4), ("1.11", 1)]);
 }
 
+/// Extra gateways fit the charts: on 1.0 each entry is held to the ingress gateway's keys (a
+/// typo is still caught), on 1.11 its own file to the istio-ingress chart.
+#[test]
+fn extra_gateways_fit_the_charts_built_from_the_key_lists() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (line, version, fixture, gateway) in [
+        ("1.0", "1.0.9", "ilb-10", None),
+        ("1.11", "1.11.8", "ilb-111", None),
+        ("1.11", "1.11.8", "ilb-111", Some("ilb-gateway")),
+    ] {
+        let keys = std::fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join(format!("vendor/istio/{version}/chart"));
+        std::fs::create_dir_all(&chart).unwrap();
+        std::fs::write(chart.join("Chart.yaml"), "name: chart\n").unwrap();
+        std::fs::write(chart.join("values.yaml"), null_tree(&keys)).unwrap();
+        let platform = format!("{root}/tests/fixtures/gateways/{fixture}.yaml");
+        let mut args = vec!["values", "--platform", platform.as_str()];
+        if let Some(g) = gateway {
+            args.extend(["--gateway", g]);
+        }
+        let out = Command::cargo_bin("meshgen")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{fixture}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let check = |text: &str| {
+            let file = dir.path().join("values.yaml");
+            std::fs::write(&file, text).unwrap();
+            let o = Command::cargo_bin("meshgen")
+                .unwrap()
+                .arg("check-values")
+                .arg("--chart")
+                .arg(&chart)
+                .args(["--istio", line])
+                .arg(&file)
+                .output()
+                .unwrap();
+            (
+                o.status.code().unwrap(),
+                String::from_utf8(o.stderr).unwrap(),
+            )
+        };
+        let (code, stderr) = check(&text);
+        assert_eq!(code, 0, "{fixture} {gateway:?}:\n{stderr}");
+        if line == "1.0" {
+            let (code, stderr) = check(&text.replace("    cpu:\n", "    cpuu:\n"));
+            assert_eq!(code, 1);
+            assert!(
+                stderr.contains("gateways.ilb-gateway.cpuu: the chart does not declare this key"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("did you mean `cpu`?"), "{stderr}");
+        }
+    }
+}
+
 /// A values.yaml declaring each listed key path with a null (accept-anything) leaf.
 fn null_tree(keys: &str) -> String {
     let mut root = serde_json::Map::new();

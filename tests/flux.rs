@@ -816,3 +816,56 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     let (code, _, stderr) = run(&["check"]);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// An extra gateway on 1.11 is its own release of the istio-ingress chart, after istiod, in
+/// its own namespace, with its own values file's values; on 1.0 it is part of the one release.
+#[test]
+fn an_extra_gateway_on_1_11_is_a_release_of_its_own() {
+    let fixture = format!(
+        "{}/tests/fixtures/gateways/ilb-111.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (objects, _) = flux(&fixture, &[]);
+    assert_eq!(
+        common::helm_release_names(&objects),
+        [
+            "istio-base",
+            "istiod",
+            "istio-ingress",
+            "istio-egress",
+            "ilb-gateway"
+        ]
+    );
+    let spec = &release(&objects, "ilb-gateway")["spec"];
+    assert_eq!(spec["releaseName"], "ilb-gateway");
+    assert_eq!(spec["targetNamespace"], "default");
+    assert_eq!(spec["storageNamespace"], "default");
+    assert_eq!(spec["dependsOn"][0]["name"], "istiod");
+    assert!(spec["chart"]["spec"]["chart"]
+        .as_str()
+        .unwrap()
+        .ends_with("/istio-ingress"));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, own, stderr) = meshgen(
+        dir.path(),
+        &["values", "--platform", &fixture, "--gateway", "ilb-gateway"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        spec["values"],
+        meshgen::yaml::parse(&own).unwrap().to_json()
+    );
+    assert_eq!(
+        spec["values"]["gateways"]["istio-ingressgateway"]["name"],
+        "ilb-gateway"
+    );
+
+    let fixture = format!(
+        "{}/tests/fixtures/gateways/ilb-10.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (objects, _) = flux(&fixture, &[]);
+    assert_eq!(common::helm_release_names(&objects), ["istio"]);
+    let values = &release(&objects, "istio")["spec"]["values"]["gateways"];
+    assert_eq!(values["ilb-gateway"]["namespace"], "default");
+}

@@ -616,3 +616,61 @@ fn the_locked_version_pins_the_images() {
     );
     assert!(stdout.contains("vendor/istio/1.0.8/istio"), "{stdout}");
 }
+
+/// The seed's second gateway on each line that has them: on 1.0 an entry of the gateways
+/// chart with every key written, on 1.11 its own values file; node ports never shared.
+#[test]
+fn extra_gateways_render_on_each_line() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = |args: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = meshgen_in(dir.path()).args(args).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let ilb10 = format!("{root}/tests/fixtures/gateways/ilb-10.yaml");
+    let (code, stdout, stderr) = run(&["values", "--platform", &ilb10]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("gateways_ilb_10", stdout);
+    // The chart's default node ports stay the ingress gateway's; one the platform gives an
+    // extra gateway is taken from the ingress gateway's defaults.
+    let values = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    let node_ports: Vec<u64> = ["istio-ingressgateway", "ilb-gateway", "internal-gateway"]
+        .iter()
+        .flat_map(|g| {
+            values["gateways"][g]["ports"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|p| p["nodePort"].as_u64())
+        .collect();
+    let unique: BTreeSet<u64> = node_ports.iter().copied().collect();
+    assert_eq!(unique.len(), node_ports.len(), "{node_ports:?}");
+    assert!(node_ports.contains(&31390));
+    let (code, _, stderr) = run(&["values", "--platform", &ilb10, "--gateway", "ilb-gateway"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("an entry of the platform's values.yaml"),
+        "{stderr}"
+    );
+
+    let ilb111 = format!("{root}/tests/fixtures/gateways/ilb-111.yaml");
+    let (code, stdout, stderr) = run(&["values", "--platform", &ilb111]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("#   helm install ilb-gateway vendor/istio/1.11.8/istio-ingress --namespace default --create-namespace -f gateway-ilb-gateway.yaml\n"), "{stdout}");
+    assert!(stdout.contains("#   helm uninstall ilb-gateway --namespace default\n"));
+    assert!(
+        !stdout.contains("ilb-gateway:"),
+        "no entry of its own on 1.11"
+    );
+    let (code, own, stderr) = run(&["values", "--platform", &ilb111, "--gateway", "ilb-gateway"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("gateways_ilb_111_gateway_file", own);
+    let (code, _, stderr) = run(&["values", "--platform", &ilb111, "--gateway", "ilb-gatewya"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("(it has ilb-gateway)"), "{stderr}");
+}

@@ -816,3 +816,49 @@ fn set_errors_point_at_the_argument() {
     );
     assert!(!out.stderr.contains(":0:0"), "{out:?}");
 }
+
+/// A 1.11 extra gateway's values file is generated beside values.yaml, `check` holds it
+/// current, and it goes when the gateway goes.
+#[test]
+fn generate_writes_and_check_holds_each_gateway_file() {
+    let repo = Repo::new();
+    let fixture = fs::read_to_string(format!(
+        "{}/tests/fixtures/gateways/ilb-111.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    repo.write("platforms/ilb-111.yaml", &fixture);
+    let out = repo.meshgen(&["generate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let file = "generated/ilb-111/gateway-ilb-gateway.yaml";
+    let own = repo.meshgen(&[
+        "values",
+        "--platform",
+        "ilb-111",
+        "--gateway",
+        "ilb-gateway",
+    ]);
+    assert!(
+        repo.read(file).ends_with(&own.stdout),
+        "the file is the gateway's values"
+    );
+    assert_eq!(repo.meshgen(&["check"]).code, 0);
+
+    repo.write(file, &repo.read(file).replace("ilb-gateway", "ilb"));
+    let out = repo.meshgen(&["check"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("gateway-ilb-gateway.yaml"),
+        "{}",
+        out.stdout
+    );
+
+    let cut = fixture.find("  gateways:").unwrap();
+    repo.write("platforms/ilb-111.yaml", &fixture[..cut]);
+    assert_eq!(repo.meshgen(&["generate"]).code, 0);
+    assert!(
+        !repo.path(file).exists(),
+        "a vanished gateway's file is deleted"
+    );
+    assert_eq!(repo.meshgen(&["check"]).code, 0);
+}

@@ -87,6 +87,9 @@ struct Decl {
     /// Any key is accepted below this map.
     open: bool,
     children: BTreeMap<String, Decl>,
+    /// What any key not in `children` is held to: a map whose every entry the templates
+    /// read alike (1.0's `gateways`, one gateway per entry).
+    each: Option<Box<Decl>>,
     /// `file:line` of the default, for messages.
     origin: String,
 }
@@ -97,6 +100,7 @@ impl Decl {
             kind: Kind::Any,
             open: false,
             children: BTreeMap::new(),
+            each: None,
             origin,
         }
     }
@@ -106,6 +110,7 @@ impl Decl {
             kind: Kind::Map,
             open: false,
             children: BTreeMap::new(),
+            each: None,
             origin,
         }
     }
@@ -130,6 +135,7 @@ impl Decl {
     fn union(&mut self, other: Decl) {
         if self.kind == Kind::Map && other.kind == Kind::Map {
             self.open |= other.open;
+            self.each = self.each.take().or(other.each);
             for (key, child) in other.children {
                 match self.children.get_mut(&key) {
                     Some(mine) => mine.union(child),
@@ -332,6 +338,16 @@ fn apply_extras(root: &mut Decl, line: ReleaseLine) {
     let origin = format!("data/chart-keys/{line}.extra.txt");
     for entry in extras(line).lines() {
         let entry = entry.split('#').next().unwrap_or_default().trim();
+        if let Some((map, like)) = entry
+            .strip_prefix("each ")
+            .and_then(|rest| rest.split_once(" like "))
+        {
+            let template = root.get_mut(&split_path(like.trim())).cloned();
+            if let (Some(template), Some(map)) = (template, root.get_mut(&split_path(map.trim()))) {
+                map.each = Some(Box::new(template));
+            }
+            continue;
+        }
         let (open, path) = if let Some(p) = entry.strip_prefix("open ") {
             (true, p)
         } else if let Some(p) = entry.strip_prefix("read ") {
@@ -463,7 +479,7 @@ fn walk(
     }
     for entry in entries {
         path.push(PathSegment::Key(entry.key.clone()));
-        match decl.children.get(&entry.key) {
+        match decl.children.get(&entry.key).or(decl.each.as_deref()) {
             None => {
                 let hint = crate::suggest::did_you_mean(
                     &entry.key,

@@ -91,6 +91,10 @@ pub fn platform_outputs(
     Ok(out)
 }
 
+/// What planning one platform gives: its changes, how many files it produces, its warnings,
+/// and its values files for `check`'s chart checks.
+type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Vec<Rendered>)>;
+
 /// Whether a file was written by `generate` (its first line starts with `MARKER`).
 pub fn is_generated(path: &Path) -> bool {
     use std::io::Read as _;
@@ -180,7 +184,6 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     let started = Instant::now();
     let files = load::platform_files(platforms)?;
     let counters = Counters::default();
-    type One = Result<(Vec<Change>, usize, Vec<Diagnostic>, Vec<Rendered>)>;
     let mut results: Vec<(usize, One)> =
         crate::parallel::split(&files, "generate worker", |share| {
             share
@@ -231,7 +234,7 @@ fn plan_one(
     settings: Settings,
     for_check: bool,
     counters: &Counters,
-) -> Result<(Vec<Change>, usize, Vec<Diagnostic>, Vec<Rendered>)> {
+) -> One {
     let t = Instant::now();
     let source = Source::read_named(path, stem)?;
     let t = add(&counters.read, t);

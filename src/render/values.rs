@@ -591,7 +591,9 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
 
 /// The values files of a platform's extra gateways that are releases of their own (1.11), by
 /// gateway name; none on other lines.
-pub fn render_gateways(platform: &ResolvedPlatform) -> Result<Vec<(String, String)>, GatewayFileError> {
+pub fn render_gateways(
+    platform: &ResolvedPlatform,
+) -> Result<Vec<(String, String)>, GatewayFileError> {
     if platform.line != ReleaseLine::V1_11 {
         return Ok(Vec::new());
     }
