@@ -128,10 +128,10 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         release_values = values
         if values_file != "values.yaml":
             # An extra gateway's own release (1.11), with its own values file.
-            own = meshgen(binary, repo, "values", "--platform", platform, *sets, "--gateway", release)
-            if not check(own.returncode == 0, f"{where}: meshgen values --gateway exit {own.returncode}: {own.stderr.strip()}"):
+            gateway_file = meshgen(binary, repo, "values", "--platform", platform, *sets, "--gateway", release)
+            if not check(gateway_file.returncode == 0, f"{where}: meshgen values --gateway exit {gateway_file.returncode}: {gateway_file.stderr.strip()}"):
                 continue
-            release_values = helm.values_from_yaml(own.stdout)
+            release_values = helm.values_from_yaml(gateway_file.stdout)
         try:
             result = k8s.install(repo / chart, release, namespace, release_values)
         except helm.HelmError as e:
