@@ -352,8 +352,15 @@ fn view(platform: &ResolvedPlatform) -> View {
     }
 }
 
-/// Renders the values file of a resolved platform.
+/// Renders the values file of a resolved platform: the line's template, then `spec.values`
+/// merged in (`merge`).
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
+    let text = render_template(platform)?;
+    crate::render::merge::merge(&text, platform.line, &platform.values)
+}
+
+/// What the line's template alone renders: everything meshgen sets, without `spec.values`.
+pub fn render_template(platform: &ResolvedPlatform) -> Result<String, RenderError> {
     let context = tera::Context::from_serialize(view(platform))
         .map_err(|e| RenderError::Template(e.to_string()))?;
     let text = engine(platform.line)
