@@ -254,12 +254,7 @@ pub fn check_values(
     let mut out = Vec::new();
     let mut path = base.to_vec();
     walk(values, Some(&keys.root), line, &mut path, &mut out);
-    out.into_iter()
-        .map(|f| {
-            let at_value = !f.message.contains(" do not declare ");
-            (f, at_value)
-        })
-        .collect()
+    out
 }
 
 fn error(path: &[PathSegment], message: String, hint: Option<String>) -> Finding {
@@ -283,11 +278,11 @@ fn walk(
     decl: Option<&Key>,
     line: ReleaseLine,
     path: &mut Vec<PathSegment>,
-    out: &mut Vec<Finding>,
+    out: &mut Vec<(Finding, bool)>,
 ) {
     match &node.value {
         NodeValue::Str(text, true) if yaml11_kind(text, true).is_some() => {
-            out.push(ambiguous(text, decl.map(|d| d.kind), path));
+            out.push((ambiguous(text, decl.map(|d| d.kind), path), true));
         }
         NodeValue::Map(entries) => {
             let checked = decl.filter(|d| !d.open && d.kind == Kind::Map);
@@ -307,15 +302,18 @@ fn walk(
                                 near.push(PathSegment::Key(s.to_string()));
                                 format!("did you mean `{}`?", chart_path(&near))
                             });
-                            out.push(error(
-                                path,
-                                format!(
-                                    "the Istio {line} charts do not declare `{}`",
-                                    chart_path(path)
+                            out.push((
+                                error(
+                                    path,
+                                    format!(
+                                        "the Istio {line} charts do not declare `{}`",
+                                        chart_path(path)
+                                    ),
+                                    hint.or_else(|| {
+                                        Some("see data/chart-keys/ for the keys of the line".into())
+                                    }),
                                 ),
-                                hint.or_else(|| {
-                                    Some("see data/chart-keys/ for the keys of the line".into())
-                                }),
+                                false,
                             ));
                             path.pop();
                             continue;
@@ -333,15 +331,18 @@ fn walk(
                     {
                         let hint = (given == Kind::Number && c.kind == Kind::Str)
                             .then(|| "quote it to keep it a string".to_string());
-                        out.push(error(
-                            path,
-                            format!(
-                                "{} where the Istio {line} charts have {} (`{}`)",
-                                given.noun(),
-                                c.kind.noun(),
-                                chart_path(path)
+                        out.push((
+                            error(
+                                path,
+                                format!(
+                                    "{} where the Istio {line} charts have {} (`{}`)",
+                                    given.noun(),
+                                    c.kind.noun(),
+                                    chart_path(path)
+                                ),
+                                hint,
                             ),
-                            hint,
+                            true,
                         ));
                     }
                     _ => walk(&entry.value, child, line, path, out),
