@@ -24,31 +24,36 @@ pub fn platform(data: &[u8]) {
 }
 
 fn check_load(source: &Source, overrides: &[meshgen::model::set::Assignment]) {
+    let refused = |diagnostics: Vec<meshgen::error::Diagnostic>| {
+        assert!(
+            diagnostics.iter().any(|d| d.is_error()),
+            "refused without an error: {diagnostics:?}"
+        );
+        // Located in the file, or at the --set argument that wrote the value.
+        assert!(diagnostics
+            .iter()
+            .all(|d| d.file == source.display || d.file.starts_with("--set ")));
+    };
     match load::load(source, overrides) {
         Ok(loaded) => {
             let line = loaded.file.spec.istio;
-            let resolved = meshgen::render::resolve::resolve(
-                &loaded.file,
-                &loaded.doc,
+            // spec.values meeting a key meshgen sets is refused here, located.
+            let resolved = match meshgen::render::resolve::resolve_loaded(
+                &loaded,
                 line.pinned_version(),
                 meshgen::render::resolve::Origin::Default {
                     why: "fuzz".to_string(),
                 },
-            );
+            ) {
+                Ok(resolved) => resolved,
+                Err(meshgen::error::Error::Findings(diagnostics)) => return refused(diagnostics),
+                Err(e) => panic!("a valid platform resolves: {e}"),
+            };
             let rendered =
                 meshgen::render::values::render(&resolved).expect("a valid platform renders");
             meshgen::yaml::parse(&rendered).expect("rendered values parse back");
         }
-        Err(diagnostics) => {
-            assert!(
-                diagnostics.iter().any(|d| d.is_error()),
-                "refused without an error: {diagnostics:?}"
-            );
-            // Located in the file, or at the --set argument that wrote the value.
-            assert!(diagnostics
-                .iter()
-                .all(|d| d.file == source.display || d.file.starts_with("--set ")));
-        }
+        Err(diagnostics) => refused(diagnostics),
     }
 }
 

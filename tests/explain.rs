@@ -139,6 +139,7 @@ fn explained(platform: &str, line: ReleaseLine, set: &[&str]) -> Option<(Vec<Exp
         platform: platform.to_string(),
         istio: Some(line),
         set: set.iter().map(ToString::to_string).collect(),
+        ..Default::default()
     };
     let version_for = |l| resolve::version_for(None, l);
     // A platform's Kubernetes version outside the line is moved into its range (as the

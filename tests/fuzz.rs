@@ -29,6 +29,7 @@ const TARGETS: &[(&str, Body, &[&str])] = &[
             "tests/valid",
             "tests/invalid",
             "tests/corpus/platform",
+            "tests/fixtures/values",
         ],
     ),
     ("set", bodies::set, &[]),

@@ -268,13 +268,21 @@ fn committed_cases() -> Vec<Case> {
             "tests/invalid/{}",
             path.file_name().unwrap().to_string_lossy()
         );
-        cases.push(Case::new(
-            Platform,
-            &label,
-            Setup::Bytes(bytes),
-            1,
-            &fragment,
-        ));
+        // spec.values meeting a key meshgen sets is found when the platform is resolved, after
+        // it loads: named as the sweep places it, so that no load error comes first, and not
+        // for `platforms`, which lists what loads without rendering it.
+        let conflict = fragment.contains("meshgen sets");
+        let bytes = if conflict {
+            text.replace("\n  name: t\n", &format!("\n  name: {STEM}\n"))
+                .into_bytes()
+        } else {
+            bytes
+        };
+        let mut case = Case::new(Platform, &label, Setup::Bytes(bytes), 1, &fragment);
+        if conflict {
+            case.skip = &["platforms"];
+        }
+        cases.push(case);
     }
     let sets =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/set.txt"))

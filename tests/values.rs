@@ -674,3 +674,435 @@ fn extra_gateways_render_on_each_line() {
     assert_eq!(code, 2);
     assert!(stderr.contains("(it has ilb-gateway)"), "{stderr}");
 }
+
+// ---- spec.values ------------------------------------------------------------------------
+
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = meshgen_in(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::canonicalize(format!("tests/fixtures/values/{name}.yaml"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn spec_values_seed_uses_render_on_1_0_and_1_11() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) =
+        run_in(dir.path(), &["values", "--platform", &fixture("registry")]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    assert_eq!(doc["global"]["hub"], "registry.example.com/istio");
+    assert_eq!(doc["global"]["tag"], "1.0.9", "the release tag stays");
+    assert_eq!(doc["global"]["proxy"]["accessLogFile"], "/dev/stdout");
+    assert_eq!(
+        doc["gateways"]["istio-ingressgateway"]["resources"]["limits"]["memory"],
+        "1Gi"
+    );
+    assert_eq!(
+        doc["gateways"]["istio-ingressgateway"]["labels"]["tier"],
+        "edge"
+    );
+    // What meshgen sets beside them is untouched.
+    assert_eq!(doc["gateways"]["istio-ingressgateway"]["type"], "NodePort");
+    assert!(
+        stdout.starts_with("# Helm values for Istio 1.0.9"),
+        "header kept"
+    );
+    assert!(
+        stdout.contains(
+            "  hub: \"registry.example.com/istio\"  # spec.values: platform file line 15\n"
+        ),
+        "{stdout}"
+    );
+    insta::assert_snapshot!("spec_values_registry_1_0", stdout);
+
+    let (code, stdout, stderr) = run_in(dir.path(), &["values", "--platform", &fixture("mesh")]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    assert_eq!(doc["global"]["hub"], "registry.example.com/istio");
+    assert_eq!(doc["meshConfig"]["accessLogFile"], "/dev/stdout");
+    let gateway = &doc["gateways"]["istio-ingressgateway"];
+    assert_eq!(gateway["type"], "LoadBalancer");
+    assert_eq!(gateway["tolerations"][0]["value"], "no");
+    assert_eq!(gateway["resources"]["limits"]["memory"], "1_024Mi");
+    assert_eq!(gateway["nodeSelector"]["ingress"], "yes");
+    // YAML 1.1 traps stay strings: written double-quoted.
+    for trap in ["\"no\"", "\"1_024Mi\"", "\"yes\"", "\"on\""] {
+        assert!(stdout.contains(trap), "{trap} quoted in\n{stdout}");
+    }
+    insta::assert_snapshot!("spec_values_mesh_1_11", stdout);
+}
+
+#[test]
+fn spec_values_on_0_6_replace_the_release_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("p.yaml");
+    std::fs::write(
+        &platform,
+        "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: p\nspec:\n  provider: kvm\n  istio: \"0.6\"\n  values:\n    global:\n      proxy:\n        repository: \"registry.example.com/istio/proxy\"\n    pilot:\n      nodeSelector:\n        pool: \"on\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &["values", "--platform", platform.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    assert_eq!(
+        doc["global"]["proxy"]["repository"],
+        "registry.example.com/istio/proxy"
+    );
+    assert_eq!(doc["global"]["proxy"]["tag"], "0.6.0");
+    assert_eq!(doc["pilot"]["nodeSelector"]["pool"], "on");
+    assert!(stdout.contains("pool: \"on\""), "{stdout}");
+}
+
+#[test]
+fn spec_values_through_set_and_set_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &[
+            "values",
+            "--platform",
+            "kvm",
+            "--set",
+            "spec.values.global.proxy.accessLogFile=/dev/stdout,spec.values.pilot.env.COUNT=100",
+            "--set-string",
+            "spec.values.pilot.env.FLAG=true,spec.values.pilot.env.SWITCH=on",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    assert_eq!(doc["global"]["proxy"]["accessLogFile"], "/dev/stdout");
+    assert_eq!(
+        doc["pilot"]["env"]["COUNT"], 100,
+        "--set types as Helm does"
+    );
+    assert_eq!(
+        doc["pilot"]["env"]["FLAG"], "true",
+        "--set-string keeps strings"
+    );
+    assert_eq!(doc["pilot"]["env"]["SWITCH"], "on");
+    assert!(stdout.contains("# spec.values: set with --set"), "{stdout}");
+
+    // A key a typed field sets is refused at the argument, naming the field.
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &[
+            "values",
+            "--platform",
+            "kvm",
+            "--set",
+            "spec.values.gateways.istio-ingressgateway.type=LoadBalancer",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--set spec.values.gateways.istio-ingressgateway.type=LoadBalancer: spec.values.gateways.istio-ingressgateway.type: meshgen sets `gateways.istio-ingressgateway.type` from `spec.ingressGateway.serviceType`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: set spec.ingressGateway.serviceType instead"),
+        "{stderr}"
+    );
+    // An unknown key, through --set-string, is located at that argument.
+    let (code, _, stderr) = run_in(
+        dir.path(),
+        &[
+            "values",
+            "--platform",
+            "kvm",
+            "--set-string",
+            "spec.values.global.hubb=x",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("--set-string spec.values.global.hubb=x: spec.values.global.hubb: the Istio 1.0 charts do not declare `global.hubb`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `global.hub`?"), "{stderr}");
+    // A malformed --set-string is a usage error naming the flag.
+    let (code, _, stderr) = run_in(
+        dir.path(),
+        &["values", "--platform", "kvm", "--set-string", "novalue"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--set-string `novalue`: expected PATH=VALUE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn spec_values_yaml_1_1_trap_stays_the_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("p.yaml");
+    let head = "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: p\nspec:\n  provider: kvm\n  istio: \"1.0\"\n  values:\n    global:\n      proxy:\n";
+    std::fs::write(&platform, format!("{head}        accessLogFile: \"on\"\n")).unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &["values", "--platform", platform.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("    accessLogFile: \"on\"\n"), "{stdout}");
+    // Read as Helm reads it (YAML 1.1): the quoted scalar is the string.
+    let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+    assert_eq!(doc["global"]["proxy"]["accessLogFile"], "on");
+
+    // Unquoted, YAML 1.1 and 1.2 disagree: refused at the value, with both ways out.
+    std::fs::write(&platform, format!("{head}        accessLogFile: on\n")).unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &["values", "--platform", platform.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains(":11:24: spec.values.global.proxy.accessLogFile: Helm reads `on` as a boolean (YAML 1.1), meshgen as a string (YAML 1.2); the chart has a string here"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("quote it (\"on\")") && stderr.contains("--set-string"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn explain_names_spec_values_as_the_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_in(dir.path(), &["explain", "--platform", &fixture("mesh")]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let why = |path: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{path} = ")))
+            .unwrap_or_else(|| panic!("{path} in\n{stdout}"));
+        lines[i + 1].trim().to_string()
+    };
+    assert!(
+        why("global.hub").starts_with("spec.values: platform file line 14 ("),
+        "{}",
+        why("global.hub")
+    );
+    assert!(why("global.hub").ends_with(":14: `hub: \"registry.example.com/istio\"`)"));
+    assert!(why("meshConfig.accessLogFile").starts_with("spec.values: platform file line 15"));
+    assert!(why("gateways.istio-ingressgateway.tolerations[0].key")
+        .starts_with("spec.values: platform file line 24"));
+    // What meshgen sets keeps its own origin.
+    assert!(!why("gateways.istio-ingressgateway.type").contains("spec.values"));
+    assert!(why("global.tag").contains("images"));
+}
+
+#[test]
+fn spec_values_flow_through_flux_and_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &[
+            "flux",
+            "--platform",
+            &fixture("mesh"),
+            "--git-url",
+            "https://git.example.com/fleet.git",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut releases = 0;
+    for doc in meshgen::yaml::parse_stream(
+        &stdout,
+        meshgen::yaml::Dialect::Kubernetes,
+        meshgen::install::postrender::MANIFEST_BOUNDS,
+    )
+    .unwrap()
+    {
+        let doc = doc.to_json();
+        if doc["kind"] == "HelmRelease" {
+            releases += 1;
+            let values = &doc["spec"]["values"];
+            assert_eq!(values["global"]["hub"], "registry.example.com/istio");
+            assert_eq!(values["meshConfig"]["accessLogFile"], "/dev/stdout");
+            assert_eq!(
+                values["gateways"]["istio-ingressgateway"]["tolerations"][0]["value"],
+                "no"
+            );
+        }
+    }
+    assert_eq!(releases, 4, "{stdout}");
+
+    // generate writes the merged values; check finds them current; a conflict fails both.
+    std::fs::create_dir(dir.path().join("platforms")).unwrap();
+    std::fs::copy(fixture("mesh"), dir.path().join("platforms/mesh.yaml")).unwrap();
+    let (code, _, stderr) = run_in(dir.path(), &["generate"]);
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(dir.path().join("generated/mesh/values.yaml")).unwrap();
+    assert!(written.contains("\nmeshConfig:  # spec.values: platform file line 15\n  accessLogFile: \"/dev/stdout\"\n"), "{written}");
+    let (_, stdout, stderr) = run_in(dir.path(), &["check", "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["file"].as_str().unwrap_or("").contains("mesh")),
+        "{findings:?}"
+    );
+    let text = std::fs::read_to_string(fixture("mesh")).unwrap().replace(
+        "      accessLogEncoding: \"JSON\"\n",
+        "      enableTracing: true\n",
+    );
+    let text = text.replace(
+        "  kubernetes: \"1.21\"\n",
+        "  kubernetes: \"1.21\"\n  tracing: true\n",
+    );
+    std::fs::write(dir.path().join("platforms/mesh.yaml"), text).unwrap();
+    let (code, _, stderr) = run_in(dir.path(), &["generate"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("platforms/mesh.yaml:18:7: spec.values.meshConfig.enableTracing: meshgen sets `meshConfig.enableTracing` from `spec.tracing`"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = run_in(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("spec.values.meshConfig.enableTracing"),
+        "{stdout}"
+    );
+}
+
+/// `spec.values` holding `keys` = `value`.
+fn chart_value(keys: &[String], value: Value) -> meshgen::render::resolve::ChartValue {
+    use meshgen::render::resolve::{ChartValue, ChartValueNode, Origin};
+    let (first, rest) = keys.split_first().unwrap();
+    ChartValue {
+        key: first.clone(),
+        origin: Origin::File { line: 0 },
+        value: if rest.is_empty() {
+            ChartValueNode::Value(value)
+        } else {
+            ChartValueNode::Map(vec![chart_value(rest, value)])
+        },
+    }
+}
+
+/// Every key the templates emit, on every line, for platforms that exercise every field, is
+/// named by `merge::owner`; only the release's images may be replaced through `spec.values`,
+/// and every other emitted key set through `spec.values` is refused. A template that starts
+/// setting a new key fails here until its owner is named, and is refused meanwhile.
+#[test]
+fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
+    use meshgen::model::load::{load, Source};
+    use meshgen::model::set;
+    use meshgen::render::merge::{self, Owner};
+    use meshgen::render::{resolve, values};
+    let variants: &[&str] = &[
+        "",
+        "spec.highAvailability.replicas=3",
+        "spec.highAvailability.replicas=2,spec.highAvailability.antiAffinity=none",
+        "spec.tracing=true",
+        "spec.resources=small",
+        "spec.ingressGateway.loadBalancerIP=10.0.0.1,spec.ingressGateway.annotations.a=b,spec.egressGateway.annotations.c=d",
+        "spec.ingressGateway.serviceType=NodePort,spec.ingressGateway.nodePorts.http2=30080",
+        "spec.egressGateway.enabled=false",
+        "spec.addons.grafana.enabled=true,spec.addons.grafana.serviceType=NodePort,spec.addons.prometheus.enabled=true,spec.addons.prometheus.serviceType=NodePort,spec.addons.kiali.enabled=true,spec.addons.servicegraph.enabled=true,spec.addons.zipkin.enabled=true",
+        "spec.namespace=mesh",
+    ];
+    let mut release_defaults = BTreeSet::new();
+    let mut fields = BTreeSet::new();
+    let mut checked = 0;
+    for name in BUILTINS {
+        for line in ReleaseLine::ALL {
+            for variant in variants {
+                let source = Source::builtin(name).unwrap();
+                let mut overrides = set::parse_string(&format!("spec.istio={line}")).unwrap();
+                if !variant.is_empty() {
+                    overrides.extend(set::parse(variant).unwrap());
+                }
+                let Ok(loaded) = load(&source, &overrides) else {
+                    continue;
+                };
+                let (version, origin) = resolve::version_for(None, line);
+                let mut resolved = resolve::resolve(&loaded.file, &loaded.doc, version, origin);
+                let text = values::render_template(&resolved).unwrap();
+                for e in merge::emitted(&text, line).unwrap() {
+                    let path = e.path();
+                    resolved.values = vec![chart_value(&e.keys, Value::from("x"))];
+                    let conflicts = merge::conflicts(&resolved).unwrap();
+                    let merged = values::render(&resolved);
+                    match &e.owner {
+                        Owner::Unknown => panic!(
+                            "{name} {variant} on {line}: the template sets `{path}` ({}), which merge::owner does not name",
+                            e.why
+                        ),
+                        Owner::ReleaseDefault => {
+                            release_defaults.insert(format!("{line} {path}"));
+                            assert!(conflicts.is_empty(), "{path}: {conflicts:?}");
+                            let doc = meshgen::yaml::parse(&merged.unwrap()).unwrap().to_json();
+                            let got = e.keys.iter().fold(&doc, |v, k| &v[k.as_str()]);
+                            assert_eq!(got, "x", "{path} replaced");
+                        }
+                        Owner::Field(field) => {
+                            fields.insert(field.clone());
+                            assert_eq!(conflicts.len(), 1, "{name} {variant} on {line}: {path}");
+                            assert!(
+                                conflicts[0].hint.as_deref() == Some(&format!("set {field} instead")),
+                                "{conflicts:?}"
+                            );
+                            assert!(merged.is_err(), "{path} never merged over");
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 700, "only {checked} keys checked");
+    let mut expected: BTreeSet<String> = ["1.0", "1.11"]
+        .iter()
+        .flat_map(|l| [format!("{l} global.hub"), format!("{l} global.tag")])
+        .collect();
+    for component in [
+        "proxy",
+        "proxyInit",
+        "sidecarInjector",
+        "mixer",
+        "pilot",
+        "security",
+        "grafana",
+        "servicegraph",
+    ] {
+        expected.insert(format!("0.6 global.{component}.repository"));
+        expected.insert(format!("0.6 global.{component}.tag"));
+    }
+    assert_eq!(
+        release_defaults, expected,
+        "the keys spec.values may replace"
+    );
+    // Every typed field that reaches the values file was met.
+    for field in [
+        "spec.ingressGateway.serviceType",
+        "spec.ingressGateway.loadBalancerIP",
+        "spec.ingressGateway.annotations",
+        "spec.ingressGateway.nodePorts",
+        "spec.egressGateway.enabled",
+        "spec.highAvailability",
+        "spec.highAvailability.antiAffinity",
+        "spec.resources",
+        "spec.tracing",
+        "spec.namespace",
+        "spec.addons.grafana.serviceType",
+    ] {
+        assert!(fields.contains(field), "{field} not met: {fields:?}");
+    }
+}

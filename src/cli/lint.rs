@@ -51,6 +51,7 @@ pub fn run(args: &LintArgs) -> Result<u8> {
                     platform: platform.clone(),
                     istio: args.istio,
                     set: Vec::new(),
+                    set_string: Vec::new(),
                 })?;
             Target::platform(&resolved)
         }

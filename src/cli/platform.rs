@@ -1,4 +1,4 @@
-//! How a command names its platform (`--platform`, `--istio`, `--set`), and the platform it
+//! How a command names its platform (`--platform`, `--istio`, `--set`, `--set-string`), and the platform it
 //! names, resolved against the lock with its warnings printed.
 
 use crate::error::Result;
@@ -19,6 +19,9 @@ pub struct PlatformArgs {
     /// Override a platform field before validation, Helm syntax: spec.tracing=true.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
+    /// The same, the value always a string (as Helm's --set-string): spec.values.a.b=on.
+    #[arg(long = "set-string", value_name = "PATH=VALUE")]
+    pub set_string: Vec<String>,
 }
 
 impl PlatformArgs {
@@ -27,6 +30,7 @@ impl PlatformArgs {
             platform: self.platform.clone(),
             istio: self.istio,
             set: self.set.clone(),
+            set_string: self.set_string.clone(),
         }
     }
 }

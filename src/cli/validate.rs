@@ -1,9 +1,10 @@
-//! `meshgen validate`: schema and rules of each platform file; every problem located, a
-//! count at the end, all on stderr.
+//! `meshgen validate`: schema, rules and `spec.values` of each platform file; every problem
+//! located, a count at the end, all on stderr.
 
 use super::exit;
 use crate::error::{Error, Result};
 use crate::model::load;
+use crate::render::resolve;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -19,7 +20,13 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
     let mut valid = 0;
     for arg in &args.files {
         let outcome = load::find(arg, &dir)
-            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings));
+            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings))
+            .and_then(|loaded| {
+                // spec.values against what meshgen sets: the version does not matter to it.
+                let (version, origin) = resolve::version_for(None, loaded.file.spec.istio);
+                resolve::resolve_loaded(&loaded, version, origin)?;
+                Ok(loaded)
+            });
         match outcome {
             Ok(loaded) => {
                 valid += 1;

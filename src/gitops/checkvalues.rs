@@ -17,68 +17,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result};
+use crate::model::chart_keys::{extras, kind_of, split_path, Kind, OPEN_KEYS};
 use crate::model::release_line::ReleaseLine;
 use crate::yaml::{self, Node, NodeValue, PathSegment};
-
-/// Map keys whose defaults are open for user keys, whatever the chart puts in them.
-const OPEN_KEYS: &[&str] = &[
-    "affinity",
-    "annotations",
-    "dashboardProviders",
-    "datasources",
-    "defaultNodeSelector",
-    "defaultResources",
-    "deploymentAnnotations",
-    "deploymentLabels",
-    "env",
-    "injectedAnnotations",
-    "labels",
-    "limits",
-    "nodeSelector",
-    "podAnnotations",
-    "podLabels",
-    "podSecurityContext",
-    "proxyMetadata",
-    "requests",
-    "resources",
-    "securityContext",
-    "selector",
-    "serviceAnnotations",
-    "tolerations",
-];
-
-/// Known undeclared keys per line (facts read off the vendored templates).
-fn extras(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V0_6 => include_str!("../../data/chart-keys/0.6.extra.txt"),
-        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.extra.txt"),
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.extra.txt"),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A null default: the chart accepts anything here.
-    Any,
-    Map,
-    List,
-    Str,
-    Bool,
-    Number,
-}
-
-impl Kind {
-    fn noun(self) -> &'static str {
-        match self {
-            Kind::Any => "anything",
-            Kind::Map => "a map",
-            Kind::List => "a list",
-            Kind::Str => "a string",
-            Kind::Bool => "a boolean",
-            Kind::Number => "a number",
-        }
-    }
-}
 
 /// What the charts declare at one path.
 #[derive(Debug, Clone)]
@@ -156,26 +97,6 @@ impl Decl {
             decl = decl.children.get_mut(key)?;
         }
         Some(decl)
-    }
-}
-
-/// What Helm's YAML 1.1 reading makes of a plain scalar that YAML 1.2 keeps as a string.
-fn yaml11_kind(text: &str, plain: bool) -> Option<Kind> {
-    match crate::yaml::yaml11_only(text).filter(|_| plain)? {
-        crate::yaml::Yaml11Scalar::Bool => Some(Kind::Bool),
-        crate::yaml::Yaml11Scalar::Number => Some(Kind::Number),
-    }
-}
-
-/// The kind Helm gives a value node.
-fn kind_of(node: &Node) -> Kind {
-    match &node.value {
-        NodeValue::Null => Kind::Any,
-        NodeValue::Bool(_) => Kind::Bool,
-        NodeValue::Int(_) | NodeValue::Float(_) => Kind::Number,
-        NodeValue::Str(s, plain) => yaml11_kind(s, *plain).unwrap_or(Kind::Str),
-        NodeValue::Seq(_) => Kind::List,
-        NodeValue::Map(_) => Kind::Map,
     }
 }
 
@@ -311,25 +232,6 @@ fn load_chart(dir: &Path) -> Result<Decl> {
         }
     }
     Ok(root)
-}
-
-/// Splits `a.b["x.y"].c` into its keys.
-fn split_path(path: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("[\"") {
-            let end = r.find("\"]").unwrap_or(r.len());
-            keys.push(r[..end].to_string());
-            rest = r.get(end + 2..).unwrap_or("");
-        } else {
-            let end = rest.find(['.', '[']).unwrap_or(rest.len());
-            keys.push(rest[..end].to_string());
-            rest = &rest[end..];
-        }
-        rest = rest.strip_prefix('.').unwrap_or(rest);
-    }
-    keys
 }
 
 /// Adds a line's known undeclared keys where their parent is declared, so that a `read`
@@ -479,7 +381,12 @@ fn walk(
     }
     for entry in entries {
         path.push(PathSegment::Key(entry.key.clone()));
-        match decl.children.get(&entry.key).or(decl.each.as_deref()) {
+        // An entry the chart reads like its siblings only counts when it is switched on: the
+        // chart skips one without `enabled`, so a misspelt gateway name is still reported.
+        let enabled =
+            matches!(&entry.value.value, NodeValue::Map(e) if e.iter().any(|e| e.key == "enabled"));
+        let each = decl.each.as_deref().filter(|_| enabled);
+        match decl.children.get(&entry.key).or(each) {
             None => {
                 let hint = crate::suggest::did_you_mean(
                     &entry.key,
@@ -532,36 +439,5 @@ fn walk(
             }
         }
         path.pop();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yaml_1_1_kinds() {
-        for s in ["no", "on", "y", "OFF", "Yes"] {
-            assert_eq!(yaml11_kind(s, true), Some(Kind::Bool), "{s}");
-        }
-        for s in ["1_000", "0b101", "1:20", "0x1_F", "1_0.5"] {
-            assert_eq!(yaml11_kind(s, true), Some(Kind::Number), "{s}");
-        }
-        for s in ["none", "2001-12-14", "=", "<<", "1.0.9", "_1", "a:b"] {
-            assert_eq!(yaml11_kind(s, true), None, "{s}");
-        }
-        assert_eq!(yaml11_kind("no", false), None);
-    }
-
-    #[test]
-    fn splits_bracketed_paths() {
-        assert_eq!(
-            split_path(r#"a.b["cloud.google.com/x"].c"#),
-            ["a", "b", "cloud.google.com/x", "c"]
-        );
-        assert_eq!(
-            split_path("gateways.istio-ingressgateway"),
-            ["gateways", "istio-ingressgateway"]
-        );
     }
 }

@@ -241,7 +241,7 @@ fn plan_one(
     let loaded = load::load(&source, &[]).map_err(Error::Findings)?;
     let (version, origin) =
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
-    let resolved = crate::render::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
+    let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
     let t = add(&counters.validate, t);
     let file_name = path
         .file_name()

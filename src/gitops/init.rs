@@ -28,6 +28,11 @@ spec:
       https: 31390
   sidecarInjection:
     namespaces: [default]
+  # Chart values no field above names (checked against the line's charts), merged after
+  # what meshgen sets. Quote strings: Helm reads a plain on or no as a boolean.
+  values:
+    meshConfig:
+      accessLogFile: "/dev/stdout"
 "#;
 
 const WORKFLOW: &str = r#"# Runs `meshgen check` on every pull request: platform files valid, vendored charts as

@@ -3,8 +3,9 @@
 //! file name without the extension, for every command (`--platform NAME`, `platforms`,
 //! `generate`, the post-renderer command of the values header), so a file found by name
 //! must carry that name in `metadata.name`, and two files of one name are an error. Reading runs the whole pipeline:
-//! YAML with positions, `--set` overrides, the JSON schema, typed deserialization and
-//! the rules, and reports every problem as a located diagnostic.
+//! YAML with positions, `--set` overrides, the JSON schema, typed deserialization, the
+//! rules and `spec.values` against the line's chart keys, and reports every problem as a
+//! located diagnostic.
 
 use std::path::{Path, PathBuf};
 
@@ -212,6 +213,25 @@ pub struct LoadedPlatform {
     pub doc: Node,
     pub file: PlatformFile,
     pub warnings: Vec<Diagnostic>,
+    /// The `--istio`/`--set`/`--set-string` overrides applied, to locate later findings.
+    pub overrides: Vec<Assignment>,
+}
+
+impl LoadedPlatform {
+    /// A finding at a path of the platform, located at its key (or at the `--set` argument
+    /// that wrote it), as the loading pipeline locates its own.
+    pub fn locate(&self, finding: crate::model::rules::Finding) -> Diagnostic {
+        let span = self.doc.locate(&finding.path);
+        diagnostic(
+            &self.source,
+            span,
+            finding.severity,
+            &finding.path,
+            finding.message,
+            finding.hint,
+            &self.overrides,
+        )
+    }
 }
 
 /// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
@@ -222,7 +242,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         // The argument is the place to fix: it is the location, with no line of the file.
         crate::model::set::apply(&mut doc, overrides).map_err(|e| {
             vec![Diagnostic::error(
-                format!("--set {}", e.expr),
+                format!("{} {}", e.flag, e.expr),
                 0,
                 0,
                 "",
@@ -261,9 +281,19 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
             return Err(vec![located(&path, Severity::Error, message, None, true)]);
         }
     };
+    let values_path = [
+        PathSegment::Key("spec".into()),
+        PathSegment::Key("values".into()),
+    ];
+    let values_findings = doc
+        .get(&values_path)
+        .map(|values| crate::model::chart_keys::check_values(file.spec.istio, values, &values_path))
+        .unwrap_or_default();
     let mut out: Vec<Diagnostic> = crate::model::rules::check(&file)
         .into_iter()
-        .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
+        .map(|f| (f, true))
+        .chain(values_findings)
+        .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
         .collect();
     if let Some(name) = source.name.as_deref() {
         let written = file.metadata.name.to_string();
@@ -290,6 +320,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         doc,
         file,
         warnings: out,
+        overrides: overrides.to_vec(),
     })
 }
 
@@ -308,20 +339,20 @@ fn diagnostic(
 ) -> Diagnostic {
     // Name the overrides that touched the field (or what is inside or above it): a value
     // written by --set has no line, and a missing field may be missing because of one.
-    let exprs: Vec<&str> = overrides
+    let exprs: Vec<String> = overrides
         .iter()
         .filter(|a| path.starts_with(&a.path) || a.path.starts_with(path))
-        .map(|a| a.expr.as_str())
+        .map(|a| format!("{} {}", a.flag, a.expr))
         .collect();
     // A value only --set wrote has no line in the file: the argument is its location.
     let (file, message) = if exprs.is_empty() {
         (source.display.clone(), message)
     } else if span.line == 0 {
-        (format!("--set {}", exprs.join(" --set ")), message)
+        (exprs.join(" "), message)
     } else {
         (
             source.display.clone(),
-            format!("{message} (from --set {})", exprs.join(", ")),
+            format!("{message} (from {})", exprs.join(", ")),
         )
     };
     Diagnostic {
@@ -391,12 +422,14 @@ fn describe(file: &PlatformFile) -> String {
         .unwrap_or_else(|| format!("{}, Istio {}", file.spec.provider, file.spec.istio))
 }
 
-/// What a command needs to name a platform: `--platform`, `--istio`, `--set`.
+/// What a command needs to name a platform: `--platform`, `--istio`, `--set`, `--set-string`.
 #[derive(Debug, Clone, Default)]
 pub struct PlatformRequest {
     pub platform: String,
     pub istio: Option<crate::model::release_line::ReleaseLine>,
     pub set: Vec<String>,
+    /// `--set-string` expressions, applied after the `--set` ones as Helm applies them.
+    pub set_string: Vec<String>,
 }
 
 /// Finds and validates the platform a command asked for, with its `--istio` and `--set`
@@ -419,6 +452,10 @@ pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatf
     }
     for arg in &request.set {
         overrides.extend(crate::model::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    for arg in &request.set_string {
+        overrides
+            .extend(crate::model::set::parse_string(arg).map_err(|e| Error::Usage(e.to_string()))?);
     }
     load(&source, &overrides).map_err(Error::Findings)
 }

@@ -1,5 +1,6 @@
 //! The platform model: release lines, platform files, their schema and rules, loading.
 
+pub mod chart_keys;
 pub mod gateway_ports;
 pub mod load;
 pub mod platform;

@@ -99,6 +99,13 @@ pub struct Spec {
     /// cluster's kubeconfig. `meshgen flux` then applies every object to this cluster through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_config_secret: Option<KubeConfigSecret>,
+    /// Raw Helm chart values for what the fields above do not name (meshConfig, access logs,
+    /// a private registry's hub, tolerations, per-component resources), deep-merged after
+    /// everything meshgen sets. Every key must be one the line's charts declare, with the type
+    /// of its default as Helm reads it; a key a field above sets is refused (use the field).
+    /// Quote strings YAML 1.1 would read otherwise (`"on"`, `"1_000"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Flux's `kubeConfig.secretRef`: a Secret of the management cluster holding a kubeconfig.

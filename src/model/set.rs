@@ -1,11 +1,14 @@
-//! `--set PATH=VALUE` overrides, with Helm's syntax, applied to a platform document
-//! before validation so that an override is validated like the file itself.
+//! `--set PATH=VALUE` and `--set-string PATH=VALUE` overrides, with Helm's syntax, applied
+//! to a platform document before validation so that an override is validated like the file
+//! itself. `--set` types values as Helm does; `--set-string` keeps every value a string.
 
 use crate::yaml::{Entry, Node, NodeValue, PathSegment, Span, MAX_DEPTH};
 
 /// One parsed assignment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
+    /// The flag it came with (`--set`, `--set-string`), for messages.
+    pub flag: &'static str,
     /// The expression as the user wrote it, for messages.
     pub expr: String,
     pub path: Vec<PathSegment>,
@@ -14,8 +17,9 @@ pub struct Assignment {
 
 /// A `--set` expression that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--set `{expr}`: {reason}")]
+#[error("{flag} `{expr}`: {reason}")]
 pub struct SetError {
+    pub flag: &'static str,
     pub expr: String,
     pub reason: String,
 }
@@ -24,14 +28,43 @@ pub struct SetError {
 /// `name[0]=x` indexes, `{a,b}` lists. Values are typed as Helm types them: `true`,
 /// `false`, integers and `null`; anything else is a string.
 pub fn parse(arg: &str) -> Result<Vec<Assignment>, SetError> {
+    parse_as(arg, Typing::Helm)
+}
+
+/// Parses one `--set-string` argument: the syntax of `--set`, every value a string (list
+/// items too), as Helm's `--set-string` does.
+pub fn parse_string(arg: &str) -> Result<Vec<Assignment>, SetError> {
+    parse_as(arg, Typing::Strings)
+}
+
+/// How the values of an expression are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Typing {
+    /// `true`, `false`, integers and `null`, as Helm's `--set`.
+    Helm,
+    /// Always strings, as Helm's `--set-string`.
+    Strings,
+}
+
+impl Typing {
+    fn flag(self) -> &'static str {
+        match self {
+            Typing::Helm => "--set",
+            Typing::Strings => "--set-string",
+        }
+    }
+}
+
+fn parse_as(arg: &str, typing: Typing) -> Result<Vec<Assignment>, SetError> {
     split_unescaped(arg, ',', true)
         .into_iter()
-        .map(|expr| parse_one(&expr))
+        .map(|expr| parse_one(&expr, typing))
         .collect()
 }
 
-fn err(expr: &str, reason: impl Into<String>) -> SetError {
+fn err(flag: &'static str, expr: &str, reason: impl Into<String>) -> SetError {
     SetError {
+        flag,
         expr: expr.to_string(),
         reason: reason.into(),
     }
@@ -83,12 +116,14 @@ fn unescape(text: &str) -> String {
     out
 }
 
-fn parse_one(expr: &str) -> Result<Assignment, SetError> {
+fn parse_one(expr: &str, typing: Typing) -> Result<Assignment, SetError> {
+    let flag = typing.flag();
+    let err = |expr: &str, reason: String| err(flag, expr, reason);
     let Some((raw_path, raw_value)) = split_at_unescaped_eq(expr) else {
-        return Err(err(expr, "expected PATH=VALUE"));
+        return Err(err(expr, "expected PATH=VALUE".into()));
     };
     if raw_path.trim().is_empty() {
-        return Err(err(expr, "the path before `=` is empty"));
+        return Err(err(expr, "the path before `=` is empty".into()));
     }
     let mut path = Vec::new();
     for part in split_unescaped(raw_path, '.', false) {
@@ -96,7 +131,7 @@ fn parse_one(expr: &str) -> Result<Assignment, SetError> {
             .ok_or_else(|| err(expr, format!("`{part}` has a malformed [index]")))?;
         let name = unescape(name);
         if name.is_empty() {
-            return Err(err(expr, "the path has an empty segment"));
+            return Err(err(expr, "the path has an empty segment".into()));
         }
         path.push(PathSegment::Key(name));
         for i in indexes {
@@ -112,8 +147,9 @@ fn parse_one(expr: &str) -> Result<Assignment, SetError> {
             format!("the path is deeper than {MAX_DEPTH} levels"),
         ));
     }
-    let value = typed_value(raw_value, 0).map_err(|reason| err(expr, reason))?;
+    let value = typed_value(raw_value, 0, typing).map_err(|reason| err(expr, reason))?;
     Ok(Assignment {
+        flag,
         expr: expr.to_string(),
         path,
         value,
@@ -149,7 +185,7 @@ fn split_indexes(part: &str) -> Option<(&str, Vec<usize>)> {
     Some((name, indexes))
 }
 
-fn typed_value(raw: &str, depth: usize) -> Result<NodeValue, String> {
+fn typed_value(raw: &str, depth: usize, typing: Typing) -> Result<NodeValue, String> {
     if let Some(inner) = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
         // The same bound as a file's nesting: deeper lists would only overflow the stack.
         if depth >= MAX_DEPTH {
@@ -163,7 +199,7 @@ fn typed_value(raw: &str, depth: usize) -> Result<NodeValue, String> {
                 .map(|item| {
                     Ok(Node {
                         span: Span::default(),
-                        value: typed_value(&unescape(item), depth + 1)?,
+                        value: typed_value(&unescape(item), depth + 1, typing)?,
                     })
                 })
                 .collect::<Result<_, String>>()?
@@ -171,6 +207,9 @@ fn typed_value(raw: &str, depth: usize) -> Result<NodeValue, String> {
         return Ok(NodeValue::Seq(items));
     }
     let raw = unescape(raw);
+    if typing == Typing::Strings {
+        return Ok(NodeValue::Str(raw, false));
+    }
     Ok(match raw.as_str() {
         "true" => NodeValue::Bool(true),
         "false" => NodeValue::Bool(false),
@@ -191,7 +230,7 @@ pub fn apply(doc: &mut Node, assignments: &[Assignment]) -> Result<(), SetError>
             span: Span::default(),
             value: a.value.clone(),
         };
-        assign(doc, &a.path, value).map_err(|reason| err(&a.expr, reason))?;
+        assign(doc, &a.path, value).map_err(|reason| err(a.flag, &a.expr, reason))?;
     }
     Ok(())
 }
@@ -283,6 +322,25 @@ mod tests {
             NodeValue::Str("007".into(), false)
         );
         assert_eq!(parse("a[2].b=1").unwrap()[0].path.len(), 3);
+    }
+
+    #[test]
+    fn set_string_keeps_every_value_a_string() {
+        let a =
+            parse_string("spec.values.a=true,spec.values.b=007,spec.values.c={1,null}").unwrap();
+        assert_eq!(a[0].flag, "--set-string");
+        assert_eq!(a[0].value, NodeValue::Str("true".into(), false));
+        assert_eq!(a[1].value, NodeValue::Str("007".into(), false));
+        let NodeValue::Seq(items) = &a[2].value else {
+            panic!("a list")
+        };
+        assert_eq!(items[1].value, NodeValue::Str("null".into(), false));
+        let e = parse_string("x").unwrap_err();
+        assert_eq!(e.to_string(), "--set-string `x`: expected PATH=VALUE");
+        assert_eq!(
+            parse("spec.values.a=true").unwrap()[0].value,
+            NodeValue::Bool(true)
+        );
     }
 
     #[test]

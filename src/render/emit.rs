@@ -24,6 +24,16 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// `key: value` as a block entry indented by `indent`, ending in a newline: the value on the
+/// same line, or as a block below it.
+pub fn entry(key: &str, value: &Value, indent: usize) -> String {
+    let mut out = " ".repeat(indent);
+    out.push_str(&key_text(key));
+    out.push(':');
+    write_value(&mut out, value, indent);
+    out
+}
+
 /// YAML 1.1 words that read back as booleans or null.
 const YAML11_WORDS: &[&str] = &[
     "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",

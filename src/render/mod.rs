@@ -2,5 +2,6 @@
 
 pub mod emit;
 pub mod explain;
+pub mod merge;
 pub mod resolve;
 pub mod values;

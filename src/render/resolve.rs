@@ -79,6 +79,59 @@ pub struct ResolvedPlatform {
     pub injection_namespaces: Vec<String>,
     /// Where a management cluster's Flux finds this cluster's kubeconfig, when it installs there.
     pub kube_config_secret: Option<KubeConfigSecret>,
+    /// `spec.values`: raw chart values, merged after everything meshgen sets.
+    pub values: Vec<ChartValue>,
+}
+
+/// One key of `spec.values`, with where it was written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartValue {
+    pub key: String,
+    pub origin: Origin,
+    pub value: ChartValueNode,
+}
+
+/// A map of further keys (merged key by key, as Helm merges maps), or any other value
+/// (which replaces what is there, as Helm replaces lists and scalars).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ChartValueNode {
+    Map(Vec<ChartValue>),
+    Value(serde_json::Value),
+}
+
+impl ChartValue {
+    /// The value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            ChartValueNode::Value(v) => v.clone(),
+            ChartValueNode::Map(children) => serde_json::Value::Object(
+                children
+                    .iter()
+                    .map(|c| (c.key.clone(), c.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The entries of a `spec.values` map node, each with its line (0 when `--set` wrote it).
+fn chart_values(node: &Node) -> Vec<ChartValue> {
+    let crate::yaml::NodeValue::Map(entries) = &node.value else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .map(|e| ChartValue {
+            key: e.key.clone(),
+            origin: Origin::File {
+                line: e.key_span.line,
+            },
+            value: match &e.value.value {
+                crate::yaml::NodeValue::Map(_) => ChartValueNode::Map(chart_values(&e.value)),
+                _ => ChartValueNode::Value(e.value.to_json()),
+            },
+        })
+        .collect()
 }
 
 impl ResolvedPlatform {
@@ -236,8 +289,26 @@ pub fn resolve_request(
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
     let loaded = load::load_request(request, dir)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
-    let resolved = resolve(&loaded.file, &loaded.doc, version, origin);
+    let resolved = resolve_loaded(&loaded, version, origin)?;
     Ok((loaded, resolved))
+}
+
+/// Resolves a loaded platform and holds its `spec.values` against what meshgen sets
+/// (`merge::conflicts`): every key a typed field sets is a located error.
+pub fn resolve_loaded(
+    loaded: &LoadedPlatform,
+    version: semver::Version,
+    version_origin: Origin,
+) -> Result<ResolvedPlatform> {
+    let resolved = resolve(&loaded.file, &loaded.doc, version, version_origin);
+    let found = crate::render::merge::conflicts(&resolved)
+        .map_err(|e| crate::error::Error::Render(e.to_string()))?;
+    if found.is_empty() {
+        return Ok(resolved);
+    }
+    Err(crate::error::Error::Findings(
+        found.into_iter().map(|f| loaded.locate(f)).collect(),
+    ))
 }
 
 /// Resolves a platform file that passed validation. `doc` is its YAML source, for origins.
@@ -532,6 +603,13 @@ pub fn resolve(
             .map(|s| s.namespaces.iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
         kube_config_secret: spec.kube_config_secret.clone(),
+        values: doc
+            .get(&[
+                PathSegment::Key("spec".into()),
+                PathSegment::Key("values".into()),
+            ])
+            .map(chart_values)
+            .unwrap_or_default(),
     }
 }
 

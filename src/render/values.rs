@@ -586,7 +586,16 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
     let release = extra_gateway_view(gateway, platform.line);
     view.ingress = extra_gateway_view(gateway, platform.line).gateway;
     view.gateway_release = Some(release);
-    Ok(render_view(platform.line, view)?)
+    let text = render_view(platform.line, view)?;
+    // Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
+    // gateway of the platform's own values file.
+    let global: Vec<_> = platform
+        .values
+        .iter()
+        .filter(|v| v.key == "global")
+        .cloned()
+        .collect();
+    Ok(crate::render::merge::merge(&text, platform.line, &global)?)
 }
 
 /// The values files of a platform's extra gateways that are releases of their own (1.11), by
@@ -604,8 +613,15 @@ pub fn render_gateways(
         .collect()
 }
 
-/// Renders the values file of a resolved platform.
+/// Renders the values file of a resolved platform: the line's template, then `spec.values`
+/// merged in (`merge`).
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
+    let text = render_template(platform)?;
+    crate::render::merge::merge(&text, platform.line, &platform.values)
+}
+
+/// What the line's template alone renders: everything meshgen sets, without `spec.values`.
+pub fn render_template(platform: &ResolvedPlatform) -> Result<String, RenderError> {
     render_view(platform.line, view(platform))
 }
 

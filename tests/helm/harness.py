@@ -35,6 +35,8 @@ LINES = ["0.6", "1.0", "1.11"]
 HA_FIXTURES = sorted((ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
 # Platforms with extra gateways (spec.gateways), on 1.0 and 1.11.
 GATEWAY_FIXTURES = sorted((ROOT / "tests/fixtures/gateways").glob("*.yaml"))
+# Platforms with spec.values: Helm must read each of those values as the platform file wrote it.
+VALUES_FIXTURES = sorted((ROOT / "tests/fixtures/values").glob("*.yaml"))
 # The Deployments meshgen post-render spreads, with the pod labels it selects on.
 TARGETS = {
     "1.0": {"istio-pilot": {"app": "pilot", "istio": "pilot"},
@@ -256,6 +258,19 @@ def selects(selector: dict, labels: dict) -> bool:
     return match and all(labels.get(k) == v for k, v in match.items())
 
 
+def check_spec_values(label: str, meant: dict, read, path: str = "") -> None:
+    """Every key of spec.values reaches Helm as written (YAML 1.2), types included: maps merged
+    into what meshgen sets, lists and scalars as given."""
+    for key, value in meant.items():
+        where = f"{path}.{key}" if path else key
+        got = read.get(key) if isinstance(read, dict) else None
+        if isinstance(value, dict) and value:
+            if check(isinstance(got, dict), f"{label}: spec.values {where} reaches Helm as a map, got {got!r}"):
+                check_spec_values(label, value, got, where)
+        else:
+            check(same(value, got), f"{label}: spec.values {where}: meant {value!r}, Helm reads {got!r}")
+
+
 def run_case(binary: str, label: str, *rest) -> None:
     try:
         run_case_checks(binary, label, *rest)
@@ -281,6 +296,8 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
         check(False, f"{label}: Helm cannot read the values: {e}")
         return
     check_values_parse(label, text, helm_values)
+    if doc["spec"].get("values"):
+        check_spec_values(label, doc["spec"]["values"], helm_values)
     if stress:
         check_stress_values(label, line, doc, helm_values)
 
@@ -402,6 +419,9 @@ def main() -> int:
         doc = platform_doc(str(path.relative_to(ROOT)))
         line = doc["spec"]["istio"]
         run_case(binary, path.stem, ["--platform", str(path)], doc, line, False)
+    for path in VALUES_FIXTURES:
+        doc = platform_doc(str(path.relative_to(ROOT)))
+        run_case(binary, path.stem, ["--platform", str(path)], doc, doc["spec"]["istio"], False)
     stress = json.loads(STRESS.read_text())
     for line in ["1.0", "1.11"]:
         run_case(binary, f"stress@{line}", ["--platform", str(STRESS), "--istio", line], stress, line, True)
