@@ -230,53 +230,66 @@ fn a_missing_chart_or_file_is_a_usage_error() {
         .stdout("");
 }
 
+/// A chart under `dir` declaring every key path `data/chart-keys/<line>.txt` lists (the real
+/// charts are not vendored in the repository), at the line's pinned version.
+fn chart_from_key_list(dir: &Path, line: &str) -> PathBuf {
+    let keys = std::fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
+    let version = match line {
+        "0.6" => "0.6.0",
+        "1.0" => "1.0.9",
+        _ => "1.11.8",
+    };
+    let chart = dir.join(format!("vendor/istio/{version}/chart"));
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "name: chart\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), null_tree(&keys)).unwrap();
+    chart
+}
+
+/// `meshgen ARGS`: (exit code, stdout, stderr).
+fn meshgen_output(args: &[&str]) -> (i32, String, String) {
+    let o = Command::cargo_bin("meshgen")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap(),
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
+}
+
+/// `check-values` of `text` against `chart` for `line`: (exit code, stderr).
+fn check_values_text(chart: &Path, line: &str, text: &str) -> (i32, String) {
+    let file = chart.parent().unwrap().join("values-under-test.yaml");
+    std::fs::write(&file, text).unwrap();
+    let (code, _, stderr) = meshgen_output(&[
+        "check-values",
+        "--chart",
+        chart.to_str().unwrap(),
+        "--istio",
+        line,
+        file.to_str().unwrap(),
+    ]);
+    (code, stderr)
+}
+
 /// Every built-in platform's values, on every line it supports, fit the line's charts as
-/// far as the fixture facts know: the keys come from data/chart-keys (the real charts are
-/// not vendored in the repository), rebuilt here as a chart.
+/// far as the fixture facts know.
 #[test]
 fn every_built_in_values_file_fits_a_chart_built_from_the_key_lists() {
     let mut checked = std::collections::BTreeMap::new();
     for line in ["0.6", "1.0", "1.11"] {
-        let keys = std::fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let chart = dir.path().join(format!(
-            "vendor/istio/{}/chart",
-            match line {
-                "0.6" => "0.6.0",
-                "1.0" => "1.0.9",
-                _ => "1.11.8",
-            }
-        ));
-        std::fs::create_dir_all(&chart).unwrap();
-        std::fs::write(chart.join("Chart.yaml"), "name: chart\n").unwrap();
-        std::fs::write(chart.join("values.yaml"), null_tree(&keys)).unwrap();
+        let chart = chart_from_key_list(dir.path(), line);
         for platform in ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"] {
-            let out = Command::cargo_bin("meshgen")
-                .unwrap()
-                .args(["values", "--platform", platform, "--istio", line])
-                .output()
-                .unwrap();
-            if out.status.code() != Some(0) {
+            let (code, values, _) =
+                meshgen_output(&["values", "--platform", platform, "--istio", line]);
+            if code != 0 {
                 continue;
             }
-            let file = dir.path().join(format!("{platform}.yaml"));
-            std::fs::write(&file, &out.stdout).unwrap();
-            let (code, _, stderr) = {
-                let o = Command::cargo_bin("meshgen")
-                    .unwrap()
-                    .arg("check-values")
-                    .arg("--chart")
-                    .arg(&chart)
-                    .args(["--istio", line])
-                    .arg(&file)
-                    .output()
-                    .unwrap();
-                (
-                    o.status.code().unwrap(),
-                    (),
-                    String::from_utf8(o.stderr).unwrap(),
-                )
-            };
+            let (code, stderr) = check_values_text(&chart, line, &values);
             assert_eq!(code, 0, "{platform} on {line}:\n{stderr}");
             *checked.entry(line).or_insert(0) += 1;
         }
@@ -291,50 +304,25 @@ fn every_built_in_values_file_fits_a_chart_built_from_the_key_lists() {
 #[test]
 fn extra_gateways_fit_the_charts_built_from_the_key_lists() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for (line, version, fixture, gateway) in [
-        ("1.0", "1.0.9", "ilb-10", None),
-        ("1.11", "1.11.8", "ilb-111", None),
-        ("1.11", "1.11.8", "ilb-111", Some("ilb-gateway")),
+    for (line, fixture, gateway) in [
+        ("1.0", "ilb-10", None),
+        ("1.11", "ilb-111", None),
+        ("1.11", "ilb-111", Some("ilb-gateway")),
     ] {
-        let keys = std::fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let chart = dir.path().join(format!("vendor/istio/{version}/chart"));
-        std::fs::create_dir_all(&chart).unwrap();
-        std::fs::write(chart.join("Chart.yaml"), "name: chart\n").unwrap();
-        std::fs::write(chart.join("values.yaml"), null_tree(&keys)).unwrap();
+        let chart = chart_from_key_list(dir.path(), line);
         let platform = format!("{root}/tests/fixtures/gateways/{fixture}.yaml");
         let mut args = vec!["values", "--platform", platform.as_str()];
         if let Some(g) = gateway {
             args.extend(["--gateway", g]);
         }
-        let out = Command::cargo_bin("meshgen")
-            .unwrap()
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{fixture}");
-        let text = String::from_utf8(out.stdout).unwrap();
-        let check = |text: &str| {
-            let file = dir.path().join("values.yaml");
-            std::fs::write(&file, text).unwrap();
-            let o = Command::cargo_bin("meshgen")
-                .unwrap()
-                .arg("check-values")
-                .arg("--chart")
-                .arg(&chart)
-                .args(["--istio", line])
-                .arg(&file)
-                .output()
-                .unwrap();
-            (
-                o.status.code().unwrap(),
-                String::from_utf8(o.stderr).unwrap(),
-            )
-        };
-        let (code, stderr) = check(&text);
+        let (code, text, stderr) = meshgen_output(&args);
+        assert_eq!(code, 0, "{fixture}: {stderr}");
+        let (code, stderr) = check_values_text(&chart, line, &text);
         assert_eq!(code, 0, "{fixture} {gateway:?}:\n{stderr}");
         if line == "1.0" {
-            let (code, stderr) = check(&text.replace("    cpu:\n", "    cpuu:\n"));
+            let (code, stderr) =
+                check_values_text(&chart, line, &text.replace("    cpu:\n", "    cpuu:\n"));
             assert_eq!(code, 1);
             assert!(
                 stderr.contains("gateways.ilb-gateway.cpuu: the chart does not declare this key"),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::model::chart_keys::{extras, kind_of, split_path, Kind, OPEN_KEYS};
+use crate::model::chart_keys::{extra_entries, extras, kind_of, Extra, Kind, OPEN_KEYS};
 use crate::model::release_line::ReleaseLine;
 use crate::yaml::{self, Node, NodeValue, PathSegment};
 
@@ -238,26 +238,18 @@ fn load_chart(dir: &Path) -> Result<Decl> {
 /// entry for one 1.11 chart does not open a path in another.
 fn apply_extras(root: &mut Decl, line: ReleaseLine) {
     let origin = format!("data/chart-keys/{line}.extra.txt");
-    for entry in extras(line).lines() {
-        let entry = entry.split('#').next().unwrap_or_default().trim();
-        if let Some((map, like)) = entry
-            .strip_prefix("each ")
-            .and_then(|rest| rest.split_once(" like "))
-        {
-            let template = root.get_mut(&split_path(like.trim())).cloned();
-            if let (Some(template), Some(map)) = (template, root.get_mut(&split_path(map.trim()))) {
-                map.each = Some(Box::new(template));
+    for entry in extra_entries(extras(line)) {
+        let (open, keys) = match entry {
+            Extra::Open(keys) => (true, keys),
+            Extra::Read(keys) => (false, keys),
+            Extra::Each { map, like } => {
+                let template = root.get_mut(&like).cloned();
+                if let (Some(template), Some(map)) = (template, root.get_mut(&map)) {
+                    map.each = Some(Box::new(template));
+                }
+                continue;
             }
-            continue;
-        }
-        let (open, path) = if let Some(p) = entry.strip_prefix("open ") {
-            (true, p)
-        } else if let Some(p) = entry.strip_prefix("read ") {
-            (false, p)
-        } else {
-            continue;
         };
-        let keys = split_path(path.trim());
         let Some((last, parent)) = keys.split_last() else {
             continue;
         };

@@ -118,6 +118,35 @@ pub fn kind_of(node: &Node) -> Kind {
 }
 
 /// Splits `a.b["x.y"].c` into its keys.
+/// One entry of `data/chart-keys/<line>.extra.txt` (its README says what each means), as
+/// key paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extra {
+    Open(Vec<String>),
+    Read(Vec<String>),
+    Each { map: Vec<String>, like: Vec<String> },
+}
+
+/// The entries of an extra list, in file order; comments and unknown lines are skipped.
+pub fn extra_entries(text: &str) -> impl Iterator<Item = Extra> + '_ {
+    text.lines().filter_map(|entry| {
+        let entry = entry.split('#').next().unwrap_or_default().trim();
+        if let Some(rest) = entry.strip_prefix("each ") {
+            let (map, like) = rest.split_once(" like ")?;
+            return Some(Extra::Each {
+                map: split_path(map.trim()),
+                like: split_path(like.trim()),
+            });
+        }
+        if let Some(path) = entry.strip_prefix("open ") {
+            return Some(Extra::Open(split_path(path.trim())));
+        }
+        entry
+            .strip_prefix("read ")
+            .map(|path| Extra::Read(split_path(path.trim())))
+    })
+}
+
 pub fn split_path(path: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut rest = path;
@@ -206,16 +235,14 @@ impl ChartKeys {
         root.open_maps(None);
         // The top level is the charts' own namespace, never open.
         root.open = false;
-        for entry in extras.lines() {
-            let entry = entry.split('#').next().unwrap_or_default().trim();
-            let (open, path) = if let Some(p) = entry.strip_prefix("open ") {
-                (true, p)
-            } else if let Some(p) = entry.strip_prefix("read ") {
-                (false, p)
-            } else {
-                continue;
+        for entry in extra_entries(extras) {
+            // `spec.values` names the charts' own keys; an `each` map's further entries are
+            // meshgen's (`spec.gateways`), not the user's to add.
+            let (open, keys) = match entry {
+                Extra::Open(keys) => (true, keys),
+                Extra::Read(keys) => (false, keys),
+                Extra::Each { .. } => continue,
             };
-            let keys = split_path(path.trim());
             let Some((last, parent)) = keys.split_last() else {
                 continue;
             };

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
-use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform};
+use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -282,21 +282,24 @@ fn addon_service(kind: AddonKind, line: ReleaseLine) -> String {
     }
 }
 
+impl AnnotationView {
+    /// A key and its sourced value (an annotation or a label).
+    fn of((key, value): (&String, &Sourced<String>)) -> Self {
+        AnnotationView {
+            key: key.clone(),
+            value: value.value.clone(),
+            why: value.origin.describe(),
+        }
+    }
+}
+
 fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
     GatewayView {
         key: gateway.kind.values_key(),
         enabled_why: gateway.enabled_origin.describe(),
         service_type: gateway.service_type.value.to_string(),
         service_type_why: gateway.service_type.origin.describe(),
-        annotations: gateway
-            .annotations
-            .iter()
-            .map(|(k, v)| AnnotationView {
-                key: k.clone(),
-                value: v.value.clone(),
-                why: v.origin.describe(),
-            })
-            .collect(),
+        annotations: gateway.annotations.iter().map(AnnotationView::of).collect(),
         load_balancer_ip: gateway.load_balancer_ip.as_ref().map(|ip| ip.value.clone()),
         load_balancer_ip_why: gateway
             .load_balancer_ip
@@ -531,15 +534,7 @@ fn extra_gateway_view(gateway: &ResolvedExtraGateway, line: ReleaseLine) -> Extr
         name: gateway.name.clone(),
         namespace: gateway.namespace.value.clone(),
         namespace_why: gateway.namespace.origin.describe(),
-        labels: gateway
-            .labels
-            .iter()
-            .map(|(k, v)| AnnotationView {
-                key: k.clone(),
-                value: v.value.clone(),
-                why: v.origin.describe(),
-            })
-            .collect(),
+        labels: gateway.labels.iter().map(AnnotationView::of).collect(),
         app: gateway.app().to_string(),
         gateway: view,
     }
