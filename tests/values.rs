@@ -622,15 +622,8 @@ fn the_locked_version_pins_the_images() {
 #[test]
 fn extra_gateways_render_on_each_line() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let run = |args: &[&str]| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = meshgen_in(dir.path()).args(args).output().unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| run_in(dir.path(), args);
     let ilb10 = format!("{root}/tests/fixtures/gateways/ilb-10.yaml");
     let (code, stdout, stderr) = run(&["values", "--platform", &ilb10]);
     assert_eq!(code, 0, "{stderr}");
