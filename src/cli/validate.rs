@@ -4,6 +4,8 @@
 use super::exit;
 use crate::error::{Error, Result};
 use crate::model::load;
+use crate::render::resolve::version_for;
+use crate::vendor::lock::{Lock, LOCK_PATH};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -17,9 +19,18 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
     let mut code = exit::SUCCESS;
     let mut report = String::new();
     let mut valid = 0;
+    // The rules that depend on the exact version use the lock's pins, as `values` does; an
+    // unreadable lock is `check`'s finding, not validation's: the built-in pins then apply.
+    let lock = Lock::load(&dir.join(LOCK_PATH)).ok().flatten();
     for arg in &args.files {
         let outcome = load::find(arg, &dir)
-            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings));
+            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings))
+            .and_then(|mut loaded| {
+                let (version, _) = version_for(lock.as_ref(), loaded.file.spec.istio);
+                let warnings = loaded.check_version(&version)?;
+                loaded.warnings.extend(warnings);
+                Ok(loaded)
+            });
         match outcome {
             Ok(loaded) => {
                 valid += 1;

@@ -212,6 +212,34 @@ pub struct LoadedPlatform {
     pub doc: Node,
     pub file: PlatformFile,
     pub warnings: Vec<Diagnostic>,
+    /// The `--set`/`--istio` overrides applied, to name them in later diagnostics.
+    pub overrides: Vec<Assignment>,
+}
+
+impl LoadedPlatform {
+    /// The rules that depend on the exact Istio version (`rules::check_version`), located in
+    /// the file as validation locates its findings; errors fail, warnings are returned.
+    pub fn check_version(&self, version: &semver::Version) -> Result<Vec<Diagnostic>, Error> {
+        let mut out: Vec<Diagnostic> = crate::model::rules::check_version(&self.file, version)
+            .into_iter()
+            .map(|f| {
+                diagnostic(
+                    &self.source,
+                    self.doc.locate_value(&f.path),
+                    f.severity,
+                    &f.path,
+                    f.message,
+                    f.hint,
+                    &self.overrides,
+                )
+            })
+            .collect();
+        sort(&mut out);
+        if out.iter().any(Diagnostic::is_error) {
+            return Err(Error::Findings(out));
+        }
+        Ok(out)
+    }
 }
 
 /// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
@@ -290,6 +318,7 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         doc,
         file,
         warnings: out,
+        overrides: overrides.to_vec(),
     })
 }
 

@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
 use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, KubeConfigSecret, NodePort, NodePortRange, PlatformFile, Provider,
-    ResourceProfile, ServiceType,
+    AddonKind, AntiAffinity, KubeConfigSecret, MtlsMode, NodePort, NodePortRange, PlatformFile,
+    Provider, ResourceProfile, ServiceType, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
@@ -71,6 +71,10 @@ pub struct ResolvedPlatform {
     pub egress: Option<ResolvedGateway>,
     pub high_availability: Option<ResolvedHa>,
     pub tracing: Sourced<bool>,
+    /// The percentage of requests traced, when the platform sets it (else the chart's own).
+    pub trace_sampling: Option<Sourced<f64>>,
+    /// The mesh-wide mutual TLS mode, when the platform sets it (else the chart's own).
+    pub mtls: Option<Sourced<MtlsMode>>,
     pub addons: Vec<ResolvedAddon>,
     pub resources: Sourced<ResourceProfile>,
     pub pod_security_policy: Option<ResolvedPsp>,
@@ -163,6 +167,7 @@ pub struct ResolvedPort {
 pub struct ResolvedHa {
     pub replicas: u8,
     pub anti_affinity: AntiAffinity,
+    pub spreading: Spreading,
     pub origin: Origin,
 }
 
@@ -208,8 +213,10 @@ pub fn resolve_request(
     dir: &std::path::Path,
     version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
-    let loaded = load::load_request(request, dir)?;
+    let mut loaded = load::load_request(request, dir)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
+    let warnings = loaded.check_version(&version)?;
+    loaded.warnings.extend(warnings);
     let resolved = resolve(&loaded.file, &loaded.doc, version, origin);
     Ok((loaded, resolved))
 }
@@ -342,12 +349,26 @@ pub fn resolve(
     let high_availability = spec.high_availability.as_ref().map(|ha| ResolvedHa {
         replicas: ha.replicas,
         anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
+        spreading: ha.spreading.unwrap_or(Spreading::Required),
         origin: at(&["spec", "highAvailability"]),
+    });
+
+    let trace_sampling = spec
+        .tracing
+        .filter(|t| t.enabled())
+        .and_then(|t| t.sampling())
+        .map(|p| Sourced {
+            value: p.value(),
+            origin: at(&["spec", "tracing", "sampling"]),
+        });
+    let mtls = spec.mtls.map(|mode| Sourced {
+        value: mode,
+        origin: at(&["spec", "mtls"]),
     });
 
     let tracing = match spec.tracing {
         Some(t) => Sourced {
-            value: t,
+            value: t.enabled(),
             origin: at(&["spec", "tracing"]),
         },
         None => Sourced {
@@ -424,6 +445,8 @@ pub fn resolve(
         egress,
         high_availability,
         tracing,
+        trace_sampling,
+        mtls,
         addons,
         resources,
         pod_security_policy,
