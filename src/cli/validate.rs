@@ -23,14 +23,10 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
     // unreadable lock is `check`'s finding, not validation's: the built-in pins then apply.
     let lock = Lock::load(&dir.join(LOCK_PATH)).ok().flatten();
     for arg in &args.files {
-        let outcome = load::find(arg, &dir)
-            .and_then(|source| load::load(&source, &[]).map_err(Error::Findings))
-            .and_then(|mut loaded| {
-                let (version, _) = version_for(lock.as_ref(), loaded.file.spec.istio);
-                let warnings = loaded.check_version(&version)?;
-                loaded.warnings.extend(warnings);
-                Ok(loaded)
-            });
+        let outcome = load::find(arg, &dir).and_then(|source| {
+            load::load_versioned(&source, &[], &|line| version_for(lock.as_ref(), line).0)
+                .map_err(Error::Findings)
+        });
         match outcome {
             Ok(loaded) => {
                 valid += 1;

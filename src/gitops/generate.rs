@@ -226,11 +226,12 @@ fn plan_one(
     let t = Instant::now();
     let source = Source::read_named(path, stem)?;
     let t = add(&counters.read, t);
-    let mut loaded = load::load(&source, &[]).map_err(Error::Findings)?;
+    let loaded = load::load_versioned(&source, &[], &|line| {
+        crate::render::resolve::version_for(settings.lock, line).0
+    })
+    .map_err(Error::Findings)?;
     let (version, origin) =
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
-    let warnings = loaded.check_version(&version)?;
-    loaded.warnings.extend(warnings);
     let resolved = crate::render::resolve::resolve(&loaded.file, &loaded.doc, version, origin);
     let t = add(&counters.validate, t);
     let file_name = path

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::platform::PlatformFile;
+use crate::model::release_line::ReleaseLine;
 use crate::model::set::Assignment;
 use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
@@ -212,38 +213,33 @@ pub struct LoadedPlatform {
     pub doc: Node,
     pub file: PlatformFile,
     pub warnings: Vec<Diagnostic>,
-    /// The `--set`/`--istio` overrides applied, to name them in later diagnostics.
-    pub overrides: Vec<Assignment>,
 }
 
-impl LoadedPlatform {
-    /// The rules that depend on the exact Istio version (`rules::check_version`), located in
-    /// the file as validation locates its findings; errors fail, warnings are returned.
-    pub fn check_version(&self, version: &semver::Version) -> Result<Vec<Diagnostic>, Error> {
-        let mut out: Vec<Diagnostic> = crate::model::rules::check_version(&self.file, version)
-            .into_iter()
-            .map(|f| {
-                diagnostic(
-                    &self.source,
-                    self.doc.locate_value(&f.path),
-                    f.severity,
-                    &f.path,
-                    f.message,
-                    f.hint,
-                    &self.overrides,
-                )
-            })
-            .collect();
-        sort(&mut out);
-        if out.iter().any(Diagnostic::is_error) {
-            return Err(Error::Findings(out));
-        }
-        Ok(out)
-    }
-}
+/// The exact Istio version a platform of a release line is rendered for (the lock's pin, else
+/// meshgen's), for the rules that depend on it.
+pub type VersionFor<'a> = &'a dyn Fn(ReleaseLine) -> semver::Version;
 
-/// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
+/// Reads and validates a platform. On failure, every diagnostic (errors and warnings). The
+/// rules of the exact Istio version are left out: see `load_versioned`.
 pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    load_with(source, overrides, None)
+}
+
+/// `load`, with the rules of the exact Istio version the platform renders for
+/// (`rules::check_version`) reported among the others, located the same way.
+pub fn load_versioned(
+    source: &Source,
+    overrides: &[Assignment],
+    version_for: VersionFor<'_>,
+) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    load_with(source, overrides, Some(version_for))
+}
+
+fn load_with(
+    source: &Source,
+    overrides: &[Assignment],
+    version_for: Option<VersionFor<'_>>,
+) -> Result<LoadedPlatform, Vec<Diagnostic>> {
     let mut doc =
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
@@ -289,7 +285,12 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
             return Err(vec![located(&path, Severity::Error, message, None, true)]);
         }
     };
-    let mut out: Vec<Diagnostic> = crate::model::rules::check(&file)
+    let mut findings = crate::model::rules::check(&file);
+    if let Some(version_for) = version_for {
+        let version = version_for(file.spec.istio);
+        findings.extend(crate::model::rules::check_version(&file, &version));
+    }
+    let mut out: Vec<Diagnostic> = findings
         .into_iter()
         .map(|f| located(&f.path, f.severity, f.message, f.hint, true))
         .collect();
@@ -318,7 +319,6 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         doc,
         file,
         warnings: out,
-        overrides: overrides.to_vec(),
     })
 }
 
@@ -429,8 +429,12 @@ pub struct PlatformRequest {
 }
 
 /// Finds and validates the platform a command asked for, with its `--istio` and `--set`
-/// overrides applied.
-pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatform> {
+/// overrides applied, and the rules of the version it renders for.
+pub fn load_request(
+    request: &PlatformRequest,
+    dir: &Path,
+    version_for: VersionFor<'_>,
+) -> Result<LoadedPlatform> {
     let source = find(&request.platform, dir)?;
     let mut overrides = Vec::new();
     if let Some(line) = request.istio {
@@ -449,5 +453,5 @@ pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatf
     for arg in &request.set {
         overrides.extend(crate::model::set::parse(arg).map_err(|e| Error::Usage(e.to_string()))?);
     }
-    load(&source, &overrides).map_err(Error::Findings)
+    load_versioned(&source, &overrides, version_for).map_err(Error::Findings)
 }

@@ -213,10 +213,8 @@ pub fn resolve_request(
     dir: &std::path::Path,
     version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
-    let mut loaded = load::load_request(request, dir)?;
+    let loaded = load::load_request(request, dir, &|line| version_for(line).0)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
-    let warnings = loaded.check_version(&version)?;
-    loaded.warnings.extend(warnings);
     let resolved = resolve(&loaded.file, &loaded.doc, version, origin);
     Ok((loaded, resolved))
 }
