@@ -377,7 +377,7 @@ pub struct Listed {
 
 /// The platforms of `dir/platforms/` (`*.yaml`, `*.yml`, sorted by name), then the
 /// built-ins they do not shadow. Two files of one name are an error.
-pub fn list(dir: &Path) -> Result<Vec<Listed>> {
+pub fn list(dir: &Path, version_for: VersionFor<'_>) -> Result<Vec<Listed>> {
     let mut listed = Vec::new();
     let platforms = dir.join("platforms");
     let files = if platforms.is_dir() {
@@ -387,7 +387,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>> {
     };
     for (name, path) in files {
         let description = Source::read_named(&path, &name)
-            .and_then(|s| load(&s, &[]).map_err(Error::Findings))
+            .and_then(|s| load_versioned(&s, &[], version_for).map_err(Error::Findings))
             .map(|p| describe(&p.file));
         let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         listed.push(Listed {
@@ -404,7 +404,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>> {
         listed.push(Listed {
             name: (*name).to_string(),
             file: None,
-            description: load(&source, &[])
+            description: load_versioned(&source, &[], version_for)
                 .map_err(Error::Findings)
                 .map(|p| describe(&p.file)),
         });
