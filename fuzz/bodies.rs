@@ -86,9 +86,16 @@ pub fn post_render(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
+    // Both kinds of term, chosen by the input so that each is fuzzed.
+    let spreading = if data.len() % 2 == 0 {
+        meshgen::model::platform::Spreading::Required
+    } else {
+        meshgen::model::platform::Spreading::Preferred
+    };
     let ha = HaChange {
         replicas: 3,
         topology_key: Some("kubernetes.io/hostname"),
+        spreading,
     };
     match postrender::post_render(input, ReleaseLine::V1_11, None) {
         Ok(out) => assert_eq!(out, input, "without HA the stream passes unchanged"),

@@ -245,16 +245,53 @@ fn post_renderers_ride_on_the_release_with_the_control_plane() {
             ["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
         "topology.kubernetes.io/zone"
     );
-    // pks has HA on 1.0: the umbrella release carries pilot, citadel and galley patches.
-    let (objects, _) = flux("pks", &[]);
+    // pks has HA on 1.0: the umbrella release carries a patch for every Deployment its values
+    // scale; without the egress gateway, none for it.
+    let targets = |set: &[&str]| -> Vec<String> {
+        let (objects, _) = flux("pks", set);
+        let patches =
+            &release(&objects, "istio")["spec"]["postRenderers"][0]["kustomize"]["patches"];
+        patches
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["target"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = [
+        "istio-pilot",
+        "istio-policy",
+        "istio-telemetry",
+        "istio-citadel",
+        "istio-galley",
+        "istio-sidecar-injector",
+        "istio-ingressgateway",
+        "istio-egressgateway",
+    ];
+    assert_eq!(targets(&[]), all);
+    assert_eq!(
+        targets(&["--set", "spec.egressGateway.enabled=false"]),
+        all[..7]
+    );
+    // Preferred spreading: a weighted term in the preferred list, none required.
+    let (objects, _) = flux(
+        "pks",
+        &["--set", "spec.highAvailability.spreading=preferred"],
+    );
     let patches = &release(&objects, "istio")["spec"]["postRenderers"][0]["kustomize"]["patches"];
-    let targets: Vec<&str> = patches
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["target"]["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(targets, ["istio-pilot", "istio-citadel", "istio-galley"]);
+    for p in patches.as_array().unwrap() {
+        let patch = meshgen::yaml::parse(p["patch"].as_str().unwrap())
+            .unwrap()
+            .to_json();
+        let anti = &patch["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+        assert!(anti
+            .get("requiredDuringSchedulingIgnoredDuringExecution")
+            .is_none());
+        assert_eq!(
+            anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"],
+            100
+        );
+    }
     // No HA, no post-renderers.
     let (objects, _) = flux("minikube", &[]);
     assert!(release(&objects, "istio")["spec"]

@@ -234,6 +234,8 @@ proptest! {
             }
             _ => "\"\"".to_string(),
         };
+        // `http` with the suffix `s` glued on is `https`, itself a valid name.
+        prop_assume!(!meshgen::lint::facts::protocols(line).contains(&broken.as_str()));
         let found = lint_one(&broken, line);
         prop_assert_eq!(found.len(), 1, "{}: {:?}", broken, found);
         prop_assert_eq!(found[0].line, if form == 2 { 8 } else { 7 });

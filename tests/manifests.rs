@@ -103,3 +103,68 @@ fn refused_where_kubernetes_has_no_psp_api() {
         .to_string()
         .contains("Kubernetes 1.25 has no PodSecurityPolicy API"));
 }
+
+/// On 1.11 `spec.mtls` is a PeerAuthentication named `default` in the Istio namespace, one per
+/// mode; 0.6 and 1.0 carry the mode in their values, so their manifests hold none.
+#[test]
+fn mtls_on_1_11_is_a_mesh_wide_peer_authentication() {
+    let (code, stdout, stderr) =
+        manifests(&["--platform", "tests/fixtures/mtls/mtls-111-strict.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!("manifests_mtls_111_strict", stdout);
+    for (mode, want) in [
+        ("disabled", "DISABLE"),
+        ("permissive", "PERMISSIVE"),
+        ("strict", "STRICT"),
+    ] {
+        let (code, stdout, stderr) = manifests(&[
+            "--platform",
+            "tests/fixtures/mtls/mtls-111-strict.yaml",
+            "--set",
+            &format!("spec.mtls={mode}"),
+            "--set",
+            "spec.namespace=mesh",
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let objects = meshgen::install::postrender::parse_objects(&stdout).unwrap();
+        assert_eq!(objects.len(), 1, "{stdout}");
+        let policy = &objects[0];
+        assert_eq!(policy["apiVersion"], "security.istio.io/v1beta1");
+        assert_eq!(policy["kind"], "PeerAuthentication");
+        assert_eq!(policy["metadata"]["name"], "default");
+        assert_eq!(
+            policy["metadata"]["namespace"], "mesh",
+            "the root namespace"
+        );
+        assert_eq!(policy["spec"], serde_json::json!({"mtls": {"mode": want}}));
+    }
+    // Beside the pod security policy and in a stable order: the policy, then the namespaces.
+    let (code, stdout, stderr) = manifests(&[
+        "--platform",
+        "tests/fixtures/mtls/mtls-111-permissive.yaml",
+        "--set",
+        "spec.sidecarInjection.namespaces={shop}",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let kinds: Vec<String> = meshgen::install::postrender::parse_objects(&stdout)
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PodSecurityPolicy",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "PeerAuthentication",
+            "Namespace"
+        ]
+    );
+    for fixture in ["mtls-06-strict", "mtls-10-strict", "mtls-10-permissive"] {
+        let (code, stdout, stderr) =
+            manifests(&["--platform", &format!("tests/fixtures/mtls/{fixture}.yaml")]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.is_empty(), "{fixture}: the chart applies the policy");
+    }
+}

@@ -85,8 +85,49 @@ fn resolved(platform: &str) -> ResolvedPlatform {
         .1
 }
 
+/// Every Deployment the 1.0 values give replicas, with the pod labels its chart writes.
+const TARGETS_1_0: [(&str, &[(&str, &str)]); 8] = [
+    ("istio-pilot", &[("app", "pilot"), ("istio", "pilot")]),
+    (
+        "istio-policy",
+        &[("istio", "mixer"), ("istio-mixer-type", "policy")],
+    ),
+    (
+        "istio-telemetry",
+        &[("istio", "mixer"), ("istio-mixer-type", "telemetry")],
+    ),
+    ("istio-citadel", &[("istio", "citadel")]),
+    ("istio-galley", &[("istio", "galley")]),
+    ("istio-sidecar-injector", &[("istio", "sidecar-injector")]),
+    (
+        "istio-ingressgateway",
+        &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
+    ),
+    (
+        "istio-egressgateway",
+        &[("app", "istio-egressgateway"), ("istio", "egressgateway")],
+    ),
+];
+
+/// The `(label, value)` pairs a label selector's `matchExpressions` select, each `In` one value.
+fn selected(selector: &Value) -> Vec<(String, String)> {
+    selector["matchExpressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["operator"], "In");
+            assert_eq!(e["values"].as_array().unwrap().len(), 1);
+            (
+                e["key"].as_str().unwrap().to_string(),
+                e["values"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn istio_1_0_hostname_spreads_pilot_citadel_galley() {
+fn istio_1_0_hostname_spreads_every_replicated_deployment() {
     let input = fixture("v1.0.9.yaml");
     let (code, stdout, stderr) = post_render(&platform_path("ha-10-hostname"), &input);
     assert_eq!(code, Some(0), "{stderr}");
@@ -96,7 +137,7 @@ fn istio_1_0_hostname_spreads_pilot_citadel_galley() {
     let before = documents(&input);
     let after = documents(&stdout);
     assert_eq!(before.len(), after.len());
-    let changed = ["istio-galley", "istio-pilot", "istio-citadel"];
+    let changed: Vec<&str> = TARGETS_1_0.iter().map(|(n, _)| *n).collect();
     for (b, a) in before.iter().zip(&after) {
         let is_target = b.contains("kind: Deployment")
             && changed
@@ -115,11 +156,7 @@ fn istio_1_0_hostname_spreads_pilot_citadel_galley() {
         kind_and_name(&objects_before),
         kind_and_name(&objects_after)
     );
-    for (name, labels) in [
-        ("istio-pilot", vec![("app", "pilot"), ("istio", "pilot")]),
-        ("istio-citadel", vec![("istio", "citadel")]),
-        ("istio-galley", vec![("istio", "galley")]),
-    ] {
+    for (name, labels) in TARGETS_1_0 {
         let b = object(&objects_before, "Deployment", name);
         let a = object(&objects_after, "Deployment", name);
         assert_eq!(a["spec"]["replicas"], 3);
@@ -132,18 +169,7 @@ fn istio_1_0_hostname_spreads_pilot_citadel_galley() {
         let terms = &affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
         assert_eq!(terms.as_array().unwrap().len(), 1);
         assert_eq!(terms[0]["topologyKey"], "kubernetes.io/hostname");
-        let selected: Vec<(String, String)> = terms[0]["labelSelector"]["matchExpressions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                assert_eq!(e["operator"], "In");
-                (
-                    e["key"].as_str().unwrap().to_string(),
-                    e["values"][0].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let selected = selected(&terms[0]["labelSelector"]);
         let want: Vec<(String, String)> = labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -164,10 +190,57 @@ fn istio_1_0_hostname_spreads_pilot_citadel_galley() {
         b["spec"]["replicas"] = Value::Null;
         assert_eq!(a, b, "{name}: only replicas and podAntiAffinity change");
     }
-    // istio-policy is not a target: the chart scales it.
+    // Nothing else is a target: every Deployment of the stream is one of them.
+    let deployments = objects_after.iter().filter(|o| o["kind"] == "Deployment");
+    assert_eq!(deployments.count(), TARGETS_1_0.len());
+}
+
+/// `spreading: preferred`: each target gets one weighted term instead of a required one, the
+/// mixers' selectors keep policy and telemetry apart, and a stream without the egress gateway
+/// (switched off) is no error.
+#[test]
+fn preferred_spreading_writes_weighted_terms() {
+    let input = fixture("v1.0.9.yaml");
+    let without_egress: String = documents(&input)
+        .into_iter()
+        .filter(|d| !d.contains("\n  name: istio-egressgateway\n"))
+        .collect();
+    let (code, stdout, stderr) = post_render(&platform_path("ha-10-preferred"), &without_egress);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!("post_render_1_0_preferred", stdout);
+    let objects = parse_objects(&stdout).unwrap();
+    for (name, labels) in TARGETS_1_0
+        .iter()
+        .filter(|(n, _)| *n != "istio-egressgateway")
+    {
+        let d = object(&objects, "Deployment", name);
+        assert_eq!(d["spec"]["replicas"], 2, "{name}");
+        let anti = &d["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+        assert!(anti
+            .get("requiredDuringSchedulingIgnoredDuringExecution")
+            .is_none());
+        let terms = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+            .as_array()
+            .unwrap();
+        assert_eq!(terms.len(), 1, "{name}");
+        assert_eq!(terms[0]["weight"], 100);
+        let term = &terms[0]["podAffinityTerm"];
+        assert_eq!(term["topologyKey"], "topology.kubernetes.io/zone");
+        let want: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(selected(&term["labelSelector"]), want, "{name}");
+    }
+    let (_, istiod, stderr) =
+        post_render(&platform_path("ha-111-preferred"), &fixture("v1.11.8.yaml"));
+    let istiod = object(&parse_objects(&istiod).unwrap(), "Deployment", "istiod").clone();
+    let terms = &istiod["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        ["preferredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(terms[0]["weight"], 100, "{stderr}");
     assert_eq!(
-        object(&objects_after, "Deployment", "istio-policy")["spec"]["replicas"],
-        1
+        terms[0]["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
     );
 }
 
@@ -194,7 +267,7 @@ fn anti_affinity_none_sets_replicas_only() {
     let (code, stdout, stderr) = post_render(&platform_path("ha-10-none"), &input);
     assert_eq!(code, Some(0), "{stderr}");
     let objects = parse_objects(&stdout).unwrap();
-    for name in ["istio-pilot", "istio-citadel", "istio-galley"] {
+    for (name, _) in TARGETS_1_0 {
         let d = object(&objects, "Deployment", name);
         assert_eq!(d["spec"]["replicas"], 2);
         assert!(d["spec"]["template"]["spec"]["affinity"]
@@ -300,10 +373,19 @@ fn flux_patches_agree_with_post_render() {
     for (platform, file) in [
         ("ha-10-hostname", "v1.0.9.yaml"),
         ("ha-10-none", "v1.0.9.yaml"),
+        ("ha-10-preferred", "v1.0.9.yaml"),
         ("ha-111-zone", "v1.11.8.yaml"),
+        ("ha-111-preferred", "v1.11.8.yaml"),
     ] {
         let path = platform_path(platform);
-        let input = fixture(file);
+        let mut input = fixture(file);
+        if platform == "ha-10-preferred" {
+            // Its egress gateway is off: the chart renders no Deployment, Flux gets no patch.
+            input = documents(&input)
+                .into_iter()
+                .filter(|d| !d.contains("\n  name: istio-egressgateway\n"))
+                .collect();
+        }
         let (code, stdout, stderr) = post_render(&path, &input);
         assert_eq!(code, Some(0), "{stderr}");
         let want = parse_objects(&stdout).unwrap();
@@ -345,6 +427,8 @@ fn flux_patches_agree_with_post_render() {
 fn flux_post_renderers_golden() {
     let value = flux_post_renderers(&resolved(&platform_path("ha-10-hostname"))).unwrap();
     insta::assert_yaml_snapshot!("flux_post_renderers_1_0_hostname", value);
+    let value = flux_post_renderers(&resolved(&platform_path("ha-10-preferred"))).unwrap();
+    insta::assert_yaml_snapshot!("flux_post_renderers_1_0_preferred", value);
     assert!(flux_post_renderers(&resolved("kvm")).is_none());
 }
 
@@ -368,17 +452,23 @@ fn duplicate_keys_in_untouched_documents_pass_through() {
     let (before, after) = (documents(&input), documents(&stdout));
     assert_eq!(before.len(), 3);
     assert_eq!(before.len(), after.len());
-    assert_eq!(before[0], after[0], "the mixer Deployment is untouched");
+    assert_ne!(before[0], after[0], "the mixer Deployment is a target");
     assert_ne!(before[1], after[1], "pilot is a target");
     assert_eq!(before[2], after[2], "the Service is untouched");
-    // What passes through is read as Kubernetes reads it: the second `ports:` list.
-    let objects = parse_objects(&input).unwrap();
-    let mixer = object(&objects, "Deployment", "istio-policy");
-    let ports = &mixer["spec"]["template"]["spec"]["containers"][0]["ports"];
-    assert_eq!(
-        ports,
-        &serde_json::json!([{"containerPort": 9091}, {"containerPort": 15004}])
-    );
+    // The mixer is read as Kubernetes reads it, the second `ports:` list, and written back
+    // with that list only: no duplicate key left for kustomize to refuse.
+    let read = |stream: &str| {
+        let objects = parse_objects(stream).unwrap();
+        object(&objects, "Deployment", "istio-policy")["spec"]["template"]["spec"]["containers"][0]
+            ["ports"]
+            .clone()
+    };
+    let last_wins = serde_json::json!([{"containerPort": 9091}, {"containerPort": 15004}]);
+    assert_eq!(read(&input), last_wins);
+    assert_eq!(read(&stdout), last_wins);
+    let keys = after[0].lines().filter(|l| l.trim() == "ports:").count();
+    assert_eq!(keys, 1, "{}", after[0]);
+    meshgen::yaml::parse(after[0].trim_start_matches("---\n")).expect("no duplicate keys");
 }
 
 /// A target carrying duplicate keys is found, checked and changed on the object Kubernetes
@@ -677,7 +767,7 @@ mod last_wins {
     }
 
     fn names() -> impl Strategy<Value = Vec<&'static str>> {
-        prop::collection::vec(prop_oneof![Just("istio-pilot"), Just("istio-policy")], 1..4)
+        prop::collection::vec(prop_oneof![Just("istio-pilot"), Just("prometheus")], 1..4)
     }
 
     proptest! {
@@ -708,7 +798,11 @@ mod last_wins {
             prop_assert_eq!(&read["metadata"]["name"], name);
             prop_assert_eq!(read["spec"]["extra"].to_string(), want_extra.to_string());
 
-            let change = HaChange { replicas: 3, topology_key: Some("kubernetes.io/hostname") };
+            let change = HaChange {
+                replicas: 3,
+                topology_key: Some("kubernetes.io/hostname"),
+                spreading: meshgen::model::platform::Spreading::Required,
+            };
             let out = post_render(&input, ReleaseLine::V1_0, Some(change)).unwrap();
             if kind == "Deployment" && name == "istio-pilot" {
                 // Changed, on that reading, and written without any duplicate.

@@ -304,10 +304,152 @@ fn chart_keys(line: ReleaseLine) -> (BTreeSet<String>, Vec<String>) {
     (declared, open)
 }
 
+/// The values file of each fixture platform with the fields beyond the built-ins (mtls,
+/// tracing sampling, HA spreading), rendered from the repository root (its lock pins 1.0.9).
+fn rendered_fixtures() -> Vec<(String, ReleaseLine, String)> {
+    let mut out = Vec::new();
+    for dir in ["tests/fixtures/mtls", "tests/fixtures/postrender/platforms"] {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let path = path.to_string_lossy().into_owned();
+            let run = Command::cargo_bin("meshgen")
+                .unwrap()
+                .args(["values", "--platform", &path])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8(run.stdout).unwrap();
+            assert!(
+                run.status.success(),
+                "{path}: {}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
+            let line = if doc["pilot"].is_null() && !doc["ingress"].is_null() {
+                ReleaseLine::V0_6
+            } else if doc["global"]["istioNamespace"].is_null() {
+                ReleaseLine::V1_0
+            } else {
+                ReleaseLine::V1_11
+            };
+            out.push((path, line, stdout));
+        }
+    }
+    out
+}
+
+/// `spec.mtls` reaches each line's own switch (0.6 `global.securityEnabled`, 1.0
+/// `global.mtls.enabled`; 1.11 none, its header sends to `meshgen manifests`), and
+/// `tracing.sampling` is `pilot.traceSampling` as a float, absent at the chart's default.
+#[test]
+fn mtls_and_trace_sampling_reach_the_chart_switches() {
+    let fixtures = rendered_fixtures();
+    let mut seen = 0;
+    for (path, _, stdout) in &fixtures {
+        let Some(stem) = path
+            .strip_prefix("tests/fixtures/mtls/")
+            .and_then(|p| p.strip_suffix(".yaml"))
+        else {
+            continue;
+        };
+        seen += 1;
+        insta::assert_snapshot!(format!("values__{stem}"), stdout);
+        let doc = meshgen::yaml::parse(stdout).unwrap().to_json();
+        let sampling = &doc["pilot"]["traceSampling"];
+        // The manifests step stands between the istio-base and istiod installs, for each Helm.
+        let header: Vec<&str> = stdout.lines().take_while(|l| l.starts_with('#')).collect();
+        let at = |what: &str| header.iter().position(|l| l.contains(what));
+        let after_base = match (
+            at("helm install istio-base"),
+            at("meshgen manifests"),
+            at("helm install istiod"),
+        ) {
+            (Some(base), Some(manifests), Some(istiod)) => base < manifests && manifests < istiod,
+            _ => false,
+        };
+        match stem {
+            "mtls-06-strict" => {
+                assert_eq!(doc["global"]["securityEnabled"], true);
+            }
+            "mtls-10-strict" => {
+                assert_eq!(doc["global"]["mtls"]["enabled"], true);
+                assert_eq!(sampling.as_f64(), Some(10.0));
+                assert!(stdout.contains("traceSampling: 10.0 "), "a float for Helm");
+            }
+            "mtls-10-permissive" => {
+                assert_eq!(doc["global"]["mtls"]["enabled"], false);
+                assert!(stdout.contains("a PERMISSIVE MeshPolicy"));
+                assert_eq!(doc["tracing"]["enabled"], true);
+                assert!(
+                    sampling.is_null(),
+                    "tracing: true keeps the chart's sampling"
+                );
+            }
+            "mtls-111-strict" => {
+                assert_eq!(sampling.as_f64(), Some(2.5));
+                assert_eq!(doc["meshConfig"]["enableTracing"], true);
+            }
+            "mtls-111-permissive" | "mtls-111-disabled" => assert!(sampling.is_null()),
+            other => panic!("no expectation for {other}"),
+        }
+        if stem.starts_with("mtls-111") {
+            assert!(doc["global"].get("mtls").is_none(), "{stem}");
+            assert!(after_base, "{stem}: the header orders the manifests");
+        } else {
+            assert!(!after_base, "{stem}");
+        }
+    }
+    assert_eq!(seen, 6);
+    // The built-ins set no mtls: their headers say nothing of it.
+    for (platform, line, stdout) in rendered_builtins() {
+        assert!(
+            !stdout.contains("mtls") && !stdout.contains("securityEnabled"),
+            "{platform} on {line}"
+        );
+        assert!(
+            !stdout.contains("traceSampling"),
+            "{platform} on {line}: the chart's sampling"
+        );
+    }
+}
+
+/// `spreading: preferred` on 1.11 puts the gateways' selector in the chart's preferred list.
+#[test]
+fn preferred_spreading_uses_the_gateways_preferred_selector() {
+    let fixtures = rendered_fixtures();
+    let (_, _, stdout) = fixtures
+        .iter()
+        .find(|(p, _, _)| p.ends_with("ha-111-preferred.yaml"))
+        .unwrap();
+    let doc = meshgen::yaml::parse(stdout).unwrap().to_json();
+    for gateway in ["istio-ingressgateway", "istio-egressgateway"] {
+        let g = &doc["gateways"][gateway];
+        assert!(g.get("podAntiAffinityLabelSelector").is_none(), "{gateway}");
+        let term = &g["podAntiAffinityTermLabelSelector"][0];
+        assert_eq!(term["values"], gateway);
+        assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
+    }
+    let (_, _, zone) = fixtures
+        .iter()
+        .find(|(p, _, _)| p.ends_with("ha-111-zone.yaml"))
+        .unwrap();
+    let doc = meshgen::yaml::parse(zone).unwrap().to_json();
+    assert!(doc["gateways"]["istio-ingressgateway"]
+        .get("podAntiAffinityTermLabelSelector")
+        .is_none());
+}
+
 #[test]
 fn every_emitted_key_exists_in_the_line_charts() {
     let mut checked = 0;
-    for (platform, line, stdout) in rendered_builtins() {
+    let fixtures = rendered_fixtures();
+    let builtins = rendered_builtins()
+        .into_iter()
+        .map(|(p, l, s)| (p.to_string(), l, s));
+    for (platform, line, stdout) in builtins.chain(fixtures) {
         let doc = meshgen::yaml::parse(&stdout).unwrap().to_json();
         let mut paths = BTreeSet::new();
         key_paths(&doc, "", &mut paths);
@@ -1097,5 +1239,99 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
         "spec.addons.grafana.serviceType",
     ] {
         assert!(fields.contains(field), "{field} not met: {fields:?}");
+    }
+}
+
+/// What the 1.0 chart can say depends on the tag: from 1.0.3 its security chart always applies
+/// a MeshPolicy (PERMISSIVE unless `global.mtls.enabled`), before it none unless enabled. So
+/// `permissive` is refused on a lock pinning 1.0.2 and `disabled` on 1.0.9, located at the field.
+#[test]
+fn mtls_on_1_0_follows_the_pinned_tag() {
+    use meshgen::error::Error;
+    use meshgen::model::load::PlatformRequest;
+    use meshgen::render::resolve::{resolve_request, Origin};
+    let at = |version: &'static str| {
+        move |_: ReleaseLine| {
+            (
+                semver::Version::parse(version).unwrap(),
+                Origin::Default {
+                    why: "test pin".into(),
+                },
+            )
+        }
+    };
+    let request = |mode: &str| PlatformRequest {
+        platform: "tests/fixtures/mtls/mtls-10-permissive.yaml".into(),
+        set: vec![format!("spec.mtls={mode}")],
+        ..Default::default()
+    };
+    let refused = |mode: &str, version: &'static str, message: &str| {
+        match resolve_request(&request(mode), std::path::Path::new("."), &at(version)) {
+            Err(Error::Findings(found)) => {
+                assert_eq!(found.len(), 1, "{found:?}");
+                let d = &found[0];
+                assert!(d.message.contains(message), "{}", d.message);
+                assert_eq!(d.path, "spec.mtls");
+                // Written by --set: the diagnostic names the argument.
+                assert!(
+                    d.file == format!("--set spec.mtls={mode}")
+                        || d.message.contains(&format!("from --set spec.mtls={mode}")),
+                    "{d:?}"
+                );
+            }
+            other => panic!("{mode} on {version}: {other:?}"),
+        }
+    };
+    refused(
+        "permissive",
+        "1.0.2",
+        "Istio 1.0.2's chart has no permissive mutual TLS",
+    );
+    refused(
+        "disabled",
+        "1.0.9",
+        "Istio 1.0.9's chart cannot switch mutual TLS off",
+    );
+    refused(
+        "disabled",
+        "1.0.3",
+        "Istio 1.0.3's chart cannot switch mutual TLS off",
+    );
+    for (mode, version, enabled, effect) in [
+        (
+            "disabled",
+            "1.0.2",
+            false,
+            "no MeshPolicy, so sidecars accept plain text only",
+        ),
+        (
+            "permissive",
+            "1.0.3",
+            false,
+            "applies a PERMISSIVE MeshPolicy",
+        ),
+        (
+            "strict",
+            "1.0.0",
+            true,
+            "a MeshPolicy without mode (STRICT)",
+        ),
+        (
+            "strict",
+            "1.0.9",
+            true,
+            "a MeshPolicy without mode (STRICT)",
+        ),
+    ] {
+        let (_, platform) =
+            resolve_request(&request(mode), std::path::Path::new("."), &at(version))
+                .unwrap_or_else(|e| panic!("{mode} on {version}: {e}"));
+        let text = meshgen::render::values::render(&platform).unwrap();
+        let doc = meshgen::yaml::parse(&text).unwrap().to_json();
+        assert_eq!(
+            doc["global"]["mtls"]["enabled"], enabled,
+            "{mode} on {version}"
+        );
+        assert!(text.contains(effect), "{mode} on {version}:\n{text}");
     }
 }

@@ -7,7 +7,12 @@ pub fn run() -> Result<u8> {
     let dir = super::current_dir()?;
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut code = exit::SUCCESS;
-    for listed in crate::model::load::list(&dir)? {
+    // Listed as `values` would load them: the version rules with the lock's pins.
+    let lock = crate::vendor::lock::Lock::load(&dir.join(crate::vendor::lock::LOCK_PATH))
+        .ok()
+        .flatten();
+    let version_for = |line| crate::render::resolve::version_for(lock.as_ref(), line).0;
+    for listed in crate::model::load::list(&dir, &version_for)? {
         let local = listed.file.is_some();
         let origin = listed.file.unwrap_or_else(|| "built-in".to_string());
         let description = match listed.description {

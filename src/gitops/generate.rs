@@ -238,7 +238,10 @@ fn plan_one(
     let t = Instant::now();
     let source = Source::read_named(path, stem)?;
     let t = add(&counters.read, t);
-    let loaded = load::load(&source, &[]).map_err(Error::Findings)?;
+    let loaded = load::load_versioned(&source, &[], &|line| {
+        crate::render::resolve::version_for(settings.lock, line).0
+    })
+    .map_err(Error::Findings)?;
     let (version, origin) =
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
     let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;

@@ -1,6 +1,8 @@
 //! `meshgen manifests`: the Kubernetes objects a platform needs besides the charts — the pod
 //! security policy that lets injected pods run Istio's privileged init container (with its
-//! ClusterRole and binding, as in the KVM seed) and the namespaces labelled for injection.
+//! ClusterRole and binding, as in the KVM seed), the namespaces labelled for injection, and on
+//! 1.11 the mesh-wide PeerAuthentication of `spec.mtls` (the 1.11 charts have no setting for it;
+//! its CRD comes with the `base` chart, so these objects are applied after that chart).
 //!
 //! The text is written directly rather than through a YAML emitter so that the output is
 //! byte-stable and every user-given string is double-quoted (a name like `true` or `1.0`
@@ -9,9 +11,23 @@
 use std::fmt::Write as _;
 
 use crate::error::{Diagnostic, Result};
+use crate::model::platform::MtlsMode;
 use crate::model::release_line::{KubeMinor, ReleaseLine};
 use crate::model::rules::PSP_REMOVED_IN;
 use crate::render::resolve::ResolvedPlatform;
+
+/// The name Istio gives the mesh-wide policy: a PeerAuthentication named `default` in the
+/// root namespace (the Istio namespace) applies to every workload of the mesh.
+pub const MESH_POLICY_NAME: &str = "default";
+
+/// The `spec.mtls.mode` of a PeerAuthentication (security.istio.io/v1beta1).
+pub fn peer_authentication_mode(mode: MtlsMode) -> &'static str {
+    match mode {
+        MtlsMode::Disabled => "DISABLE",
+        MtlsMode::Permissive => "PERMISSIVE",
+        MtlsMode::Strict => "STRICT",
+    }
+}
 
 /// Name of the PodSecurityPolicy, its ClusterRole and ClusterRoleBinding.
 pub const PSP_NAME: &str = crate::model::platform::PodSecurityPolicy::OBJECT_NAME;
@@ -114,6 +130,22 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
     } else {
         ""
     };
+    // 0.6 and 1.0 set the mode through their charts (values); 1.11's charts cannot.
+    if let (ReleaseLine::V1_11, Some(mtls)) = (platform.line, &platform.mtls) {
+        let _ = write!(
+            out,
+            "---\n\
+             # Mesh-wide mutual TLS (spec.mtls: {}): the policy named default in the Istio namespace.\n\
+             apiVersion: security.istio.io/v1beta1\n\
+             kind: PeerAuthentication\n\
+             metadata:\n  name: {}\n  namespace: {}\n\
+             spec:\n  mtls:\n    mode: {}\n",
+            mtls.value,
+            q(MESH_POLICY_NAME),
+            q(&platform.namespace.value),
+            q(peer_authentication_mode(mtls.value)),
+        );
+    }
     for namespace in &platform.injection_namespaces {
         let _ = write!(
             out,

@@ -1,7 +1,9 @@
 //! `meshgen post-render`: a Helm post-renderer that adds what the charts cannot express for
-//! high availability — the replica count and a required pod anti-affinity on the control-plane
-//! Deployments whose charts have no setting for it (1.0 pilot, citadel, galley; 1.11 istiod) —
-//! and the same change as kustomize patches for Flux `spec.postRenderers`.
+//! high availability — the replica count and a required or preferred pod anti-affinity on the
+//! Deployments whose charts have no setting for it (on 1.0 every Deployment meshgen gives
+//! replicas: pilot, policy, telemetry, citadel, galley, the sidecar injector and the gateways;
+//! on 1.11 istiod, whose gateways take it as values) — and the same change as kustomize patches
+//! for Flux `spec.postRenderers`.
 //!
 //! Reading: each document is read by the positioned reader of `yaml.rs` in its Kubernetes
 //! dialect, so an object means here what it means to Helm and kubectl: a key written twice in
@@ -22,7 +24,7 @@ use serde::Serialize;
 use yaml_rust2::Yaml;
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::model::platform::AntiAffinity;
+use crate::model::platform::{AntiAffinity, Spreading, PREFERRED_WEIGHT};
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::ResolvedPlatform;
 use crate::yaml::{Dialect, Node, NodeValue, PathSegment, YamlError};
@@ -55,8 +57,15 @@ pub struct Target {
     pub pod_labels: &'static [(&'static str, &'static str)],
 }
 
+/// The egress gateway's Deployment on 1.0, absent when the platform switches it off.
+pub const EGRESS_GATEWAY_1_0: &str = "istio-egressgateway";
+
 /// The Deployments the post-renderer changes on a line. 0.6 has none: its charts set replicas
-/// through values, and validation refuses anti-affinity on 0.6.
+/// through values, and validation refuses anti-affinity on 0.6. On 1.0 no chart has an
+/// anti-affinity value, so every Deployment the values give replicas is here, with the pod
+/// labels its template writes in every 1.0 tag (1.0.0 to 1.0.9): the two mixers share
+/// `istio: mixer` and differ by `istio-mixer-type`; the gateways' come from the chart's
+/// `gateways.<name>.labels`, which meshgen leaves at their defaults.
 pub fn targets(line: ReleaseLine) -> &'static [Target] {
     match line {
         ReleaseLine::V0_6 => &[],
@@ -67,6 +76,16 @@ pub fn targets(line: ReleaseLine) -> &'static [Target] {
                 pod_labels: &[("app", "pilot"), ("istio", "pilot")],
             },
             Target {
+                name: "istio-policy",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("istio", "mixer"), ("istio-mixer-type", "policy")],
+            },
+            Target {
+                name: "istio-telemetry",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("istio", "mixer"), ("istio-mixer-type", "telemetry")],
+            },
+            Target {
                 name: "istio-citadel",
                 api_version: "extensions/v1beta1",
                 pod_labels: &[("istio", "citadel")],
@@ -75,6 +94,21 @@ pub fn targets(line: ReleaseLine) -> &'static [Target] {
                 name: "istio-galley",
                 api_version: "extensions/v1beta1",
                 pod_labels: &[("istio", "galley")],
+            },
+            Target {
+                name: "istio-sidecar-injector",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("istio", "sidecar-injector")],
+            },
+            Target {
+                name: "istio-ingressgateway",
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
+            },
+            Target {
+                name: EGRESS_GATEWAY_1_0,
+                api_version: "extensions/v1beta1",
+                pod_labels: &[("app", "istio-egressgateway"), ("istio", "egressgateway")],
             },
         ],
         ReleaseLine::V1_11 => &[Target {
@@ -90,6 +124,7 @@ pub fn targets(line: ReleaseLine) -> &'static [Target] {
 pub struct HaChange {
     pub replicas: u8,
     pub topology_key: Option<&'static str>,
+    pub spreading: Spreading,
 }
 
 impl HaChange {
@@ -97,6 +132,7 @@ impl HaChange {
         platform.high_availability.as_ref().map(|ha| HaChange {
             replicas: ha.replicas,
             topology_key: AntiAffinity::topology_key(ha.anti_affinity),
+            spreading: ha.spreading,
         })
     }
 }
@@ -109,6 +145,21 @@ fn key<'a>(map: &'a Yaml, name: &str) -> Option<&'a Yaml> {
     match map {
         Yaml::Hash(h) => h.get(&s(name)),
         _ => None,
+    }
+}
+
+/// The entry of the `podAntiAffinity` list for the spreading asked: the term itself when
+/// required, the term with a weight when preferred.
+fn anti_affinity_entry(target: &Target, topology_key: &str, spreading: Spreading) -> Yaml {
+    let term = anti_affinity_term(target, topology_key);
+    match spreading {
+        Spreading::Required => term,
+        Spreading::Preferred => {
+            let mut entry = yaml_rust2::yaml::Hash::new();
+            entry.insert(s("weight"), Yaml::Integer(i64::from(PREFERRED_WEIGHT)));
+            entry.insert(s("podAffinityTerm"), term);
+            Yaml::Hash(entry)
+        }
     }
 }
 
@@ -185,23 +236,18 @@ fn apply(doc: &mut Yaml, target: &Target, change: HaChange) -> std::result::Resu
     let Yaml::Hash(anti) = anti else {
         unreachable!("child_map returns mappings")
     };
-    let required = get_or_append(
-        anti,
-        "requiredDuringSchedulingIgnoredDuringExecution",
-        Yaml::Array(Vec::new()),
-    );
-    if matches!(required, Yaml::Null) {
-        *required = Yaml::Array(Vec::new());
+    let field = change.spreading.field();
+    let list = get_or_append(anti, field, Yaml::Array(Vec::new()));
+    if matches!(list, Yaml::Null) {
+        *list = Yaml::Array(Vec::new());
     }
-    let Yaml::Array(terms) = required else {
-        return Err(
-            "`podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution` is not a list".into(),
-        );
+    let Yaml::Array(terms) = list else {
+        return Err(format!("`podAntiAffinity.{field}` is not a list"));
     };
-    let term = anti_affinity_term(target, topology_key);
+    let entry = anti_affinity_entry(target, topology_key, change.spreading);
     // Running the post-renderer twice must not add the term twice.
-    if !terms.contains(&term) {
-        terms.push(term);
+    if !terms.contains(&entry) {
+        terms.push(entry);
     }
     Ok(())
 }
@@ -507,14 +553,17 @@ pub struct PatchTarget {
 /// Strategic merge rather than JSON6902: a JSON patch `add` needs its parent to exist, and
 /// istiod renders no `affinity` while the 1.0 Deployments do, so each would need its own
 /// op list; a merge patch creates what is missing and merges maps, keeping the nodeAffinity.
-/// `requiredDuringSchedulingIgnoredDuringExecution` has no merge key, so the patch replaces
-/// that list: the charts render none, so the result equals `post-render`'s append.
+/// `requiredDuringSchedulingIgnoredDuringExecution` (and its preferred sibling) has no merge
+/// key, so the patch replaces that list: the charts render none, so the result equals
+/// `post-render`'s append. A platform without the egress gateway gets no patch for it (its
+/// Deployment is not rendered).
 pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
     let Some(change) = HaChange::for_platform(platform) else {
         return Vec::new();
     };
     targets(platform.line)
         .iter()
+        .filter(|target| target.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
         .map(|target| {
             let mut patch = String::new();
             let _ = writeln!(patch, "apiVersion: {}", target.api_version);
@@ -523,13 +572,17 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
             let _ = writeln!(patch, "spec:\n  replicas: {}", change.replicas);
             if let Some(topology_key) = change.topology_key {
                 let mut doc = yaml_rust2::yaml::Hash::new();
-                let mut required = yaml_rust2::yaml::Hash::new();
-                required.insert(
-                    s("requiredDuringSchedulingIgnoredDuringExecution"),
-                    Yaml::Array(vec![anti_affinity_term(target, topology_key)]),
+                let mut anti = yaml_rust2::yaml::Hash::new();
+                anti.insert(
+                    s(change.spreading.field()),
+                    Yaml::Array(vec![anti_affinity_entry(
+                        target,
+                        topology_key,
+                        change.spreading,
+                    )]),
                 );
                 let mut affinity = yaml_rust2::yaml::Hash::new();
-                affinity.insert(s("podAntiAffinity"), Yaml::Hash(required));
+                affinity.insert(s("podAntiAffinity"), Yaml::Hash(anti));
                 doc.insert(s("affinity"), Yaml::Hash(affinity));
                 let body = emit(&Yaml::Hash(doc));
                 patch.push_str("  template:\n    spec:\n");
@@ -622,10 +675,22 @@ mod tests {
         let change = Some(HaChange {
             replicas: 2,
             topology_key: Some("kubernetes.io/hostname"),
+            spreading: Spreading::Required,
         });
         let once = post_render(input, ReleaseLine::V1_11, change).unwrap();
         let twice = post_render(&once, ReleaseLine::V1_11, change).unwrap();
         assert_eq!(once, twice);
+        let preferred = change.map(|c| HaChange {
+            spreading: Spreading::Preferred,
+            ..c
+        });
+        let once = post_render(input, ReleaseLine::V1_11, preferred).unwrap();
+        assert!(once.contains("preferredDuringSchedulingIgnoredDuringExecution"));
+        assert!(once.contains("weight: 100") && !once.contains("required"));
+        assert_eq!(
+            post_render(&once, ReleaseLine::V1_11, preferred).unwrap(),
+            once
+        );
     }
 }
 
@@ -695,6 +760,7 @@ spec:
         let change = Some(HaChange {
             replicas: 2,
             topology_key: None,
+            spreading: Spreading::Required,
         });
         let out = post_render(input, ReleaseLine::V1_11, change).unwrap();
         let before = parse_objects(input).unwrap();

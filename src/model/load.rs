@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::platform::PlatformFile;
+use crate::model::release_line::ReleaseLine;
 use crate::model::set::Assignment;
 use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
@@ -234,8 +235,31 @@ impl LoadedPlatform {
     }
 }
 
-/// Reads and validates a platform. On failure, every diagnostic (errors and warnings).
+/// The exact Istio version a platform of a release line is rendered for (the lock's pin, else
+/// meshgen's), for the rules that depend on it.
+pub type VersionFor<'a> = &'a dyn Fn(ReleaseLine) -> semver::Version;
+
+/// Reads and validates a platform. On failure, every diagnostic (errors and warnings). The
+/// rules of the exact Istio version are left out: see `load_versioned`.
 pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    load_with(source, overrides, None)
+}
+
+/// `load`, with the rules of the exact Istio version the platform renders for
+/// (`rules::check_version`) reported among the others, located the same way.
+pub fn load_versioned(
+    source: &Source,
+    overrides: &[Assignment],
+    version_for: VersionFor<'_>,
+) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    load_with(source, overrides, Some(version_for))
+}
+
+fn load_with(
+    source: &Source,
+    overrides: &[Assignment],
+    version_for: Option<VersionFor<'_>>,
+) -> Result<LoadedPlatform, Vec<Diagnostic>> {
     let mut doc =
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
@@ -289,7 +313,12 @@ pub fn load(source: &Source, overrides: &[Assignment]) -> Result<LoadedPlatform,
         .get(&values_path)
         .map(|values| crate::model::chart_keys::check_values(file.spec.istio, values, &values_path))
         .unwrap_or_default();
-    let mut out: Vec<Diagnostic> = crate::model::rules::check(&file)
+    let mut findings = crate::model::rules::check(&file);
+    if let Some(version_for) = version_for {
+        let version = version_for(file.spec.istio);
+        findings.extend(crate::model::rules::check_version(&file, &version));
+    }
+    let mut out: Vec<Diagnostic> = findings
         .into_iter()
         .map(|f| (f, true))
         .chain(values_findings)
@@ -379,7 +408,7 @@ pub struct Listed {
 
 /// The platforms of `dir/platforms/` (`*.yaml`, `*.yml`, sorted by name), then the
 /// built-ins they do not shadow. Two files of one name are an error.
-pub fn list(dir: &Path) -> Result<Vec<Listed>> {
+pub fn list(dir: &Path, version_for: VersionFor<'_>) -> Result<Vec<Listed>> {
     let mut listed = Vec::new();
     let platforms = dir.join("platforms");
     let files = if platforms.is_dir() {
@@ -389,7 +418,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>> {
     };
     for (name, path) in files {
         let description = Source::read_named(&path, &name)
-            .and_then(|s| load(&s, &[]).map_err(Error::Findings))
+            .and_then(|s| load_versioned(&s, &[], version_for).map_err(Error::Findings))
             .map(|p| describe(&p.file));
         let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         listed.push(Listed {
@@ -406,7 +435,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>> {
         listed.push(Listed {
             name: (*name).to_string(),
             file: None,
-            description: load(&source, &[])
+            description: load_versioned(&source, &[], version_for)
                 .map_err(Error::Findings)
                 .map(|p| describe(&p.file)),
         });
@@ -433,8 +462,12 @@ pub struct PlatformRequest {
 }
 
 /// Finds and validates the platform a command asked for, with its `--istio` and `--set`
-/// overrides applied.
-pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatform> {
+/// overrides applied, and the rules of the version it renders for.
+pub fn load_request(
+    request: &PlatformRequest,
+    dir: &Path,
+    version_for: VersionFor<'_>,
+) -> Result<LoadedPlatform> {
     let source = find(&request.platform, dir)?;
     let mut overrides = Vec::new();
     if let Some(line) = request.istio {
@@ -457,5 +490,5 @@ pub fn load_request(request: &PlatformRequest, dir: &Path) -> Result<LoadedPlatf
         overrides
             .extend(crate::model::set::parse_string(arg).map_err(|e| Error::Usage(e.to_string()))?);
     }
-    load(&source, &overrides).map_err(Error::Findings)
+    load_versioned(&source, &overrides, version_for).map_err(Error::Findings)
 }

@@ -81,8 +81,14 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high_availability: Option<HighAvailability>,
     /// Distributed tracing: Jaeger on 1.0, Zipkin on 0.6, mesh tracing settings on 1.11.
+    /// `true`/`false`, or `{enabled, sampling}` to set the percentage of requests traced
+    /// (1.0 and 1.11; default the chart's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tracing: Option<bool>,
+    pub tracing: Option<Tracing>,
+    /// Mutual TLS between sidecars, mesh-wide: `disabled`, `permissive` (plain text and mutual
+    /// TLS accepted, the way to move a running mesh) or `strict`; absent keeps the chart's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<MtlsMode>,
     /// Optional add-ons shipped with the charts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addons: Option<Addons>,
@@ -270,7 +276,7 @@ pub struct EgressGateway {
     pub node_ports: BTreeMap<String, NodePort>,
 }
 
-/// Replicas and spreading of the control plane.
+/// Replicas and spreading of the control plane and gateways.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HighAvailability {
@@ -280,6 +286,183 @@ pub struct HighAvailability {
     /// Spread replicas across nodes (`hostname`), zones (`zone`), or not at all (`none`); default hostname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<AntiAffinity>,
+    /// How strictly: `required` (a replica without a free node or zone stays Pending) or
+    /// `preferred` (the scheduler spreads when it can, weight 100); default required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spreading: Option<Spreading>,
+}
+
+/// Whether pod anti-affinity is a scheduling requirement or a preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Spreading {
+    /// `requiredDuringSchedulingIgnoredDuringExecution`.
+    Required,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`, weight 100.
+    Preferred,
+}
+
+impl Spreading {
+    /// The `podAntiAffinity` field a term of this kind goes in.
+    pub fn field(self) -> &'static str {
+        match self {
+            Spreading::Required => "requiredDuringSchedulingIgnoredDuringExecution",
+            Spreading::Preferred => "preferredDuringSchedulingIgnoredDuringExecution",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Spreading::Required => "required",
+            Spreading::Preferred => "preferred",
+        }
+    }
+}
+
+/// The weight of a preferred anti-affinity term: the most a preference can weigh, and what
+/// the 1.11 gateway charts write for `podAntiAffinityTermLabelSelector`.
+pub const PREFERRED_WEIGHT: u8 = 100;
+
+/// The mesh-wide mutual TLS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MtlsMode {
+    /// Sidecars accept plain text only.
+    Disabled,
+    /// Sidecars accept plain text and mutual TLS.
+    Permissive,
+    /// Sidecars accept mutual TLS only.
+    Strict,
+}
+
+impl MtlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MtlsMode::Disabled => "disabled",
+            MtlsMode::Permissive => "permissive",
+            MtlsMode::Strict => "strict",
+        }
+    }
+}
+
+impl fmt::Display for MtlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `spec.tracing`: a switch, or the switch with a sampling percentage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Tracing {
+    /// `true` or `false`: the chart's own sampling percentage.
+    Switch(bool),
+    Settings(TracingSettings),
+}
+
+impl Tracing {
+    pub fn enabled(self) -> bool {
+        match self {
+            Tracing::Switch(on) => on,
+            Tracing::Settings(s) => s.enabled.unwrap_or(true),
+        }
+    }
+
+    pub fn sampling(self) -> Option<Percentage> {
+        match self {
+            Tracing::Switch(_) => None,
+            Tracing::Settings(s) => s.sampling,
+        }
+    }
+}
+
+/// The schema is one object-or-boolean schema rather than an `anyOf` of both: the object
+/// keywords only apply to objects, and a validator then reports the field at fault (an
+/// `anyOf` only says that no branch matched).
+impl JsonSchema for Tracing {
+    fn schema_name() -> Cow<'static, str> {
+        "Tracing".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut sampling = generator.subschema_for::<Percentage>();
+        sampling.ensure_object().insert(
+            "description".into(),
+            "The percentage of requests traced, 0.01 to 100 (pilot's `traceSampling`); default the chart's own (1.0.9 and 1.11.8: 1 %; 1.0.0 to 1.0.2: 100 %).".into(),
+        );
+        json_schema!({
+            "description": "`true` or `false`, or `{enabled, sampling}`: tracing with the percentage of requests traced (1.0 and 1.11).",
+            "type": ["boolean", "object"],
+            "properties": {
+                "enabled": {
+                    "description": "Trace requests; default true.",
+                    "type": "boolean"
+                },
+                "sampling": sampling
+            },
+            "additionalProperties": false
+        })
+    }
+}
+
+/// Tracing with its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TracingSettings {
+    /// Trace requests; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The percentage of requests traced, 0.01 to 100 (pilot's `traceSampling`); default the
+    /// chart's own (1.0.9 and 1.11.8: 1 %; 1.0.0 to 1.0.2: 100 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Percentage>,
+}
+
+/// A percentage, 0 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Percentage(f64);
+
+impl Percentage {
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+impl TryFrom<f64> for Percentage {
+    type Error = String;
+    fn try_from(value: f64) -> Result<Self, String> {
+        if (0.0..=100.0).contains(&value) {
+            Ok(Percentage(value))
+        } else {
+            Err(format!("{value} is not a percentage from 0 to 100"))
+        }
+    }
+}
+
+impl From<Percentage> for f64 {
+    fn from(p: Percentage) -> f64 {
+        p.0
+    }
+}
+
+impl fmt::Display for Percentage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} %", self.0)
+    }
+}
+
+impl JsonSchema for Percentage {
+    fn schema_name() -> Cow<'static, str> {
+        "Percentage".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A percentage, from 0 to 100.",
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100
+        })
+    }
 }
 
 /// Which topology replicas are spread over.

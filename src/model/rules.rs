@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use crate::error::Severity;
 use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, NodePort, NodePortRange, PlatformFile, Provider, ServiceType, Spec,
-    KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, MtlsMode, NodePort, NodePortRange, PlatformFile, Provider,
+    ServiceType, Spec, KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
@@ -243,6 +243,26 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
                 Some("set antiAffinity: none on 0.6, or use istio \"1.0\" or \"1.11\"".to_string()),
             );
         }
+        if ha.spreading.is_some() && ha.anti_affinity == Some(AntiAffinity::None) {
+            f.warning(
+                &["spec", "highAvailability", "spreading"],
+                "spreading has no effect with antiAffinity: none",
+                Some("remove spreading, or set antiAffinity: hostname or zone".to_string()),
+            );
+        }
+    }
+
+    // Mutual TLS. 0.6's only switch is `global.securityEnabled`: mutual TLS for every
+    // service, or none; the authentication policies with a permissive mode came with 0.8.
+    if spec.mtls == Some(MtlsMode::Permissive) && line == ReleaseLine::V0_6 {
+        f.error(
+            &["spec", "mtls"],
+            "Istio 0.6 has no permissive mutual TLS: its chart switches mutual TLS on for every service (global.securityEnabled) or off",
+            Some(format!(
+                "use mtls: strict or disabled on 0.6, or istio {} to move through permissive",
+                lines_other_than(ReleaseLine::V0_6)
+            )),
+        );
     }
 
     // Tracing and add-ons.
@@ -289,7 +309,31 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             }
         }
     }
-    if spec.tracing == Some(true) && line == ReleaseLine::V0_6 {
+    if let Some(tracing) = spec.tracing {
+        let at = ["spec", "tracing", "sampling"];
+        match tracing.sampling() {
+            Some(_) if line == ReleaseLine::V0_6 => f.error(
+                &at,
+                "Istio 0.6's chart has no trace sampling setting (Zipkin receives what the proxies send)",
+                Some(format!(
+                    "remove sampling on 0.6, or use istio {}",
+                    lines_other_than(ReleaseLine::V0_6)
+                )),
+            ),
+            Some(p) if p.value() == 0.0 => f.error(
+                &at,
+                "a sampling of 0 does not reach pilot: the chart skips a zero traceSampling, so pilot's own default applies",
+                Some("to trace nothing, set tracing: false; else give a percentage from 0.01 to 100".to_string()),
+            ),
+            Some(_) if !tracing.enabled() => f.warning(
+                &at,
+                "sampling has no effect while tracing is disabled",
+                Some("set tracing.enabled: true, or remove sampling".to_string()),
+            ),
+            _ => {}
+        }
+    }
+    if spec.tracing.is_some_and(|t| t.enabled()) && line == ReleaseLine::V0_6 {
         if let Some(z) = spec.addons.as_ref().and_then(|a| a.zipkin.as_ref()) {
             if !z.enabled {
                 f.error(
@@ -368,6 +412,38 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
         }
     }
 
+    f.0
+}
+
+/// The 1.0 tag from which the security chart always applies a mesh-wide MeshPolicy,
+/// PERMISSIVE while `global.mtls.enabled` is false; before it, that case applied none.
+pub const MESH_POLICY_ALWAYS_FROM: semver::Version = semver::Version::new(1, 0, 3);
+
+/// Rules that depend on the exact Istio version the platform is rendered for (the lock's pin,
+/// else meshgen's), checked once it is known.
+pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Finding> {
+    let mut f = Findings(Vec::new());
+    let spec = &file.spec;
+    if spec.istio == ReleaseLine::V1_0 {
+        let always = *version >= MESH_POLICY_ALWAYS_FROM;
+        match spec.mtls {
+            Some(MtlsMode::Disabled) if always => f.error(
+                &["spec", "mtls"],
+                format!(
+                    "Istio {version}'s chart cannot switch mutual TLS off: with global.mtls.enabled false its post-install job still applies a mesh-wide MeshPolicy in PERMISSIVE mode"
+                ),
+                Some("use mtls: permissive (sidecars then accept plain text, and clients send it unless a DestinationRule asks for ISTIO_MUTUAL), or pin 1.0.0 to 1.0.2 in vendor/meshgen.lock".to_string()),
+            ),
+            Some(MtlsMode::Permissive) if !always => f.error(
+                &["spec", "mtls"],
+                format!(
+                    "Istio {version}'s chart has no permissive mutual TLS: with global.mtls.enabled false it applies no MeshPolicy, so sidecars accept plain text only"
+                ),
+                Some("vendor 1.0.3 or later (`meshgen vendor --update 1.0`), whose chart applies a PERMISSIVE MeshPolicy, or use mtls: disabled or strict".to_string()),
+            ),
+            _ => {}
+        }
+    }
     f.0
 }
 
@@ -730,7 +806,53 @@ fn check_annotation_key(key: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_annotation_key;
+    use super::*;
+
+    fn platform(line: &str, mtls: &str) -> PlatformFile {
+        let json = serde_json::json!({
+            "apiVersion": "meshgen/v1alpha1",
+            "kind": "Platform",
+            "metadata": {"name": "t"},
+            "spec": {"provider": "kvm", "istio": line, "mtls": mtls},
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn errors(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.message.clone())
+            .collect()
+    }
+
+    /// Each line and tag refuses exactly the modes its chart cannot express.
+    #[test]
+    fn mtls_modes_each_line_and_tag_can_express() {
+        let v = |s: &str| semver::Version::parse(s).unwrap();
+        let refused = |line: &str, mode: &str, version: &str| {
+            let file = platform(line, mode);
+            let mut found = errors(&check(&file));
+            found.extend(errors(&check_version(&file, &v(version))));
+            !found.is_empty()
+        };
+        for (line, version, disabled, permissive, strict) in [
+            ("0.6", "0.6.0", false, true, false),
+            ("1.0", "1.0.0", false, true, false),
+            ("1.0", "1.0.2", false, true, false),
+            ("1.0", "1.0.3", true, false, false),
+            ("1.0", "1.0.9", true, false, false),
+            ("1.11", "1.11.8", false, false, false),
+        ] {
+            assert_eq!(refused(line, "disabled", version), disabled, "{version}");
+            assert_eq!(
+                refused(line, "permissive", version),
+                permissive,
+                "{version}"
+            );
+            assert_eq!(refused(line, "strict", version), strict, "{version}");
+        }
+    }
 
     #[test]
     fn annotation_keys_follow_kubernetes() {

@@ -294,11 +294,12 @@ fn describe_value(value: &Value) -> String {
 
 fn type_hint(expected: &str, instance: &Value) -> Option<String> {
     match (expected, instance) {
-        ("boolean", Value::String(s))
-            if matches!(
-                s.as_str(),
-                "yes" | "no" | "on" | "off" | "y" | "n" | "Yes" | "No" | "On" | "Off"
-            ) =>
+        (expected, Value::String(s))
+            if expected.split(" or ").any(|t| t == "boolean")
+                && matches!(
+                    s.as_str(),
+                    "yes" | "no" | "on" | "off" | "y" | "n" | "Yes" | "No" | "On" | "Off"
+                ) =>
         {
             Some(format!(
                 "write `true` or `false`: meshgen reads YAML 1.2, where `{s}` is a string"

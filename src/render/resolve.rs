@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
 use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, KubeConfigSecret, NodePort, NodePortRange, PlatformFile, Provider,
-    ResourceProfile, ServiceType,
+    AddonKind, AntiAffinity, KubeConfigSecret, MtlsMode, NodePort, NodePortRange, PlatformFile,
+    Provider, ResourceProfile, ServiceType, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
@@ -73,6 +73,10 @@ pub struct ResolvedPlatform {
     pub gateways: Vec<ResolvedExtraGateway>,
     pub high_availability: Option<ResolvedHa>,
     pub tracing: Sourced<bool>,
+    /// The percentage of requests traced, when the platform sets it (else the chart's own).
+    pub trace_sampling: Option<Sourced<f64>>,
+    /// The mesh-wide mutual TLS mode, when the platform sets it (else the chart's own).
+    pub mtls: Option<Sourced<MtlsMode>>,
     pub addons: Vec<ResolvedAddon>,
     pub resources: Sourced<ResourceProfile>,
     pub pod_security_policy: Option<ResolvedPsp>,
@@ -156,9 +160,11 @@ impl ResolvedPlatform {
     }
 
     /// Whether `meshgen manifests` has objects for this platform (its pod security policy,
-    /// its injection namespaces).
+    /// its injection namespaces, 1.11's PeerAuthentication).
     pub fn has_manifests(&self) -> bool {
-        self.pod_security_policy.is_some() || !self.injection_namespaces.is_empty()
+        self.pod_security_policy.is_some()
+            || !self.injection_namespaces.is_empty()
+            || (self.line == ReleaseLine::V1_11 && self.mtls.is_some())
     }
 
     /// The charts to install, in order: the line's default charts, without the egress
@@ -242,6 +248,7 @@ pub struct ResolvedPort {
 pub struct ResolvedHa {
     pub replicas: u8,
     pub anti_affinity: AntiAffinity,
+    pub spreading: Spreading,
     pub origin: Origin,
 }
 
@@ -287,7 +294,7 @@ pub fn resolve_request(
     dir: &std::path::Path,
     version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
-    let loaded = load::load_request(request, dir)?;
+    let loaded = load::load_request(request, dir, &|line| version_for(line).0)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
     let resolved = resolve_loaded(&loaded, version, origin)?;
     Ok((loaded, resolved))
@@ -437,12 +444,26 @@ pub fn resolve(
     let high_availability = spec.high_availability.as_ref().map(|ha| ResolvedHa {
         replicas: ha.replicas,
         anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
+        spreading: ha.spreading.unwrap_or(Spreading::Required),
         origin: at(&["spec", "highAvailability"]),
+    });
+
+    let trace_sampling = spec
+        .tracing
+        .filter(|t| t.enabled())
+        .and_then(|t| t.sampling())
+        .map(|p| Sourced {
+            value: p.value(),
+            origin: at(&["spec", "tracing", "sampling"]),
+        });
+    let mtls = spec.mtls.map(|mode| Sourced {
+        value: mode,
+        origin: at(&["spec", "mtls"]),
     });
 
     let tracing = match spec.tracing {
         Some(t) => Sourced {
-            value: t,
+            value: t.enabled(),
             origin: at(&["spec", "tracing"]),
         },
         None => Sourced {
@@ -594,6 +615,8 @@ pub fn resolve(
         gateways,
         high_availability,
         tracing,
+        trace_sampling,
+        mtls,
         addons,
         resources,
         pod_security_policy,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::gateway_ports::GatewayKind;
-use crate::model::platform::{AddonKind, ResourceProfile, ServiceType};
+use crate::model::platform::{AddonKind, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
 
@@ -179,6 +179,12 @@ struct View {
     ha: Option<HaView>,
     tracing: bool,
     tracing_why: String,
+    /// `pilot.traceSampling` as YAML (always with a point: the chart's default is a float).
+    trace_sampling: Option<String>,
+    trace_sampling_why: String,
+    mtls: Option<MtlsView>,
+    /// 1.11 with an mtls mode: the PeerAuthentication of `meshgen manifests` needs base's CRDs.
+    peer_authentication: bool,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
     resources_why: String,
@@ -258,6 +264,18 @@ struct HaView {
     replicas: u8,
     autoscale_max: u8,
     topology_key: Option<&'static str>,
+    spreading: &'static str,
+    why: String,
+}
+
+/// The chart switch of the platform's mutual TLS mode: 0.6's `global.securityEnabled`, 1.0's
+/// `global.mtls.enabled` (1.11 has none: `meshgen manifests` writes a PeerAuthentication).
+#[derive(Debug, Serialize)]
+struct MtlsView {
+    mode: &'static str,
+    enabled: bool,
+    /// What the chart does with the switch, for the comment.
+    effect: String,
     why: String,
 }
 
@@ -375,8 +393,13 @@ fn view(platform: &ResolvedPlatform) -> View {
         replicas: ha.replicas,
         autoscale_max: ha.replicas.max(5),
         topology_key: ha.anti_affinity.topology_key(),
+        spreading: ha.spreading.as_str(),
         why: ha.origin.describe(),
     });
+    let mtls = platform
+        .mtls
+        .as_ref()
+        .and_then(|m| mtls_view(line, &platform.version, m.value, m.origin.describe()));
     let installs = installs(platform, None);
     let post_render = installs.iter().any(|i| i.post_render);
     View {
@@ -409,10 +432,55 @@ fn view(platform: &ResolvedPlatform) -> View {
         ha,
         tracing: platform.tracing.value,
         tracing_why: platform.tracing.origin.describe(),
+        trace_sampling: platform
+            .trace_sampling
+            .as_ref()
+            .map(|p| format!("{:?}", p.value)),
+        trace_sampling_why: platform
+            .trace_sampling
+            .as_ref()
+            .map(|p| p.origin.describe())
+            .unwrap_or_default(),
+        mtls,
+        peer_authentication: line == ReleaseLine::V1_11 && platform.mtls.is_some(),
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
     }
+}
+
+/// The chart switch for a mutual TLS mode and what the chart makes of it. Validation refused
+/// what a chart cannot express (0.6 permissive; on 1.0, disabled from 1.0.3 and permissive
+/// before), so each remaining mode has its switch here.
+fn mtls_view(
+    line: ReleaseLine,
+    version: &semver::Version,
+    mode: MtlsMode,
+    why: String,
+) -> Option<MtlsView> {
+    let strict = mode == MtlsMode::Strict;
+    let effect = match line {
+        ReleaseLine::V0_6 if strict => {
+            "the mesh config's authPolicy MUTUAL_TLS for every service (the Kubernetes API excluded) and mutual TLS to the control plane".to_string()
+        }
+        ReleaseLine::V0_6 => "no mutual TLS, the chart's default".to_string(),
+        ReleaseLine::V1_0 if strict => {
+            "the security chart's post-install job applies a MeshPolicy without mode (STRICT) and DestinationRules asking ISTIO_MUTUAL (the Kubernetes API excluded)".to_string()
+        }
+        ReleaseLine::V1_0 if *version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM => {
+            "the chart's default: the security chart's post-install job applies a PERMISSIVE MeshPolicy".to_string()
+        }
+        ReleaseLine::V1_0 => {
+            "the chart's default: no MeshPolicy, so sidecars accept plain text only".to_string()
+        }
+        ReleaseLine::V1_11 => return None,
+    };
+    Some(MtlsView {
+        mode: mode.as_str(),
+        enabled: strict,
+        effect,
+        why,
+    })
 }
 
 /// How a platform comes off its cluster: the releases in reverse order, then what Helm does not

@@ -37,11 +37,19 @@ HA_FIXTURES = sorted((ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml
 GATEWAY_FIXTURES = sorted((ROOT / "tests/fixtures/gateways").glob("*.yaml"))
 # Platforms with spec.values: Helm must read each of those values as the platform file wrote it.
 VALUES_FIXTURES = sorted((ROOT / "tests/fixtures/values").glob("*.yaml"))
-# The Deployments meshgen post-render spreads, with the pod labels it selects on.
+# Platforms with spec.mtls and tracing sampling, one per line and mode meshgen renders.
+MTLS_FIXTURES = sorted((ROOT / "tests/fixtures/mtls").glob("*.yaml"))
+# The Deployments meshgen post-render spreads, with the pod labels it selects on: on 1.0 every
+# Deployment the values give replicas (no 1.0 chart has an anti-affinity value).
 TARGETS = {
     "1.0": {"istio-pilot": {"app": "pilot", "istio": "pilot"},
+            "istio-policy": {"istio": "mixer", "istio-mixer-type": "policy"},
+            "istio-telemetry": {"istio": "mixer", "istio-mixer-type": "telemetry"},
             "istio-citadel": {"istio": "citadel"},
-            "istio-galley": {"istio": "galley"}},
+            "istio-galley": {"istio": "galley"},
+            "istio-sidecar-injector": {"istio": "sidecar-injector"},
+            "istio-ingressgateway": {"app": "istio-ingressgateway", "istio": "ingressgateway"},
+            "istio-egressgateway": {"app": "istio-egressgateway", "istio": "egressgateway"}},
     "1.11": {"istiod": {"app": "istiod", "istio": "pilot"}},
 }
 # Where each miniature chart sits in the upstream repository, per release tag.
@@ -231,7 +239,17 @@ def post_render_checks(binary: str, label: str, args: list[str], line: str, doc:
     if not ha or line == "0.6":
         return
     deployments = {d["metadata"]["name"]: d for d in rendered if d.get("kind") == "Deployment"}
+    egress_on = (doc["spec"].get("egressGateway") or {}).get("enabled", True)
+    if line == "1.0":
+        # Every Deployment the values scale is spread: none is left out of the targets.
+        scaled = sorted(n for n, d in deployments.items() if d["spec"].get("replicas") == ha["replicas"])
+        check(scaled == sorted(n for n in TARGETS[line] if egress_on or n != "istio-egressgateway"),
+              f"{label}: Deployments with {ha['replicas']} replicas {scaled}, targets {sorted(TARGETS[line])}")
+    spreading = ha.get("spreading", "required")
     for name, labels in TARGETS[line].items():
+        if name == "istio-egressgateway" and not egress_on:
+            check(name not in deployments, f"{label}: the egress gateway is off, yet rendered")
+            continue
         d = deployments.get(name)
         if not check(d is not None, f"{label}: post-render output has no Deployment {name}"):
             continue
@@ -241,12 +259,20 @@ def post_render_checks(binary: str, label: str, args: list[str], line: str, doc:
         if line == "1.0":
             check("nodeAffinity" in affinity, f"{label}: {name} lost the chart's nodeAffinity")
         topology = TOPOLOGY.get(ha.get("antiAffinity", "hostname"))
-        terms = (affinity.get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or []
+        anti = affinity.get("podAntiAffinity") or {}
+        required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []
+        preferred = anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []
         if topology is None:
-            check(not terms, f"{label}: {name} has anti-affinity although the platform says none")
+            check(not required and not preferred, f"{label}: {name} has anti-affinity although the platform says none")
             continue
+        if spreading == "preferred":
+            check(not required, f"{label}: {name} has required anti-affinity although the platform prefers")
+            terms = [t.get("podAffinityTerm") or {} for t in preferred if t.get("weight") == 100]
+        else:
+            check(not preferred, f"{label}: {name} has preferred anti-affinity although the platform requires")
+            terms = required
         ok = any(t.get("topologyKey") == topology and selects(t.get("labelSelector") or {}, labels) for t in terms)
-        check(ok, f"{label}: {name} lacks required anti-affinity on {topology} selecting {labels}: {terms!r}")
+        check(ok, f"{label}: {name} lacks {spreading} anti-affinity on {topology} selecting {labels}: {anti!r}")
 
 
 def selects(selector: dict, labels: dict) -> bool:
@@ -302,14 +328,31 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
         check_stress_values(label, line, doc, helm_values)
 
     # What meshgen writes besides the charts is held to the schema strictly, and its CRDs count.
+    # Its custom resources (1.11's PeerAuthentication) are applied after the first chart, as
+    # the header says (after istio-base, which installs their CRDs): checked against the CRDs
+    # installed by then, and against their schema.
     extra = meshgen(binary, "manifests", *args)
     if not check(extra.returncode == 0, f"{label}: meshgen manifests exit {extra.returncode}: {extra.stderr.strip()}"):
         return
     installed_kinds: set = set()
+    crds: list = []
+    pending = []
     for obj in k8s.objects(extra.stdout):
+        if not k8s.is_builtin(obj, kube):
+            pending.append(obj)
+            continue
         errors = k8s.schema_errors(obj, kube, strict=True)
         check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)} against Kubernetes {kube}: {errors}")
         installed_kinds |= k8s.crd_kinds([obj])
+    mtls = doc["spec"].get("mtls")
+    if line == "1.11" and mtls:
+        modes = [o["spec"]["mtls"]["mode"] for o in pending if o.get("kind") == "PeerAuthentication"]
+        check(modes == [k8s.PEER_AUTHENTICATION_1_11[mtls]],
+              f"{label}: meshgen manifests PeerAuthentication modes {modes}, platform says {mtls}")
+        if "after istio-base and before istiod" not in text:
+            check(False, f"{label}: the values header does not order the manifests after istio-base")
+    else:
+        check(not pending, f"{label}: meshgen manifests holds custom resources on {line}: {[k8s.describe(o) for o in pending]}")
 
     installs = installs_of(text, VENDOR)
     check(bool(installs), f"{label}: the values header names no helm install")
@@ -335,6 +378,12 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
             continue
         check(not result.skipped_hooks, f"{where}: Helm skipped hooks: {result.skipped_hooks[:3]}")
         installed_kinds |= k8s.crd_kinds(result.crds)
+        crds += result.crds
+        for obj in pending:
+            errors = k8s.custom_resource_errors(obj, crds)
+            check(not errors, f"{where}: meshgen manifests {k8s.describe(obj)}, applied after it: {errors}")
+        pending = []
+        mesh_policy_checks(where, line, mtls, k8s.objects(result.manifest), installed_kinds)
         dups = k8s.duplicate_keys(result.manifest)
         check(not dups, f"{where}: documents with duplicate keys, which kustomize refuses: {dups[:2]}")
         streams.append((release, result.manifest))
@@ -378,6 +427,27 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
     flux_checks(binary, label, args, helm_values, own_values)
 
 
+def mesh_policy_checks(where: str, line: str, mtls: str | None, objs: list[dict], installed_kinds: set) -> None:
+    """1.0: the MeshPolicy the security chart's post-install job applies has the platform's
+    mode (PERMISSIVE, the chart's default, when the platform says nothing), and the CRD of every
+    object it applies is installed with the chart."""
+    if line != "1.0":
+        return
+    applied = k8s.mesh_policy_objects(objs)
+    if applied is None:
+        return
+    policies = [o for o in applied if o.get("kind") == "MeshPolicy"]
+    want = k8s.MESH_POLICY_1_0[mtls or "permissive"]
+    check([k8s.mesh_policy_mode(p) for p in policies] == [want],
+          f"{where}: the post-install job applies MeshPolicy modes {[k8s.mesh_policy_mode(p) for p in policies]}, platform wants {want}")
+    for obj in applied:
+        check((k8s.group_of(obj), obj.get("kind")) in installed_kinds,
+              f"{where}: the post-install job applies {k8s.describe(obj)} without its CRD")
+    rules = [o["spec"]["trafficPolicy"]["tls"]["mode"] for o in applied if o.get("kind") == "DestinationRule"]
+    check(("ISTIO_MUTUAL" in rules) == (mtls == "strict"),
+          f"{where}: DestinationRule modes {rules} for mtls {mtls}")
+
+
 def flux_checks(binary: str, label: str, args: list[str], helm_values: dict, release_values: dict[str, dict]) -> None:
     """`meshgen flux` objects read as Kubernetes clients read them (sigs.k8s.io/yaml, YAML 1.1
     rules) are the objects meant, and every HelmRelease carries the values Helm reads from the
@@ -415,7 +485,7 @@ def main() -> int:
         doc = platform_doc(name)
         for line in LINES:
             run_case(binary, f"{name}@{line}", ["--platform", name, "--istio", line], doc, line, False)
-    for path in HA_FIXTURES + GATEWAY_FIXTURES:
+    for path in HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES:
         doc = platform_doc(str(path.relative_to(ROOT)))
         line = doc["spec"]["istio"]
         run_case(binary, path.stem, ["--platform", str(path)], doc, line, False)

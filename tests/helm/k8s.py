@@ -253,3 +253,58 @@ def node_port_clashes(services: list[dict]) -> list[str]:
             else:
                 seen[node_port] = owner
     return clashes
+
+
+def crd_of(crds: list[dict], obj: dict) -> dict | None:
+    """The CustomResourceDefinition among `crds` that serves `obj`'s group and kind."""
+    for crd in crds:
+        spec = crd.get("spec") or {}
+        if crd.get("kind") == "CustomResourceDefinition" and spec.get("group") == group_of(obj) \
+                and (spec.get("names") or {}).get("kind") == obj.get("kind"):
+            return crd
+    return None
+
+
+def custom_resource_errors(obj: dict, crds: list[dict]) -> list[str]:
+    """A custom resource against its CRD: the version served, and the version's
+    openAPIV3Schema where the CRD has one (v1 CRDs; 1.0's v1beta1 ones carry none)."""
+    crd = crd_of(crds, obj)
+    if crd is None:
+        return [f"no CRD for {describe(obj)}"]
+    version = obj.get("apiVersion", "").split("/")[-1]
+    spec = crd["spec"]
+    versions = spec.get("versions") or [{"name": spec.get("version"), "served": True}]
+    served = [v for v in versions if v.get("name") == version and v.get("served")]
+    if not served:
+        return [f"{describe(obj)}: CRD {crd['metadata']['name']} serves no version {version}"]
+    schema = (served[0].get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
+    if not schema:
+        return []
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(object)'}: {e.message[:300]}"
+            for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))[:5]]
+
+
+# What each mode of `spec.mtls` makes the 1.0 chart apply (the MeshPolicy's peer mode: a peer
+# `mtls` without mode is STRICT), and the 1.11 PeerAuthentication mode meshgen writes.
+MESH_POLICY_1_0 = {"strict": "STRICT", "permissive": "PERMISSIVE"}
+PEER_AUTHENTICATION_1_11 = {"disabled": "DISABLE", "permissive": "PERMISSIVE", "strict": "STRICT"}
+
+
+def mesh_policy_objects(objs: list[dict]) -> list[dict] | None:
+    """The objects 1.0's security post-install job applies: the `custom-resources.yaml` of the
+    ConfigMap istio-security-custom-resources; None when the chart renders no such ConfigMap."""
+    for obj in objs:
+        if obj.get("kind") == "ConfigMap" and obj["metadata"]["name"] == "istio-security-custom-resources":
+            return objects((obj.get("data") or {}).get("custom-resources.yaml") or "")
+    return None
+
+
+def mesh_policy_mode(policy: dict) -> str:
+    """The peer mode of a 1.0 MeshPolicy: STRICT for `mtls: {}`, else its mode; NONE without peers."""
+    peers = (policy.get("spec") or {}).get("peers") or []
+    for peer in peers:
+        if "mtls" in peer:
+            return (peer.get("mtls") or {}).get("mode") or "STRICT"
+    return "NONE"

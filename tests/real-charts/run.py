@@ -44,6 +44,8 @@ BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
 # HA platforms of the post-render tests, on their own line: the Flux patches through kustomize.
 HA_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
 GATEWAY_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/gateways").glob("*.yaml"))
+# Platforms with spec.mtls and tracing sampling, on their own line.
+MTLS_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/mtls").glob("*.yaml"))
 LINES = ["0.6", "1.0", "1.11"]
 tally = k8s.Tally()
 check = tally.check
@@ -100,17 +102,32 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
     values_text = out.stdout
     values = helm.values_from_yaml(values_text)
     row = {"case": label, "kubernetes": kube, "charts": 0, "objects": 0, "custom": 0, "crds": 0,
-           "skipped_hooks": 0, "schema_errors": 0, "uncovered": 0, "post_render": "ok", "kustomize": "-"}
+           "skipped_hooks": 0, "schema_errors": 0, "uncovered": 0, "post_render": "ok", "kustomize": "-",
+           "mtls": "-"}
     figures.append(row)
 
     manifests = meshgen(binary, repo, "manifests", "--platform", platform, *sets)
     if not check(manifests.returncode == 0, f"{label}: meshgen manifests exit {manifests.returncode}: {manifests.stderr.strip()}"):
         return
     installed_kinds: set[tuple[str, str]] = set()
+    crds: list[dict] = []
+    # Custom resources of the manifests (1.11's PeerAuthentication) are applied after the
+    # first chart, istio-base, as the values header says: checked against its CRDs.
+    pending = []
     for obj in k8s.objects(manifests.stdout):
+        if not k8s.is_builtin(obj, kube):
+            pending.append(obj)
+            continue
         errors = k8s.schema_errors(obj, kube, strict=True)
         row["schema_errors"] += len(errors)
         check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)}: {errors}")
+    mtls = own.get("mtls") if own_line else None
+    if line == "1.11" and mtls:
+        modes = [o["spec"]["mtls"]["mode"] for o in pending if o.get("kind") == "PeerAuthentication"]
+        check(modes == [k8s.PEER_AUTHENTICATION_1_11[mtls]], f"{label}: PeerAuthentication modes {modes}, platform says {mtls}")
+        check("after istio-base and before istiod" in values_text, f"{label}: the header does not order the manifests after istio-base")
+    else:
+        check(not pending, f"{label}: meshgen manifests holds custom resources on {line}: {[k8s.describe(o) for o in pending]}")
 
     installs = k8s.header_installs(values_text)
     if not check(bool(installs), f"{label}: the values header names no helm install"):
@@ -140,6 +157,13 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         row["skipped_hooks"] += len(result.skipped_hooks)
         check(not result.skipped_hooks, f"{where}: Helm skipped hooks: {result.skipped_hooks[:3]}")
         installed_kinds |= k8s.crd_kinds(result.crds)
+        crds += result.crds
+        for obj in pending:
+            errors = k8s.custom_resource_errors(obj, crds)
+            row["schema_errors"] += len(errors)
+            check(not errors, f"{where}: meshgen manifests {k8s.describe(obj)}, applied after it: {errors}")
+            row["mtls"] = obj["spec"]["mtls"]["mode"]
+        pending = []
         row["crds"] += len(result.crds)
         for crd in result.crds:
             errors = k8s.schema_errors(crd, kube, strict=False)
@@ -151,6 +175,19 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         row["objects"] += len(objs)
         services |= {o["metadata"]["name"] for o in objs if o.get("kind") == "Service"}
         services_seen += [o for o in objs if o.get("kind") == "Service"]
+        applied = k8s.mesh_policy_objects(objs) if line == "1.0" else None
+        if applied is not None:
+            # 1.0: the security chart's post-install job applies the mesh policy.
+            modes = [k8s.mesh_policy_mode(o) for o in applied if o.get("kind") == "MeshPolicy"]
+            row["mtls"] = ",".join(modes) or "none"
+            want = k8s.MESH_POLICY_1_0.get(mtls or "permissive")
+            if version_of(chart) >= (1, 0, 3) or mtls == "strict":
+                check(modes == [want], f"{where}: the post-install job applies MeshPolicy modes {modes}, platform wants {want}")
+            else:
+                check(modes == [], f"{where}: before 1.0.3 the chart applies no MeshPolicy without mtls, yet {modes}")
+            for obj in applied:
+                covered = (k8s.group_of(obj), obj.get("kind")) in installed_kinds
+                check(covered, f"{where}: the post-install job applies {k8s.describe(obj)} without its CRD")
         for obj in objs:
             if k8s.is_builtin(obj, kube):
                 errors = k8s.schema_errors(obj, kube, strict=False)
@@ -206,6 +243,12 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
         check(svc["spec"].get("selector") == want["selector"], f"{label}: gateway {name} selects {svc['spec'].get('selector')}, platform says {want['selector']}")
 
 
+def version_of(chart: str) -> tuple[int, ...]:
+    """The Istio version of a vendored chart path (vendor/istio/<version>/<chart>)."""
+    m = re.search(r"istio/(\d+)\.(\d+)\.(\d+)/", chart)
+    return tuple(int(x) for x in m.groups()) if m else (0,)
+
+
 def read_platform(repo: Path, ref: str) -> dict:
     path = Path(ref) if ref.endswith(".yaml") else ROOT / "platforms" / f"{ref}.yaml"
     return helm.values_from_yaml(path.read_text())["spec"]
@@ -237,7 +280,7 @@ def main() -> int:
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
     cases = [(p, l) for p in opts.platform or BUILTINS for l in lines]
     if not opts.platform:
-        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES]
+        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES]
     for platform, line in cases:
         if line not in lines:
             continue
@@ -246,13 +289,13 @@ def main() -> int:
         except Exception as e:  # an unexpected shape is a failed case, not a crashed run
             check(False, f"{Path(platform).stem}@{line}: {type(e).__name__}: {e}")
     print(f"\n{'case':<20} {'k8s':<5} {'charts':>6} {'objects':>7} {'CRs':>4} {'CRDs':>4} {'hooks skipped':>13} "
-          f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13}")
+          f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13} {'mtls':>10}")
     for r in figures:
         if r.get("refused"):
             print(f"{r['case']:<20} {r['kubernetes']:<5} refused by meshgen")
             continue
         print(f"{r['case']:<20} {r['kubernetes']:<5} {r['charts']:>6} {r['objects']:>7} {r['custom']:>4} {r['crds']:>4} "
-              f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13}")
+              f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13} {r['mtls']:>10}")
     print(f"\n{time.monotonic() - started:.0f} s")
     print(tally.summary())
     return 1 if tally.failed or not tally.passed else 0
