@@ -97,14 +97,15 @@ pub fn post_render(data: &[u8]) {
         topology_key: Some("kubernetes.io/hostname"),
         spreading,
     };
-    match postrender::post_render(input, ReleaseLine::V1_11, None) {
+    match postrender::post_render(input, &postrender::targets(ReleaseLine::V1_11), None) {
         Ok(out) => assert_eq!(out, input, "without HA the stream passes unchanged"),
         Err(e) => assert!(e.to_string().contains("<stdin>"), "{e}"),
     }
     for line in [ReleaseLine::V1_0, ReleaseLine::V1_11] {
-        match postrender::post_render(input, line, Some(ha)) {
+        let targets = postrender::targets(line);
+        match postrender::post_render(input, &targets, Some(ha)) {
             Ok(out) => {
-                let again = postrender::post_render(&out, line, Some(ha))
+                let again = postrender::post_render(&out, &targets, Some(ha))
                     .unwrap_or_else(|e| panic!("own output refused: {e}\n{out}"));
                 assert_eq!(again, out, "post-render twice is once");
             }

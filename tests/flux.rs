@@ -906,3 +906,30 @@ fn an_extra_gateway_on_1_11_is_a_release_of_its_own() {
     let values = &release(&objects, "istio")["spec"]["values"]["gateways"];
     assert_eq!(values["ilb-gateway"]["namespace"], "default");
 }
+
+/// On 1.0 an extra gateway is a Deployment of the gateways chart like the others: high
+/// availability spreads it by its own pod labels, in `post-render` and the Flux patches alike.
+#[test]
+fn extra_gateways_on_1_0_are_spread_by_their_own_labels() {
+    let fixture = format!(
+        "{}/tests/fixtures/gateways/ilb-10.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (objects, _) = flux(&fixture, &[]);
+    let patches = release(&objects, "istio")["spec"]["postRenderers"][0]["kustomize"]["patches"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let patch = patches
+        .iter()
+        .find(|p| p["target"]["name"] == "ilb-gateway")
+        .expect("a patch for the extra gateway");
+    let text = patch["patch"].as_str().unwrap();
+    for label in ["app", "istio", "tier"] {
+        assert!(text.contains(&format!("key: \"{label}\"")), "{text}");
+    }
+    assert!(text.contains("replicas: 2"), "{text}");
+    assert!(patches
+        .iter()
+        .any(|p| p["target"]["name"] == "internal-gateway"));
+}

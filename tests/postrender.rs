@@ -803,7 +803,7 @@ mod last_wins {
                 topology_key: Some("kubernetes.io/hostname"),
                 spreading: meshgen::model::platform::Spreading::Required,
             };
-            let out = post_render(&input, ReleaseLine::V1_0, Some(change)).unwrap();
+            let out = post_render(&input, &meshgen::install::postrender::targets(ReleaseLine::V1_0), Some(change)).unwrap();
             if kind == "Deployment" && name == "istio-pilot" {
                 // Changed, on that reading, and written without any duplicate.
                 let strict = meshgen::yaml::parse(&out)

@@ -14,6 +14,10 @@ pub struct PostRenderArgs {
 pub fn run(args: &PostRenderArgs) -> Result<u8> {
     let (_, platform) = resolve_platform(&args.platform)?;
     let input = postrender::read_input(std::io::stdin().lock())?;
-    let output = postrender::post_render(&input, platform.line, HaChange::for_platform(&platform))?;
+    let output = postrender::post_render(
+        &input,
+        &postrender::platform_targets(&platform),
+        HaChange::for_platform(&platform),
+    )?;
     super::stdout_write(&output)
 }

@@ -47,14 +47,25 @@ pub const MANIFEST_BOUNDS: crate::yaml::Bounds = crate::yaml::Bounds {
 
 /// A control-plane Deployment the line's charts give no anti-affinity setting for, and the
 /// pod-template labels its replicas are told apart by (facts/templates.md, section j).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub name: &'static str,
+    pub name: String,
     /// The `apiVersion` the chart renders the Deployment with.
     pub api_version: &'static str,
     /// `(label, value)` pairs present in the pod template: 1.0 citadel and galley pods carry
     /// no `app` label, so selecting on one would match nothing and spread nothing.
-    pub pod_labels: &'static [(&'static str, &'static str)],
+    pub pod_labels: Vec<(String, String)>,
+}
+
+fn target(name: &str, api_version: &'static str, pod_labels: &[(&str, &str)]) -> Target {
+    Target {
+        name: name.to_string(),
+        api_version,
+        pod_labels: pod_labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
 }
 
 /// The egress gateway's Deployment on 1.0, absent when the platform switches it off.
@@ -66,57 +77,77 @@ pub const EGRESS_GATEWAY_1_0: &str = "istio-egressgateway";
 /// labels its template writes in every 1.0 tag (1.0.0 to 1.0.9): the two mixers share
 /// `istio: mixer` and differ by `istio-mixer-type`; the gateways' come from the chart's
 /// `gateways.<name>.labels`, which meshgen leaves at their defaults.
-pub fn targets(line: ReleaseLine) -> &'static [Target] {
+pub fn targets(line: ReleaseLine) -> Vec<Target> {
     match line {
-        ReleaseLine::V0_6 => &[],
-        ReleaseLine::V1_0 => &[
-            Target {
-                name: "istio-pilot",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("app", "pilot"), ("istio", "pilot")],
-            },
-            Target {
-                name: "istio-policy",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("istio", "mixer"), ("istio-mixer-type", "policy")],
-            },
-            Target {
-                name: "istio-telemetry",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("istio", "mixer"), ("istio-mixer-type", "telemetry")],
-            },
-            Target {
-                name: "istio-citadel",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("istio", "citadel")],
-            },
-            Target {
-                name: "istio-galley",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("istio", "galley")],
-            },
-            Target {
-                name: "istio-sidecar-injector",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("istio", "sidecar-injector")],
-            },
-            Target {
-                name: "istio-ingressgateway",
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
-            },
-            Target {
-                name: EGRESS_GATEWAY_1_0,
-                api_version: "extensions/v1beta1",
-                pod_labels: &[("app", "istio-egressgateway"), ("istio", "egressgateway")],
-            },
+        ReleaseLine::V0_6 => Vec::new(),
+        ReleaseLine::V1_0 => vec![
+            target(
+                "istio-pilot",
+                "extensions/v1beta1",
+                &[("app", "pilot"), ("istio", "pilot")],
+            ),
+            target(
+                "istio-policy",
+                "extensions/v1beta1",
+                &[("istio", "mixer"), ("istio-mixer-type", "policy")],
+            ),
+            target(
+                "istio-telemetry",
+                "extensions/v1beta1",
+                &[("istio", "mixer"), ("istio-mixer-type", "telemetry")],
+            ),
+            target(
+                "istio-citadel",
+                "extensions/v1beta1",
+                &[("istio", "citadel")],
+            ),
+            target("istio-galley", "extensions/v1beta1", &[("istio", "galley")]),
+            target(
+                "istio-sidecar-injector",
+                "extensions/v1beta1",
+                &[("istio", "sidecar-injector")],
+            ),
+            target(
+                "istio-ingressgateway",
+                "extensions/v1beta1",
+                &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
+            ),
+            target(
+                EGRESS_GATEWAY_1_0,
+                "extensions/v1beta1",
+                &[("app", "istio-egressgateway"), ("istio", "egressgateway")],
+            ),
         ],
-        ReleaseLine::V1_11 => &[Target {
-            name: "istiod",
-            api_version: "apps/v1",
-            pod_labels: &[("app", "istiod"), ("istio", "pilot")],
-        }],
+        ReleaseLine::V1_11 => vec![target(
+            "istiod",
+            "apps/v1",
+            &[("app", "istiod"), ("istio", "pilot")],
+        )],
     }
+}
+
+/// The Deployments the post-renderer changes for a platform: its line's, less the egress
+/// gateway when it is off, plus on 1.0 each extra gateway (`spec.gateways`: a gateways chart
+/// entry, its pod labels the entry's labels).
+pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
+    let mut all: Vec<Target> = targets(platform.line)
+        .into_iter()
+        .filter(|t| t.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
+        .collect();
+    if platform.line == ReleaseLine::V1_0 {
+        all.extend(platform.gateways.iter().map(|g| {
+            Target {
+                name: g.name.clone(),
+                api_version: "extensions/v1beta1",
+                pod_labels: g
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect(),
+            }
+        }));
+    }
+    all
 }
 
 /// What the post-renderer does to each target: `None` when the platform asks for no HA.
@@ -210,7 +241,7 @@ fn apply(doc: &mut Yaml, target: &Target, change: HaChange) -> std::result::Resu
         .and_then(|v| key(v, "template"))
         .and_then(|v| key(v, "metadata"))
         .and_then(|v| key(v, "labels"));
-    for (label, value) in target.pod_labels {
+    for (label, value) in &target.pod_labels {
         let found = template_labels.and_then(|l| key(l, label));
         if found != Some(&s(value)) {
             return Err(format!(
@@ -348,7 +379,7 @@ fn first_content_line(chunk: &Chunk<'_>) -> usize {
 /// target, the text is passed through unchanged; every document is still parsed and checked,
 /// so bad input fails the same way with or without HA. The output is returned whole, so a
 /// failure never leaves half a stream on stdout.
-pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> Result<String> {
+pub fn post_render(input: &str, targets: &[Target], change: Option<HaChange>) -> Result<String> {
     let mut out = String::with_capacity(input.len() + 1024);
     let mut index = 0;
     if input.len() > MAX_MANIFEST_BYTES {
@@ -383,7 +414,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
         let name = str_at(doc, &["metadata", "name"]);
         if kind == Some("List") && str_at(doc, &["apiVersion"]) == Some("v1") {
             // A `v1` List (1.0's tracing chart renders one): clients apply its items as objects.
-            out.push_str(&list_document(&chunk, doc, index, line, change)?);
+            out.push_str(&list_document(&chunk, doc, index, targets, change)?);
             continue;
         }
         let (Some(kind), Some(name)) = (kind, name) else {
@@ -396,7 +427,7 @@ pub fn post_render(input: &str, line: ReleaseLine, change: Option<HaChange>) -> 
             };
             return Err(bad_input(at, 1, format!("document {index} {missing}")));
         };
-        let target = targets(line).iter().find(|t| t.name == name);
+        let target = targets.iter().find(|t| t.name == name);
         match (change, target) {
             (Some(change), Some(target)) if kind == "Deployment" => {
                 let mut doc = to_yaml(doc);
@@ -421,7 +452,7 @@ fn list_document(
     chunk: &Chunk<'_>,
     doc: &Node,
     index: usize,
-    line: ReleaseLine,
+    targets: &[Target],
     change: Option<HaChange>,
 ) -> Result<String> {
     let at = first_content_line(chunk);
@@ -454,7 +485,7 @@ fn list_document(
             ));
         };
         if let (Some(change), Some(target), "Deployment") =
-            (change, targets(line).iter().find(|t| t.name == name), kind)
+            (change, targets.iter().find(|t| t.name == name), kind)
         {
             changes.push((i, target, change, name));
         }
@@ -561,9 +592,8 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
     let Some(change) = HaChange::for_platform(platform) else {
         return Vec::new();
     };
-    targets(platform.line)
+    platform_targets(platform)
         .iter()
-        .filter(|target| target.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
         .map(|target| {
             let mut patch = String::new();
             let _ = writeln!(patch, "apiVersion: {}", target.api_version);
@@ -666,7 +696,10 @@ mod tests {
     fn passes_through_without_change() {
         let input =
             "---\n# Source: x\napiVersion: v1\nkind: Service\nmetadata:\n  name: a   # kept\n";
-        assert_eq!(post_render(input, ReleaseLine::V1_0, None).unwrap(), input);
+        assert_eq!(
+            post_render(input, &targets(ReleaseLine::V1_0), None).unwrap(),
+            input
+        );
     }
 
     #[test]
@@ -677,18 +710,18 @@ mod tests {
             topology_key: Some("kubernetes.io/hostname"),
             spreading: Spreading::Required,
         });
-        let once = post_render(input, ReleaseLine::V1_11, change).unwrap();
-        let twice = post_render(&once, ReleaseLine::V1_11, change).unwrap();
+        let once = post_render(input, &targets(ReleaseLine::V1_11), change).unwrap();
+        let twice = post_render(&once, &targets(ReleaseLine::V1_11), change).unwrap();
         assert_eq!(once, twice);
         let preferred = change.map(|c| HaChange {
             spreading: Spreading::Preferred,
             ..c
         });
-        let once = post_render(input, ReleaseLine::V1_11, preferred).unwrap();
+        let once = post_render(input, &targets(ReleaseLine::V1_11), preferred).unwrap();
         assert!(once.contains("preferredDuringSchedulingIgnoredDuringExecution"));
         assert!(once.contains("weight: 100") && !once.contains("required"));
         assert_eq!(
-            post_render(&once, ReleaseLine::V1_11, preferred).unwrap(),
+            post_render(&once, &targets(ReleaseLine::V1_11), preferred).unwrap(),
             once
         );
     }
@@ -762,7 +795,7 @@ spec:
             topology_key: None,
             spreading: Spreading::Required,
         });
-        let out = post_render(input, ReleaseLine::V1_11, change).unwrap();
+        let out = post_render(input, &targets(ReleaseLine::V1_11), change).unwrap();
         let before = parse_objects(input).unwrap();
         let after = parse_objects(&out).unwrap();
         assert_eq!(

@@ -240,13 +240,17 @@ def post_render_checks(binary: str, label: str, args: list[str], line: str, doc:
         return
     deployments = {d["metadata"]["name"]: d for d in rendered if d.get("kind") == "Deployment"}
     egress_on = (doc["spec"].get("egressGateway") or {}).get("enabled", True)
+    targets = dict(TARGETS[line])
     if line == "1.0":
+        # Extra gateways are entries of the gateways chart: spread by their own pod labels.
+        for name, want in k8s.gateway_expectations(doc["spec"], "").items():
+            targets[name] = want["selector"]
         # Every Deployment the values scale is spread: none is left out of the targets.
         scaled = sorted(n for n, d in deployments.items() if d["spec"].get("replicas") == ha["replicas"])
-        check(scaled == sorted(n for n in TARGETS[line] if egress_on or n != "istio-egressgateway"),
-              f"{label}: Deployments with {ha['replicas']} replicas {scaled}, targets {sorted(TARGETS[line])}")
+        check(scaled == sorted(n for n in targets if egress_on or n != "istio-egressgateway"),
+              f"{label}: Deployments with {ha['replicas']} replicas {scaled}, targets {sorted(targets)}")
     spreading = ha.get("spreading", "required")
-    for name, labels in TARGETS[line].items():
+    for name, labels in targets.items():
         if name == "istio-egressgateway" and not egress_on:
             check(name not in deployments, f"{label}: the egress gateway is off, yet rendered")
             continue
