@@ -137,6 +137,47 @@ fn selects(selector: &[(String, String)], labels: &BTreeMap<String, String>) -> 
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// The pods of one namespace, in input order, indexed by each of their labels: a selector's
+/// pods are found among those carrying its rarest label, not by looking at every pod (a
+/// stream of thousands of applications would make the Service rules quadratic).
+#[derive(Default)]
+struct NamespacePods<'a> {
+    pods: Vec<&'a Pod<'a>>,
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+impl<'a> NamespacePods<'a> {
+    fn push(&mut self, pod: &'a Pod<'a>) {
+        for (k, v) in &pod.labels {
+            self.by_label
+                .entry((k.as_str(), v.as_str()))
+                .or_default()
+                .push(self.pods.len());
+        }
+        self.pods.push(pod);
+    }
+
+    /// The pods `selector` picks, in input order.
+    fn selected<'s>(
+        &'s self,
+        selector: &'s [(String, String)],
+    ) -> impl Iterator<Item = &'a Pod<'a>> + 's {
+        let rarest = selector
+            .iter()
+            .map(|(k, v)| {
+                self.by_label
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|candidates| candidates.len())
+            .unwrap_or(&[]);
+        rarest
+            .iter()
+            .map(|&i| self.pods[i])
+            .filter(move |p| selects(selector, &p.labels))
+    }
+}
+
 /// Every rule, over every object.
 pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
     let line = target.line;
@@ -191,14 +232,14 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
     }
 
     // Pods (by namespace) for the Service rules.
-    let mut by_namespace: HashMap<&str, Vec<&Pod>> = HashMap::new();
+    let mut by_namespace: HashMap<&str, NamespacePods> = HashMap::new();
     for pod in &pods {
         by_namespace
             .entry(pod.object.namespace.as_str())
             .or_default()
             .push(pod);
     }
-    let no_pods = Vec::new();
+    let no_pods = NamespacePods::default();
     for svc in &services {
         let pods = by_namespace
             .get(svc.object.namespace.as_str())
@@ -550,9 +591,9 @@ fn reserved_service_ports(svc: &Service, line: ReleaseLine, file: &str, out: &mu
     }
 }
 
-fn app_label(svc: &Service, pods: &[&Pod], file: &str, out: &mut Vec<Diagnostic>) {
+fn app_label(svc: &Service, pods: &NamespacePods, file: &str, out: &mut Vec<Diagnostic>) {
     let mut apps: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for pod in pods.iter().filter(|p| selects(&svc.selector, &p.labels)) {
+    for pod in pods.selected(&svc.selector) {
         if let Some(app) = pod.labels.get("app") {
             apps.entry(app.clone())
                 .or_default()
@@ -584,7 +625,7 @@ fn app_label(svc: &Service, pods: &[&Pod], file: &str, out: &mut Vec<Diagnostic>
 
 fn protocol_conflicts(
     services: &[Service],
-    pods: &HashMap<&str, Vec<&Pod>>,
+    pods: &HashMap<&str, NamespacePods>,
     names: &[&str],
     out: &mut Vec<Diagnostic>,
 ) {
@@ -598,13 +639,24 @@ fn protocol_conflicts(
                 .push((svc, port));
         }
     }
+    let no_pods = NamespacePods::default();
     for ((namespace, target), group) in by_target {
+        let namespace_pods = pods.get(namespace).unwrap_or(&no_pods);
+        // Earlier ports of the group by protocol: only another protocol can clash, so a group
+        // of one protocol (thousands of `http` Services on 8080) costs no pair at all.
+        let mut earlier: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, (b, bp)) in group.iter().enumerate() {
-            let clash = group[..i].iter().find(|(a, ap)| {
-                ap.protocol != bp.protocol
-                    && !std::ptr::eq(*a, *b)
-                    && share_pods(a, b, pods.get(namespace).map(Vec::as_slice).unwrap_or(&[]))
-            });
+            let clash = earlier
+                .iter()
+                .filter(|(protocol, _)| **protocol != bp.protocol)
+                .flat_map(|(_, indexes)| indexes.iter().copied())
+                .filter(|&j| {
+                    let (a, _) = group[j];
+                    !std::ptr::eq(a, *b) && share_pods(a, b, namespace_pods)
+                })
+                .min()
+                .map(|j| group[j]);
+            earlier.entry(bp.protocol.as_str()).or_default().push(i);
             let Some((a, ap)) = clash else { continue };
             // The port's name (or number): a list item's own position is not reliable.
             let field = if get(&b.object.node, &["spec", "ports"]).is_some_and(|ports| {
@@ -636,11 +688,11 @@ fn protocol_conflicts(
 
 /// Whether two Services' selectors pick the same pods: a pod of the input matches both, or
 /// one selector asks for everything the other does (its pods are the other's too).
-fn share_pods(a: &Service, b: &Service, pods: &[&Pod]) -> bool {
+fn share_pods(a: &Service, b: &Service, pods: &NamespacePods) -> bool {
     let subset = |x: &[(String, String)], y: &[(String, String)]| x.iter().all(|kv| y.contains(kv));
     subset(&a.selector, &b.selector)
         || subset(&b.selector, &a.selector)
         || pods
-            .iter()
-            .any(|p| selects(&a.selector, &p.labels) && selects(&b.selector, &p.labels))
+            .selected(&a.selector)
+            .any(|p| selects(&b.selector, &p.labels))
 }
