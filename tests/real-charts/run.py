@@ -44,6 +44,8 @@ BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
 # HA platforms of the post-render tests, on their own line: the Flux patches through kustomize.
 HA_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/postrender/platforms").glob("*.yaml"))
 GATEWAY_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/gateways").glob("*.yaml"))
+# Platforms with spec.values (a private registry on 1.0, mesh config on 1.11).
+VALUES_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/values").glob("*.yaml"))
 # Platforms with spec.mtls and tracing sampling, on their own line.
 MTLS_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/mtls").glob("*.yaml"))
 LINES = ["0.6", "1.0", "1.11"]
@@ -280,7 +282,7 @@ def main() -> int:
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
     cases = [(p, l) for p in opts.platform or BUILTINS for l in lines]
     if not opts.platform:
-        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES]
+        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES + VALUES_FIXTURES]
     for platform, line in cases:
         if line not in lines:
             continue
