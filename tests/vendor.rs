@@ -941,7 +941,7 @@ fn a_cache_a_failed_run_left_broken_is_redone() {
     fs::create_dir(&cache_dir).unwrap();
     fs::write(&lock_file, "").unwrap();
     ws.run(&["--update", "1.0"]).assert().success();
-    assert_eq!(names(&git_cache), [name.clone()]);
+    assert_eq!(names(&git_cache), std::slice::from_ref(&name));
 
     // Half-initialised: a HEAD and nothing else.
     fs::remove_dir_all(&cache_dir).unwrap();

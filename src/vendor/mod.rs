@@ -29,6 +29,7 @@ pub struct Options {
     /// Release lines to vendor; all three when empty.
     pub lines: Vec<ReleaseLine>,
     /// Git remote, a URL or a local repository path; else the lock's, else istio/istio.
+    /// Recorded in the lock, except with `locked`: then a mirror of the lock's remote.
     pub remote: Option<String>,
     /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/.
     pub dir: PathBuf,
