@@ -468,7 +468,7 @@ fn locked_restores_a_deleted_tree_exactly() {
 }
 
 #[test]
-fn locked_without_a_lock_or_with_another_remote_fails_clearly() {
+fn locked_without_a_lock_or_a_locked_line_fails_clearly() {
     let up = Upstream::standard();
     let ws = workspace();
     ws.vendor(&up.path_str(), &["--locked"])
@@ -476,10 +476,6 @@ fn locked_without_a_lock_or_with_another_remote_fails_clearly() {
         .code(2)
         .stderr(predicate::str::contains("--locked needs a lock"));
     ws.vendor(&up.path_str(), &["0.6"]).assert().success();
-    ws.vendor(&up.file_url(), &["--locked"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("the lock records remote"));
     ws.run(&["--locked", "1.11"])
         .assert()
         .code(2)
@@ -745,4 +741,223 @@ fn check_reports_a_planted_symlink() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("passwd: not a regular file"));
+}
+
+/// A bare copy of every tag of `up`, as a mirror holds them.
+fn mirror_of(up: &Upstream) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init_bare(dir.path()).unwrap();
+    repo.remote_anonymous(&up.path_str())
+        .unwrap()
+        .fetch(&["+refs/tags/*:refs/tags/*"], None, None)
+        .unwrap();
+    dir
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_str().unwrap().to_string()
+}
+
+/// The names in `dir`, sorted; empty when it does not exist.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+#[test]
+fn locked_from_a_mirror_keeps_the_locked_remote_and_checks_each_commit() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.file_url(), &[]).assert().success();
+    let before = ws.lock_bytes();
+    let locked_10 = ws.lock().line(ReleaseLine::V1_0).unwrap().commit.clone();
+    let full = mirror_of(&up);
+    let moved = mirror_of(&up);
+    // The public remote is gone: only the mirror can serve the run.
+    fs::rename(up.path(), up.dir.path().join("gone.git")).unwrap();
+    fs::remove_dir_all(ws.vendor.join("istio")).unwrap();
+
+    ws.vendor(&path_str(full.path()), &["--locked"])
+        .assert()
+        .success();
+    assert_eq!(ws.lock_bytes(), before, "the lock is not rewritten");
+    assert_eq!(ws.lock().remote, up.file_url(), "the lock keeps its remote");
+    ws.run(&["--check"]).assert().success();
+    // The same mirror as a URL goes through the cache, with the same result.
+    fs::remove_dir_all(ws.vendor.join("istio")).unwrap();
+    let mirror_url = format!("file://{}", path_str(full.path()));
+    ws.vendor(&mirror_url, &["--locked", "1.0"])
+        .assert()
+        .success();
+    assert_eq!(ws.lock_bytes(), before);
+    assert_eq!(names(&ws.vendor.join("istio")), ["1.0.2"]);
+
+    // A mirror lacking the locked 1.0 release: refused by version, commit and mirror; nothing written.
+    fs::remove_dir_all(ws.vendor.join("istio")).unwrap();
+    // Unparented commits of fixed dates: the same releases are the same commits.
+    let partial = Upstream::empty();
+    partial.release("0.6.0", common::files_06());
+    partial.release("1.11.1", common::files_111("1.11.1"));
+    let partial = partial.dir;
+    ws.vendor(&path_str(&partial.path().join("istio.git")), &["--locked"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Istio 1.0.2 locked for line 1.0"))
+        .stderr(predicate::str::contains(&locked_10))
+        .stderr(predicate::str::contains(path_str(
+            &partial.path().join("istio.git"),
+        )))
+        .stderr(predicate::str::contains(up.file_url()));
+    assert_eq!(ws.lock_bytes(), before);
+    assert!(!ws.vendor.join("istio").exists(), "nothing written");
+
+    // A mirror whose tag names another commit is not a copy of the locked remote.
+    let moved_repo = git2::Repository::open_bare(moved.path()).unwrap();
+    let other = moved_repo.revparse_single("1.0.1^{commit}").unwrap().id();
+    moved_repo
+        .reference("refs/tags/1.0.2", other, true, "moved")
+        .unwrap();
+    ws.vendor(&path_str(moved.path()), &["--locked", "1.0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "its tag `1.0.2` is at {other}, the lock has commit {locked_10}"
+        )));
+    assert_eq!(ws.lock_bytes(), before);
+
+    // A mirror holding the locked commit without its tag serves it: the lock pins the commit.
+    moved_repo.tag_delete("1.0.2").unwrap();
+    ws.vendor(&path_str(moved.path()), &["--locked", "1.0"])
+        .assert()
+        .success();
+    assert_eq!(ws.lock_bytes(), before);
+    ws.run(&["--check", "1.0"]).assert().success();
+}
+
+#[test]
+fn insteadof_in_the_repository_config_redirects_the_public_url() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    // The repository holding vendor/ redirects the public URL; the user's global config
+    // (HOME is the private cache, see common::meshgen) only has a shorter, broken prefix.
+    let root = ws.vendor.parent().unwrap();
+    let repo = git2::Repository::init(root).unwrap();
+    repo.config()
+        .unwrap()
+        .set_str(
+            &format!("url.{}.insteadOf", up.file_url()),
+            "https://github.com/istio/istio.git",
+        )
+        .unwrap();
+    fs::write(
+        ws.cache.join(".gitconfig"),
+        "[url \"file:///nonexistent/\"]\n\tinsteadOf = https://github.com/\n",
+    )
+    .unwrap();
+    ws.run(&["1.0"]).assert().success();
+    assert_eq!(ws.lock().remote, "https://github.com/istio/istio.git");
+    assert_eq!(
+        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.2"
+    );
+    let before = ws.lock_bytes();
+    fs::remove_dir_all(ws.vendor.join("istio")).unwrap();
+    ws.run(&["--locked"]).assert().success();
+    assert_eq!(ws.lock_bytes(), before);
+    ws.run(&["--check"]).assert().success();
+
+    // Without the repository's rule, the global one applies (and cannot be reached).
+    repo.config()
+        .unwrap()
+        .remove(&format!("url.{}.insteadOf", up.file_url()))
+        .unwrap();
+    ws.run(&["--locked"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "file:///nonexistent/istio/istio.git",
+        ));
+}
+
+#[test]
+fn a_failed_fetch_leaves_no_cache_no_lock_file_and_no_vendor_directory() {
+    let ws = workspace();
+    let git_cache = ws.cache.join("git");
+    // Unreachable URL.
+    ws.vendor("file:///nonexistent/istio.git", &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the tags"));
+    assert!(!ws.vendor.exists(), "no vendor directory left");
+    assert_eq!(names(&git_cache), Vec::<String>::new(), "no cache left");
+    // A path that is no repository.
+    let not_repo = tempfile::tempdir().unwrap();
+    ws.vendor(&path_str(not_repo.path()), &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a git repository"));
+    assert!(!ws.vendor.exists());
+    // A remote without a tag of the line.
+    let up = Upstream::empty();
+    up.release("1.0.9", common::files_10("1.0.9"));
+    ws.vendor(&up.file_url(), &["1.11"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no release tag of line 1.11"));
+    assert!(!ws.vendor.exists());
+    assert_eq!(names(&git_cache), Vec::<String>::new());
+    // A later run works, and leaves its cache but no lock file.
+    ws.vendor(&up.file_url(), &["1.0"]).assert().success();
+    assert_eq!(names(&ws.vendor), ["istio", "meshgen.lock"]);
+    let cached = names(&git_cache);
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert!(cached[0].ends_with(".git"), "{cached:?}");
+    // A failed run in an existing vendor directory keeps it, and leaves no lock file either.
+    ws.vendor("file:///nonexistent/istio.git", &[])
+        .assert()
+        .code(2);
+    assert_eq!(names(&ws.vendor), ["istio", "meshgen.lock"]);
+    assert_eq!(names(&git_cache), cached, "the good cache is kept");
+}
+
+#[test]
+fn a_cache_a_failed_run_left_broken_is_redone() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.file_url(), &["1.0"]).assert().success();
+    let git_cache = ws.cache.join("git");
+    let name = names(&git_cache).remove(0);
+    let cache_dir = git_cache.join(&name);
+    let lock_file = git_cache.join(format!("{name}.lock"));
+
+    // Killed after creating the directory: empty, its lock file left.
+    fs::remove_dir_all(&cache_dir).unwrap();
+    fs::create_dir(&cache_dir).unwrap();
+    fs::write(&lock_file, "").unwrap();
+    ws.run(&["--update", "1.0"]).assert().success();
+    assert_eq!(names(&git_cache), std::slice::from_ref(&name));
+
+    // Half-initialised: a HEAD and nothing else.
+    fs::remove_dir_all(&cache_dir).unwrap();
+    fs::create_dir(&cache_dir).unwrap();
+    fs::write(cache_dir.join("HEAD"), "garbage").unwrap();
+    ws.run(&["--update", "1.0"]).assert().success();
+
+    // Killed mid-fetch: git's own lock on the ref it was writing.
+    up.release("1.0.3", common::files_10("1.0.3"));
+    fs::write(cache_dir.join("refs/tags/1.0.3.lock"), "").unwrap();
+    ws.run(&["--update", "1.0"]).assert().success();
+    assert_eq!(
+        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.3"
+    );
+    assert!(!cache_dir.join("refs/tags/1.0.3.lock").exists());
+    assert_eq!(names(&git_cache), [name]);
+    ws.run(&["--check"]).assert().success();
 }

@@ -18,7 +18,9 @@ pub struct VendorArgs {
     #[arg(value_name = "LINE")]
     pub lines: Vec<ReleaseLine>,
     /// Git remote to fetch from, a URL or a local repository path [default: the lock's remote,
-    /// else https://github.com/istio/istio.git]. Git's `url.<base>.insteadOf` applies, so a
+    /// else https://github.com/istio/istio.git]. Recorded in the lock, except with --locked,
+    /// where it is a mirror serving the locked commits and the lock keeps its remote. Git's
+    /// `url.<base>.insteadOf` (the repository's .git/config, then the user's) applies, so a
     /// mirror can serve the public URL while the lock records the public URL.
     #[arg(long, value_name = "URL|PATH")]
     pub remote: Option<String>,

@@ -29,24 +29,90 @@ pub struct RemoteTag {
 pub struct Cache {
     pub repo: Repository,
     url: String,
+    /// The bare cache's directory; None when reading a local repository in place.
+    git_dir: Option<PathBuf>,
     /// The cache's lock; None when reading a local repository in place.
     _lock: Option<FileLock>,
 }
 
-/// `url` rewritten by the longest matching `url.<base>.insteadOf` of the user's git config,
-/// as git does.
-pub fn rewrite_url(url: &str) -> String {
-    let Ok(config) = git2::Config::open_default() else {
+/// A cache that holds no ref when the run lets go of it (its first fetch failed: unreachable
+/// remote, no such tag, interrupted) is removed, lock file included, so no empty or
+/// half-filled cache outlives the run; one that holds refs keeps them for the next run.
+impl Drop for Cache {
+    fn drop(&mut self) {
+        let Some(git_dir) = &self.git_dir else {
+            return;
+        };
+        let has_refs = self
+            .repo
+            .references()
+            .map(|mut refs| refs.next().is_some())
+            .unwrap_or(false);
+        if !has_refs {
+            let _ = std::fs::remove_dir_all(git_dir);
+        }
+        // `_lock` is released after this, removing its file.
+    }
+}
+
+/// Removes the `*.lock` files git leaves beside a ref, the config or `shallow` when it is
+/// killed mid-write (git refuses to write such a file again while it exists). Only called
+/// while holding the cache's own lock, so no live git process owns them. Objects are skipped.
+fn remove_git_locks(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if file_type.is_dir() {
+            if entry.file_name() != "objects" {
+                remove_git_locks(&path)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "lock") {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// `url` rewritten by git's `url.<base>.insteadOf` settings, read as git reads them for a
+/// command run in `dir`: the configuration of the repository holding `dir` (found as git finds
+/// it, walking up to the nearest `.git`), over the user's global and XDG files and the system
+/// file. As git does, the longest matching prefix wins, whichever file says it; between equal
+/// prefixes, the base git met first (system, then global, then the repository) wins, which is
+/// what `git ls-remote --get-url` prints.
+pub fn rewrite_url(url: &str, dir: Option<&Path>) -> String {
+    let repo_config = dir
+        .and_then(|d| Repository::discover(d).ok())
+        .and_then(|repo| repo.config().ok());
+    let Some(config) = repo_config.or_else(|| git2::Config::open_default().ok()) else {
         return url.to_string();
     };
-    let mut best: Option<(usize, String)> = None;
+    // (level, base, prefix), in the order git reads them: libgit2 lists the highest level first.
+    let mut rules: Vec<(i32, String, String)> = Vec::new();
     if let Ok(mut entries) = config.entries(Some(r"url\..*\.insteadof")) {
         while let Some(Ok(entry)) = entries.next() {
             let (Ok(name), Ok(prefix)) = (entry.name(), entry.value()) else {
                 continue;
             };
             let base = &name["url.".len()..name.len() - ".insteadof".len()];
-            if url.starts_with(prefix) && best.as_ref().is_none_or(|(len, _)| prefix.len() > *len) {
+            rules.push((entry.level() as i32, base.to_string(), prefix.to_string()));
+        }
+    }
+    rules.sort_by_key(|r| r.0); // stable: each file's own order is kept
+                                // Git groups the prefixes by base, in the order it first meets each base.
+    let mut bases: Vec<&str> = Vec::new();
+    for (_, base, _) in &rules {
+        if !bases.contains(&base.as_str()) {
+            bases.push(base);
+        }
+    }
+    let mut best: Option<(usize, String)> = None;
+    for base in bases {
+        for (_, _, prefix) in rules.iter().filter(|r| r.1 == base) {
+            if url.starts_with(prefix.as_str())
+                && best.as_ref().is_none_or(|(len, _)| prefix.len() > *len)
+            {
                 best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
             }
         }
@@ -95,6 +161,7 @@ impl Cache {
             return Ok(Cache {
                 repo,
                 url: url.to_string(),
+                git_dir: None,
                 _lock: None,
             });
         }
@@ -112,33 +179,55 @@ impl Cache {
             .map(|b| format!("{b:02x}"))
             .collect();
         let git_dir = root.join("git").join(format!("{tail}-{hash}.git"));
-        std::fs::create_dir_all(&git_dir).map_err(|e| Error::io(&git_dir, e))?;
+        std::fs::create_dir_all(root.join("git")).map_err(|e| Error::io(root.join("git"), e))?;
         let lock = FileLock::acquire(
             &git_dir.with_extension("git.lock"),
             "the git cache",
             progress,
         )?;
+        // We hold the cache: whatever a killed or failed run left is ours to repair.
         let repo = match Repository::open_bare(&git_dir) {
-            Ok(repo) => repo,
-            Err(_) => Repository::init_bare(&git_dir).map_err(|e| {
-                Error::Vendor(format!(
-                    "creating the git cache {}: {}",
-                    git_dir.display(),
-                    e.message()
-                ))
-            })?,
+            Ok(repo) => {
+                remove_git_locks(&git_dir)?;
+                repo
+            }
+            Err(_) => {
+                // Missing, empty or half-initialised: start it over.
+                if git_dir.exists() {
+                    std::fs::remove_dir_all(&git_dir).map_err(|e| Error::io(&git_dir, e))?;
+                }
+                Repository::init_bare(&git_dir).map_err(|e| {
+                    Error::Vendor(format!(
+                        "creating the git cache {}: {}",
+                        git_dir.display(),
+                        e.message()
+                    ))
+                })?
+            }
         };
         Ok(Cache {
             repo,
             url: url.to_string(),
+            git_dir: Some(git_dir),
             _lock: Some(lock),
         })
+    }
+
+    /// The URL or path the objects come from.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the repository holds `commit` (a hex id) as a commit.
+    pub fn has_commit(&self, commit: &str) -> Option<Oid> {
+        let oid = Oid::from_str(commit).ok()?;
+        self.repo.find_commit(oid).ok().map(|c| c.id())
     }
 
     /// The tags the remote advertises, by name (`refs/tags/` stripped, peeled `^{}` entries
     /// dropped: peeling is done on the fetched objects, which we can trust).
     pub fn list_tags(&self) -> Result<BTreeMap<String, RemoteTag>> {
-        if self._lock.is_none() {
+        if self.git_dir.is_none() {
             return self.local_tags();
         }
         let mut remote = self.remote()?;
@@ -161,7 +250,7 @@ impl Cache {
     /// Fetches exactly `tags` (forced, so a moved tag is seen as moved), depth 1 where the
     /// transport supports shallow fetches and in full where it does not (local paths).
     pub fn fetch_tags(&self, tags: &[String], progress: &dyn Progress) -> Result<()> {
-        if tags.is_empty() || self._lock.is_none() {
+        if tags.is_empty() || self.git_dir.is_none() {
             return Ok(());
         }
         let refspecs: Vec<String> = tags

@@ -15,9 +15,38 @@ const TMP_PREFIX: &str = ".tmp-";
 const OLD_PREFIX: &str = ".old-";
 
 /// An exclusive advisory lock on a file, released when dropped (or when the process dies,
-/// so a killed run never leaves a stale lock behind).
+/// so a killed run never leaves a stale lock behind). The file itself is removed when the
+/// lock is released, so a run, failed or not, leaves no lock file behind; `acquire` checks
+/// that the file it locked is still the one at the path, so removing it never lets two runs
+/// hold the lock at once.
 pub struct FileLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Removed while still held, then unlocked by closing: a run waiting on this file
+        // finds it gone once it gets the lock, and starts over on a new one.
+        if cfg!(unix) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `file` (open) is the file now at `path`: a holder may have removed it meanwhile.
+#[cfg(unix)]
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_at(_file: &File, _path: &Path) -> bool {
+    true
 }
 
 impl FileLock {
@@ -25,12 +54,15 @@ impl FileLock {
     /// (default 600), telling `progress` once that it waits, then failing with an error that
     /// names the file.
     pub fn acquire(path: &Path, what: &str, progress: &dyn Progress) -> Result<FileLock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))
+        };
+        let mut file = open()?;
         let timeout = std::env::var("MESHGEN_LOCK_TIMEOUT")
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
@@ -40,7 +72,17 @@ impl FileLock {
         loop {
             // Fully qualified: std's inherent `File::try_lock` (Rust 1.89+) would shadow it.
             match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Ok(FileLock { _file: file }),
+                Ok(()) if still_at(&file, path) => {
+                    return Ok(FileLock {
+                        _file: file,
+                        path: path.to_path_buf(),
+                    })
+                }
+                // The holder removed the file as it let go: lock the one now at the path.
+                Ok(()) => {
+                    file = open()?;
+                    continue;
+                }
                 Err(fs4::TryLockError::WouldBlock) => {}
                 Err(fs4::TryLockError::Error(e)) => return Err(Error::io(path, e)),
             }

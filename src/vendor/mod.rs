@@ -29,6 +29,7 @@ pub struct Options {
     /// Release lines to vendor; all three when empty.
     pub lines: Vec<ReleaseLine>,
     /// Git remote, a URL or a local repository path; else the lock's, else istio/istio.
+    /// Recorded in the lock, except with `locked`: then a mirror of the lock's remote.
     pub remote: Option<String>,
     /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/.
     pub dir: PathBuf,
@@ -93,7 +94,19 @@ enum Mode {
 }
 
 /// Vendors the charts of the asked lines and writes the lock; returns what it vendored.
+/// A run that fails leaves nothing behind it did not find: no run lock file, no vendor
+/// directory it created empty, no empty git cache (see `fetch::Cache`).
 pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
+    let created = !args.dir.exists();
+    let result = run_locked(args, progress);
+    if result.is_err() && created {
+        // Only if still empty: the run lock is gone by now, and nothing else was written.
+        let _ = std::fs::remove_dir(&args.dir);
+    }
+    result
+}
+
+fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
     let mode = if args.locked {
         Mode::Locked
     } else if args.update {
@@ -115,11 +128,18 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
     let lock_path = dir.join(lock::FILE_NAME);
     let old = Lock::load(&lock_path)?;
 
-    let remote = match (&args.remote, &old) {
-        (Some(given), _) => normalize_remote(given)?,
-        (None, Some(old)) => old.remote.clone(),
-        (None, None) => lock::DEFAULT_REMOTE.to_string(),
+    let given = args.remote.as_deref().map(normalize_remote).transpose()?;
+    // What the lock records. `--locked` never changes it: `--remote` then only says where the
+    // locked commits are fetched from (a mirror). Otherwise `--remote` is recorded.
+    let remote = match (mode, &given, &old) {
+        (Mode::Locked, _, Some(old)) => old.remote.clone(),
+        (_, Some(given), _) => given.clone(),
+        (_, None, Some(old)) => old.remote.clone(),
+        (_, None, None) => lock::DEFAULT_REMOTE.to_string(),
     };
+    // Where the objects come from, after git's `url.<base>.insteadOf` (the repository holding
+    // the vendor directory first, then the user's and the system's settings).
+    let source = fetch::rewrite_url(given.as_deref().unwrap_or(&remote), Some(dir));
     let same_remote = old.as_ref().is_some_and(|o| o.remote == remote);
     let mut lines: BTreeSet<ReleaseLine> = if args.lines.is_empty() {
         ReleaseLine::ALL.into_iter().collect()
@@ -133,12 +153,6 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
                 lock_path.display()
             )));
         };
-        if !same_remote {
-            return Err(Error::Vendor(format!(
-                "--locked: the lock records remote `{}`, not `{remote}`; fetching elsewhere would change the lock",
-                old.remote
-            )));
-        }
         if args.lines.is_empty() {
             lines = old.lines.iter().map(|l| l.line).collect();
         }
@@ -157,13 +171,28 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
         Some(dir) => dir.clone(),
         None => fetch::default_cache_root()?,
     };
-    let cache = fetch::Cache::open(&cache_root, &fetch::rewrite_url(&remote), progress)?;
-    progress.stage(format!("listing tags of {remote}"));
+    let cache = fetch::Cache::open(&cache_root, &source, progress)?;
+    // How errors name where the objects came from when it is not the lock's remote.
+    let served_by = if source == remote {
+        format!("`{source}`")
+    } else {
+        format!("the mirror `{source}` (standing in for `{remote}`)")
+    };
+    progress.stage(format!("listing tags of {source}"));
     let remote_tags = cache.list_tags()?;
     let tag_names: Vec<String> = remote_tags.keys().cloned().collect();
 
     // Which tag each line is read from.
-    let mut plan: Vec<(ReleaseLine, semver::Version, String, Option<&LockedLine>)> = Vec::new();
+    // Line, version, tag, lock entry, and the locked commit when `--locked` reads it without
+    // its tag (a mirror that has the commit but not the tag).
+    #[allow(clippy::type_complexity)]
+    let mut plan: Vec<(
+        ReleaseLine,
+        semver::Version,
+        String,
+        Option<&LockedLine>,
+        Option<git2::Oid>,
+    )> = Vec::new();
     for &line in &lines {
         // The version is kept across a change of remote; the commit check needs the same remote.
         let prior = old.as_ref().and_then(|o| o.line(line));
@@ -174,17 +203,31 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
                     Error::Vendor(format!("{}: line {line}: {e}", lock_path.display()))
                 })?;
                 if !remote_tags.contains_key(&entry.tag) {
+                    if mode == Mode::Locked {
+                        // The lock pins the commit; the tag only names it.
+                        let Some(commit) = cache.has_commit(&entry.commit) else {
+                            return Err(Error::Vendor(format!(
+                                "--locked: {served_by} does not serve Istio {} locked for line {line}: neither tag `{}` nor commit {} is there ({}); nothing was written",
+                                entry.version,
+                                entry.tag,
+                                entry.commit,
+                                resolve::describe_tags(line, &tag_names)
+                            )));
+                        };
+                        plan.push((line, version, entry.tag.clone(), locked, Some(commit)));
+                        continue;
+                    }
                     return Err(Error::Vendor(format!(
-                        "tag `{}` locked for line {line} is not at {remote}; {}",
+                        "tag `{}` locked for line {line} is not at {source}; {}",
                         entry.tag,
                         resolve::describe_tags(line, &tag_names)
                     )));
                 }
                 (version, entry.tag.clone())
             }
-            _ => resolve::newest(line, &tag_names, &remote)?,
+            _ => resolve::newest(line, &tag_names, &source)?,
         };
-        plan.push((line, version, tag, locked));
+        plan.push((line, version, tag, locked, None));
     }
 
     progress.stage(format!(
@@ -194,15 +237,29 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let wanted: Vec<String> = plan.iter().map(|p| p.2.clone()).collect();
+    let wanted: Vec<String> = plan
+        .iter()
+        .filter(|p| p.4.is_none())
+        .map(|p| p.2.clone())
+        .collect();
     cache.fetch_tags(&wanted, progress)?;
 
     // Build every release in memory first: nothing is written unless all lines succeed.
     let mut built = Vec::new();
-    for (line, version, tag, locked) in plan {
-        let commit = cache.peel(&tag)?;
+    for (line, version, tag, locked, by_commit) in plan {
+        let commit = match by_commit {
+            Some(commit) => commit,
+            None => cache.peel(&tag)?,
+        };
         if let Some(entry) = locked.filter(|e| e.tag == tag) {
             if entry.commit != commit.to_string() {
+                if mode == Mode::Locked && source != remote {
+                    // Not upstream moving a tag: the mirror is not a copy of the locked remote.
+                    return Err(Error::Vendor(format!(
+                        "--locked: {served_by} does not serve Istio {} locked for line {line}: its tag `{tag}` is at {commit}, the lock has commit {}; nothing was written",
+                        entry.version, entry.commit
+                    )));
+                }
                 if mode == Mode::Update {
                     progress.warning(format!(
                         "warning: tag {tag} of line {line} moved from {} to {commit}; --update accepts it",
