@@ -36,11 +36,11 @@ fn check_load(source: &Source, overrides: &[meshgen::model::set::Assignment]) {
     };
     match load::load(source, overrides) {
         Ok(loaded) => {
-            let line = loaded.file.spec.istio;
+            let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
             // spec.values meeting a key meshgen sets is refused here, located.
             let resolved = match meshgen::render::resolve::resolve_loaded(
                 &loaded,
-                line.pinned_version(),
+                version,
                 meshgen::render::resolve::Origin::Default {
                     why: "fuzz".to_string(),
                 },

@@ -137,7 +137,7 @@ fn explained(platform: &str, line: ReleaseLine, set: &[&str]) -> Option<(Vec<Exp
     let empty = tempfile::tempdir().unwrap();
     let request = PlatformRequest {
         platform: platform.to_string(),
-        istio: Some(line),
+        istio: Some(line.into()),
         set: set.iter().map(ToString::to_string).collect(),
         ..Default::default()
     };

@@ -9,7 +9,6 @@ use assert_cmd::Command;
 use meshgen::model::load::PlatformRequest;
 use meshgen::model::release_line::KubeMinor;
 use meshgen::render::resolve::resolve_request;
-use meshgen::render::resolve::Origin;
 
 fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
     common::outcome(
@@ -83,14 +82,7 @@ fn refused_where_kubernetes_has_no_psp_api() {
     );
 
     // The renderer's own guard, for a resolved platform that bypassed validation.
-    let version_for = |line: meshgen::model::release_line::ReleaseLine| {
-        (
-            line.pinned_version(),
-            Origin::Default {
-                why: "built-in pin".into(),
-            },
-        )
-    };
+    let version_for = |istio| meshgen::render::resolve::version_for(None, istio);
     let request = PlatformRequest {
         platform: "kvm".into(),
         ..Default::default()

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use meshgen::install::postrender::{flux_patches, flux_post_renderers, parse_objects};
 use meshgen::model::load::PlatformRequest;
 use meshgen::render::resolve::resolve_request;
-use meshgen::render::resolve::{Origin, ResolvedPlatform};
+use meshgen::render::resolve::ResolvedPlatform;
 use serde_json::Value;
 
 const FIXTURES: &str = "tests/fixtures/postrender";
@@ -72,14 +72,7 @@ fn resolved(platform: &str) -> ResolvedPlatform {
         platform: platform.to_string(),
         ..Default::default()
     };
-    let version_for = |line: meshgen::model::release_line::ReleaseLine| {
-        (
-            line.pinned_version(),
-            Origin::Default {
-                why: "built-in pin".into(),
-            },
-        )
-    };
+    let version_for = |istio| meshgen::render::resolve::version_for(None, istio);
     resolve_request(&request, Path::new("."), &version_for)
         .unwrap()
         .1

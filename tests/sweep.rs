@@ -483,7 +483,7 @@ const CHART: &str = "vendor/istio/1.0.9/istio";
 /// A vendored 1.0.9 chart and its lock, as `meshgen vendor` writes them.
 fn vendored_tree(dir: &Path) {
     use meshgen::vendor::digest::{chart_digest, file_entry, read_dir};
-    use meshgen::vendor::lock::{Lock, LockedChart, LockedLine};
+    use meshgen::vendor::lock::{Lock, LockedChart, LockedRelease};
     let chart = dir.join(CHART);
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "name: istio\nversion: 1.0.9\n").unwrap();
@@ -495,9 +495,8 @@ fn vendored_tree(dir: &Path) {
     std::fs::write(chart.join("templates/a.yaml"), "kind: ConfigMap\n").unwrap();
     let files = read_dir(&chart).unwrap();
     let mut lock = Lock::new("/nonexistent/istio.git");
-    lock.upsert(LockedLine {
+    lock.upsert(LockedRelease {
         line: meshgen::model::release_line::ReleaseLine::V1_0,
-        range: "~1.0".into(),
         version: "1.0.9".into(),
         tag: "1.0.9".into(),
         commit: "0".repeat(40),
@@ -512,6 +511,10 @@ fn vendored_tree(dir: &Path) {
                 .collect(),
         }],
     });
+    lock.follow.insert(
+        meshgen::model::release_line::ReleaseLine::V1_0,
+        "1.0.9".into(),
+    );
     lock.save(&dir.join("vendor/meshgen.lock")).unwrap();
 }
 

@@ -690,8 +690,9 @@ mod properties {
             let loaded = meshgen::model::load::load(&source, &[]);
             prop_assume!(loaded.is_ok());
             let loaded = loaded.unwrap();
-            let line = loaded.file.spec.istio;
-            let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, line.pinned_version(), meshgen::render::resolve::Origin::Default { why: "test".into() });
+            let line = loaded.file.spec.istio.line;
+            let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
+            let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, version, meshgen::render::resolve::Origin::Default { why: "test".into() });
             let rendered = meshgen::render::values::render(&resolved).expect("valid platforms render");
             let doc = meshgen::yaml::parse(&rendered).expect("output parses").to_json();
             let range = resolved.node_port_range.value;
@@ -739,7 +740,7 @@ fn the_locked_version_pins_the_images() {
     std::fs::create_dir(dir.path().join("vendor")).unwrap();
     let lock = std::fs::read_to_string("vendor/meshgen.lock")
         .unwrap()
-        .replace("version: \"1.0.9\"", "version: \"1.0.8\"");
+        .replace("\"1.0.9\"", "\"1.0.8\"");
     std::fs::write(dir.path().join("vendor/meshgen.lock"), lock).unwrap();
     let out = meshgen_in(dir.path())
         .args(["values", "--platform", "kvm"])
@@ -1167,7 +1168,7 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
                 let Ok(loaded) = load(&source, &overrides) else {
                     continue;
                 };
-                let (version, origin) = resolve::version_for(None, line);
+                let (version, origin) = resolve::version_for(None, line.into());
                 let mut resolved = resolve::resolve(&loaded.file, &loaded.doc, version, origin);
                 let text = values::render_template(&resolved).unwrap();
                 for e in merge::emitted(&text, line).unwrap() {
@@ -1251,7 +1252,7 @@ fn mtls_on_1_0_follows_the_pinned_tag() {
     use meshgen::model::load::PlatformRequest;
     use meshgen::render::resolve::{resolve_request, Origin};
     let at = |version: &'static str| {
-        move |_: ReleaseLine| {
+        move |_: meshgen::model::release_line::IstioVersion| {
             (
                 semver::Version::parse(version).unwrap(),
                 Origin::Default {

@@ -73,14 +73,14 @@ fn vendors_every_line_resolving_peeling_and_patching() {
     ws.vendor(&up.path_str(), &[]).assert().success().stdout("");
 
     let lock = ws.lock();
-    let versions: Vec<String> = lock.lines.iter().map(|l| l.version.clone()).collect();
+    let versions: Vec<String> = lock.releases.iter().map(|l| l.version.clone()).collect();
     // 1.11.2-rc.1 is newer than 1.11.1 but a pre-release; 1.0.0-snapshot.1 never counts.
     assert_eq!(versions, ["0.6.0", "1.0.2", "1.11.1"]);
     assert_eq!(
         lock.remote,
         fs::canonicalize(up.path()).unwrap().to_str().unwrap()
     );
-    for entry in &lock.lines {
+    for entry in &lock.releases {
         // Peeled: the commit, not the annotated tag object.
         let tag = up
             .repo
@@ -99,7 +99,7 @@ fn vendors_every_line_resolving_peeling_and_patching() {
     assert!(values.contains("repository: quay.io/coreos/hyperkube\n    tag: v1.7.6_coreos.0\n"));
     assert!(!values.contains('{') || values.contains("resources: {}"));
     assert_eq!(
-        lock.line(ReleaseLine::V0_6).unwrap().charts[0].patches,
+        lock.followed_release(ReleaseLine::V0_6).unwrap().charts[0].patches,
         ["generate-values-0.6", "ingress-container-ports-0.6"]
     );
 
@@ -145,7 +145,7 @@ fn vendors_every_line_resolving_peeling_and_patching() {
         discovery.contains("  hub: docker.io/istio\n") && discovery.contains("  tag: 1.11.1\n")
     );
     let patches: Vec<Vec<String>> = lock
-        .line(ReleaseLine::V1_11)
+        .followed_release(ReleaseLine::V1_11)
         .unwrap()
         .charts
         .iter()
@@ -189,7 +189,11 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
     );
     // Before 1.0.3 mixer has no duplicate ports, so that fix is not applied nor recorded.
     assert_eq!(
-        ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0].patches,
+        ws.lock()
+            .followed_release(ReleaseLine::V1_0)
+            .unwrap()
+            .charts[0]
+            .patches,
         [
             "release-hub-tag",
             "crds-dir-1.0",
@@ -206,7 +210,11 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
         "{ingress}"
     );
     assert_eq!(
-        ws.lock().line(ReleaseLine::V0_6).unwrap().charts[0].patches,
+        ws.lock()
+            .followed_release(ReleaseLine::V0_6)
+            .unwrap()
+            .charts[0]
+            .patches,
         ["generate-values-0.6", "ingress-container-ports-0.6"]
     );
 
@@ -222,7 +230,11 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
         mixer,
         common::TRAP_MIXER_PORTS_10.replace("0. }}\n        ports:\n", "0. }}\n")
     );
-    assert!(ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+    assert!(ws
+        .lock()
+        .followed_release(ReleaseLine::V1_0)
+        .unwrap()
+        .charts[0]
         .patches
         .contains(&"mixer-proxy-ports-1.0".to_string()));
 
@@ -238,7 +250,11 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
         ),
         "{{- if or (.Values.prometheusEnabled) (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n"
     );
-    assert!(ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+    assert!(ws
+        .lock()
+        .followed_release(ReleaseLine::V1_0)
+        .unwrap()
+        .charts[0]
         .patches
         .contains(&"telemetry-gateway-condition-1.0".to_string()));
 
@@ -255,7 +271,11 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
         gateway,
         common::TRAP_GATEWAY_APP_LABEL_10.replace("    app: {{ $spec.labels.istio }}\n", "")
     );
-    let patches = ws.lock().line(ReleaseLine::V1_0).unwrap().charts[0]
+    let patches = ws
+        .lock()
+        .followed_release(ReleaseLine::V1_0)
+        .unwrap()
+        .charts[0]
         .patches
         .clone();
     assert!(
@@ -336,7 +356,7 @@ fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
     let cached: Vec<_> = fs::read_dir(by_url.cache.join("git")).unwrap().collect();
     assert!(!cached.is_empty(), "a bare cache repository was created");
     assert_eq!(by_url.lock().remote, up.file_url());
-    assert_eq!(by_url.lock().lines, by_path.lock().lines);
+    assert_eq!(by_url.lock().releases, by_path.lock().releases);
     // Switching the remote keeps the locked versions and records the new remote.
     up.release("1.0.3", common::files_10("1.0.3"));
     by_path.vendor(&up.file_url(), &[]).assert().success();
@@ -344,7 +364,7 @@ fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
     assert_eq!(
         by_path
             .lock()
-            .version_of(ReleaseLine::V1_0)
+            .followed(ReleaseLine::V1_0)
             .unwrap()
             .to_string(),
         "1.0.2"
@@ -410,12 +430,12 @@ fn locked_versions_are_kept_until_update() {
     up.release("1.0.3", common::files_10("1.0.3"));
     ws.run(&["1.0"]).assert().success();
     assert_eq!(
-        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        ws.lock().followed(ReleaseLine::V1_0).unwrap().to_string(),
         "1.0.2"
     );
     ws.run(&["--update", "1.0"]).assert().success();
     assert_eq!(
-        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        ws.lock().followed(ReleaseLine::V1_0).unwrap().to_string(),
         "1.0.3"
     );
     assert!(ws.chart("1.0.3", "istio").is_dir());
@@ -450,7 +470,10 @@ fn locked_refuses_a_moved_tag_and_never_rewrites_the_lock() {
         .success()
         .stderr(predicate::str::contains("moved"));
     assert_eq!(
-        ws.lock().line(ReleaseLine::V1_0).unwrap().commit,
+        ws.lock()
+            .followed_release(ReleaseLine::V1_0)
+            .unwrap()
+            .commit,
         moved_to.to_string()
     );
 }
@@ -479,7 +502,7 @@ fn locked_without_a_lock_or_a_locked_line_fails_clearly() {
     ws.run(&["--locked", "1.11"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("line 1.11 is not in"));
+        .stderr(predicate::str::contains("follows no release of line 1.11"));
 }
 
 /// Makes the (mode, name, id) of a hostile tree entry.
@@ -605,7 +628,7 @@ fn missing_remote_missing_tag_and_empty_range_list_what_was_found() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "tag `1.0.9` locked for line 1.0 is not at",
+            "tag `1.0.9` locked for Istio 1.0.9 is not at",
         ))
         .stderr(predicate::str::contains("no tag of line 1.0 there"));
 }
@@ -653,7 +676,7 @@ fn an_interrupted_run_leaves_the_old_tree_and_lock_intact() {
     // The next run cleans up the leftovers and completes.
     ws.run(&["--update", "1.0"]).assert().success();
     assert_eq!(
-        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        ws.lock().followed(ReleaseLine::V1_0).unwrap().to_string(),
         "1.0.3"
     );
     let leftovers: Vec<_> = fs::read_dir(ws.vendor.join("istio"))
@@ -693,7 +716,9 @@ fn conflicting_flags_are_usage_errors() {
     ws.run(&["2.0"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown Istio release line"));
+        .stderr(predicate::str::contains(
+            "`2.0` is neither a release line nor a release",
+        ));
 }
 
 #[test]
@@ -776,7 +801,12 @@ fn locked_from_a_mirror_keeps_the_locked_remote_and_checks_each_commit() {
     let ws = workspace();
     ws.vendor(&up.file_url(), &[]).assert().success();
     let before = ws.lock_bytes();
-    let locked_10 = ws.lock().line(ReleaseLine::V1_0).unwrap().commit.clone();
+    let locked_10 = ws
+        .lock()
+        .followed_release(ReleaseLine::V1_0)
+        .unwrap()
+        .commit
+        .clone();
     let full = mirror_of(&up);
     let moved = mirror_of(&up);
     // The public remote is gone: only the mirror can serve the run.
@@ -863,7 +893,7 @@ fn insteadof_in_the_repository_config_redirects_the_public_url() {
     ws.run(&["1.0"]).assert().success();
     assert_eq!(ws.lock().remote, "https://github.com/istio/istio.git");
     assert_eq!(
-        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        ws.lock().followed(ReleaseLine::V1_0).unwrap().to_string(),
         "1.0.2"
     );
     let before = ws.lock_bytes();
@@ -954,7 +984,7 @@ fn a_cache_a_failed_run_left_broken_is_redone() {
     fs::write(cache_dir.join("refs/tags/1.0.3.lock"), "").unwrap();
     ws.run(&["--update", "1.0"]).assert().success();
     assert_eq!(
-        ws.lock().version_of(ReleaseLine::V1_0).unwrap().to_string(),
+        ws.lock().followed(ReleaseLine::V1_0).unwrap().to_string(),
         "1.0.3"
     );
     assert!(!cache_dir.join("refs/tags/1.0.3.lock").exists());

@@ -8,7 +8,7 @@ use super::check::{format_text, Format};
 use super::{exit, term};
 use crate::error::{Error, Result, Severity};
 use crate::lint::{self, read, Rule, Settings, Target};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::IstioVersion;
 
 /// What `--deny` turns into failures besides errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,9 +27,14 @@ pub struct LintArgs {
     /// its Istio line, injected namespaces and pod security policy.
     #[arg(long, short = 'p', value_name = "NAME|PATH")]
     pub platform: Option<String>,
-    /// The Istio line (0.6, 1.0, 1.11): alone, only the port, label and port-use rules run.
-    #[arg(long, value_name = "LINE", required_unless_present = "platform")]
-    pub istio: Option<ReleaseLine>,
+    /// The Istio line (0.6, 1.0, 1.11) or a release of one: alone, only the port, label and
+    /// port-use rules run.
+    #[arg(
+        long,
+        value_name = "LINE|VERSION",
+        required_unless_present = "platform"
+    )]
+    pub istio: Option<IstioVersion>,
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -57,7 +62,8 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         }
         None => Target::line(
             args.istio
-                .expect("clap requires --istio without --platform"),
+                .expect("clap requires --istio without --platform")
+                .line,
         ),
     };
     let mut settings = Settings {

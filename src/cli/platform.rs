@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::model::load::{LoadedPlatform, PlatformRequest};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::IstioVersion;
 use crate::render::resolve::{self, ResolvedPlatform};
 use crate::vendor::lock::{Lock, LOCK_PATH};
 
@@ -13,9 +13,9 @@ pub struct PlatformArgs {
     /// A platform name (./platforms/NAME.yaml, then a built-in) or a path to a platform file.
     #[arg(long, short = 'p', value_name = "NAME|PATH")]
     pub platform: String,
-    /// Render for this release line instead of the platform's own (0.6, 1.0, 1.11).
-    #[arg(long, value_name = "LINE")]
-    pub istio: Option<ReleaseLine>,
+    /// Render for this release line or exact release instead of the platform's own (1.0, 1.0.2).
+    #[arg(long, value_name = "LINE|VERSION")]
+    pub istio: Option<IstioVersion>,
     /// Override a platform field before validation, Helm syntax: spec.tracing=true.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,

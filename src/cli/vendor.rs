@@ -8,15 +8,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::exit;
 use crate::error::Result;
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::IstioVersion;
 use crate::vendor;
 
 /// Arguments of `meshgen vendor`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VendorArgs {
-    /// Release lines to vendor: 0.6, 1.0, 1.11 [default: all three]
-    #[arg(value_name = "LINE")]
-    pub lines: Vec<ReleaseLine>,
+    /// What to vendor by hand: a release line (the release the lock follows for it, the newest
+    /// when it follows none) or an exact release, e.g. 1.11 or 1.0.2 [default: what the
+    /// platform files use; without platform files, what the lock holds, else every line]
+    #[arg(value_name = "LINE|VERSION")]
+    pub versions: Vec<IstioVersion>,
     /// Git remote to fetch from, a URL or a local repository path [default: the lock's remote,
     /// else https://github.com/istio/istio.git]. Recorded in the lock, except with --locked,
     /// where it is a mirror serving the locked commits and the lock keeps its remote. Git's
@@ -27,9 +29,16 @@ pub struct VendorArgs {
     /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/
     #[arg(long, value_name = "DIR", default_value = "vendor")]
     pub dir: PathBuf,
-    /// Re-resolve every line to the newest release in its range instead of keeping locked versions
+    /// Move the lines vendored to the newest release in their range (their platforms follow);
+    /// exact releases a platform names never move
     #[arg(long, conflicts_with_all = ["locked", "check"])]
     pub update: bool,
+    /// Remove the locked releases no platform file uses (listed by every run)
+    #[arg(long, conflicts_with_all = ["locked", "check"])]
+    pub prune: bool,
+    /// Directory of platform files, whose `spec.istio` says what to vendor
+    #[arg(long, value_name = "DIR", default_value = "platforms")]
+    pub platforms: PathBuf,
     /// Vendor exactly the locked commits, fail if a tag moved or content differs, never rewrite the lock
     #[arg(long, conflicts_with = "check")]
     pub locked: bool,
@@ -45,16 +54,25 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
     if args.check {
         return check(args);
     }
+    // `--locked` restores the lock as it is: the platforms play no part.
+    let fleet = if args.locked {
+        None
+    } else {
+        crate::gitops::fleet::read(&args.platforms)?
+            .map(|members| crate::gitops::fleet::versions(&members))
+    };
     let options = vendor::Options {
-        lines: args.lines.clone(),
+        requests: args.versions.clone(),
+        fleet,
         remote: args.remote.clone(),
         dir: args.dir.clone(),
         update: args.update,
         locked: args.locked,
+        prune: args.prune,
         cache_dir: args.cache_dir.clone(),
     };
-    let vendored = vendor::run(&options, &Bar::new())?;
-    for release in vendored {
+    let outcome = vendor::run(&options, &Bar::new())?;
+    for release in &outcome.vendored {
         eprintln!(
             "{} Istio {} ({} at {}) in {}",
             if release.written {
@@ -68,12 +86,32 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
             release.dir.display()
         );
     }
+    let istio_dir = args.dir.join("istio");
+    for (old, new) in &outcome.replaced {
+        eprintln!(
+            "replaced Istio {old} by {new}: no platform names {old} exactly; {} removed",
+            istio_dir.join(old).display()
+        );
+    }
+    for version in &outcome.pruned {
+        eprintln!(
+            "pruned Istio {version}: no platform uses it; {} removed",
+            istio_dir.join(version).display()
+        );
+    }
+    for version in &outcome.unused {
+        eprintln!(
+            "unused: Istio {version} is vendored in {} but no platform in {} uses it; `meshgen vendor --prune` removes it",
+            istio_dir.join(version).display(),
+            args.platforms.display()
+        );
+    }
     Ok(exit::SUCCESS)
 }
 
 /// `--check`: the report goes to stdout, exit 1 on any difference.
 fn check(args: &VendorArgs) -> Result<u8> {
-    let report = vendor::check::against_lock(&args.dir, &args.lines)?;
+    let report = vendor::check::against_lock(&args.dir, &args.versions)?;
     let mut text = String::new();
     for d in &report.differences {
         text.push_str(&format!("{d}\n"));

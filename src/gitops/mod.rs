@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod checkvalues;
+pub mod fleet;
 pub mod generate;
 pub mod init;
 pub mod repo_config;

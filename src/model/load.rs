@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::platform::PlatformFile;
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::IstioVersion;
 use crate::model::set::Assignment;
 use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
@@ -237,7 +237,7 @@ impl LoadedPlatform {
 
 /// The exact Istio version a platform of a release line is rendered for (the lock's pin, else
 /// meshgen's), for the rules that depend on it.
-pub type VersionFor<'a> = &'a dyn Fn(ReleaseLine) -> semver::Version;
+pub type VersionFor<'a> = &'a dyn Fn(IstioVersion) -> semver::Version;
 
 /// Reads and validates a platform. On failure, every diagnostic (errors and warnings). The
 /// rules of the exact Istio version are left out: see `load_versioned`.
@@ -311,7 +311,9 @@ fn load_with(
     ];
     let values_findings = doc
         .get(&values_path)
-        .map(|values| crate::model::chart_keys::check_values(file.spec.istio, values, &values_path))
+        .map(|values| {
+            crate::model::chart_keys::check_values(file.spec.istio.line, values, &values_path)
+        })
         .unwrap_or_default();
     let mut findings = crate::model::rules::check(&file);
     if let Some(version_for) = version_for {
@@ -455,7 +457,7 @@ fn describe(file: &PlatformFile) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct PlatformRequest {
     pub platform: String,
-    pub istio: Option<crate::model::release_line::ReleaseLine>,
+    pub istio: Option<IstioVersion>,
     pub set: Vec<String>,
     /// `--set-string` expressions, applied after the `--set` ones as Helm applies them.
     pub set_string: Vec<String>,

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::model::release_line::{IstioVersion, KubeMinor};
 
 /// A platform file: one Kubernetes cluster and how Istio should be installed on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,8 +55,10 @@ pub struct Metadata {
 pub struct Spec {
     /// Where the cluster runs; supplies defaults for service types, node port range and resources.
     pub provider: Provider,
-    /// The Istio release line to install: "0.6", "1.0" or "1.11" (quote it: 1.10 unquoted is the number 1.1).
-    pub istio: ReleaseLine,
+    /// The Istio to install: a release line, "0.6", "1.0" or "1.11", to follow the version
+    /// vendor/meshgen.lock pins for it; or an exact release of a line, "1.0.2", which only an
+    /// edit of this file moves (quote it: 1.10 unquoted is the number 1.1).
+    pub istio: IstioVersion,
     /// The cluster's Kubernetes version, `MAJOR.MINOR` (quoted), checked against the release line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesVersion>,

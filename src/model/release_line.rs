@@ -91,11 +91,37 @@ impl ReleaseLine {
 
     /// The version meshgen uses when no lock file pins one: the newest patch of the line.
     pub fn pinned_version(self) -> semver::Version {
+        self.release(*self.patches().end())
+    }
+
+    /// The patch numbers of the line's releases (pre-releases aside). Every line is past its
+    /// end of life upstream, so the list is complete: 0.6.0; 1.0.0 to 1.0.9; 1.11.0 to 1.11.8.
+    /// meshgen's facts (chart keys, gateway ports, release patches, rules) hold for each.
+    pub fn patches(self) -> std::ops::RangeInclusive<u64> {
         match self {
-            ReleaseLine::V0_6 => semver::Version::new(0, 6, 0),
-            ReleaseLine::V1_0 => semver::Version::new(1, 0, 9),
-            ReleaseLine::V1_11 => semver::Version::new(1, 11, 8),
+            ReleaseLine::V0_6 => 0..=0,
+            ReleaseLine::V1_0 => 0..=9,
+            ReleaseLine::V1_11 => 0..=8,
         }
+    }
+
+    /// The release `major.minor.patch` of the line.
+    pub fn release(self, patch: u64) -> semver::Version {
+        let (major, minor) = self.major_minor();
+        semver::Version::new(major, minor, patch)
+    }
+
+    /// The line's releases, as `1.0.0 to 1.0.9` (or the one release).
+    pub fn describe_releases(self) -> String {
+        let patches = self.patches();
+        if patches.start() == patches.end() {
+            return self.release(*patches.start()).to_string();
+        }
+        format!(
+            "{} to {}",
+            self.release(*patches.start()),
+            self.release(*patches.end())
+        )
     }
 
     /// The semver range the line stands for: the whole `major.minor` series.
@@ -207,6 +233,147 @@ impl FromStr for ReleaseLine {
     }
 }
 
+/// What a platform's `spec.istio` names: a release line to follow (the line's version in
+/// `vendor/meshgen.lock`, moved by `meshgen vendor --update`), or one exact release of a line
+/// (`1.0.2`), which nothing moves but an edit of the platform file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IstioVersion {
+    pub line: ReleaseLine,
+    /// The exact release's patch number; `None` follows the line.
+    pub patch: Option<u64>,
+}
+
+impl IstioVersion {
+    /// Follows `line`.
+    pub const fn follow(line: ReleaseLine) -> Self {
+        IstioVersion { line, patch: None }
+    }
+
+    /// The exact release `version`, if it is a release of a supported line.
+    pub fn exact(version: &semver::Version) -> Option<Self> {
+        let line = ReleaseLine::of_version(version)?;
+        (version.pre.is_empty() && line.patches().contains(&version.patch)).then_some(
+            IstioVersion {
+                line,
+                patch: Some(version.patch),
+            },
+        )
+    }
+
+    /// The exact release named, if one is.
+    pub fn exact_version(self) -> Option<semver::Version> {
+        self.patch.map(|patch| self.line.release(patch))
+    }
+
+    /// Every value `spec.istio` accepts: the lines, then every release of each.
+    pub fn all() -> impl Iterator<Item = IstioVersion> {
+        ReleaseLine::ALL
+            .into_iter()
+            .map(IstioVersion::follow)
+            .chain(ReleaseLine::ALL.into_iter().flat_map(|line| {
+                line.patches().map(move |patch| IstioVersion {
+                    line,
+                    patch: Some(patch),
+                })
+            }))
+    }
+}
+
+impl From<ReleaseLine> for IstioVersion {
+    fn from(line: ReleaseLine) -> Self {
+        IstioVersion::follow(line)
+    }
+}
+
+impl fmt::Display for IstioVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.patch {
+            None => f.write_str(self.line.as_str()),
+            Some(patch) => write!(f, "{}.{patch}", self.line),
+        }
+    }
+}
+
+/// A `spec.istio` (or `--istio`) that names no supported line nor any release of one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct UnknownIstioVersion {
+    pub given: String,
+    pub reason: String,
+}
+
+impl FromStr for IstioVersion {
+    type Err = UnknownIstioVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let given = s.trim().trim_start_matches('v');
+        if let Ok(line) = given.parse::<ReleaseLine>() {
+            return Ok(IstioVersion::follow(line));
+        }
+        let known = || {
+            ReleaseLine::ALL
+                .iter()
+                .map(|l| format!("{l} ({})", l.describe_releases()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let refuse = |reason: String| UnknownIstioVersion {
+            given: s.to_string(),
+            reason,
+        };
+        let Ok(version) = semver::Version::parse(given) else {
+            return Err(refuse(format!(
+                "`{s}` is neither a release line nor a release: expected a line or one of its releases: {}",
+                known()
+            )));
+        };
+        let Some(line) = ReleaseLine::of_version(&version) else {
+            return Err(refuse(format!(
+                "Istio {version} is not on a line meshgen supports; the lines and their releases: {}",
+                known()
+            )));
+        };
+        if !version.pre.is_empty() || !version.build.is_empty() {
+            return Err(refuse(format!(
+                "Istio {version} is a pre-release (or carries build metadata); meshgen installs releases only: {line} has {}",
+                line.describe_releases()
+            )));
+        }
+        IstioVersion::exact(&version).ok_or_else(|| {
+            refuse(format!(
+                "Istio {version} was never released: line {line} has {}",
+                line.describe_releases()
+            ))
+        })
+    }
+}
+
+impl Serialize for IstioVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IstioVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for IstioVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IstioVersion".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let values: Vec<String> = IstioVersion::all().map(|v| v.to_string()).collect();
+        schemars::json_schema!({
+            "description": "A release line to follow (its version in vendor/meshgen.lock), or an exact release of a line.",
+            "enum": values
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +396,35 @@ mod tests {
             assert_eq!(ReleaseLine::of_version(&line.pinned_version()), Some(line));
         }
         assert!("1.1".parse::<ReleaseLine>().is_err());
+    }
+
+    #[test]
+    fn istio_versions_are_lines_or_known_releases() {
+        let v: IstioVersion = "1.0.2".parse().unwrap();
+        assert_eq!(v.line, ReleaseLine::V1_0);
+        assert_eq!(v.exact_version(), Some(semver::Version::new(1, 0, 2)));
+        assert_eq!(v.to_string(), "1.0.2");
+        let v: IstioVersion = "1.11".parse().unwrap();
+        assert_eq!(v, IstioVersion::follow(ReleaseLine::V1_11));
+        assert_eq!(v.exact_version(), None);
+        for (given, says) in [
+            ("1.11.0-rc.1", "pre-release"),
+            ("1.0.10", "never released: line 1.0 has 1.0.0 to 1.0.9"),
+            ("1.5.2", "not on a line meshgen supports"),
+            ("1.2", "neither a release line nor a release"),
+            ("0.6.1", "line 0.6 has 0.6.0"),
+        ] {
+            let e = given.parse::<IstioVersion>().unwrap_err().to_string();
+            assert!(e.contains(says), "{given}: {e}");
+        }
+        assert!("1.5.2"
+            .parse::<IstioVersion>()
+            .unwrap_err()
+            .to_string()
+            .contains("1.11 (1.11.0 to 1.11.8)"));
+        assert_eq!(IstioVersion::all().count(), 3 + 1 + 10 + 9);
+        for v in IstioVersion::all() {
+            assert_eq!(v.to_string().parse::<IstioVersion>().unwrap(), v);
+        }
     }
 }

@@ -66,7 +66,7 @@ pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 pub fn check(file: &PlatformFile) -> Vec<Finding> {
     let mut f = Findings(Vec::new());
     let spec = &file.spec;
-    let line = spec.istio;
+    let line = spec.istio.line;
     let provider = spec.provider;
 
     // The charts print the namespace unquoted (`namespace: {{ .Release.Namespace }}`), so a
@@ -424,7 +424,7 @@ pub const MESH_POLICY_ALWAYS_FROM: semver::Version = semver::Version::new(1, 0, 
 pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Finding> {
     let mut f = Findings(Vec::new());
     let spec = &file.spec;
-    if spec.istio == ReleaseLine::V1_0 {
+    if spec.istio.line == ReleaseLine::V1_0 {
         let always = *version >= MESH_POLICY_ALWAYS_FROM;
         match spec.mtls {
             Some(MtlsMode::Disabled) if always => f.error(

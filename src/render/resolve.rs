@@ -14,7 +14,7 @@ use crate::model::platform::{
     Provider, ResourceProfile, ServiceType, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
-use crate::model::release_line::{ChartSource, KubeMinor, ReleaseLine};
+use crate::model::release_line::{ChartSource, IstioVersion, KubeMinor, ReleaseLine};
 use crate::vendor::lock::{Lock, LOCK_PATH};
 use crate::yaml::{Node, PathSegment};
 
@@ -268,10 +268,18 @@ pub struct ResolvedPsp {
     pub service_accounts: Vec<(String, String)>,
 }
 
-/// The exact version to render a line for: the lock file's when it pins the line, else
-/// the version built into meshgen.
-pub fn version_for(lock: Option<&Lock>, line: ReleaseLine) -> (semver::Version, Origin) {
-    match lock.and_then(|l| l.version_of(line)) {
+/// The exact version a platform's `spec.istio` renders for: an exact release as named; a
+/// line at the release the lock file's `follow` pins, else at the version built into meshgen.
+pub fn version_for(lock: Option<&Lock>, istio: IstioVersion) -> (semver::Version, Origin) {
+    if let Some(version) = istio.exact_version() {
+        return (
+            version,
+            Origin::Default {
+                why: "the exact release spec.istio names".to_string(),
+            },
+        );
+    }
+    match lock.and_then(|l| l.followed(istio.line)) {
         Some(v) => (
             v,
             Origin::Default {
@@ -279,7 +287,7 @@ pub fn version_for(lock: Option<&Lock>, line: ReleaseLine) -> (semver::Version, 
             },
         ),
         None => (
-            line.pinned_version(),
+            istio.line.pinned_version(),
             Origin::Default {
                 why: format!("the version built into meshgen (no {LOCK_PATH} pins it)"),
             },
@@ -292,9 +300,9 @@ pub fn version_for(lock: Option<&Lock>, line: ReleaseLine) -> (semver::Version, 
 pub fn resolve_request(
     request: &PlatformRequest,
     dir: &std::path::Path,
-    version_for: &dyn Fn(ReleaseLine) -> (semver::Version, Origin),
+    version_for: &dyn Fn(IstioVersion) -> (semver::Version, Origin),
 ) -> Result<(LoadedPlatform, ResolvedPlatform)> {
-    let loaded = load::load_request(request, dir, &|line| version_for(line).0)?;
+    let loaded = load::load_request(request, dir, &|istio| version_for(istio).0)?;
     let (version, origin) = version_for(loaded.file.spec.istio);
     let resolved = resolve_loaded(&loaded, version, origin)?;
     Ok((loaded, resolved))
@@ -327,7 +335,7 @@ pub fn resolve(
 ) -> ResolvedPlatform {
     let spec = &file.spec;
     let provider = spec.provider;
-    let line = spec.istio;
+    let line = spec.istio.line;
     let locate = |segments: &[PathSegment]| -> Origin {
         Origin::File {
             line: doc.locate_value(segments).line,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::digest;
 use crate::error::{Error, Result};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::IstioVersion;
 use crate::vendor::lock::{self, Lock};
 
 /// One way the vendored tree differs from the lock: the path concerned and what is wrong.
@@ -23,9 +23,9 @@ impl std::fmt::Display for Difference {
     }
 }
 
-/// Every difference between the charts under `dir` and `lock`, for the given lines (all when
-/// empty), and how many charts were compared.
-pub fn differences(dir: &Path, lock: &Lock, lines: &[ReleaseLine]) -> (Vec<Difference>, usize) {
+/// Every difference between the charts under `dir` and `lock`, for the releases `only` names
+/// (a line names each of its releases; all when empty), and how many charts were compared.
+pub fn differences(dir: &Path, lock: &Lock, only: &[IstioVersion]) -> (Vec<Difference>, usize) {
     let mut out = Vec::new();
     let mut charts = 0;
     let mut diff = |path: PathBuf, message: &str| {
@@ -34,8 +34,12 @@ pub fn differences(dir: &Path, lock: &Lock, lines: &[ReleaseLine]) -> (Vec<Diffe
             message: message.to_string(),
         })
     };
-    for entry in &lock.lines {
-        if !lines.is_empty() && !lines.contains(&entry.line) {
+    for entry in &lock.releases {
+        let named = |v: &IstioVersion| match v.exact_version() {
+            Some(exact) => exact == entry.semver(),
+            None => v.line == entry.line,
+        };
+        if !only.is_empty() && !only.iter().any(named) {
             continue;
         }
         let release = dir.join("istio").join(&entry.version);
@@ -124,8 +128,8 @@ pub struct Report {
     pub lock_path: PathBuf,
 }
 
-/// Compares the charts under `dir` with its lock, for `lines` (all when empty).
-pub fn against_lock(dir: &Path, lines: &[ReleaseLine]) -> Result<Report> {
+/// Compares the charts under `dir` with its lock, for the releases `only` names (all when empty).
+pub fn against_lock(dir: &Path, only: &[IstioVersion]) -> Result<Report> {
     let lock_path = dir.join(lock::FILE_NAME);
     let lock = Lock::load(&lock_path)?.ok_or_else(|| {
         Error::Vendor(format!(
@@ -133,7 +137,7 @@ pub fn against_lock(dir: &Path, lines: &[ReleaseLine]) -> Result<Report> {
             lock_path.display()
         ))
     })?;
-    let (differences, charts) = differences(dir, &lock, lines);
+    let (differences, charts) = differences(dir, &lock, only);
     Ok(Report {
         differences,
         charts,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::{IstioVersion, ReleaseLine};
 
 /// `apiVersion` of the lock; bumped only on an incompatible change of the layout.
 pub const API_VERSION: &str = "meshgen/v1alpha1";
@@ -49,19 +49,22 @@ pub struct Lock {
     pub kind: String,
     /// The git remote the charts were fetched from (URL, or absolute path of a local repository).
     pub remote: String,
-    /// One entry per vendored release line, in line order.
-    pub lines: Vec<LockedLine>,
+    /// The release each line's followers render (platforms whose `spec.istio` names a line),
+    /// e.g. `"1.11": "1.11.8"`; `meshgen vendor --update` moves it. Each is among `releases`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub follow: BTreeMap<ReleaseLine, String>,
+    /// One entry per vendored release, in version order: several patch releases of a line
+    /// sit side by side, each in `vendor/istio/<version>/`.
+    pub releases: Vec<LockedRelease>,
 }
 
-/// One vendored release line.
+/// One vendored release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LockedLine {
+pub struct LockedRelease {
     /// The release line, `0.6`, `1.0` or `1.11`.
     pub line: ReleaseLine,
-    /// The semver range the version was resolved in, e.g. `~1.0`.
-    pub range: String,
-    /// The resolved release, e.g. `1.0.9`.
+    /// The release, e.g. `1.0.9`.
     #[schemars(regex(pattern = r"^[0-9]+\.[0-9]+\.[0-9]+$"))]
     pub version: String,
     /// The git tag the version was read from.
@@ -71,6 +74,59 @@ pub struct LockedLine {
     pub commit: String,
     /// The charts vendored from that commit, in install order.
     pub charts: Vec<LockedChart>,
+}
+
+impl LockedRelease {
+    /// The release as a version (checked when the lock was read).
+    pub fn semver(&self) -> semver::Version {
+        semver::Version::parse(&self.version).expect("lock versions are checked when read")
+    }
+}
+
+/// The layout meshgen wrote before fleets (one release per line, all followed), still read:
+/// `meshgen vendor` rewrites it in the current layout.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LockOneReleasePerLine {
+    api_version: String,
+    kind: String,
+    remote: String,
+    lines: Vec<OneReleasePerLine>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OneReleasePerLine {
+    line: ReleaseLine,
+    #[allow(dead_code)] // the line's range, implied by the line
+    range: String,
+    version: String,
+    tag: String,
+    commit: String,
+    charts: Vec<LockedChart>,
+}
+
+impl From<LockOneReleasePerLine> for Lock {
+    fn from(old: LockOneReleasePerLine) -> Lock {
+        let mut lock = Lock {
+            api_version: old.api_version,
+            kind: old.kind,
+            remote: old.remote,
+            follow: BTreeMap::new(),
+            releases: Vec::new(),
+        };
+        for entry in old.lines {
+            lock.follow.insert(entry.line, entry.version.clone());
+            lock.releases.push(LockedRelease {
+                line: entry.line,
+                version: entry.version,
+                tag: entry.tag,
+                commit: entry.commit,
+                charts: entry.charts,
+            });
+        }
+        lock
+    }
 }
 
 /// One vendored chart, at `<dir>/istio/<version>/<name>/`.
@@ -98,7 +154,8 @@ impl Lock {
             api_version: API_VERSION.to_string(),
             kind: KIND.to_string(),
             remote: remote.into(),
-            lines: Vec::new(),
+            follow: BTreeMap::new(),
+            releases: Vec::new(),
         }
     }
 
@@ -143,7 +200,9 @@ impl Lock {
                 e.span.line, e.span.col, e.message
             ))
         })?;
-        let lock: Lock = serde_path_to_error::deserialize(doc.to_json()).map_err(|e| {
+        let json = doc.to_json();
+        let one_per_line = json.get("lines").is_some() && json.get("releases").is_none();
+        let read = |e: serde_path_to_error::Error<serde_json::Error>| {
             let path = crate::yaml::serde_path(e.path());
             let at = doc.locate(&path);
             let field = match crate::yaml::display_path(&path) {
@@ -156,7 +215,14 @@ impl Lock {
                 at.col,
                 e.inner()
             ))
-        })?;
+        };
+        let lock: Lock = if one_per_line {
+            serde_path_to_error::deserialize::<_, LockOneReleasePerLine>(json)
+                .map_err(read)?
+                .into()
+        } else {
+            serde_path_to_error::deserialize(json).map_err(read)?
+        };
         lock.validate()
             .map_err(|e| Error::Vendor(format!("{origin}: {e}")))?;
         Ok(lock)
@@ -169,54 +235,93 @@ impl Lock {
                 self.api_version, self.kind
             ));
         }
-        let mut seen = Vec::new();
-        for entry in &self.lines {
-            if seen.contains(&entry.line) {
-                return Err(format!("line {} is locked twice", entry.line));
+        let mut seen: Vec<&str> = Vec::new();
+        for entry in &self.releases {
+            if seen.contains(&entry.version.as_str()) {
+                return Err(format!("release {} is locked twice", entry.version));
             }
-            seen.push(entry.line);
+            seen.push(&entry.version);
             let version = semver::Version::parse(&entry.version)
-                .map_err(|e| format!("line {}: version `{}`: {e}", entry.line, entry.version))?;
+                .map_err(|e| format!("release `{}`: {e}", entry.version))?;
             if ReleaseLine::of_version(&version) != Some(entry.line) {
                 return Err(format!(
-                    "line {}: version {} is not in that line",
-                    entry.line, entry.version
+                    "release {} is not in line {}",
+                    entry.version, entry.line
                 ));
             }
             if entry.commit.len() != 40 || !entry.commit.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!(
-                    "line {}: commit `{}` is not a 40-digit hex id",
-                    entry.line, entry.commit
+                    "release {}: commit `{}` is not a 40-digit hex id",
+                    entry.version, entry.commit
                 ));
             }
             for chart in &entry.charts {
                 if !chart.digest.starts_with("sha256:") {
                     return Err(format!(
-                        "line {} chart {}: digest `{}` does not start with `sha256:`",
-                        entry.line, chart.name, chart.digest
+                        "release {} chart {}: digest `{}` does not start with `sha256:`",
+                        entry.version, chart.name, chart.digest
                     ));
+                }
+            }
+        }
+        for (line, version) in &self.follow {
+            match self.releases.iter().find(|r| &r.version == version) {
+                Some(r) if r.line == *line => {}
+                Some(_) => return Err(format!("follow: {line}: {version} is not in that line")),
+                None => {
+                    return Err(format!(
+                        "follow: {line}: {version} is not among the locked releases"
+                    ))
                 }
             }
         }
         Ok(())
     }
 
-    /// The version locked for `line`, if any.
-    pub fn version_of(&self, line: ReleaseLine) -> Option<semver::Version> {
-        self.line(line)
-            .and_then(|l| semver::Version::parse(&l.version).ok())
+    /// The version the followers of `line` render, if the lock pins one.
+    pub fn followed(&self, line: ReleaseLine) -> Option<semver::Version> {
+        self.followed_release(line).map(LockedRelease::semver)
     }
 
-    /// The locked entry of `line`, if any.
-    pub fn line(&self, line: ReleaseLine) -> Option<&LockedLine> {
-        self.lines.iter().find(|l| l.line == line)
+    /// The locked release the followers of `line` render, if any.
+    pub fn followed_release(&self, line: ReleaseLine) -> Option<&LockedRelease> {
+        let version = self.follow.get(&line)?;
+        self.releases.iter().find(|r| &r.version == version)
     }
 
-    /// Replaces or adds the entry of a line, keeping the lines in line order.
-    pub fn upsert(&mut self, entry: LockedLine) {
-        self.lines.retain(|l| l.line != entry.line);
-        self.lines.push(entry);
-        self.lines.sort_by_key(|l| l.line);
+    /// The locked release `version`, if any.
+    pub fn release(&self, version: &semver::Version) -> Option<&LockedRelease> {
+        self.releases.iter().find(|r| r.semver() == *version)
+    }
+
+    /// The release `spec.istio` renders for with this lock: the exact release it names, or
+    /// its line's followed release; `None` when the lock pins neither.
+    pub fn version_for(&self, istio: IstioVersion) -> Option<semver::Version> {
+        match istio.exact_version() {
+            Some(v) => self.release(&v).map(|_| v),
+            None => self.followed(istio.line),
+        }
+    }
+
+    /// Replaces or adds the entry of a release, keeping the releases in version order.
+    pub fn upsert(&mut self, entry: LockedRelease) {
+        self.releases.retain(|r| r.version != entry.version);
+        self.releases.push(entry);
+        self.releases.sort_by_key(LockedRelease::semver);
+    }
+
+    /// Removes a release, and the follow entry naming it.
+    pub fn remove(&mut self, version: &str) {
+        self.releases.retain(|r| r.version != version);
+        self.follow.retain(|_, v| v != version);
+    }
+
+    /// The lock with only the releases of `lines` (and their follow entries).
+    pub fn only_lines(&self, lines: &[ReleaseLine]) -> Lock {
+        let mut lock = self.clone();
+        lock.releases.retain(|r| lines.contains(&r.line));
+        lock.follow.retain(|l, _| lines.contains(l));
+        lock
     }
 
     /// The lock as YAML text, byte-stable for equal locks.
@@ -324,9 +429,8 @@ mod tests {
             "templates/a b.yaml".to_string(),
             format!("100755 sha256:{}", "b".repeat(64)),
         );
-        lock.upsert(LockedLine {
+        lock.upsert(LockedRelease {
             line: ReleaseLine::V1_11,
-            range: "~1.11".into(),
             version: "1.11.8".into(),
             tag: "1.11.8".into(),
             commit: "0".repeat(40),
@@ -338,9 +442,8 @@ mod tests {
                 files: files.clone(),
             }],
         });
-        lock.upsert(LockedLine {
+        lock.upsert(LockedRelease {
             line: ReleaseLine::V0_6,
-            range: "~0.6".into(),
             version: "0.6.0".into(),
             tag: "0.6.0".into(),
             commit: "1".repeat(40),
@@ -352,6 +455,7 @@ mod tests {
                 files,
             }],
         });
+        lock.follow.insert(ReleaseLine::V1_11, "1.11.8".into());
         lock
     }
 
@@ -359,19 +463,29 @@ mod tests {
     fn round_trips_through_yaml_and_keeps_line_order() {
         let lock = sample();
         assert_eq!(
-            lock.lines[0].line,
+            lock.releases[0].line,
             ReleaseLine::V0_6,
-            "upsert keeps line order"
+            "upsert keeps version order"
         );
         let text = lock.to_yaml();
         let back = Lock::parse(&text, "test").unwrap();
         assert_eq!(back, lock);
         assert_eq!(back.to_yaml(), text, "byte-stable");
         assert_eq!(
-            back.version_of(ReleaseLine::V1_11),
+            back.followed(ReleaseLine::V1_11),
             Some(semver::Version::new(1, 11, 8))
         );
-        assert_eq!(back.version_of(ReleaseLine::V1_0), None);
+        assert_eq!(
+            back.followed(ReleaseLine::V0_6),
+            None,
+            "locked, not followed"
+        );
+        assert_eq!(
+            back.version_for("0.6.0".parse().unwrap()),
+            Some(semver::Version::new(0, 6, 0))
+        );
+        assert_eq!(back.version_for("0.6".parse().unwrap()), None);
+        assert_eq!(back.version_for("1.11.4".parse().unwrap()), None);
     }
 
     #[test]
@@ -390,7 +504,51 @@ mod tests {
         assert!(err.contains("x.lock") && err.contains("Other"), "{err}");
         let text = sample().to_yaml().replace("\"1.11.8\"", "\"1.12.0\"");
         let err = Lock::parse(&text, "x.lock").unwrap_err().to_string();
-        assert!(err.contains("not in that line"), "{err}");
+        assert!(err.contains("is not in line 1.11"), "{err}");
+        let text = sample()
+            .to_yaml()
+            .replace("\"1.11\": \"1.11.8\"", "\"1.11\": \"1.11.4\"");
+        let err = Lock::parse(&text, "x.lock").unwrap_err().to_string();
+        assert!(
+            err.contains("1.11.4 is not among the locked releases"),
+            "{err}"
+        );
+    }
+
+    /// A lock written before fleets (`lines:`, one release per line) reads as a lock whose
+    /// every line follows its one release.
+    #[test]
+    fn reads_the_one_release_per_line_layout() {
+        let lock = sample();
+        let mut text = String::from(HEADER);
+        text.push_str(
+            "apiVersion: \"meshgen/v1alpha1\"\nkind: \"VendorLock\"\nremote: \"r\"\nlines:\n",
+        );
+        for r in &lock.releases {
+            let mut entry = serde_json::to_value(r).unwrap();
+            entry
+                .as_object_mut()
+                .unwrap()
+                .insert("range".into(), "~x".into());
+            let mut item = String::new();
+            emit_map(&entry, 4, &mut item);
+            text.push_str("  - ");
+            text.push_str(&item[4..]);
+        }
+        let read = Lock::parse(&text, "old.lock").unwrap();
+        assert_eq!(read.releases, lock.releases);
+        assert_eq!(
+            read.followed(ReleaseLine::V0_6),
+            Some(semver::Version::new(0, 6, 0))
+        );
+        assert_eq!(
+            read.followed(ReleaseLine::V1_11),
+            Some(semver::Version::new(1, 11, 8))
+        );
+        assert!(
+            read.to_yaml().contains("\nreleases:\n"),
+            "written in the current layout"
+        );
     }
 
     #[test]
@@ -398,9 +556,9 @@ mod tests {
         let lock = Lock::builtin();
         assert_eq!(lock.remote, DEFAULT_REMOTE);
         for line in ReleaseLine::ALL {
-            assert_eq!(lock.version_of(line), Some(line.pinned_version()), "{line}");
+            assert_eq!(lock.followed(line), Some(line.pinned_version()), "{line}");
             let names: Vec<&str> = lock
-                .line(line)
+                .followed_release(line)
                 .unwrap()
                 .charts
                 .iter()
@@ -423,8 +581,8 @@ mod tests {
         fn any_strings_round_trip(path in "\\PC{0,40}", name in ".{0,20}", remote in "\\PC{0,40}") {
             let mut lock = sample();
             lock.remote = remote;
-            lock.lines[0].charts[0].name = name;
-            lock.lines[0].charts[0].files.insert(path, "100644 sha256:00".into());
+            lock.releases[0].charts[0].name = name;
+            lock.releases[0].charts[0].files.insert(path, "100644 sha256:00".into());
             let back = Lock::parse(&lock.to_yaml(), "prop").unwrap();
             proptest::prop_assert_eq!(back, lock);
         }

@@ -15,30 +15,51 @@ pub mod lock;
 pub mod patches;
 pub mod resolve;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::{IstioVersion, ReleaseLine};
 use digest::ChartFile;
-use lock::{Lock, LockedChart, LockedLine};
+use lock::{Lock, LockedChart, LockedRelease};
 
 /// What a `meshgen vendor` run is asked to do (`--check` is `check::against_lock`).
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Release lines to vendor; all three when empty.
-    pub lines: Vec<ReleaseLine>,
+    /// What to vendor by hand: lines (their followed release) and exact releases. When empty,
+    /// what `fleet` uses; without a fleet, what the lock holds; without a lock, every line.
+    pub requests: Vec<IstioVersion>,
+    /// What the repository's platforms render for (each one's `spec.istio`), when there are
+    /// platform files: locked releases none of them uses are reported (`Outcome::unused`).
+    pub fleet: Option<Vec<IstioVersion>>,
     /// Git remote, a URL or a local repository path; else the lock's, else istio/istio.
     /// Recorded in the lock, except with `locked`: then a mirror of the lock's remote.
     pub remote: Option<String>,
     /// Vendor directory: holds meshgen.lock and istio/<version>/<chart>/.
     pub dir: PathBuf,
-    /// Re-resolve every line to the newest release in its range.
+    /// Move the lines vendored to the newest release in their range; exact releases stay.
     pub update: bool,
     /// Exactly the locked commits; the lock is never rewritten.
     pub locked: bool,
+    /// Remove the locked releases no platform of `fleet` uses (and the follow entries of lines
+    /// none follows).
+    pub prune: bool,
     /// Where the bare git caches live; else the user's cache directory.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The releases vendored, in version order.
+    pub vendored: Vec<Vendored>,
+    /// Releases the lock keeps although no platform renders them (`--prune` removes them).
+    pub unused: Vec<String>,
+    /// Releases `--prune` removed from the lock and from `vendor/istio/`.
+    pub pruned: Vec<String>,
+    /// Followed releases `--update` moved off, removed as no platform names them exactly:
+    /// (old, new).
+    pub replaced: Vec<(String, String)>,
 }
 
 /// What a run tells while it works, for a front end to show: the CLI draws a progress bar
@@ -67,7 +88,7 @@ impl Progress for Silent {
     fn finish(&self) {}
 }
 
-/// One release a run vendored, in line order.
+/// One release a run vendored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vendored {
     pub version: String,
@@ -85,18 +106,18 @@ pub type ReleaseCharts = Vec<(String, Vec<ChartFile>)>;
 /// How a run treats the versions already in the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Keep locked versions, resolve lines not in the lock.
+    /// Keep the lines' followed releases, resolve lines the lock does not follow.
     Keep,
-    /// Resolve every line again.
+    /// Move every line vendored to its newest release.
     Update,
     /// Only the locked commits; the lock is not written.
     Locked,
 }
 
-/// Vendors the charts of the asked lines and writes the lock; returns what it vendored.
+/// Vendors the releases asked for and writes the lock; returns what it did.
 /// A run that fails leaves nothing behind it did not find: no run lock file, no vendor
 /// directory it created empty, no empty git cache (see `fetch::Cache`).
-pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
+pub fn run(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
     let created = !args.dir.exists();
     let result = run_locked(args, progress);
     if result.is_err() && created {
@@ -106,7 +127,60 @@ pub fn run(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
     result
 }
 
-fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> {
+/// What a run vendors when no release is asked for by hand: what the platforms use; without
+/// platform files, what the lock holds; without a lock, every line.
+fn default_requests(fleet: Option<&[IstioVersion]>, old: Option<&Lock>) -> Vec<IstioVersion> {
+    match (fleet, old) {
+        (Some(fleet), _) if !fleet.is_empty() => fleet.to_vec(),
+        (_, Some(old)) if !old.releases.is_empty() => old
+            .follow
+            .keys()
+            .map(|l| IstioVersion::follow(*l))
+            .chain(
+                old.releases
+                    .iter()
+                    .filter_map(|r| IstioVersion::exact(&r.semver())),
+            )
+            .collect(),
+        _ => ReleaseLine::ALL
+            .into_iter()
+            .map(IstioVersion::follow)
+            .collect(),
+    }
+}
+
+/// Whether a platform of `fleet` renders `version` when the lines follow `follow`.
+fn is_used(
+    version: &semver::Version,
+    follow: &BTreeMap<ReleaseLine, String>,
+    fleet: &[IstioVersion],
+) -> bool {
+    fleet.iter().any(|v| match v.exact_version() {
+        Some(exact) => exact == *version,
+        None => follow.get(&v.line) == Some(&version.to_string()),
+    })
+}
+
+/// The releases of `lock` no platform of `fleet` renders, in version order.
+pub fn unused_releases(lock: &Lock, fleet: &[IstioVersion]) -> Vec<String> {
+    lock.releases
+        .iter()
+        .filter(|r| !is_used(&r.semver(), &lock.follow, fleet))
+        .map(|r| r.version.clone())
+        .collect()
+}
+
+/// One release a run builds: where its tag is, and what the lock said of it.
+struct Planned<'a> {
+    version: semver::Version,
+    tag: String,
+    /// The old lock's entry, when it came from the same remote.
+    locked: Option<&'a LockedRelease>,
+    /// `--locked` reads the locked commit without its tag (a mirror with the commit only).
+    by_commit: Option<git2::Oid>,
+}
+
+fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
     let mode = if args.locked {
         Mode::Locked
     } else if args.update {
@@ -114,6 +188,11 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
     } else {
         Mode::Keep
     };
+    if args.prune && args.fleet.is_none() {
+        return Err(Error::Usage(
+            "--prune needs the repository's platform files, to know which releases they use, and there are none".into(),
+        ));
+    }
     let dir = &args.dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let _run_lock = install::FileLock::acquire(
@@ -141,11 +220,13 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
     // the vendor directory first, then the user's and the system's settings).
     let source = fetch::rewrite_url(given.as_deref().unwrap_or(&remote), Some(dir));
     let same_remote = old.as_ref().is_some_and(|o| o.remote == remote);
-    let mut lines: BTreeSet<ReleaseLine> = if args.lines.is_empty() {
-        ReleaseLine::ALL.into_iter().collect()
+    let requests = if args.requests.is_empty() {
+        default_requests(args.fleet.as_deref(), old.as_ref())
     } else {
-        args.lines.iter().copied().collect()
+        args.requests.clone()
     };
+
+    let mut wanted: BTreeSet<semver::Version> = BTreeSet::new();
     if mode == Mode::Locked {
         let Some(old) = &old else {
             return Err(Error::Vendor(format!(
@@ -153,18 +234,25 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
                 lock_path.display()
             )));
         };
-        if args.lines.is_empty() {
-            lines = old.lines.iter().map(|l| l.line).collect();
+        // Every release of the lock, or the ones asked for, which must be locked.
+        if args.requests.is_empty() {
+            wanted.extend(old.releases.iter().map(LockedRelease::semver));
         }
-        if let Some(missing) = lines.iter().find(|l| old.line(**l).is_none()) {
-            return Err(Error::Vendor(format!(
-                "--locked: line {missing} is not in {}; run `meshgen vendor {missing}` to add it",
-                lock_path.display()
-            )));
+        for request in &args.requests {
+            let Some(version) = old.version_for(*request) else {
+                let what = match request.exact_version() {
+                    Some(v) => format!("release {v} is not in {}", lock_path.display()),
+                    None => format!(
+                        "{} follows no release of line {request}",
+                        lock_path.display()
+                    ),
+                };
+                return Err(Error::Vendor(format!(
+                    "--locked: {what}; run `meshgen vendor {request}` to add it"
+                )));
+            };
+            wanted.insert(version);
         }
-    } else if let Some(old) = old.as_ref().filter(|_| !same_remote) {
-        // One lock, one remote: lines locked from the old remote are vendored again from the new.
-        lines.extend(old.lines.iter().map(|l| l.line));
     }
 
     let cache_root = match &args.cache_dir {
@@ -179,30 +267,72 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
         format!("the mirror `{source}` (standing in for `{remote}`)")
     };
     progress.stage(format!("listing tags of {source}"));
-    let remote_tags = cache.list_tags()?;
-    let tag_names: Vec<String> = remote_tags.keys().cloned().collect();
+    let tag_names: Vec<String> = cache.list_tags()?.keys().cloned().collect();
 
-    // Which tag each line is read from.
-    // Line, version, tag, lock entry, and the locked commit when `--locked` reads it without
-    // its tag (a mirror that has the commit but not the tag).
-    #[allow(clippy::type_complexity)]
-    let mut plan: Vec<(
-        ReleaseLine,
-        semver::Version,
-        String,
-        Option<&LockedLine>,
-        Option<git2::Oid>,
-    )> = Vec::new();
-    for &line in &lines {
-        // The version is kept across a change of remote; the commit check needs the same remote.
-        let prior = old.as_ref().and_then(|o| o.line(line));
+    // Which release each line follows, and the releases pruned.
+    let mut follow = old.as_ref().map(|o| o.follow.clone()).unwrap_or_default();
+    let mut pruned = Vec::new();
+    let mut replaced = Vec::new();
+    if mode != Mode::Locked {
+        wanted.extend(requests.iter().filter_map(|r| r.exact_version()));
+        for line in requests
+            .iter()
+            .filter(|r| r.patch.is_none())
+            .map(|r| r.line)
+        {
+            if mode == Mode::Update || !follow.contains_key(&line) {
+                let (version, _) = resolve::newest(line, &tag_names, &source)?;
+                if let Some(before) = follow.insert(line, version.to_string()) {
+                    // The release the line leaves stays only for the platforms pinned to it.
+                    let before_version =
+                        semver::Version::parse(&before).expect("followed versions are checked");
+                    let pinned = args
+                        .fleet
+                        .iter()
+                        .flatten()
+                        .chain(&requests)
+                        .any(|v| v.exact_version().as_ref() == Some(&before_version));
+                    if before != version.to_string() && !pinned {
+                        replaced.push((before, version.to_string()));
+                    }
+                }
+            }
+            wanted.insert(
+                semver::Version::parse(&follow[&line]).expect("followed versions are checked"),
+            );
+        }
+        // The lock keeps what it held; with a new remote, every release comes again from it.
+        if let Some(old) = old.as_ref().filter(|_| !same_remote) {
+            wanted.extend(old.releases.iter().map(LockedRelease::semver));
+        }
+        wanted.retain(|v| !replaced.iter().any(|(old, _)| *old == v.to_string()));
+        if args.prune {
+            let fleet = args.fleet.as_deref().unwrap_or_default();
+            follow.retain(|line, _| fleet.iter().any(|v| v.patch.is_none() && v.line == *line));
+            let kept = old
+                .iter()
+                .flat_map(|o| o.releases.iter().map(LockedRelease::semver));
+            let mut candidates: BTreeSet<semver::Version> = wanted.clone();
+            candidates.extend(kept);
+            for version in candidates {
+                if !is_used(&version, &follow, fleet) {
+                    wanted.remove(&version);
+                    pruned.push(version.to_string());
+                }
+            }
+        }
+    }
+
+    // Which tag each release is read from.
+    let mut plan: Vec<Planned> = Vec::new();
+    for version in wanted {
+        // The tag is kept across a change of remote; the commit check needs the same remote.
+        let prior = old.as_ref().and_then(|o| o.release(&version));
         let locked = prior.filter(|_| same_remote);
-        let (version, tag) = match (mode, prior) {
+        let line = ReleaseLine::of_version(&version).expect("wanted releases are of a line");
+        let tag = match (mode, prior) {
             (Mode::Locked | Mode::Keep, Some(entry)) => {
-                let version = semver::Version::parse(&entry.version).map_err(|e| {
-                    Error::Vendor(format!("{}: line {line}: {e}", lock_path.display()))
-                })?;
-                if !remote_tags.contains_key(&entry.tag) {
+                if !tag_names.contains(&entry.tag) {
                     if mode == Mode::Locked {
                         // The lock pins the commit; the tag only names it.
                         let Some(commit) = cache.has_commit(&entry.commit) else {
@@ -214,39 +344,61 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
                                 resolve::describe_tags(line, &tag_names)
                             )));
                         };
-                        plan.push((line, version, entry.tag.clone(), locked, Some(commit)));
+                        plan.push(Planned {
+                            version,
+                            tag: entry.tag.clone(),
+                            locked,
+                            by_commit: Some(commit),
+                        });
                         continue;
                     }
                     return Err(Error::Vendor(format!(
-                        "tag `{}` locked for line {line} is not at {source}; {}",
+                        "tag `{}` locked for Istio {version} is not at {source}; {}",
                         entry.tag,
                         resolve::describe_tags(line, &tag_names)
                     )));
                 }
-                (version, entry.tag.clone())
+                entry.tag.clone()
             }
-            _ => resolve::newest(line, &tag_names, &source)?,
+            _ => resolve::tag_for(&version, &tag_names).ok_or_else(|| {
+                Error::Vendor(format!(
+                    "Istio {version} has no tag at {source}; {}",
+                    resolve::describe_tags(line, &tag_names)
+                ))
+            })?,
         };
-        plan.push((line, version, tag, locked, None));
+        plan.push(Planned {
+            version,
+            tag,
+            locked,
+            by_commit: None,
+        });
     }
 
     progress.stage(format!(
         "fetching {}",
         plan.iter()
-            .map(|p| p.2.as_str())
+            .map(|p| p.tag.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let wanted: Vec<String> = plan
+    let fetched: Vec<String> = plan
         .iter()
-        .filter(|p| p.4.is_none())
-        .map(|p| p.2.clone())
+        .filter(|p| p.by_commit.is_none())
+        .map(|p| p.tag.clone())
         .collect();
-    cache.fetch_tags(&wanted, progress)?;
+    cache.fetch_tags(&fetched, progress)?;
 
-    // Build every release in memory first: nothing is written unless all lines succeed.
+    // Build every release in memory first: nothing is written unless all of them succeed.
     let mut built = Vec::new();
-    for (line, version, tag, locked, by_commit) in plan {
+    for planned in plan {
+        let Planned {
+            version,
+            tag,
+            locked,
+            by_commit,
+        } = planned;
+        let line = ReleaseLine::of_version(&version).expect("planned releases are of a line");
         let commit = match by_commit {
             Some(commit) => commit,
             None => cache.peel(&tag)?,
@@ -262,7 +414,7 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
                 }
                 if mode == Mode::Update {
                     progress.warning(format!(
-                        "warning: tag {tag} of line {line} moved from {} to {commit}; --update accepts it",
+                        "warning: tag {tag} of Istio {version} moved from {} to {commit}; --update accepts it",
                         entry.commit
                     ));
                 } else {
@@ -276,12 +428,12 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
             }
         }
         progress.stage(format!("reading {tag}"));
-        let (entry, charts) = build_line(&cache.repo, line, &version, &tag, commit)?;
+        let (entry, charts) = build_release(&cache.repo, &version, &tag, commit)?;
         if mode == Mode::Locked {
-            let expected = locked.expect("--locked lines are in the lock");
+            let expected = locked.expect("--locked releases are in the lock");
             if let Some(diff) = first_difference(expected, &entry) {
                 return Err(Error::Vendor(format!(
-                    "--locked: line {line} at {tag} no longer produces the locked charts ({diff}); run `meshgen vendor --update {line}` to review the change"
+                    "--locked: Istio {version} at {tag} no longer produces the locked charts ({diff}); run `meshgen vendor --update {line}` to review the change"
                 )));
             }
         }
@@ -304,17 +456,26 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
         Some(lock) => lock,
         None => Lock::new(remote.clone()),
     };
-    for (entry, _) in &built {
-        new.upsert(entry.clone());
+    if mode != Mode::Locked {
+        new.follow = follow;
+        for (entry, _) in &built {
+            new.upsert(entry.clone());
+        }
+        for version in pruned.iter().chain(replaced.iter().map(|(old, _)| old)) {
+            new.remove(version);
+        }
     }
-    if mode != Mode::Locked && old.as_ref() != Some(&new) {
+    // Also when only the layout changes: a lock of the one-release-per-line layout is rewritten.
+    let rewrite = old.as_ref() != Some(&new)
+        || std::fs::read_to_string(&lock_path).ok().as_deref() != Some(new.to_yaml().as_str());
+    if mode != Mode::Locked && rewrite {
         new.save(&lock_path)?;
         // Only after the new lock is in place: releases the old lock named and the new does not.
         if let Some(old) = &old {
             for gone in old
-                .lines
+                .releases
                 .iter()
-                .filter(|o| !new.lines.iter().any(|n| n.version == o.version))
+                .filter(|o| !new.releases.iter().any(|n| n.version == o.version))
             {
                 let path = istio_dir.join(&gone.version);
                 if path.is_dir() {
@@ -323,7 +484,11 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
             }
         }
     }
-    Ok(built
+    let unused = match &args.fleet {
+        Some(fleet) => unused_releases(&new, fleet),
+        None => Vec::new(),
+    };
+    let vendored = built
         .iter()
         .zip(written)
         .map(|((entry, _), written)| Vendored {
@@ -333,18 +498,26 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Vec<Vendored>> 
             dir: istio_dir.join(&entry.version),
             written,
         })
-        .collect())
+        .collect();
+    Ok(Outcome {
+        vendored,
+        unused,
+        pruned,
+        replaced,
+    })
 }
 
-/// Reads the charts of one line at `commit`, applies the release-archive patches and
+/// Reads the charts of one release at `commit`, applies the release-archive patches and
 /// computes the lock entry.
-pub fn build_line(
+pub fn build_release(
     repo: &git2::Repository,
-    line: ReleaseLine,
     version: &semver::Version,
     tag: &str,
     commit: git2::Oid,
-) -> Result<(LockedLine, ReleaseCharts)> {
+) -> Result<(LockedRelease, ReleaseCharts)> {
+    let line = ReleaseLine::of_version(version).ok_or_else(|| {
+        Error::Vendor(format!("Istio {version} is not on a line meshgen supports"))
+    })?;
     let mut charts = Vec::new();
     let mut locked_charts = Vec::new();
     for chart in line.charts().iter() {
@@ -401,9 +574,8 @@ pub fn build_line(
         });
         charts.push((chart.name.to_string(), files));
     }
-    let entry = LockedLine {
+    let entry = LockedRelease {
         line,
-        range: line.version_req().to_string(),
         version: version.to_string(),
         tag: tag.to_string(),
         commit: commit.to_string(),
@@ -413,7 +585,7 @@ pub fn build_line(
 }
 
 /// The first way `got` differs from the locked entry, for the `--locked` error.
-fn first_difference(locked: &LockedLine, got: &LockedLine) -> Option<String> {
+fn first_difference(locked: &LockedRelease, got: &LockedRelease) -> Option<String> {
     if locked.charts.len() != got.charts.len() {
         return Some(format!(
             "{} charts locked, {} produced",
@@ -429,12 +601,12 @@ fn first_difference(locked: &LockedLine, got: &LockedLine) -> Option<String> {
             ));
         }
     }
-    (locked != got).then(|| "line metadata differs".to_string())
+    (locked != got).then(|| "release metadata differs".to_string())
 }
 
 /// Whether every chart of `entry` is already on disk with the right digest and nothing else
 /// sits in the release directory.
-fn release_matches(istio_dir: &Path, entry: &LockedLine) -> bool {
+fn release_matches(istio_dir: &Path, entry: &LockedRelease) -> bool {
     let release = istio_dir.join(&entry.version);
     let Ok(listing) = std::fs::read_dir(&release) else {
         return false;

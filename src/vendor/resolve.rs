@@ -24,6 +24,8 @@ pub fn newest(
         .iter()
         .filter_map(|t| parse_tag(t).map(|v| (v, t)))
         .filter(|(v, _)| v.pre.is_empty() && req.matches(v))
+        // Only the releases meshgen's facts were checked against (every one the line had).
+        .filter(|(v, _)| crate::model::release_line::IstioVersion::exact(v).is_some())
         // On a tie (`1.0.9` and `v1.0.9`) prefer the name without `v`, the upstream form.
         .max_by(|(a, ta), (b, tb)| a.cmp(b).then(tb.len().cmp(&ta.len())));
     match best {
@@ -33,6 +35,14 @@ pub fn newest(
             describe_tags(line, tags)
         ))),
     }
+}
+
+/// The tag `version` is read from: its own name, else `v<version>`; None when the remote
+/// has neither.
+pub fn tag_for(version: &semver::Version, tags: &[String]) -> Option<String> {
+    let plain = version.to_string();
+    let prefixed = format!("v{plain}");
+    [plain, prefixed].into_iter().find(|t| tags.contains(t))
 }
 
 /// "tags of line 1.0 there: 1.0.0-snapshot.1 (pre-releases never match); N tags in all: ...".

@@ -1,0 +1,53 @@
+//! What Istio a repository's platforms use: each platform file's `spec.istio`. `meshgen vendor`
+//! vendors exactly that, `check` reports what the lock lacks or holds unused, and
+//! `meshgen outdated` tells which platforms an update would move.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::model::load::{self, Source};
+use crate::model::release_line::IstioVersion;
+
+/// One platform of the repository and the Istio it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub file: PathBuf,
+    pub istio: IstioVersion,
+}
+
+/// The platforms of `dir`, in name order; `None` when the directory does not exist or holds no
+/// platform file. A platform that does not load is an error with its located findings: which
+/// release it needs is then unknown.
+pub fn read(dir: &Path) -> Result<Option<Vec<Member>>> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let files = load::platform_files(dir)?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut members = Vec::new();
+    let mut findings: Vec<Diagnostic> = Vec::new();
+    for (name, path) in files {
+        let source = Source::read_named(&path, &name)?;
+        match load::load(&source, &[]) {
+            Ok(loaded) => members.push(Member {
+                name,
+                file: path,
+                istio: loaded.file.spec.istio,
+            }),
+            Err(found) => findings.extend(found.into_iter().filter(Diagnostic::is_error)),
+        }
+    }
+    if !findings.is_empty() {
+        return Err(Error::Findings(findings));
+    }
+    Ok(Some(members))
+}
+
+/// The distinct `spec.istio` values of `members`, in order.
+pub fn versions(members: &[Member]) -> Vec<IstioVersion> {
+    let set: std::collections::BTreeSet<IstioVersion> = members.iter().map(|m| m.istio).collect();
+    set.into_iter().collect()
+}
