@@ -31,7 +31,9 @@ fn workspace() -> Workspace {
 impl Workspace {
     fn vendor(&self, remote: &str, extra: &[&str]) -> assert_cmd::Command {
         let mut cmd = meshgen(&self.cache);
-        cmd.arg("vendor")
+        // Beside the vendor directory: no platform files unless a test writes them.
+        cmd.current_dir(self._dir.path())
+            .arg("vendor")
             .arg("--remote")
             .arg(remote)
             .arg("--dir")
@@ -42,7 +44,11 @@ impl Workspace {
 
     fn run(&self, extra: &[&str]) -> assert_cmd::Command {
         let mut cmd = meshgen(&self.cache);
-        cmd.arg("vendor").arg("--dir").arg(&self.vendor).args(extra);
+        cmd.current_dir(self._dir.path())
+            .arg("vendor")
+            .arg("--dir")
+            .arg(&self.vendor)
+            .args(extra);
         cmd
     }
 
@@ -990,4 +996,60 @@ fn a_cache_a_failed_run_left_broken_is_redone() {
     assert!(!cache_dir.join("refs/tags/1.0.3.lock").exists());
     assert_eq!(names(&git_cache), [name]);
     ws.run(&["--check"]).assert().success();
+}
+
+/// By hand: `meshgen vendor 1.0.1` adds that release beside the followed one and changes no
+/// follow entry; `--update` moves the followed line and leaves an exact release alone; a
+/// release the remote lacks is named with what the remote has; `--prune` needs platforms.
+#[test]
+fn exact_releases_by_hand_sit_beside_the_followed_one() {
+    let up = Upstream::standard();
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    ws.run(&["1.0.1"]).assert().success();
+    let lock = ws.lock();
+    assert_eq!(
+        lock.followed(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.2"
+    );
+    let versions: Vec<&str> = lock.releases.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(versions, ["1.0.1", "1.0.2"]);
+    assert!(ws.chart("1.0.1", "istio").join("values.yaml").is_file());
+    assert!(read(&ws.chart("1.0.1", "istio").join("values.yaml")).contains("tag: 1.0.1"));
+
+    up.release("1.0.3", common::files_10("1.0.3"));
+    ws.run(&["--update"]).assert().success();
+    let lock = ws.lock();
+    assert_eq!(
+        lock.followed(ReleaseLine::V1_0).unwrap().to_string(),
+        "1.0.3"
+    );
+    let versions: Vec<&str> = lock.releases.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(versions, ["1.0.1", "1.0.3"], "1.0.2 replaced, 1.0.1 kept");
+
+    ws.run(&["1.0.0-snapshot.1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a pre-release"));
+    ws.run(&["1.0.5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Istio 1.0.5 has no tag at"))
+        .stderr(predicate::str::contains(
+            "tags of line 1.0 there: 1.0.0-snapshot.1, 1.0.0, 1.0.1, 1.0.2, 1.0.3",
+        ));
+    ws.run(&["--prune"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--prune needs the repository's platform files",
+        ));
+    // --check of one release, and --locked of one release.
+    ws.run(&["--check", "1.0.1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok: 1 charts match"));
+    fs::remove_dir_all(ws.vendor.join("istio/1.0.1")).unwrap();
+    ws.run(&["--locked", "1.0.1"]).assert().success();
+    assert!(ws.chart("1.0.1", "istio").is_dir());
 }

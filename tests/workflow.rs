@@ -115,8 +115,11 @@ impl Repo {
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = git2::Signature::now("Fleet", "fleet@example.com").unwrap();
-        repo.commit(Some("HEAD"), &sig, &sig, "fleet", &tree, &[])
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "fleet", &tree, &parents)
             .unwrap();
+        drop(parent);
         drop(tree);
         repo
     }
@@ -284,7 +287,9 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         serde_json::from_str(&fleet.meshgen(&["check", "--format", "json"]).stdout).unwrap();
     assert_eq!(clean["errors"], 0);
     assert_eq!(clean["checked"]["platforms"], 4);
-    assert_eq!(clean["checked"]["vendoredCharts"], 6);
+    // What the platforms use: 1.0's umbrella chart and 1.11's four; no 0.6 chart.
+    assert_eq!(clean["checked"]["vendoredCharts"], 5);
+    assert!(!fleet.path("vendor/istio/0.6.0").exists());
 
     // 1. A bad field: a nodePort outside Kubernetes' range.
     fleet.write(
@@ -861,4 +866,208 @@ fn generate_writes_and_check_holds_each_gateway_file() {
         "a vanished gateway's file is deleted"
     );
     assert_eq!(repo.meshgen(&["check"]).code, 0);
+}
+
+/// An upstream with the fleet's four releases (1.11.8 only when `with_1_11_8`), each with
+/// charts declaring what the real ones do.
+fn upstream_of_fleet(up: &Upstream, versions: &[&str]) {
+    for v in versions {
+        if v.starts_with("1.0.") {
+            let mut files = common::files_10(v);
+            files.insert(
+                format!("{}/values.yaml", common::UMBRELLA),
+                (values_declaring_every_key("1.0"), false),
+            );
+            up.release(v, files);
+        } else {
+            let mut files = common::files_111(v);
+            files.insert(
+                "manifests/charts/istio-control/istio-discovery/values.yaml".into(),
+                (values_declaring_every_key("1.11"), false),
+            );
+            up.release(v, files);
+        }
+    }
+}
+
+fn platform_at(builtin_or_edge: &str, name: &str, istio: &str) -> String {
+    let text = match builtin_or_edge {
+        "edge" => EDGE.to_string(),
+        builtin => meshgen::model::load::BUILTIN_PLATFORMS
+            .iter()
+            .find(|(n, _)| *n == builtin)
+            .unwrap()
+            .1
+            .to_string(),
+    };
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("istio: "))
+        .unwrap()
+        .to_string();
+    let name_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("name: "))
+        .unwrap()
+        .to_string();
+    text.replacen(&line, &format!("  istio: \"{istio}\""), 1)
+        .replacen(&name_line, &format!("  name: {name}"), 1)
+}
+
+fn vendored_releases(fleet: &Repo) -> Vec<String> {
+    let mut found: Vec<String> = fs::read_dir(fleet.path("vendor/istio"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    found
+}
+
+/// The fleet: platforms on 1.0.2 (pinned), 1.0 (following, at 1.0.9), 1.11 (staging,
+/// following) and 1.11.4 (production, pinned). `meshgen vendor` vendors exactly those releases,
+/// each platform renders for its own; upstream then ships 1.11.8 and the rollout is two pull
+/// requests that `check` verifies: staging moves with `vendor --update` (pins stay), then
+/// production is edited to follow, and the release nobody uses any more is pruned.
+#[test]
+fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
+    let fleet = Repo::new();
+    let up = Upstream::empty();
+    upstream_of_fleet(&up, &["1.0.2", "1.0.9", "1.11.4"]);
+    fs::create_dir_all(&fleet.root).unwrap();
+    fleet.write("platforms/pks.yaml", &platform_at("pks", "pks", "1.0.2"));
+    fleet.write("platforms/kvm.yaml", &platform_at("kvm", "kvm", "1.0"));
+    fleet.write(
+        "platforms/staging.yaml",
+        &platform_at("edge", "staging", "1.11"),
+    );
+    fleet.write(
+        "platforms/prod.yaml",
+        &platform_at("edge", "prod", "1.11.4"),
+    );
+
+    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
+    assert_eq!(vendor.code, 0, "{vendor:?}");
+    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.4"]);
+    let lock = fleet.read("vendor/meshgen.lock");
+    assert!(
+        lock.contains("follow:\n  \"1.0\": \"1.0.9\"\n  \"1.11\": \"1.11.4\"\n"),
+        "{lock}"
+    );
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    // Each platform renders for its own release: images, chart paths, header.
+    for (name, version) in [
+        ("pks", "1.0.2"),
+        ("kvm", "1.0.9"),
+        ("staging", "1.11.4"),
+        ("prod", "1.11.4"),
+    ] {
+        let values = fleet.read(&format!("generated/{name}/values.yaml"));
+        assert!(
+            values.contains(&format!("tag: \"{version}\"")),
+            "{name}: {values}"
+        );
+        assert!(
+            values.contains(&format!("vendor/istio/{version}/")),
+            "{name}: {values}"
+        );
+    }
+    assert!(fleet
+        .read("generated/pks/values.yaml")
+        .contains("Istio 1.0.2: the exact release spec.istio names"));
+    let repo = fleet.commit_all();
+    let clean = fleet.meshgen(&["check", "--format", "json"]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    let json: Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert_eq!(
+        (json["errors"].as_u64(), json["warnings"].as_u64()),
+        (Some(0), Some(0)),
+        "{json:#}"
+    );
+    assert_eq!(json["checked"]["valuesAgainstCharts"], 4, "{json:#}");
+    assert_eq!(json["checked"]["vendoredCharts"], 2 + 4, "{json:#}");
+
+    // A pin to a release not vendored is an error at spec.istio.
+    fleet.write(
+        "platforms/prod.yaml",
+        &platform_at("edge", "prod", "1.11.6"),
+    );
+    fleet.meshgen(&["generate"]);
+    let text = fleet.meshgen(&["check"]);
+    assert_eq!(text.code, 1, "{text:?}");
+    assert!(
+        text.stdout
+            .contains("platforms/prod.yaml:8:10: spec.istio: Istio 1.11.6 is not vendored"),
+        "{}",
+        text.stdout
+    );
+    fleet.restore(&repo);
+    fleet.meshgen(&["generate"]);
+
+    // Upstream releases 1.11.8. Pull request 1: staging first.
+    upstream_of_fleet(&up, &["1.11.8"]);
+    let update = fleet.meshgen(&["vendor", "--update"]);
+    assert_eq!(update.code, 0, "{update:?}");
+    assert_eq!(
+        vendored_releases(&fleet),
+        ["1.0.2", "1.0.9", "1.11.4", "1.11.8"],
+        "the pinned 1.11.4 stays beside the new release"
+    );
+    let stale = fleet.meshgen(&["check"]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    assert!(
+        stale.stdout.contains("generated/staging/values.yaml"),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        !stale.stdout.contains("generated/prod/"),
+        "{}",
+        stale.stdout
+    );
+    assert!(!stale.stdout.contains("generated/pks/"), "{}", stale.stdout);
+    fleet.meshgen(&["generate"]);
+    assert!(fleet
+        .read("generated/staging/values.yaml")
+        .contains("tag: \"1.11.8\""));
+    assert!(fleet
+        .read("generated/prod/values.yaml")
+        .contains("tag: \"1.11.4\""));
+    assert!(fleet
+        .read("generated/pks/values.yaml")
+        .contains("tag: \"1.0.2\""));
+    let pr1 = fleet.meshgen(&["check"]);
+    assert_eq!(pr1.code, 0, "{pr1:?}");
+    let repo = fleet.commit_all();
+
+    // Pull request 2, a week later: production follows the line too.
+    fleet.write("platforms/prod.yaml", &platform_at("edge", "prod", "1.11"));
+    let stale = fleet.meshgen(&["check"]);
+    assert_eq!(stale.code, 1, "values not regenerated: {stale:?}");
+    fleet.meshgen(&["generate"]);
+    let pr2 = fleet.meshgen(&["check"]);
+    assert_eq!(pr2.code, 0, "{pr2:?}");
+    assert!(
+        pr2.stdout.contains(
+            "Istio 1.11.4 is vendored in vendor/istio/1.11.4 but no platform in platforms uses it"
+        ),
+        "{}",
+        pr2.stdout
+    );
+    let prune = fleet.meshgen(&["vendor", "--prune"]);
+    assert_eq!(prune.code, 0, "{prune:?}");
+    assert!(
+        prune.stderr.contains("pruned Istio 1.11.4"),
+        "{}",
+        prune.stderr
+    );
+    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.8"]);
+    let pruned = fleet.meshgen(&["check", "--format", "json"]);
+    let json: Value = serde_json::from_str(&pruned.stdout).unwrap();
+    assert_eq!(
+        (pruned.code, json["warnings"].as_u64()),
+        (0, Some(0)),
+        "{json:#}"
+    );
+    drop(repo);
 }

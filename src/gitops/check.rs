@@ -86,6 +86,29 @@ pub fn report(args: &Paths) -> Result<Report> {
     report.findings.extend(plan.diagnostics);
 
     if let Some(lock) = &lock {
+        // Releases no platform renders: a warning, since `meshgen vendor --prune` is a choice.
+        if let Some(members) = crate::gitops::fleet::read(&args.platforms).unwrap_or(None) {
+            let fleet = crate::gitops::fleet::versions(&members);
+            for version in crate::vendor::unused_releases(lock, &fleet) {
+                let unused = Diagnostic {
+                    severity: Severity::Warning,
+                    ..Diagnostic::error(
+                        lock_path.display().to_string(),
+                        0,
+                        0,
+                        "",
+                        format!(
+                            "Istio {version} is vendored in {} but no platform in {} uses it",
+                            args.vendor.join("istio").join(&version).display(),
+                            args.platforms.display()
+                        ),
+                    )
+                };
+                report.findings.push(unused.with_hint(
+                    "`meshgen vendor --prune` removes it; keep it while a rollout may still go back to it",
+                ));
+            }
+        }
         let (differences, charts) = crate::vendor::check::differences(&args.vendor, lock, &[]);
         report.charts = charts;
         let lock_name = lock_path.display();

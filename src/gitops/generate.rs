@@ -227,6 +227,46 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     Ok(plan)
 }
 
+/// With a lock, the release a platform renders for must be locked (and so vendored): an
+/// error at `spec.istio` when it is not. Without a lock the repository vendors nothing.
+fn unvendored(
+    lock: Option<&Lock>,
+    loaded: &LoadedPlatform,
+    version: &semver::Version,
+) -> Option<Diagnostic> {
+    let lock = lock?;
+    if lock.release(version).is_some() {
+        return None;
+    }
+    let istio = loaded.file.spec.istio;
+    let (message, hint) = match istio.patch {
+        Some(_) => (
+            format!(
+                "Istio {version} is not vendored: {} has no release {version}",
+                crate::vendor::lock::LOCK_PATH
+            ),
+            "run `meshgen vendor` (it vendors every release the platforms name) and commit vendor/".to_string(),
+        ),
+        None => (
+            format!(
+                "line {} follows no release in {}: the platform renders for meshgen's built-in {version}, which is not vendored",
+                istio.line,
+                crate::vendor::lock::LOCK_PATH
+            ),
+            format!("run `meshgen vendor` (or `meshgen vendor {}`) and commit vendor/", istio.line),
+        ),
+    };
+    Some(loaded.locate_value(crate::model::rules::Finding {
+        severity: crate::error::Severity::Error,
+        path: vec![
+            crate::yaml::PathSegment::Key("spec".into()),
+            crate::yaml::PathSegment::Key("istio".into()),
+        ],
+        message,
+        hint: Some(hint),
+    }))
+}
+
 fn plan_one(
     stem: &str,
     path: &Path,
@@ -244,6 +284,13 @@ fn plan_one(
     .map_err(Error::Findings)?;
     let (version, origin) =
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
+    let mut warnings = loaded.warnings.clone();
+    if let Some(missing) = for_check
+        .then(|| unvendored(settings.lock, &loaded, &version))
+        .flatten()
+    {
+        warnings.push(missing);
+    }
     let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
     let t = add(&counters.validate, t);
     let file_name = path
@@ -305,7 +352,7 @@ fn plan_one(
             charts: vec![resolved.vendored_chart(crate::render::values::EXTRA_GATEWAY_CHART)],
         }));
     }
-    Ok((changes, produced, loaded.warnings, rendered))
+    Ok((changes, produced, warnings, rendered))
 }
 
 /// Deletions of the generated files directly in `dir` whose name `unwanted` accepts.

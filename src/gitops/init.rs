@@ -84,7 +84,7 @@ objects it needs, and the upstream Istio charts, vendored and pinned.
 |---|---|
 | `platforms/*.yaml` | one platform file per cluster; edit these |
 | `schemas/` | JSON schemas of platform files and of the lock (editor completion via the modeline) |
-| `vendor/meshgen.lock` | the pinned Istio release of each line, commit and chart digests |
+| `vendor/meshgen.lock` | the Istio releases the platforms use (the one each line's followers render, and every exact pin), commit and chart digests |
 | `vendor/istio/<version>/` | the vendored charts (written by `meshgen vendor`) |
 | `generated/<platform>/` | `values.yaml` and, where needed, `manifests.yaml`, `flux.yaml`, `kustomization.yaml` (written by `meshgen generate`) |
 
@@ -99,8 +99,11 @@ git add -A && git commit
 ```
 
 Never edit `generated/` or `vendor/istio/` by hand: `meshgen check` fails on any difference.
-To take a newer Istio patch release: `meshgen vendor --update`, review the lock change,
-`meshgen generate`, commit. `meshgen explain --platform NAME` shows where each value comes from.
+`spec.istio: "1.11"` follows the lock's release of the line; `spec.istio: "1.11.4"` pins one
+release. After changing either, `meshgen vendor` vendors exactly the releases the platforms use.
+To take a newer Istio patch release: `meshgen outdated` shows it, `meshgen vendor --update`
+moves the following platforms (pinned ones stay), review the lock change, `meshgen generate`,
+commit. `meshgen explain --platform NAME` shows where each value comes from.
 
 CI: `.github/workflows/meshgen.yml` runs `meshgen check --format github` on every pull
 request; `.pre-commit-config.yaml` runs `meshgen check` before each commit.
@@ -212,9 +215,22 @@ pub fn files(
     for (path, content) in crate::gitops::schemas::files() {
         files.push((path.to_string(), content));
     }
+    // The lock of the example's line only: a repository vendors what its platforms use.
+    let example = crate::model::load::load(
+        &crate::model::load::Source {
+            display: "platforms/example.yaml".into(),
+            path: None,
+            text: EXAMPLE_PLATFORM.to_string(),
+            name: None,
+        },
+        &[],
+    )
+    .expect("the example platform is valid");
     files.push((
         crate::vendor::lock::LOCK_PATH.to_string(),
-        crate::vendor::lock::Lock::builtin().to_yaml(),
+        crate::vendor::lock::Lock::builtin()
+            .only_lines(&[example.file.spec.istio.line])
+            .to_yaml(),
     ));
     files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
     files.push((".pre-commit-config.yaml".to_string(), PRE_COMMIT.into()));

@@ -222,7 +222,15 @@ impl LoadedPlatform {
     /// A finding at a path of the platform, located at its key (or at the `--set` argument
     /// that wrote it), as the loading pipeline locates its own.
     pub fn locate(&self, finding: crate::model::rules::Finding) -> Diagnostic {
-        let span = self.doc.locate(&finding.path);
+        self.locate_span(self.doc.locate(&finding.path), finding)
+    }
+
+    /// `locate`, at the field's value rather than its key.
+    pub fn locate_value(&self, finding: crate::model::rules::Finding) -> Diagnostic {
+        self.locate_span(self.doc.locate_value(&finding.path), finding)
+    }
+
+    fn locate_span(&self, span: Span, finding: crate::model::rules::Finding) -> Diagnostic {
         diagnostic(
             &self.source,
             span,

@@ -321,6 +321,15 @@ impl FromStr for IstioVersion {
             given: s.to_string(),
             reason,
         };
+        let line_like = given
+            .split_once('.')
+            .is_some_and(|(a, b)| a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok());
+        if line_like {
+            return Err(refuse(format!(
+                "Istio {given} is not a line meshgen supports; the lines and their releases: {}",
+                known()
+            )));
+        }
         let Ok(version) = semver::Version::parse(given) else {
             return Err(refuse(format!(
                 "`{s}` is neither a release line nor a release: expected a line or one of its releases: {}",
@@ -411,7 +420,8 @@ mod tests {
             ("1.11.0-rc.1", "pre-release"),
             ("1.0.10", "never released: line 1.0 has 1.0.0 to 1.0.9"),
             ("1.5.2", "not on a line meshgen supports"),
-            ("1.2", "neither a release line nor a release"),
+            ("1.2", "Istio 1.2 is not a line meshgen supports"),
+            ("latest", "`latest` is neither a release line nor a release"),
             ("0.6.1", "line 0.6 has 0.6.0"),
         ] {
             let e = given.parse::<IstioVersion>().unwrap_err().to_string();

@@ -243,6 +243,29 @@ fn enum_violation(
     instance: &Value,
     options: &Value,
 ) -> Vec<SchemaViolation> {
+    // `spec.istio` lists 23 values: say instead what is wrong with the one given.
+    if path
+        == [
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("istio".into()),
+        ]
+    {
+        if let Some(given) = instance.as_str() {
+            if let Err(e) = given.parse::<crate::model::release_line::IstioVersion>() {
+                let known = options
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str);
+                return vec![SchemaViolation {
+                    path,
+                    message: e.to_string(),
+                    hint: crate::suggest::did_you_mean(given, known)
+                        .map(|s| format!("did you mean `{s}`?")),
+                }];
+            }
+        }
+    }
     let names: Vec<String> = options
         .as_array()
         .map(|a| {

@@ -136,9 +136,11 @@ fn default_requests(fleet: Option<&[IstioVersion]>, old: Option<&Lock>) -> Vec<I
             .follow
             .keys()
             .map(|l| IstioVersion::follow(*l))
+            // The others stay, as exact releases: `--update` moves only what is followed.
             .chain(
                 old.releases
                     .iter()
+                    .filter(|r| old.follow.get(&r.line) != Some(&r.version))
                     .filter_map(|r| IstioVersion::exact(&r.semver())),
             )
             .collect(),
