@@ -723,7 +723,7 @@ fn conflicting_flags_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`2.0` is neither a release line nor a release",
+            "Istio 2.0 is not a line meshgen supports",
         ));
 }
 
