@@ -793,6 +793,7 @@ fn lines_lists_no_chart_nothing_can_enable() {
     assert_eq!(out.code, 0);
     assert!(!out.stdout.contains("istio-cni"), "{}", out.stdout);
     assert!(out.stdout.contains("istio-egress"), "{}", out.stdout);
+    assert!(out.stdout.contains("1.0.0 to 1.0.9"), "{}", out.stdout);
 }
 
 /// A `--set` problem is located at the argument, never at `FILE:0:0`.

@@ -1,4 +1,4 @@
-//! `meshgen lines`: the release lines, their pinned versions and charts.
+//! `meshgen lines`: the release lines, their pinned versions, their releases and charts.
 
 use crate::error::Result;
 use crate::model::release_line::ReleaseLine;
@@ -8,9 +8,10 @@ pub fn run() -> Result<u8> {
     for line in ReleaseLine::ALL {
         let charts: Vec<&str> = line.charts().iter().map(|c| c.name).collect();
         text.push_str(&format!(
-            "{:<5} {:<8} {}\n",
+            "{:<5} {:<8} {:<18} {}\n",
             line.as_str(),
             line.pinned_version(),
+            line.describe_releases(),
             charts.join(", ")
         ));
     }

@@ -16,7 +16,12 @@ lines (the Kubernetes version moved to one the line supports, where the platform
 5. applies the Flux HelmRelease's post-renderer patches with real kustomize (`kubectl
    kustomize`, or `kustomize`), which must accept the stream and agree with `meshgen post-render`.
 
+Each check also runs at the seed documents' exact releases (1.0.0, 1.0.2, 1.11.4; `--release`)
+for the platforms of their line, and holds every values file against the charts it installs
+(`meshgen check-values`).
+
 Usage: run.py MESHGEN [--remote URL|PATH] [--work DIR] [--line LINE]... [--platform NAME]...
+              [--release VERSION]...
 Prints one line per failed check and per refused combination, a table of figures, then
 `N passed, N failed`; exits 1 on any failure.
 """
@@ -49,6 +54,8 @@ VALUES_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/values").glob("
 # Platforms with spec.mtls and tracing sampling, on their own line.
 MTLS_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/mtls").glob("*.yaml"))
 LINES = ["0.6", "1.0", "1.11"]
+# The exact releases the seed documents run (0.6.0 is the line's one release, run as 0.6).
+SEED_RELEASES = ["1.0.0", "1.0.2", "1.11.4"]
 tally = k8s.Tally()
 check = tally.check
 figures: list[dict] = []
@@ -87,14 +94,21 @@ def post_render_args(values_text: str) -> list[str] | None:
     return None
 
 
-def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: list[str] | None) -> None:
-    label = f"{Path(platform).stem}@{line}"
+def line_of(istio: str) -> str:
+    """The release line of a `spec.istio` value: `1.0.2` -> `1.0`, `1.11` -> `1.11`."""
+    return ".".join(istio.split(".")[:2])
+
+
+def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: list[str] | None) -> None:
+    label = f"{Path(platform).stem}@{istio}"
+    line = line_of(istio)
     own = read_platform(repo, platform)
     kube = k8s.kubernetes_for(own, line)
-    own_line = own["istio"] == line
-    sets = ["--istio", line, "--set", f"spec.kubernetes={kube}"]
+    own_line = line_of(str(own["istio"])) == line
+    sets = ["--istio", istio, "--set", f"spec.kubernetes={kube}"]
     out = meshgen(binary, repo, "values", "--platform", platform, *sets)
-    if out.returncode == 1 and not own_line:
+    # Refused: another line's platform, or a rule of the exact release (1.0's mtls before 1.0.3).
+    if out.returncode == 1 and (not own_line or istio != line):
         errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
         print(f"refused {label} (Kubernetes {kube}): {(errors or [''])[0]}", flush=True)
         figures.append({"case": label, "kubernetes": kube, "refused": True})
@@ -105,7 +119,7 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
     values = helm.values_from_yaml(values_text)
     row = {"case": label, "kubernetes": kube, "charts": 0, "objects": 0, "custom": 0, "crds": 0,
            "skipped_hooks": 0, "schema_errors": 0, "uncovered": 0, "post_render": "ok", "kustomize": "-",
-           "mtls": "-"}
+           "mtls": "-", "keys": "-"}
     figures.append(row)
 
     manifests = meshgen(binary, repo, "manifests", "--platform", platform, *sets)
@@ -134,6 +148,15 @@ def run_case(binary: str, repo: Path, platform: str, line: str, kustomize_cmd: l
     installs = k8s.header_installs(values_text)
     if not check(bool(installs), f"{label}: the values header names no helm install"):
         return
+    # Every key of the values file is one the charts of this exact release declare.
+    shared = [chart for _, chart, _, values_file in installs if values_file == "values.yaml"]
+    if istio != line:
+        check(all(f"istio/{istio}/" in chart for chart in shared), f"{label}: the header installs {shared}, not Istio {istio}'s charts")
+    values_path = repo / f".values-{Path(platform).stem}-{istio}.yaml"
+    values_path.write_text(values_text)
+    keys = meshgen(binary, repo, "check-values", *[a for c in shared for a in ("--chart", c)], str(values_path))
+    row["keys"] = "ok" if keys.returncode == 0 else "FAIL"
+    check(keys.returncode == 0, f"{label}: meshgen check-values against {shared}: {(keys.stdout + keys.stderr).strip()[:600]}")
     pr_args = post_render_args(values_text)
     flux = meshgen(binary, repo, "flux", "--platform", platform, *sets, "--git-url", "https://git.example.com/fleet.git")
     check(flux.returncode == 0, f"{label}: meshgen flux exit {flux.returncode}: {flux.stderr.strip()}")
@@ -265,13 +288,17 @@ def main() -> int:
     parser.add_argument("--work", help="a directory to vendor into (default: a temporary one)")
     parser.add_argument("--line", action="append", choices=LINES, help="only these release lines")
     parser.add_argument("--platform", action="append", choices=BUILTINS, help="only these platforms")
+    parser.add_argument("--release", action="append",
+                        help="also run the platforms of this exact release's line at it (repeatable) "
+                             f"[default: the seeds' releases {', '.join(SEED_RELEASES)}]")
     opts = parser.parse_args()
     binary = str(Path(opts.meshgen).resolve())
     work = Path(opts.work) if opts.work else Path(tempfile.mkdtemp(prefix="meshgen-real-"))
     work.mkdir(parents=True, exist_ok=True)
     lines = opts.line or LINES
+    releases = [r for r in (opts.release or SEED_RELEASES) if line_of(r) in lines]
     started = time.monotonic()
-    vendored = meshgen(binary, work, "vendor", "--remote", opts.remote, *lines)
+    vendored = meshgen(binary, work, "vendor", "--remote", opts.remote, *lines, *releases)
     if vendored.returncode != 0:
         print(f"FAIL meshgen vendor --remote {opts.remote}: {vendored.stderr.strip()}")
         print("0 passed, 1 failed")
@@ -281,23 +308,28 @@ def main() -> int:
     kustomize_cmd = kustomize_command()
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
     cases = [(p, l) for p in opts.platform or BUILTINS for l in lines]
-    if not opts.platform:
-        cases += [(f, read_platform(work, f)["istio"]) for f in HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES + VALUES_FIXTURES]
+    fixtures = [] if opts.platform else HA_FIXTURES + GATEWAY_FIXTURES + MTLS_FIXTURES + VALUES_FIXTURES
+    cases += [(f, read_platform(work, f)["istio"]) for f in fixtures]
+    # Each exact release: the built-ins and fixtures of its line, at that release.
+    for release in releases:
+        cases += [(p, release) for p in opts.platform or BUILTINS
+                  if line_of(str(read_platform(work, p)["istio"])) == line_of(release)]
+        cases += [(f, release) for f in fixtures if line_of(str(read_platform(work, f)["istio"])) == line_of(release)]
     for platform, line in cases:
-        if line not in lines:
+        if line_of(line) not in lines:
             continue
         try:
             run_case(binary, work, platform, line, kustomize_cmd)
         except Exception as e:  # an unexpected shape is a failed case, not a crashed run
             check(False, f"{Path(platform).stem}@{line}: {type(e).__name__}: {e}")
     print(f"\n{'case':<20} {'k8s':<5} {'charts':>6} {'objects':>7} {'CRs':>4} {'CRDs':>4} {'hooks skipped':>13} "
-          f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13} {'mtls':>10}")
+          f"{'CR w/o CRD':>10} {'schema err':>10} {'post-render':>11} {'kustomize':>13} {'mtls':>10} {'keys':>5}")
     for r in figures:
         if r.get("refused"):
             print(f"{r['case']:<20} {r['kubernetes']:<5} refused by meshgen")
             continue
         print(f"{r['case']:<20} {r['kubernetes']:<5} {r['charts']:>6} {r['objects']:>7} {r['custom']:>4} {r['crds']:>4} "
-              f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13} {r['mtls']:>10}")
+              f"{r['skipped_hooks']:>13} {r['uncovered']:>10} {r['schema_errors']:>10} {r['post_render']:>11} {r['kustomize']:>13} {r['mtls']:>10} {r['keys']:>5}")
     print(f"\n{time.monotonic() - started:.0f} s")
     print(tally.summary())
     return 1 if tally.failed or not tally.passed else 0
