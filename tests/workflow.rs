@@ -976,6 +976,22 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     assert!(fleet
         .read("generated/pks/values.yaml")
         .contains("Istio 1.0.2: the exact release spec.istio names"));
+    // Flux installs the exact release's vendored chart, with its images.
+    let flux = fleet.meshgen(&[
+        "flux",
+        "--platform",
+        "pks",
+        "--git-url",
+        "https://git.example.com/f.git",
+    ]);
+    assert_eq!(flux.code, 0, "{flux:?}");
+    assert!(
+        flux.stdout
+            .contains("chart: \"./vendor/istio/1.0.2/istio\""),
+        "{}",
+        flux.stdout
+    );
+    assert!(flux.stdout.contains("tag: \"1.0.2\""), "{}", flux.stdout);
     let repo = fleet.commit_all();
     let clean = fleet.meshgen(&["check", "--format", "json"]);
     assert_eq!(clean.code, 0, "{clean:?}");
