@@ -377,3 +377,52 @@ fn split(path: &str) -> Vec<String> {
     }
     out
 }
+
+/// 1.0.0's gateways chart has a fixed autoscaling target and declares no `cpu` under a gateway
+/// (1.0.1 added `cpu.targetAverageUtilization`, read per gateway). An extra gateway rendered
+/// for 1.0.0 carries no `cpu`, so its values hold against a 1.0.0-shaped chart; at 1.0.1 it
+/// carries the chart's 80 %.
+#[test]
+fn extra_gateways_at_1_0_0_write_no_cpu_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = std::fs::read_to_string("data/chart-keys/1.0.txt").unwrap();
+    let keys_100: String = keys
+        .lines()
+        .filter(|k| {
+            !k.starts_with("gateways.istio-ingressgateway.cpu")
+                && !k.starts_with("gateways.istio-egressgateway.cpu")
+                && !k.starts_with("gateways.istio-ilbgateway.cpu")
+        })
+        .map(|k| format!("{k}\n"))
+        .collect();
+    assert!(
+        keys_100.len() < keys.len(),
+        "the key list has gateway cpu keys"
+    );
+    let chart = dir.path().join("vendor/istio/1.0.0/istio");
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "name: istio\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), null_tree(&keys_100)).unwrap();
+    let render = |istio: &str| {
+        let (code, stdout, stderr) = meshgen_output(&[
+            "values",
+            "--platform",
+            "tests/fixtures/gateways/ilb-10.yaml",
+            "--istio",
+            istio,
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let at_100 = render("1.0.0");
+    let (code, stderr) = check_values_text(&chart, "1.0", &at_100);
+    assert_eq!(code, 0, "{stderr}");
+    let at_101 = render("1.0.1");
+    assert!(at_101.contains("targetAverageUtilization: 80"), "{at_101}");
+    let (code, stderr) = check_values_text(&chart, "1.0", &at_101);
+    assert_eq!(code, 1, "1.0.1's values against a 1.0.0 chart: {stderr}");
+    assert!(
+        stderr.contains(".cpu: the chart does not declare this key"),
+        "{stderr}"
+    );
+}

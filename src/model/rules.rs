@@ -419,6 +419,10 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
 /// PERMISSIVE while `global.mtls.enabled` is false; before it, that case applied none.
 pub const MESH_POLICY_ALWAYS_FROM: semver::Version = semver::Version::new(1, 0, 3);
 
+/// The 1.0 tag from which the gateways chart reads each gateway's
+/// `cpu.targetAverageUtilization` (1.0.0's autoscaler has a fixed target and declares none).
+pub const GATEWAY_CPU_TARGET_FROM: semver::Version = semver::Version::new(1, 0, 1);
+
 /// Rules that depend on the exact Istio version the platform is rendered for (the lock's pin,
 /// else meshgen's), checked once it is known.
 pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Finding> {

@@ -171,6 +171,8 @@ struct View {
     ingress: GatewayView,
     egress: Option<GatewayView>,
     egress_supported: bool,
+    /// Whether the gateways chart reads a gateway's `cpu` target (1.0.1 on).
+    gateway_cpu_target: bool,
     /// `spec.gateways`, as entries of this file (1.0).
     extra_gateways: Vec<ExtraGatewayView>,
     /// The extra gateway this file is for (1.11: its own `istio-ingress` release); `ingress`
@@ -419,6 +421,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         ingress: gateway_view(&platform.ingress, line),
         egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
         egress_supported: line != ReleaseLine::V0_6,
+        gateway_cpu_target: platform.version >= crate::model::rules::GATEWAY_CPU_TARGET_FROM,
         extra_gateways: platform
             .gateways
             .iter()
