@@ -1021,8 +1021,51 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     fleet.restore(&repo);
     fleet.meshgen(&["generate"]);
 
+    // Nothing to move yet: pks is pinned behind 1.0.9 on purpose, and listed so.
+    let outdated = fleet.meshgen(&["outdated"]);
+    assert_eq!(outdated.code, 0, "{outdated:?}");
+    assert!(
+        outdated
+            .stdout
+            .contains("pinned behind 1.0.9, moved only by editing their spec.istio: pks (1.0.2)"),
+        "{}",
+        outdated.stdout
+    );
+
     // Upstream releases 1.11.8. Pull request 1: staging first.
     upstream_of_fleet(&up, &["1.11.8"]);
+    let outdated = fleet.meshgen(&["outdated"]);
+    assert_eq!(outdated.code, 1, "{outdated:?}");
+    assert!(
+        outdated.stdout.contains("Istio 1.11 (follows 1.11.4, newest 1.11.8): 1.11.8 is out\n  1.11.4   following: staging; pinned: prod\n  `meshgen vendor --update` moves to 1.11.8: staging\n  pinned behind 1.11.8, moved only by editing their spec.istio: prod (1.11.4)\n"),
+        "{}",
+        outdated.stdout
+    );
+    let json = fleet.meshgen(&["outdated", "--format", "json"]);
+    assert_eq!(json.code, 1, "{json:?}");
+    let json: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["outdated"], true);
+    let line_111 = &json["lines"][1];
+    assert_eq!(
+        (line_111["line"].as_str(), line_111["newest"].as_str()),
+        (Some("1.11"), Some("1.11.8")),
+        "{json:#}"
+    );
+    assert_eq!(
+        line_111["wouldMove"],
+        serde_json::json!(["staging"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        line_111["pinnedBehind"],
+        serde_json::json!([{"platform": "prod", "version": "1.11.4"}]),
+        "{json:#}"
+    );
+    assert_eq!(
+        line_111["inUse"][0]["pinned"],
+        serde_json::json!(["prod"]),
+        "{json:#}"
+    );
     let update = fleet.meshgen(&["vendor", "--update"]);
     assert_eq!(update.code, 0, "{update:?}");
     assert_eq!(
@@ -1055,6 +1098,8 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         .contains("tag: \"1.0.2\""));
     let pr1 = fleet.meshgen(&["check"]);
     assert_eq!(pr1.code, 0, "{pr1:?}");
+    let outdated = fleet.meshgen(&["outdated"]);
+    assert_eq!(outdated.code, 0, "staging moved: {outdated:?}");
     let repo = fleet.commit_all();
 
     // Pull request 2, a week later: production follows the line too.

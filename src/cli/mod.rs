@@ -13,6 +13,7 @@ pub mod lines;
 pub mod lint;
 pub mod man;
 pub mod manifests;
+pub mod outdated;
 pub mod platform;
 pub mod platforms;
 pub mod post_render;
@@ -53,10 +54,12 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Render the Helm values file of a platform for its Istio release line.
     Values(values::ValuesArgs),
-    /// List the supported Istio release lines, their pinned versions and charts.
+    /// List the supported Istio release lines, their pinned versions, releases and charts.
     Lines,
-    /// Fetch the Istio charts of each release line from git into vendor/, pinned in vendor/meshgen.lock.
+    /// Fetch the Istio charts the platforms use from git into vendor/, pinned in vendor/meshgen.lock.
     Vendor(vendor::VendorArgs),
+    /// Which platforms are behind their line's newest release, and which `vendor --update` would move.
+    Outdated(outdated::OutdatedArgs),
     /// Helm post-renderer: add the replicas and pod anti-affinity the charts cannot set (stdin to stdout).
     PostRender(post_render::PostRenderArgs),
     /// Print the objects a platform needs besides the charts: pod security policy, injection namespaces.
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Values(args) => values::run(&args),
         Command::Lines => lines::run(),
         Command::Vendor(args) => vendor::run(&args),
+        Command::Outdated(args) => outdated::run(&args),
         Command::PostRender(args) => post_render::run(&args),
         Command::Manifests(args) => manifests::run(&args),
         Command::Flux(args) => flux::run(&args),

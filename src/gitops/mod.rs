@@ -5,5 +5,6 @@ pub mod checkvalues;
 pub mod fleet;
 pub mod generate;
 pub mod init;
+pub mod outdated;
 pub mod repo_config;
 pub mod schemas;

@@ -151,6 +151,43 @@ fn default_requests(fleet: Option<&[IstioVersion]>, old: Option<&Lock>) -> Vec<I
     }
 }
 
+/// Opens the git cache of `source` (under `cache_dir`, else the user's cache directory) and
+/// lists the remote's tag names.
+fn open_and_list(
+    cache_dir: Option<&Path>,
+    source: &str,
+    progress: &dyn Progress,
+) -> Result<(fetch::Cache, Vec<String>)> {
+    let cache_root = match cache_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => fetch::default_cache_root()?,
+    };
+    let cache = fetch::Cache::open(&cache_root, source, progress)?;
+    progress.stage(format!("listing tags of {source}"));
+    let tags = cache.list_tags()?.keys().cloned().collect();
+    Ok((cache, tags))
+}
+
+/// The tags of the remote the vendor directory `dir` is locked to (or `remote`, a URL or a
+/// local path), after git's `insteadOf`: (where they were read, tag names). Fetches nothing.
+pub fn remote_tags(
+    dir: &Path,
+    remote: Option<&str>,
+    cache_dir: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<(String, Vec<String>)> {
+    let remote = match remote {
+        Some(given) => normalize_remote(given)?,
+        None => Lock::load(&dir.join(lock::FILE_NAME))?
+            .map(|l| l.remote)
+            .unwrap_or_else(|| lock::DEFAULT_REMOTE.to_string()),
+    };
+    let source = fetch::rewrite_url(&remote, Some(dir));
+    let (_, tags) = open_and_list(cache_dir, &source, progress)?;
+    progress.finish();
+    Ok((source, tags))
+}
+
 /// Whether a platform of `fleet` renders `version` when the lines follow `follow`.
 fn is_used(
     version: &semver::Version,
@@ -257,19 +294,13 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
         }
     }
 
-    let cache_root = match &args.cache_dir {
-        Some(dir) => dir.clone(),
-        None => fetch::default_cache_root()?,
-    };
-    let cache = fetch::Cache::open(&cache_root, &source, progress)?;
+    let (cache, tag_names) = open_and_list(args.cache_dir.as_deref(), &source, progress)?;
     // How errors name where the objects came from when it is not the lock's remote.
     let served_by = if source == remote {
         format!("`{source}`")
     } else {
         format!("the mirror `{source}` (standing in for `{remote}`)")
     };
-    progress.stage(format!("listing tags of {source}"));
-    let tag_names: Vec<String> = cache.list_tags()?.keys().cloned().collect();
 
     // Which release each line follows, and the releases pruned.
     let mut follow = old.as_ref().map(|o| o.follow.clone()).unwrap_or_default();
