@@ -702,7 +702,7 @@ mod properties {
                 if let Some(ports) = gateway["ports"].as_array() {
                     let gk = meshgen::render::values::gateway_of(kind).unwrap();
                     let names: Vec<&str> = ports.iter().map(|p| p["name"].as_str().unwrap()).collect();
-                    for default in meshgen::model::gateway_ports::default_ports(line, gk) {
+                    for default in meshgen::model::gateway_ports::default_ports(&resolved.version, gk) {
                         prop_assert!(names.contains(&default.name), "{kind} lost port {}", default.name);
                     }
                     for p in ports {
@@ -1334,5 +1334,48 @@ fn mtls_on_1_0_follows_the_pinned_tag() {
             "{mode} on {version}"
         );
         assert!(text.contains(effect), "{mode} on {version}:\n{text}");
+    }
+}
+
+/// Helm replaces lists, so a changed nodePort means emitting the release's whole ports list:
+/// 1.0.0's ingress gateway has no `tcp-dns-tls` (853), which 1.0.1 added. Each release gets
+/// exactly its own list, as its values.yaml declares it.
+#[test]
+fn each_release_gets_its_own_gateway_ports_list() {
+    let names = |istio: &str| -> Vec<String> {
+        let out = Command::cargo_bin("meshgen")
+            .unwrap()
+            .args(["values", "--platform", "pks", "--istio", istio])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc = meshgen::yaml::parse(&String::from_utf8(out.stdout).unwrap())
+            .unwrap()
+            .to_json();
+        doc["gateways"]["istio-ingressgateway"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let base = [
+        "http2",
+        "https",
+        "tcp",
+        "tcp-pilot-grpc-tls",
+        "tcp-citadel-grpc-tls",
+        "http2-prometheus",
+        "http2-grafana",
+    ];
+    assert_eq!(names("1.0.0"), base);
+    let mut with_dns = base.to_vec();
+    with_dns.insert(5, "tcp-dns-tls");
+    for release in ["1.0.1", "1.0.2", "1.0.9"] {
+        assert_eq!(names(release), with_dns, "{release}");
     }
 }

@@ -154,7 +154,31 @@ struct Output {
 /// (`data/chart-keys/<line>.txt`, facts read off the releases), each with a null default
 /// (which takes any type), and the dev hub and tag the release patch replaces.
 fn values_declaring_every_key(line: &str) -> Vec<u8> {
+    values_of_release(line, None)
+}
+
+/// The same, for one release: without the keys `data/chart-keys/<line>.since.txt` says the
+/// line's charts declare only from a later release.
+fn values_of_release(line: &str, release: Option<&str>) -> Vec<u8> {
+    let since = fs::read_to_string(format!("data/chart-keys/{line}.since.txt")).unwrap();
+    let later: Vec<&str> = match release {
+        Some(release) => {
+            let release = semver::Version::parse(release).unwrap();
+            since
+                .lines()
+                .filter_map(|l| l.rsplit_once(' '))
+                .filter(|(_, from)| semver::Version::parse(from).unwrap() > release)
+                .map(|(path, _)| path)
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let keys = fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
+    let keys: String = keys
+        .lines()
+        .filter(|k| !later.contains(k))
+        .map(|k| format!("{k}\n"))
+        .collect();
     let mut tree =
         serde_json::json!({ "global": { "hub": "gcr.io/istio-testing", "tag": "latest" } });
     for key in keys.lines().filter(|k| !k.is_empty()) {
@@ -877,14 +901,14 @@ fn upstream_of_fleet(up: &Upstream, versions: &[&str]) {
             let mut files = common::files_10(v);
             files.insert(
                 format!("{}/values.yaml", common::UMBRELLA),
-                (values_declaring_every_key("1.0"), false),
+                (values_of_release("1.0", Some(v)), false),
             );
             up.release(v, files);
         } else {
             let mut files = common::files_111(v);
             files.insert(
                 "manifests/charts/istio-control/istio-discovery/values.yaml".into(),
-                (values_declaring_every_key("1.11"), false),
+                (values_of_release("1.11", Some(v)), false),
             );
             up.release(v, files);
         }
@@ -1003,6 +1027,29 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     );
     assert_eq!(json["checked"]["valuesAgainstCharts"], 4, "{json:#}");
     assert_eq!(json["checked"]["vendoredCharts"], 2 + 4, "{json:#}");
+
+    // A chart value 1.0.2's charts do not declare yet (1.0.3 added it): refused at 1.0.2 by
+    // the model, located; accepted at 1.0.9, where check-values finds it in the chart.
+    let with_value = |istio: &str| {
+        platform_at("pks", "pks", istio).replace(
+            "spec:\n",
+            "spec:\n  values:\n    global:\n      proxy:\n        statusPort: 15020\n",
+        )
+    };
+    fleet.write("platforms/pks.yaml", &with_value("1.0.2"));
+    let refused = fleet.meshgen(&["check"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stdout.contains("spec.values.global.proxy.statusPort: Istio 1.0.2's charts do not declare `global.proxy.statusPort`: the line's charts declare it from 1.0.3 on"),
+        "{}",
+        refused.stdout
+    );
+    fleet.write("platforms/pks.yaml", &with_value("1.0.9"));
+    fleet.meshgen(&["generate"]);
+    let accepted = fleet.meshgen(&["check"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    fleet.restore(&repo);
+    fleet.meshgen(&["generate"]);
 
     // A pin to a release not vendored is an error at spec.istio.
     fleet.write(

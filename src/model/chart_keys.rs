@@ -284,6 +284,64 @@ pub fn check_values(
     out
 }
 
+/// Keys of the line's list that earlier releases of the line do not declare, each with the
+/// first release from which every later one does (`data/chart-keys/<line>.since.txt`, facts
+/// read off every release tag by `tests/real-charts/chart-keys-since.py`).
+fn since(line: ReleaseLine) -> &'static str {
+    match line {
+        ReleaseLine::V0_6 => "", // one release
+        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.since.txt"),
+        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.since.txt"),
+    }
+}
+
+/// The entries of a `since` list: (key path, first release declaring it).
+fn since_entries(line: ReleaseLine) -> impl Iterator<Item = (&'static str, semver::Version)> {
+    since(line).lines().filter_map(|entry| {
+        let (path, from) = entry.rsplit_once(' ')?;
+        Some((path, semver::Version::parse(from).ok()?))
+    })
+}
+
+/// `spec.values` (at `base`) against the exact release: a key of the line's list that this
+/// release's charts do not declare yet is an error (only the outermost such key).
+pub fn check_release(
+    version: &semver::Version,
+    values: &Node,
+    base: &[PathSegment],
+) -> Vec<(Finding, bool)> {
+    let Some(line) = ReleaseLine::of_version(version) else {
+        return Vec::new();
+    };
+    let mut reported: Vec<Vec<String>> = Vec::new();
+    let mut out = Vec::new();
+    for (path, from) in since_entries(line).filter(|(_, from)| version < from) {
+        let keys = split_path(path);
+        if reported.iter().any(|r| keys.starts_with(r)) {
+            continue;
+        }
+        let segments: Vec<PathSegment> = keys.iter().cloned().map(PathSegment::Key).collect();
+        if values.get(&segments).is_none() {
+            continue;
+        }
+        let at: Vec<PathSegment> = base.iter().cloned().chain(segments).collect();
+        out.push((
+            error(
+                &at,
+                format!(
+                    "Istio {version}'s charts do not declare `{path}`: the line's charts declare it from {from} on"
+                ),
+                Some(format!(
+                    "remove it, or set spec.istio to {from} or a later release of {line}"
+                )),
+            ),
+            false,
+        ));
+        reported.push(keys);
+    }
+    out
+}
+
 fn error(path: &[PathSegment], message: String, hint: Option<String>) -> Finding {
     Finding {
         severity: Severity::Error,
@@ -416,6 +474,7 @@ fn ambiguous(text: &str, chart: Option<Kind>, path: &[PathSegment]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::release_line::IstioVersion;
 
     #[test]
     fn yaml_1_1_kinds() {
@@ -429,6 +488,55 @@ mod tests {
             assert_eq!(yaml11_kind(s, true), None, "{s}");
         }
         assert_eq!(yaml11_kind("no", false), None);
+    }
+
+    #[test]
+    fn since_lists_name_keys_of_the_line_and_its_releases() {
+        for line in [ReleaseLine::V1_0, ReleaseLine::V1_11] {
+            let keys = ChartKeys::of(line);
+            let mut count = 0;
+            for (path, from) in since_entries(line) {
+                count += 1;
+                let parts = split_path(path);
+                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                assert!(
+                    keys.get(&parts).is_some(),
+                    "{line}: {path} is not in the key list"
+                );
+                assert!(
+                    IstioVersion::exact(&from).is_some_and(|v| v.line == line),
+                    "{path} {from}"
+                );
+                assert!(from <= line.pinned_version(), "{path} {from}");
+            }
+            assert_eq!(
+                count,
+                since(line).lines().count(),
+                "{line}: every entry parses"
+            );
+        }
+    }
+
+    /// A key the line declares from 1.0.3 on is refused at 1.0.2, located, and accepted at
+    /// 1.0.3; only the outermost of nested new keys is reported.
+    #[test]
+    fn spec_values_are_held_to_the_exact_release() {
+        let doc = crate::yaml::parse("global:\n  proxy:\n    statusPort: 15020\n    stats:\n      prometheusPort: 15090\n  hub: x\n").unwrap();
+        let base = [
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("values".into()),
+        ];
+        let at = |v: &str| check_release(&semver::Version::parse(v).unwrap(), &doc, &base);
+        let found = at("1.0.2");
+        let messages: Vec<String> = found.iter().map(|(f, _)| f.message.clone()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("Istio 1.0.2's charts do not declare `global.proxy.stats`: the line's charts declare it from 1.0.3 on"), "{messages:?}");
+        assert!(
+            messages[1].contains("`global.proxy.statusPort`"),
+            "{messages:?}"
+        );
+        assert!(at("1.0.3").is_empty());
+        assert!(at("1.0.9").is_empty());
     }
 
     #[test]

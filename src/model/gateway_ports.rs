@@ -74,6 +74,20 @@ const INGRESS_1_0: &[DefaultPort] = &[
     p("http2-grafana", 15031, Some(15031), None, None),
 ];
 
+// 1.0.0 had no DNS-over-TLS port: 1.0.1 added `tcp-dns-tls` (853).
+const INGRESS_1_0_0: &[DefaultPort] = &[
+    p("http2", 80, Some(80), Some(31380), None),
+    p("https", 443, None, Some(31390), None),
+    p("tcp", 31400, None, Some(31400), None),
+    p("tcp-pilot-grpc-tls", 15011, Some(15011), None, None),
+    p("tcp-citadel-grpc-tls", 8060, Some(8060), None, None),
+    p("http2-prometheus", 15030, Some(15030), None, None),
+    p("http2-grafana", 15031, Some(15031), None, None),
+];
+
+/// The 1.0 release from which the ingress gateway lists `tcp-dns-tls`.
+pub const DNS_TLS_PORT_FROM: semver::Version = semver::Version::new(1, 0, 1);
+
 const EGRESS_1_0: &[DefaultPort] = &[
     p("http2", 80, None, None, None),
     p("https", 443, None, None, None),
@@ -90,11 +104,14 @@ const EGRESS_1_11: &[DefaultPort] = &[
     p("https", 443, Some(8443), None, Some("TCP")),
 ];
 
-/// The chart's default ports of a gateway on a line; empty when the line has no such gateway.
-pub fn default_ports(line: ReleaseLine, gateway: GatewayKind) -> &'static [DefaultPort] {
+/// The chart's default ports of a gateway at a release (checked against every release of
+/// each line: only 1.0.0 differs); empty when the line has no such gateway.
+pub fn default_ports(version: &semver::Version, gateway: GatewayKind) -> &'static [DefaultPort] {
+    let line = ReleaseLine::of_version(version).unwrap_or(ReleaseLine::V1_11);
     match (line, gateway) {
         (ReleaseLine::V0_6, GatewayKind::Ingress) => INGRESS_0_6,
         (ReleaseLine::V0_6, GatewayKind::Egress) => &[],
+        (ReleaseLine::V1_0, GatewayKind::Ingress) if *version < DNS_TLS_PORT_FROM => INGRESS_1_0_0,
         (ReleaseLine::V1_0, GatewayKind::Ingress) => INGRESS_1_0,
         (ReleaseLine::V1_0, GatewayKind::Egress) => EGRESS_1_0,
         (ReleaseLine::V1_11, GatewayKind::Ingress) => INGRESS_1_11,
@@ -102,17 +119,12 @@ pub fn default_ports(line: ReleaseLine, gateway: GatewayKind) -> &'static [Defau
     }
 }
 
-/// Ports whose nodePort the platform may set on this line (0.6 can only set http's).
+/// Ports whose nodePort the platform may set on this line, at its newest release (0.6 can
+/// only set http's).
 pub fn configurable_node_ports(line: ReleaseLine, gateway: GatewayKind) -> Vec<&'static str> {
+    let ports = default_ports(&line.pinned_version(), gateway).iter();
     match line {
-        ReleaseLine::V0_6 => default_ports(line, gateway)
-            .iter()
-            .filter(|p| p.name == "http")
-            .map(|p| p.name)
-            .collect(),
-        _ => default_ports(line, gateway)
-            .iter()
-            .map(|p| p.name)
-            .collect(),
+        ReleaseLine::V0_6 => ports.filter(|p| p.name == "http").map(|p| p.name).collect(),
+        _ => ports.map(|p| p.name).collect(),
     }
 }

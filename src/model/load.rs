@@ -324,14 +324,20 @@ fn load_with(
         })
         .unwrap_or_default();
     let mut findings = crate::model::rules::check(&file);
+    let mut release_findings = Vec::new();
     if let Some(version_for) = version_for {
         let version = version_for(file.spec.istio);
         findings.extend(crate::model::rules::check_version(&file, &version));
+        if let Some(values) = doc.get(&values_path) {
+            release_findings =
+                crate::model::chart_keys::check_release(&version, values, &values_path);
+        }
     }
     let mut out: Vec<Diagnostic> = findings
         .into_iter()
         .map(|f| (f, true))
         .chain(values_findings)
+        .chain(release_findings)
         .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
         .collect();
     if let Some(name) = source.name.as_deref() {

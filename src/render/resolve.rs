@@ -222,8 +222,8 @@ impl ResolvedExtraGateway {
 
 impl ResolvedGateway {
     /// Whether the ports list differs from the chart's default (and so must be emitted whole).
-    pub fn ports_changed(&self, line: ReleaseLine) -> bool {
-        let defaults = default_ports(line, self.kind);
+    pub fn ports_changed(&self, version: &semver::Version) -> bool {
+        let defaults = default_ports(version, self.kind);
         self.ports
             .iter()
             .zip(defaults)
@@ -388,7 +388,7 @@ pub fn resolve(
     let ingress = ResolvedGateway {
         kind: GatewayKind::Ingress,
         ports: settle_ports(
-            line,
+            &version,
             GatewayKind::Ingress,
             ingress_type.value,
             &ingress_spec.node_ports,
@@ -425,7 +425,7 @@ pub fn resolve(
         ResolvedGateway {
             kind: GatewayKind::Egress,
             ports: settle_ports(
-                line,
+                &version,
                 GatewayKind::Egress,
                 service_type.value,
                 &egress_spec.node_ports,
@@ -589,7 +589,7 @@ pub fn resolve(
                 gateway: ResolvedGateway {
                     kind: GatewayKind::Ingress,
                     ports: settle_ports(
-                        line,
+                        &version,
                         GatewayKind::Ingress,
                         service_type.value,
                         &g.node_ports,
@@ -719,7 +719,7 @@ enum ChartNodePorts<'a> {
 /// uses it; otherwise none, so the cluster assigns one from its own range.
 #[allow(clippy::too_many_arguments)]
 fn settle_ports(
-    line: ReleaseLine,
+    version: &semver::Version,
     kind: GatewayKind,
     service_type: ServiceType,
     explicit: &BTreeMap<String, NodePort>,
@@ -728,7 +728,8 @@ fn settle_ports(
     gateway: &[PathSegment],
     locate: &dyn Fn(&[PathSegment]) -> Origin,
 ) -> Vec<ResolvedPort> {
-    let defaults = default_ports(line, kind);
+    let line = ReleaseLine::of_version(version).expect("a release of a line");
+    let defaults = default_ports(version, kind);
     defaults
         .iter()
         .map(|d| {

@@ -313,7 +313,7 @@ impl AnnotationView {
     }
 }
 
-fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
+fn gateway_view(gateway: &ResolvedGateway, version: &semver::Version) -> GatewayView {
     GatewayView {
         key: gateway.kind.values_key(),
         enabled_why: gateway.enabled_origin.describe(),
@@ -326,7 +326,7 @@ fn gateway_view(gateway: &ResolvedGateway, line: ReleaseLine) -> GatewayView {
             .as_ref()
             .map(|ip| ip.origin.describe())
             .unwrap_or_default(),
-        ports_changed: gateway.ports_changed(line),
+        ports_changed: gateway.ports_changed(version),
         ports: gateway
             .ports
             .iter()
@@ -418,14 +418,17 @@ fn view(platform: &ResolvedPlatform) -> View {
         node_port_range: node_port_range_text(platform),
         hub: RELEASE_HUB,
         tag: platform.version.to_string(),
-        ingress: gateway_view(&platform.ingress, line),
-        egress: platform.egress.as_ref().map(|g| gateway_view(g, line)),
+        ingress: gateway_view(&platform.ingress, &platform.version),
+        egress: platform
+            .egress
+            .as_ref()
+            .map(|g| gateway_view(g, &platform.version)),
         egress_supported: line != ReleaseLine::V0_6,
         gateway_cpu_target: platform.version >= crate::model::rules::GATEWAY_CPU_TARGET_FROM,
         extra_gateways: platform
             .gateways
             .iter()
-            .map(|g| extra_gateway_view(g, line))
+            .map(|g| extra_gateway_view(g, &platform.version))
             .collect(),
         gateway_release: None,
         post_render,
@@ -598,8 +601,11 @@ pub fn gateway_values_file(name: &str) -> String {
     format!("gateway-{name}.yaml")
 }
 
-fn extra_gateway_view(gateway: &ResolvedExtraGateway, line: ReleaseLine) -> ExtraGatewayView {
-    let mut view = gateway_view(&gateway.gateway, line);
+fn extra_gateway_view(
+    gateway: &ResolvedExtraGateway,
+    version: &semver::Version,
+) -> ExtraGatewayView {
+    let mut view = gateway_view(&gateway.gateway, version);
     view.ports_changed = true;
     ExtraGatewayView {
         name: gateway.name.clone(),
@@ -649,8 +655,8 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
     view.post_render = false;
     view.egress = None;
     view.extra_gateways = Vec::new();
-    let release = extra_gateway_view(gateway, platform.line);
-    view.ingress = extra_gateway_view(gateway, platform.line).gateway;
+    let release = extra_gateway_view(gateway, &platform.version);
+    view.ingress = extra_gateway_view(gateway, &platform.version).gateway;
     view.gateway_release = Some(release);
     let text = render_view(platform.line, view)?;
     // Of `spec.values`, `global` is every release's; the rest belongs to the charts and the

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Writes data/chart-keys/<line>.since.txt from a mirror of istio/istio: each key path of the
+line's pinned list (data/chart-keys/<line>.txt) that some earlier release of the line does
+not declare, with the first release from which every release up to the pin declares it.
+
+Usage: chart-keys-since.py MIRROR   (a git repository holding the release tags)
+Key paths are written as in the key lists: a key holding a dot is bracketed, `a["b.c"]`;
+lists are not descended into.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LINES = {
+    "1.0": ([f"1.0.{i}" for i in range(10)], "install/kubernetes/helm/istio", None),
+    "1.11": ([f"1.11.{i}" for i in range(9)], None, ["base", "istio-control/istio-discovery",
+                                                    "gateways/istio-ingress", "gateways/istio-egress"]),
+}
+
+
+def show(mirror: str, tag: str, path: str) -> str | None:
+    out = subprocess.run(["git", "-C", mirror, "show", f"{tag}:{path}"], capture_output=True, text=True)
+    return out.stdout if out.returncode == 0 else None
+
+
+def flatten(node, prefix: str, out: set) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            key = str(key)
+            part = f'["{key}"]' if "." in key else key
+            path = f"{prefix}{part}" if part.startswith("[") or not prefix else f"{prefix}.{part}"
+            out.add(path)
+            flatten(value, path, out)
+
+
+def declared(mirror: str, line: str, tag: str) -> set:
+    _, umbrella, split = LINES[line]
+    keys: set = set()
+    if umbrella:
+        flatten(yaml.safe_load(show(mirror, tag, f"{umbrella}/values.yaml")), "", keys)
+        listing = subprocess.run(["git", "-C", mirror, "ls-tree", "--name-only", f"{tag}:{umbrella}/charts"],
+                                 capture_output=True, text=True).stdout.split()
+        for sub in listing:
+            text = show(mirror, tag, f"{umbrella}/charts/{sub}/values.yaml")
+            if text:
+                flatten(yaml.safe_load(text) or {}, sub, keys)
+    else:
+        for chart in split:
+            flatten(yaml.safe_load(show(mirror, tag, f"manifests/charts/{chart}/values.yaml")) or {}, "", keys)
+    return keys
+
+
+def main() -> int:
+    mirror = sys.argv[1]
+    for line, (tags, _, _) in LINES.items():
+        pinned = [k for k in (ROOT / f"data/chart-keys/{line}.txt").read_text().splitlines() if k]
+        by_tag = {t: declared(mirror, line, t) for t in tags}
+        missing = set(pinned) - by_tag[tags[-1]]
+        if missing:
+            print(f"{line}: the pinned list has keys {tags[-1]} does not declare: {sorted(missing)[:5]}")
+            return 1
+        rows = []
+        for key in pinned:
+            since = tags[-1]
+            for tag in reversed(tags):
+                if key not in by_tag[tag]:
+                    break
+                since = tag
+            if since != tags[0]:
+                rows.append(f"{key} {since}\n")
+        (ROOT / f"data/chart-keys/{line}.since.txt").write_text("".join(rows))
+        print(f"{line}: {len(rows)} keys declared only from a later release than {tags[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
