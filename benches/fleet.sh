@@ -14,21 +14,8 @@ meshgen="$root/target/release/meshgen"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# A fleet of N platform files: the six built-ins in turn, each under its own name.
-fleet() {
-  local dir=$1 count=$2
-  mkdir -p "$dir/platforms"
-  python3 - "$root/platforms" "$dir/platforms" "$count" <<'PY'
-import os, sys
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-names = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
-texts = {k: open(os.path.join(src, k + ".yaml")).read() for k in names}
-for i in range(n):
-    k = names[i % len(names)]
-    text = texts[k].replace(f"  name: {k}\n", f"  name: {k}-{i:05}\n")
-    open(os.path.join(dst, f"{k}-{i:05}.yaml"), "w").write(text)
-PY
-}
+# shellcheck source=benches/fleet-lib.sh
+source "$root/benches/fleet-lib.sh"
 
 echo "== machine"
 echo "nproc: $(nproc)"

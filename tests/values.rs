@@ -592,14 +592,7 @@ fn set_overrides_reach_the_values_as_the_same_strings() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = meshgen::yaml::parse(&String::from_utf8(out.stdout).unwrap())
-        .unwrap()
-        .to_json();
+    let doc = json_of(out);
     let annotations = &doc["gateways"]["istio-ingressgateway"]["serviceAnnotations"];
     // 1.0 prints annotation values raw, so the values hold a quoted YAML string.
     assert_eq!(annotations["example.com/flag"], "\"on\"");
@@ -1343,19 +1336,7 @@ fn mtls_on_1_0_follows_the_pinned_tag() {
 #[test]
 fn each_release_gets_its_own_gateway_ports_list() {
     let names = |istio: &str| -> Vec<String> {
-        let out = Command::cargo_bin("meshgen")
-            .unwrap()
-            .args(["values", "--platform", "pks", "--istio", istio])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let doc = meshgen::yaml::parse(&String::from_utf8(out.stdout).unwrap())
-            .unwrap()
-            .to_json();
+        let doc = values_json(&["values", "--platform", "pks", "--istio", istio]);
         doc["gateways"]["istio-ingressgateway"]["ports"]
             .as_array()
             .unwrap()
@@ -1378,4 +1359,27 @@ fn each_release_gets_its_own_gateway_ports_list() {
     for release in ["1.0.1", "1.0.2", "1.0.9"] {
         assert_eq!(names(release), with_dns, "{release}");
     }
+}
+
+/// A successful meshgen run's stdout (a values file) as JSON.
+fn json_of(out: std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    meshgen::yaml::parse(&String::from_utf8(out.stdout).unwrap())
+        .unwrap()
+        .to_json()
+}
+
+/// `meshgen ARGS`' values file as JSON.
+fn values_json(args: &[&str]) -> Value {
+    json_of(
+        Command::cargo_bin("meshgen")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap(),
+    )
 }

@@ -74,16 +74,17 @@ const INGRESS_1_0: &[DefaultPort] = &[
     p("http2-grafana", 15031, Some(15031), None, None),
 ];
 
-// 1.0.0 had no DNS-over-TLS port: 1.0.1 added `tcp-dns-tls` (853).
-const INGRESS_1_0_0: &[DefaultPort] = &[
-    p("http2", 80, Some(80), Some(31380), None),
-    p("https", 443, None, Some(31390), None),
-    p("tcp", 31400, None, Some(31400), None),
-    p("tcp-pilot-grpc-tls", 15011, Some(15011), None, None),
-    p("tcp-citadel-grpc-tls", 8060, Some(8060), None, None),
-    p("http2-prometheus", 15030, Some(15030), None, None),
-    p("http2-grafana", 15031, Some(15031), None, None),
-];
+/// 1.0.0's ingress gateway: 1.0.1 added `tcp-dns-tls` (853), otherwise the same list.
+fn ingress_1_0_0() -> &'static [DefaultPort] {
+    static PORTS: std::sync::OnceLock<Vec<DefaultPort>> = std::sync::OnceLock::new();
+    PORTS.get_or_init(|| {
+        INGRESS_1_0
+            .iter()
+            .filter(|p| p.name != "tcp-dns-tls")
+            .copied()
+            .collect()
+    })
+}
 
 /// The 1.0 release from which the ingress gateway lists `tcp-dns-tls`.
 pub const DNS_TLS_PORT_FROM: semver::Version = semver::Version::new(1, 0, 1);
@@ -111,7 +112,9 @@ pub fn default_ports(version: &semver::Version, gateway: GatewayKind) -> &'stati
     match (line, gateway) {
         (ReleaseLine::V0_6, GatewayKind::Ingress) => INGRESS_0_6,
         (ReleaseLine::V0_6, GatewayKind::Egress) => &[],
-        (ReleaseLine::V1_0, GatewayKind::Ingress) if *version < DNS_TLS_PORT_FROM => INGRESS_1_0_0,
+        (ReleaseLine::V1_0, GatewayKind::Ingress) if *version < DNS_TLS_PORT_FROM => {
+            ingress_1_0_0()
+        }
         (ReleaseLine::V1_0, GatewayKind::Ingress) => INGRESS_1_0,
         (ReleaseLine::V1_0, GatewayKind::Egress) => EGRESS_1_0,
         (ReleaseLine::V1_11, GatewayKind::Ingress) => INGRESS_1_11,
