@@ -1180,3 +1180,27 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     );
     drop(repo);
 }
+
+/// A repository whose platforms are all on 1.11 vendors and commits only 1.11 charts, and
+/// `check` passes; the lock follows no other line.
+#[test]
+fn a_repository_on_one_line_vendors_only_that_line() {
+    let fleet = Repo::new();
+    let up = Upstream::empty();
+    upstream_of_fleet(&up, &["1.0.9", "1.11.8"]);
+    up.release("0.6.0", common::files_06());
+    fs::create_dir_all(&fleet.root).unwrap();
+    fleet.write("platforms/edge.yaml", EDGE);
+    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
+    assert_eq!(vendor.code, 0, "{vendor:?}");
+    assert_eq!(vendored_releases(&fleet), ["1.11.8"]);
+    let lock = fleet.read("vendor/meshgen.lock");
+    assert!(
+        lock.contains("follow:\n  \"1.11\": \"1.11.8\"\nreleases:\n"),
+        "{lock}"
+    );
+    assert_eq!(lock.matches("  - line: ").count(), 1, "{lock}");
+    assert_eq!(fleet.meshgen(&["generate"]).code, 0);
+    let check = fleet.meshgen(&["check"]);
+    assert_eq!((check.code, check.stdout.as_str()), (0, ""), "{check:?}");
+}
