@@ -231,7 +231,7 @@ struct Step {
     why: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct GatewayView {
     key: &'static str,
     enabled_why: String,
@@ -244,14 +244,14 @@ struct GatewayView {
     ports: Vec<PortView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct AnnotationView {
     key: String,
     value: String,
     why: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PortView {
     name: String,
     port: u16,
@@ -656,7 +656,7 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
     view.egress = None;
     view.extra_gateways = Vec::new();
     let release = extra_gateway_view(gateway, &platform.version);
-    view.ingress = extra_gateway_view(gateway, &platform.version).gateway;
+    view.ingress = release.gateway.clone();
     view.gateway_release = Some(release);
     let text = render_view(platform.line, view)?;
     // Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
