@@ -424,29 +424,34 @@ struct BoundsCounter {
     error: Option<YamlError>,
 }
 
+const BOMB_HINT: &str = "aliases that expand into themselves many times (a YAML bomb) are refused";
+
+/// The error of a document (or stream) whose aliases expand past the budget: the one place
+/// both the bounds counter and the tree builder take it from.
+fn alias_budget_error(span: Span, max_alias_nodes: usize) -> YamlError {
+    YamlError::at(
+        span,
+        format!("aliases expand to more than {max_alias_nodes} nodes"),
+    )
+    .with_hint(BOMB_HINT)
+}
+
 impl BoundsCounter {
     fn add(&mut self, n: usize, from_alias: bool, span: Span) {
         self.counts.nodes = self.counts.nodes.saturating_add(n);
         if from_alias {
             self.counts.alias_nodes = self.counts.alias_nodes.saturating_add(n);
         }
-        let over = if self.counts.alias_nodes > self.bounds.max_alias_nodes {
-            Some(format!(
-                "aliases expand to more than {} nodes",
-                self.bounds.max_alias_nodes
-            ))
+        if self.counts.alias_nodes > self.bounds.max_alias_nodes {
+            self.error = Some(alias_budget_error(span, self.bounds.max_alias_nodes));
         } else if self.counts.nodes > self.bounds.max_nodes {
-            Some(format!(
-                "input expands to more than {} nodes",
-                self.bounds.max_nodes
-            ))
-        } else {
-            None
-        };
-        if let Some(message) = over {
-            self.error = Some(YamlError::at(span, message).with_hint(
-                "aliases that expand into themselves many times (a YAML bomb) are refused",
-            ));
+            self.error = Some(
+                YamlError::at(
+                    span,
+                    format!("input expands to more than {} nodes", self.bounds.max_nodes),
+                )
+                .with_hint(BOMB_HINT),
+            );
         }
     }
 }
@@ -772,15 +777,7 @@ impl MarkedEventReceiver for Builder {
                 self.alias_nodes = self.alias_nodes.saturating_add(size);
                 let max_alias_nodes = self.bounds.max_alias_nodes;
                 if self.alias_nodes > max_alias_nodes {
-                    self.fail(
-                        YamlError::at(
-                            span,
-                            format!("aliases expand to more than {max_alias_nodes} nodes"),
-                        )
-                        .with_hint(
-                            "aliases that expand into themselves many times (a YAML bomb) are refused",
-                        ),
-                    );
+                    self.fail(alias_budget_error(span, max_alias_nodes));
                     return;
                 }
                 if self.count(size, span) {
