@@ -77,6 +77,15 @@ const fn gate(kind: Kind, args: &'static [&'static str]) -> Consumer {
     }
 }
 
+/// A command that reports the problem in its own words and exit code, on stderr
+/// (`outdated`, whose exit 1 means "an update is out": invalid input is exit 2).
+const fn own(kind: Kind, args: &'static [&'static str]) -> Consumer {
+    Consumer {
+        own_wording: true,
+        ..run(kind, args)
+    }
+}
+
 use Kind::*;
 
 /// Every command that reads platform, lock, manifest or schema input, once per way of naming it.
@@ -149,6 +158,9 @@ const CONSUMERS: &[Consumer] = &[
     ),
     run(Set, &["explain", "--platform", "kvm", "--set", "{set}"]),
     gate(Tree, &["check", "--platforms", "."]),
+    // A remote that is not there: a platform that loads never reaches the network.
+    own(Platform, &["outdated", "--remote", "no-such-remote"]),
+    run(Lock, &["outdated", "--remote", "no-such-remote"]),
 ];
 
 /// How a case is put in place in the working directory.
@@ -270,7 +282,7 @@ fn committed_cases() -> Vec<Case> {
         );
         // spec.values meeting a key meshgen sets is found when the platform is resolved, after
         // it loads: named as the sweep places it, so that no load error comes first, and not
-        // for `platforms`, which lists what loads without rendering it.
+        // for `platforms` nor `outdated`, which read what loads without rendering it.
         let conflict = fragment.contains("meshgen sets");
         let bytes = if conflict {
             text.replace("\n  name: t\n", &format!("\n  name: {STEM}\n"))
@@ -280,7 +292,7 @@ fn committed_cases() -> Vec<Case> {
         };
         let mut case = Case::new(Platform, &label, Setup::Bytes(bytes), 1, &fragment);
         if conflict {
-            case.skip = &["platforms"];
+            case.skip = &["platforms", "outdated"];
         }
         cases.push(case);
     }
@@ -880,6 +892,8 @@ fn usage_errors() {
         (&["values", "--platform", "kvm", "--bogus"], "--bogus"),
         (&["vendor", "--check", "--update"], "--update"),
         (&["vendor", "9.9"], "9.9"),
+        (&["outdated", "--format", "yaml"], "yaml"),
+        (&["outdated"], "no platform files in platforms"),
         (&["schema", "--write", "a", "--check", "b"], "--check"),
         (&["lines", "extra"], "extra"),
         (&["validate"], "FILE"),

@@ -1,12 +1,13 @@
 //! `meshgen outdated`: which platforms are behind their line's newest release, as text or
 //! JSON (for bots that open update pull requests); exit 1 when `vendor --update` would move
-//! some (platforms pinned behind are listed, not counted).
+//! some (platforms pinned behind are listed, not counted), 2 when no report could be made.
 
 use std::path::PathBuf;
 
 use super::exit;
 use crate::error::{Error, Result};
 use crate::gitops::outdated;
+use crate::vendor::lock::Lock;
 
 /// How the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -14,13 +15,32 @@ pub enum Format {
     /// A block per release line.
     #[default]
     Text,
-    /// One JSON object: `remote`, `outdated`, and per line `line`, `followed`, `newest`,
-    /// `inUse` (`version`, `following`, `pinned`), `wouldMove`, `pinnedBehind` (`platform`, `version`).
+    /// One JSON object: `remote`, `lines` and `outdated` (see below).
     Json,
 }
 
+/// The end of `meshgen outdated --help`: the exit codes and the JSON format, which bots read.
+const AFTER_HELP: &str = "\
+Exit codes: 0 when `meshgen vendor --update` would move no platform (platforms pinned behind
+are listed, not counted: their pin is a choice), 1 when it would move some, 2 when the report
+could not be made (no platform files, an invalid one, an unreadable lock, a remote without a
+release of a line in use).
+
+--format json prints one object; versions are strings (\"1.11.8\"), platforms their names:
+  remote        where the releases were listed (after git's insteadOf)
+  lines[]       each line a platform uses, in line order:
+    line          \"0.6\", \"1.0\" or \"1.11\"
+    followed      the release the lock follows for the line, null when it follows none
+    newest        the newest release of the line at the remote
+    inUse[]       each release in use, in version order: version, following[] (platforms
+                  following the line), pinned[] (platforms naming it exactly)
+    wouldMove[]   followers `meshgen vendor --update` would move to newest
+    pinnedBehind[]  {platform, version}: exact pins older than newest
+  outdated      true when some line's wouldMove is not empty (exit code 1)";
+
 /// `meshgen outdated` arguments.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct OutdatedArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -41,18 +61,33 @@ pub struct OutdatedArgs {
 }
 
 pub fn run(args: &OutdatedArgs) -> Result<u8> {
-    let members = crate::gitops::fleet::read(&args.platforms)?.ok_or_else(|| {
-        Error::Usage(format!(
-            "no platform files in {}: nothing to report on (give --platforms DIR)",
-            args.platforms.display()
-        ))
-    })?;
-    let lock = crate::vendor::lock::Lock::load(&args.dir.join(crate::vendor::lock::FILE_NAME))?;
+    let lock = Lock::load(&args.dir.join(crate::vendor::lock::FILE_NAME))?;
+    let members = match crate::gitops::fleet::read(&args.platforms) {
+        Ok(Some(members)) => members,
+        Ok(None) => {
+            return Err(Error::Usage(format!(
+                "no platform files in {}: nothing to report on (give --platforms DIR)",
+                args.platforms.display()
+            )))
+        }
+        // Elsewhere invalid platform files are findings (exit 1); here exit 1 means "an
+        // update is out", which a bot acts on: they stop the report like any error (exit 2).
+        Err(err @ Error::Findings(_)) => {
+            anstream::eprintln!(
+                "{}\n{}the platform files above do not load, so which releases they use is unknown",
+                super::format_error(&err),
+                super::term::error_prefix()
+            );
+            return Ok(exit::FAILURE);
+        }
+        Err(err) => return Err(err),
+    };
     let (source, tags) = crate::vendor::remote_tags(
         &args.dir,
+        lock.as_ref(),
         args.remote.as_deref(),
         args.cache_dir.as_deref(),
-        &crate::vendor::Silent,
+        &super::vendor::Bar::new(),
     )?;
     let report = outdated::report(&members, lock.as_ref(), &tags, &source)?;
     let text = match args.format {

@@ -133,11 +133,11 @@ fn check(args: &VendorArgs) -> Result<u8> {
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise, so logs stay clean.
-/// Warnings and waits go to stderr as lines of their own.
-struct Bar(ProgressBar);
+/// Warnings and waits go to stderr as lines of their own. `outdated` shows it too.
+pub(super) struct Bar(ProgressBar);
 
 impl Bar {
-    fn new() -> Bar {
+    pub(super) fn new() -> Bar {
         if !std::io::stderr().is_terminal() {
             return Bar(ProgressBar::hidden());
         }

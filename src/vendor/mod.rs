@@ -168,23 +168,25 @@ fn open_and_list(
     Ok((cache, tags))
 }
 
-/// The tags of the remote the vendor directory `dir` is locked to (or `remote`, a URL or a
-/// local path), after git's `insteadOf`: (where they were read, tag names). Fetches nothing.
+/// The tags of `remote` (a URL or a local path), else of the remote of `lock` (the lock of
+/// the vendor directory `dir`), else of istio/istio, after git's `insteadOf` as read from
+/// `dir`'s repository: (where they were read, tag names). Fetches nothing.
 pub fn remote_tags(
     dir: &Path,
+    lock: Option<&Lock>,
     remote: Option<&str>,
     cache_dir: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<(String, Vec<String>)> {
-    let remote = match remote {
-        Some(given) => normalize_remote(given)?,
-        None => Lock::load(&dir.join(lock::FILE_NAME))?
-            .map(|l| l.remote)
-            .unwrap_or_else(|| lock::DEFAULT_REMOTE.to_string()),
+    let remote = match (remote, lock) {
+        (Some(given), _) => normalize_remote(given)?,
+        (None, Some(lock)) => lock.remote.clone(),
+        (None, None) => lock::DEFAULT_REMOTE.to_string(),
     };
     let source = fetch::rewrite_url(&remote, Some(dir));
-    let (_, tags) = open_and_list(cache_dir, &source, progress)?;
+    let listed = open_and_list(cache_dir, &source, progress);
     progress.finish();
+    let (_, tags) = listed?;
     Ok((source, tags))
 }
 
