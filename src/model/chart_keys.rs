@@ -303,6 +303,34 @@ fn since_entries(line: ReleaseLine) -> impl Iterator<Item = (&'static str, semve
     })
 }
 
+/// Keys earlier releases of the line declare that its pinned release does not (or declares
+/// with another kind), each with the first release without them
+/// (`data/chart-keys/<line>.until.txt`, written with the since list).
+fn until(line: ReleaseLine) -> &'static str {
+    match line {
+        ReleaseLine::V0_6 => "",
+        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.until.txt"),
+        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.until.txt"),
+    }
+}
+
+/// The key paths (split) that `version`'s charts declare although the line's list does not
+/// (or not with that kind): findings of `check_values` at or below them do not hold there.
+pub fn declared_only_before(version: &semver::Version) -> Vec<Vec<String>> {
+    let Some(line) = ReleaseLine::of_version(version) else {
+        return Vec::new();
+    };
+    until(line)
+        .lines()
+        .filter_map(|entry| {
+            let mut words = entry.split(' ');
+            let path = words.next()?;
+            let gone = semver::Version::parse(words.nth(1)?).ok()?;
+            (version < &gone).then(|| split_path(path))
+        })
+        .collect()
+}
+
 /// `spec.values` (at `base`) against the exact release: a key of the line's list that this
 /// release's charts do not declare yet is an error (only the outermost such key).
 pub fn check_release(
@@ -515,6 +543,25 @@ mod tests {
                 "{line}: every entry parses"
             );
         }
+    }
+
+    /// Keys only earlier releases declare: 1.0.0 to 1.0.5's `grafana.security.adminUser`,
+    /// and 1.0.0 to 1.0.2's string `grafana.image` (a map from 1.0.3).
+    #[test]
+    fn keys_of_earlier_releases_are_theirs() {
+        let before = |v: &str| declared_only_before(&semver::Version::parse(v).unwrap());
+        let at_102 = before("1.0.2");
+        assert!(
+            at_102.contains(&vec!["grafana".to_string(), "image".to_string()]),
+            "{at_102:?}"
+        );
+        assert!(at_102.contains(&split_path("grafana.security.adminUser")));
+        let at_105 = before("1.0.5");
+        assert!(!at_105.contains(&vec!["grafana".to_string(), "image".to_string()]));
+        assert!(at_105.contains(&split_path("kiali.dashboard.username")));
+        assert!(before("1.0.6").is_empty());
+        assert!(before("1.0.9").is_empty());
+        assert!(before("1.11.0").is_empty());
     }
 
     /// A key the line declares from 1.0.3 on is refused at 1.0.2, located, and accepted at

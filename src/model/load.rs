@@ -317,20 +317,37 @@ fn load_with(
         PathSegment::Key("spec".into()),
         PathSegment::Key("values".into()),
     ];
-    let values_findings = doc
+    let version = version_for.map(|version_for| version_for(file.spec.istio));
+    // Keys the exact release declares although the line's list (its newest release's) does not.
+    let older_keys = version
+        .as_ref()
+        .map(crate::model::chart_keys::declared_only_before)
+        .unwrap_or_default();
+    let values_findings: Vec<_> = doc
         .get(&values_path)
         .map(|values| {
             crate::model::chart_keys::check_values(file.spec.istio.line, values, &values_path)
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(f, _)| {
+            let keys: Vec<String> = f.path[values_path.len().min(f.path.len())..]
+                .iter()
+                .map(|s| match s {
+                    PathSegment::Key(k) => k.clone(),
+                    PathSegment::Index(i) => i.to_string(),
+                })
+                .collect();
+            !older_keys.iter().any(|older| keys.starts_with(older))
+        })
+        .collect();
     let mut findings = crate::model::rules::check(&file);
     let mut release_findings = Vec::new();
-    if let Some(version_for) = version_for {
-        let version = version_for(file.spec.istio);
-        findings.extend(crate::model::rules::check_version(&file, &version));
+    if let Some(version) = &version {
+        findings.extend(crate::model::rules::check_version(&file, version));
         if let Some(values) = doc.get(&values_path) {
             release_findings =
-                crate::model::chart_keys::check_release(&version, values, &values_path);
+                crate::model::chart_keys::check_release(version, values, &values_path);
         }
     }
     let mut out: Vec<Diagnostic> = findings

@@ -436,16 +436,55 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
                 format!(
                     "Istio {version}'s chart cannot switch mutual TLS off: with global.mtls.enabled false its post-install job still applies a mesh-wide MeshPolicy in PERMISSIVE mode"
                 ),
-                Some("use mtls: permissive (sidecars then accept plain text, and clients send it unless a DestinationRule asks for ISTIO_MUTUAL), or pin 1.0.0 to 1.0.2 in vendor/meshgen.lock".to_string()),
+                Some("use mtls: permissive (sidecars then accept plain text, and clients send it unless a DestinationRule asks for ISTIO_MUTUAL), or set spec.istio to a release from 1.0.0 to 1.0.2".to_string()),
             ),
             Some(MtlsMode::Permissive) if !always => f.error(
                 &["spec", "mtls"],
                 format!(
                     "Istio {version}'s chart has no permissive mutual TLS: with global.mtls.enabled false it applies no MeshPolicy, so sidecars accept plain text only"
                 ),
-                Some("vendor 1.0.3 or later (`meshgen vendor --update 1.0`), whose chart applies a PERMISSIVE MeshPolicy, or use mtls: disabled or strict".to_string()),
+                Some("set spec.istio to 1.0.3 or later, whose chart applies a PERMISSIVE MeshPolicy, or use mtls: disabled or strict".to_string()),
             ),
             _ => {}
+        }
+        // The line's port names are its newest release's; an earlier release may lack one
+        // (1.0.0 has no `tcp-dns-tls`), and a nodePort for it would vanish from the values.
+        let ports = crate::model::gateway_ports::default_ports(version, GatewayKind::Ingress);
+        let gateways = spec
+            .ingress_gateway
+            .iter()
+            .map(|g| {
+                (
+                    vec![PathSegment::Key("ingressGateway".into())],
+                    &g.node_ports,
+                )
+            })
+            .chain(spec.gateways.iter().enumerate().map(|(i, g)| {
+                (
+                    vec![PathSegment::Key("gateways".into()), PathSegment::Index(i)],
+                    &g.node_ports,
+                )
+            }));
+        for (at, node_ports) in gateways {
+            for name in node_ports
+                .keys()
+                .filter(|n| !ports.iter().any(|p| p.name == *n))
+            {
+                let mut path = vec![PathSegment::Key("spec".into())];
+                path.extend(at.iter().cloned());
+                path.extend([
+                    PathSegment::Key("nodePorts".into()),
+                    PathSegment::Key(name.clone()),
+                ]);
+                f.error_at(
+                    path,
+                    format!("Istio {version}'s ingress gateway has no port named `{name}`"),
+                    Some(format!(
+                        "remove it; its ports there: {}",
+                        ports.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    )),
+                );
+            }
         }
     }
     f.0

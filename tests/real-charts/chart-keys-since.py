@@ -2,6 +2,9 @@
 """Writes data/chart-keys/<line>.since.txt from a mirror of istio/istio: each key path of the
 line's pinned list (data/chart-keys/<line>.txt) that some earlier release of the line does
 not declare, with the first release from which every release up to the pin declares it.
+Writes data/chart-keys/<line>.until.txt too: each key path earlier releases declare that the
+pin does not (or declares with another kind: a string where the pin has a map), with the
+first release from which it is gone.
 
 Usage: chart-keys-since.py MIRROR   (a git repository holding the release tags)
 Key paths are written as in the key lists: a key holding a dot is bracketed, `a["b.c"]`;
@@ -26,19 +29,23 @@ def show(mirror: str, tag: str, path: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def flatten(node, prefix: str, out: set) -> None:
+def kind(value) -> str:
+    return {dict: "map", list: "list", str: "string", bool: "bool", int: "number", float: "number"}.get(type(value), "null")
+
+
+def flatten(node, prefix: str, out: dict) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             key = str(key)
             part = f'["{key}"]' if "." in key else key
             path = f"{prefix}{part}" if part.startswith("[") or not prefix else f"{prefix}.{part}"
-            out.add(path)
+            out[path] = kind(value)
             flatten(value, path, out)
 
 
-def declared(mirror: str, line: str, tag: str) -> set:
+def declared(mirror: str, line: str, tag: str) -> dict:
     _, umbrella, split = LINES[line]
-    keys: set = set()
+    keys: dict = {}
     if umbrella:
         flatten(yaml.safe_load(show(mirror, tag, f"{umbrella}/values.yaml")), "", keys)
         listing = subprocess.run(["git", "-C", mirror, "ls-tree", "--name-only", f"{tag}:{umbrella}/charts"],
@@ -58,7 +65,7 @@ def main() -> int:
     for line, (tags, _, _) in LINES.items():
         pinned = [k for k in (ROOT / f"data/chart-keys/{line}.txt").read_text().splitlines() if k]
         by_tag = {t: declared(mirror, line, t) for t in tags}
-        missing = set(pinned) - by_tag[tags[-1]]
+        missing = set(pinned) - set(by_tag[tags[-1]])
         if missing:
             print(f"{line}: the pinned list has keys {tags[-1]} does not declare: {sorted(missing)[:5]}")
             return 1
@@ -73,6 +80,20 @@ def main() -> int:
                 rows.append(f"{key} {since}\n")
         (ROOT / f"data/chart-keys/{line}.since.txt").write_text("".join(rows))
         print(f"{line}: {len(rows)} keys declared only from a later release than {tags[0]}")
+        pin = by_tag[tags[-1]]
+        until = {}
+        for i, tag in enumerate(tags[:-1]):
+            for key, k in by_tag[tag].items():
+                if pin.get(key) != k:
+                    # Gone (or of another kind) from the first later release that differs.
+                    gone = next(t for t in tags[i + 1:] if by_tag[t].get(key) != k)
+                    until[(key, k)] = max(until.get((key, k), tags[0]), gone, key=lambda t: tuple(map(int, t.split("."))))
+        # Only the outermost of nested keys: a key below one that is listed comes with it.
+        listed = sorted(until.items())
+        kept = [(key, k, u) for (key, k), u in listed
+                if not any(key.startswith(other + ".") or key.startswith(other + "[") for (other, _), _ in listed if other != key)]
+        (ROOT / f"data/chart-keys/{line}.until.txt").write_text("".join(f"{key} {k} {u}\n" for key, k, u in kept))
+        print(f"{line}: {len(kept)} keys declared (or of another kind) only before a later release")
     return 0
 
 
