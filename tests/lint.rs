@@ -306,3 +306,27 @@ fn check_lints_the_paths_meshgen_yaml_lists_in_every_format() {
         "{github}"
     );
 }
+
+/// The sidecar's ports depend on the exact release: 1.0.0 to 1.0.2's injector publishes no
+/// Prometheus port (1.0.3 added 15090), so a Service on 15090 is fine there.
+#[test]
+fn reserved_ports_follow_the_exact_release() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: m\nspec:\n  selector: {app: m}\n  ports:\n  - name: http-metrics\n    port: 15090\n";
+    let run = |istio: &str| {
+        let out = meshgen()
+            .args(["lint", "--istio", istio, "--format", "json", "-"])
+            .write_stdin(service)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "reserved-port")
+            .count()
+    };
+    assert_eq!(run("1.0.2"), 0);
+    assert_eq!(run("1.0.3"), 1);
+    assert_eq!(run("1.0"), 1);
+}

@@ -60,11 +60,15 @@ pub fn run(args: &LintArgs) -> Result<u8> {
                 })?;
             Target::platform(&resolved)
         }
-        None => Target::line(
-            args.istio
-                .expect("clap requires --istio without --platform")
-                .line,
-        ),
+        None => {
+            let istio = args
+                .istio
+                .expect("clap requires --istio without --platform");
+            Target {
+                release: istio.exact_version(),
+                ..Target::line(istio.line)
+            }
+        }
     };
     let mut settings = Settings {
         disabled: config.lint.disabled.clone(),

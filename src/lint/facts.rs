@@ -75,6 +75,21 @@ const fn reserved(port: i64, what: &'static str) -> ReservedPort {
 ///   15006 inbound (`pilot/pkg/networking/core/v1alpha3/listener.go`), 15021 health and 15090
 ///   Prometheus (`manifests/charts/istio-control/istio-discovery/files/injection-template.yaml`),
 ///   15053 DNS proxy (`tools/istio-iptables/pkg/constants/constants.go`).
+///
+/// At an exact release: 1.0.0 to 1.0.2's injector publishes no Prometheus port (1.0.3 added
+/// 15090), so those releases reserve 0.6's two.
+pub fn reserved_ports_at(
+    line: ReleaseLine,
+    release: Option<&semver::Version>,
+) -> &'static [ReservedPort] {
+    const PROMETHEUS_FROM: semver::Version = semver::Version::new(1, 0, 3);
+    match (line, release) {
+        (ReleaseLine::V1_0, Some(v)) if *v < PROMETHEUS_FROM => reserved_ports(ReleaseLine::V0_6),
+        _ => reserved_ports(line),
+    }
+}
+
+/// The line's reserved ports at its newest release.
 pub fn reserved_ports(line: ReleaseLine) -> &'static [ReservedPort] {
     const ADMIN: ReservedPort = reserved(15000, "Envoy's admin port");
     const OUTBOUND: ReservedPort = reserved(15001, "the port iptables redirects traffic to");

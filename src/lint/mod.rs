@@ -97,6 +97,8 @@ impl FromStr for Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub line: ReleaseLine,
+    /// The exact release, when a platform names it (its sidecar's ports differ by release).
+    pub release: Option<semver::Version>,
     /// `(namespace, name)` of the service accounts bound to the pod security policy, when the
     /// platform has one.
     pub psp_accounts: Option<Vec<(String, String)>>,
@@ -111,6 +113,7 @@ impl Target {
     pub fn line(line: ReleaseLine) -> Target {
         Target {
             line,
+            release: None,
             psp_accounts: None,
             injection_namespaces: None,
             platform: None,
@@ -120,6 +123,7 @@ impl Target {
     pub fn platform(platform: &ResolvedPlatform) -> Target {
         Target {
             line: platform.line,
+            release: Some(platform.version.clone()),
             psp_accounts: platform
                 .pod_security_policy
                 .as_ref()

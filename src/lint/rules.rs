@@ -199,6 +199,10 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
         })
         .collect();
 
+    let sidecar = Sidecar {
+        line,
+        ports: facts::reserved_ports_at(line, target.release.as_ref()),
+    };
     let mut injected_namespaces: BTreeSet<String> = target
         .injection_namespaces
         .iter()
@@ -224,7 +228,7 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
         pod_labels(pod, f, &mut out);
         let injected = injection(pod, target, &injected_namespaces, f, &mut out);
         if injected != Some(false) {
-            reserved_container_ports(pod, line, f, &mut out);
+            reserved_container_ports(pod, sidecar, f, &mut out);
             if injected == Some(true) {
                 psp_binding(pod, target, f, &mut out);
             }
@@ -245,7 +249,7 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
             .get(svc.object.namespace.as_str())
             .unwrap_or(&no_pods);
         app_label(svc, pods, file(svc.object), &mut out);
-        reserved_service_ports(svc, line, file(svc.object), &mut out);
+        reserved_service_ports(svc, sidecar, file(svc.object), &mut out);
     }
     protocol_conflicts(&services, &by_namespace, &names, &mut out);
     out
@@ -509,14 +513,19 @@ fn psp_binding(pod: &Pod, target: &Target, file: &str, out: &mut Vec<Diagnostic>
     ));
 }
 
-fn reserved(line: ReleaseLine, port: i64) -> Option<facts::ReservedPort> {
-    facts::reserved_ports(line)
-        .iter()
-        .copied()
-        .find(|r| r.port == port)
+/// The sidecar a target's pods get: its line, and the ports it takes at the target's release.
+#[derive(Clone, Copy)]
+struct Sidecar {
+    line: ReleaseLine,
+    ports: &'static [facts::ReservedPort],
 }
 
-fn reserved_message(line: ReleaseLine, r: facts::ReservedPort) -> (String, String) {
+fn reserved(sidecar: Sidecar, port: i64) -> Option<facts::ReservedPort> {
+    sidecar.ports.iter().copied().find(|r| r.port == port)
+}
+
+fn reserved_message(sidecar: Sidecar, r: facts::ReservedPort) -> (String, String) {
+    let line = sidecar.line;
     (
         format!(
             "port {} is {} of Istio {line}'s sidecar in every injected pod",
@@ -524,7 +533,8 @@ fn reserved_message(line: ReleaseLine, r: facts::ReservedPort) -> (String, Strin
         ),
         format!(
             "move the application off the sidecar's ports ({})",
-            facts::reserved_ports(line)
+            sidecar
+                .ports
                 .iter()
                 .map(|r| r.port.to_string())
                 .collect::<Vec<_>>()
@@ -533,7 +543,7 @@ fn reserved_message(line: ReleaseLine, r: facts::ReservedPort) -> (String, Strin
     )
 }
 
-fn reserved_container_ports(pod: &Pod, line: ReleaseLine, file: &str, out: &mut Vec<Diagnostic>) {
+fn reserved_container_ports(pod: &Pod, sidecar: Sidecar, file: &str, out: &mut Vec<Diagnostic>) {
     let Some(NodeValue::Seq(containers)) =
         get(pod.template, &["spec", "containers"]).map(|n| &n.value)
     else {
@@ -548,25 +558,25 @@ fn reserved_container_ports(pod: &Pod, line: ReleaseLine, file: &str, out: &mut 
             else {
                 continue;
             };
-            if let Some(r) = reserved(line, *number) {
+            if let Some(r) = reserved(sidecar, *number) {
                 let path = format!(
                     "{}spec.containers[{c}].ports[{p}].containerPort",
                     pod.prefix
                 );
                 let span = pod.object.node.locate_value(&segments(&path));
-                let (message, hint) = reserved_message(line, r);
+                let (message, hint) = reserved_message(sidecar, r);
                 out.push(finding(Rule::ReservedPort, file, span, path, message, hint));
             }
         }
     }
 }
 
-fn reserved_service_ports(svc: &Service, line: ReleaseLine, file: &str, out: &mut Vec<Diagnostic>) {
+fn reserved_service_ports(svc: &Service, sidecar: Sidecar, file: &str, out: &mut Vec<Diagnostic>) {
     for port in &svc.ports {
         let Ok(number) = port.target.parse::<i64>() else {
             continue;
         };
-        if let Some(r) = reserved(line, number) {
+        if let Some(r) = reserved(sidecar, number) {
             let base = format!("spec.ports[{}]", port.index);
             let node = get(&svc.object.node, &["spec", "ports"]);
             let field = match node.and_then(|n| match &n.value {
@@ -578,7 +588,7 @@ fn reserved_service_ports(svc: &Service, line: ReleaseLine, file: &str, out: &mu
             };
             let path = format!("{base}.{field}");
             let span = svc.object.node.locate_value(&segments(&path));
-            let (message, hint) = reserved_message(line, r);
+            let (message, hint) = reserved_message(sidecar, r);
             out.push(finding(
                 Rule::ReservedPort,
                 file,
