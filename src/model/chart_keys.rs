@@ -295,11 +295,27 @@ fn since(line: ReleaseLine) -> &'static str {
     }
 }
 
+/// Keys every release of the line declares but whose templates read them only from a later
+/// release (`data/chart-keys/<line>.read-since.txt`, facts read off the templates of each tag):
+/// set earlier, they would change nothing.
+fn read_since(line: ReleaseLine) -> &'static str {
+    match line {
+        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.read-since.txt"),
+        _ => "",
+    }
+}
+
 /// The entries of a `since` list: (key path, first release declaring it).
 fn since_entries(line: ReleaseLine) -> impl Iterator<Item = (&'static str, semver::Version)> {
-    since(line).lines().filter_map(|entry| {
+    entries(since(line))
+}
+
+/// `PATH VERSION` lines (a `#` starts a comment).
+fn entries(text: &'static str) -> impl Iterator<Item = (&'static str, semver::Version)> {
+    text.lines().filter_map(|entry| {
+        let entry = entry.split('#').next()?.trim();
         let (path, from) = entry.rsplit_once(' ')?;
-        Some((path, semver::Version::parse(from).ok()?))
+        Some((path.trim(), semver::Version::parse(from).ok()?))
     })
 }
 
@@ -343,7 +359,9 @@ pub fn check_release(
     };
     let mut reported: Vec<Vec<String>> = Vec::new();
     let mut out = Vec::new();
-    for (path, from) in since_entries(line).filter(|(_, from)| version < from) {
+    let declared = since_entries(line).map(|(p, v)| (p, v, "declare"));
+    let read = entries(read_since(line)).map(|(p, v)| (p, v, "read"));
+    for (path, from, what) in declared.chain(read).filter(|(_, from, _)| version < from) {
         let keys = split_path(path);
         if reported.iter().any(|r| keys.starts_with(r)) {
             continue;
@@ -357,7 +375,7 @@ pub fn check_release(
             error(
                 &at,
                 format!(
-                    "Istio {version}'s charts do not declare `{path}`: the line's charts declare it from {from} on"
+                    "Istio {version}'s charts do not {what} `{path}`: the line's charts {what} it from {from} on"
                 ),
                 Some(format!(
                     "remove it, or set spec.istio to {from} or a later release of {line}"
