@@ -83,12 +83,20 @@ pub fn report(args: &Paths) -> Result<Report> {
     let plan = crate::gitops::generate::plan(&args.platforms, &args.out, settings, true)?;
     report.platforms = plan.platforms;
     report.generated_files = plan.files;
+    let platforms_load = !plan.has_errors();
     report.findings.extend(plan.diagnostics);
 
     if let Some(lock) = &lock {
         // Releases no platform renders: a warning, since `meshgen vendor --prune` is a choice.
-        if let Some(members) = crate::gitops::fleet::read(&args.platforms).unwrap_or(None) {
-            let fleet = crate::gitops::fleet::versions(&members);
+        // What the platforms use, from the plan (read once); unknown while one does not load.
+        if platforms_load && plan.platforms > 0 {
+            let fleet: Vec<_> = plan
+                .rendered
+                .iter()
+                .map(|r| r.istio)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
             for version in crate::vendor::unused_releases(lock, &fleet) {
                 let unused = Diagnostic {
                     severity: Severity::Warning,

@@ -36,6 +36,8 @@ pub struct Settings<'a> {
 pub struct Rendered {
     pub values: PathBuf,
     pub line: crate::model::release_line::ReleaseLine,
+    /// The platform's `spec.istio`, for what the fleet uses.
+    pub istio: crate::model::release_line::IstioVersion,
     /// Chart directories relative to the vendor directory (`istio/<version>/<chart>`).
     pub charts: Vec<String>,
 }
@@ -336,9 +338,11 @@ fn plan_one(
         for_check,
     )?);
     add(&counters.compare, t);
+    let istio = loaded.file.spec.istio;
     let mut rendered = vec![Rendered {
         values: dir.join("values.yaml"),
         line: resolved.line,
+        istio,
         charts: resolved
             .install_charts()
             .map(|c| resolved.vendored_chart(c.name))
@@ -349,6 +353,7 @@ fn plan_one(
         rendered.extend(resolved.gateways.iter().map(|g| Rendered {
             values: dir.join(crate::render::values::gateway_values_file(&g.name)),
             line: resolved.line,
+            istio,
             charts: vec![resolved.vendored_chart(crate::render::values::EXTRA_GATEWAY_CHART)],
         }));
     }
