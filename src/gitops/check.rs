@@ -90,13 +90,7 @@ pub fn report(args: &Paths) -> Result<Report> {
         // Releases no platform renders: a warning, since `meshgen vendor --prune` is a choice.
         // What the platforms use, from the plan (read once); unknown while one does not load.
         if platforms_load && plan.platforms > 0 {
-            let fleet: Vec<_> = plan
-                .rendered
-                .iter()
-                .map(|r| r.istio)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let fleet = crate::gitops::fleet::distinct(plan.rendered.iter().map(|r| r.istio));
             for version in crate::vendor::unused_releases(lock, &fleet) {
                 let unused = Diagnostic {
                     severity: Severity::Warning,

@@ -48,6 +48,11 @@ pub fn read(dir: &Path) -> Result<Option<Vec<Member>>> {
 
 /// The distinct `spec.istio` values of `members`, in order.
 pub fn versions(members: &[Member]) -> Vec<IstioVersion> {
-    let set: std::collections::BTreeSet<IstioVersion> = members.iter().map(|m| m.istio).collect();
+    distinct(members.iter().map(|m| m.istio))
+}
+
+/// Distinct `spec.istio` values, in order: what a fleet uses.
+pub fn distinct(istio: impl IntoIterator<Item = IstioVersion>) -> Vec<IstioVersion> {
+    let set: std::collections::BTreeSet<IstioVersion> = istio.into_iter().collect();
     set.into_iter().collect()
 }
