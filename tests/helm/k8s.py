@@ -50,6 +50,7 @@ class Tally:
     def __init__(self) -> None:
         self.passed = 0
         self.failed = 0
+        self.skipped = 0  # checks a runner could not make here: counted, never silent
 
     def check(self, ok: bool, what: str) -> bool:
         if ok:
@@ -60,7 +61,7 @@ class Tally:
         return ok
 
     def summary(self) -> str:
-        return f"{self.passed} passed, {self.failed} failed"
+        return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
 
 SKIPPED_HOOK = re.compile(r"skipping unknown hooks?.*", re.IGNORECASE)

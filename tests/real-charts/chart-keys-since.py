@@ -43,21 +43,30 @@ def flatten(node, prefix: str, out: dict) -> None:
             flatten(value, path, out)
 
 
-def declared(mirror: str, line: str, tag: str) -> dict:
-    _, umbrella, split = LINES[line]
+def declared_by(read, listdir, umbrella: str | None, split: list[str] | None) -> dict:
+    """Key path -> kind of the charts' default values: an umbrella chart's values and its
+    sub-charts' under `<subchart>.`, or the union of split charts. `read(path)` gives a file's
+    text (None when absent), `listdir(path)` a directory's names: from git tags here, from a
+    vendored tree in tests/real-charts/run.py."""
     keys: dict = {}
     if umbrella:
-        flatten(yaml.safe_load(show(mirror, tag, f"{umbrella}/values.yaml")), "", keys)
-        listing = subprocess.run(["git", "-C", mirror, "ls-tree", "--name-only", f"{tag}:{umbrella}/charts"],
-                                 capture_output=True, text=True).stdout.split()
-        for sub in listing:
-            text = show(mirror, tag, f"{umbrella}/charts/{sub}/values.yaml")
+        flatten(yaml.safe_load(read(f"{umbrella}/values.yaml")) or {}, "", keys)
+        for sub in listdir(f"{umbrella}/charts"):
+            text = read(f"{umbrella}/charts/{sub}/values.yaml")
             if text:
                 flatten(yaml.safe_load(text) or {}, sub, keys)
     else:
         for chart in split:
-            flatten(yaml.safe_load(show(mirror, tag, f"manifests/charts/{chart}/values.yaml")) or {}, "", keys)
+            flatten(yaml.safe_load(read(f"{chart}/values.yaml")) or {}, "", keys)
     return keys
+
+
+def declared(mirror: str, line: str, tag: str) -> dict:
+    _, umbrella, split = LINES[line]
+    listdir = lambda path: subprocess.run(["git", "-C", mirror, "ls-tree", "--name-only", f"{tag}:{path}"],
+                                          capture_output=True, text=True).stdout.split()
+    return declared_by(lambda path: show(mirror, tag, path), listdir, umbrella,
+                       split and [f"manifests/charts/{chart}" for chart in split])
 
 
 def main() -> int:

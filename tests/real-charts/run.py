@@ -22,13 +22,14 @@ for the platforms of their line, and holds every values file against the charts 
 
 Usage: run.py MESHGEN [--remote URL|PATH] [--work DIR] [--line LINE]... [--platform NAME]...
               [--release VERSION]...
-Prints one line per failed check and per refused combination, a table of figures, then
-`N passed, N failed`; exits 1 on any failure.
+Prints one line per failed check and per expected refusal, a table of figures, then
+`N passed, N failed, N skipped`; exits 1 on any failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -44,6 +45,7 @@ import helm_python as helm
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/helm"))
 import k8s  # noqa: E402
+import refusals  # noqa: E402
 
 BUILTINS = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"]
 # HA platforms of the post-render tests, on their own line: the Flux patches through kustomize.
@@ -56,6 +58,7 @@ MTLS_FIXTURES = sorted(str(p) for p in (ROOT / "tests/fixtures/mtls").glob("*.ya
 LINES = ["0.6", "1.0", "1.11"]
 # The exact releases the seed documents run (0.6.0 is the line's one release, run as 0.6).
 SEED_RELEASES = ["1.0.0", "1.0.2", "1.11.4"]
+REFUSALS = refusals.load()
 tally = k8s.Tally()
 check = tally.check
 figures: list[dict] = []
@@ -66,10 +69,12 @@ def meshgen(binary: str, cwd: Path, *args: str, stdin: str | None = None) -> sub
 
 
 def kustomize_command() -> list[str] | None:
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
+    """Real kustomize: on PATH, or the kubectl .ci/run installs into the Helm venv."""
+    path = f"{os.environ.get('PATH', '')}{os.pathsep}{Path(sys.executable).parent}"
+    if found := shutil.which("kustomize", path=path):
+        return [found, "build"]
+    if found := shutil.which("kubectl", path=path):
+        return [found, "kustomize"]
     return None
 
 
@@ -107,13 +112,13 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
     own_line = line_of(str(own["istio"])) == line
     sets = ["--istio", istio, "--set", f"spec.kubernetes={kube}"]
     out = meshgen(binary, repo, "values", "--platform", platform, *sets)
-    # Refused: another line's platform, or a rule of the exact release (1.0's mtls before 1.0.3).
-    if out.returncode == 1 and (not own_line or istio != line):
-        errors = [l for l in out.stderr.splitlines() if ": warning: " not in l and not l.startswith("  hint")]
-        print(f"refused {label} (Kubernetes {kube}): {(errors or [''])[0]}", flush=True)
-        figures.append({"case": label, "kubernetes": kube, "refused": True})
-        return
-    if not check(out.returncode == 0, f"{label}: meshgen values exit {out.returncode}: {out.stderr.strip()}"):
+    # Refused only where tests/expected-refusals.txt says (another line's platform, a rule of
+    # the exact release such as 1.0's mtls before 1.0.3); a listed refusal that stops, fails.
+    expected, what = refusals.judge(REFUSALS, Path(platform).stem, istio, out.returncode, out.stderr)
+    if not check(expected, what) or out.returncode != 0:
+        if expected:
+            print(f"{what} (Kubernetes {kube})", flush=True)
+            figures.append({"case": label, "kubernetes": kube, "refused": True})
         return
     values_text = out.stdout
     values = helm.values_from_yaml(values_text)
@@ -244,17 +249,23 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
         patches = [p for r in renderers for p in (r.get("kustomize") or {}).get("patches") or []]
         if not patches:
             continue
-        if kustomize_cmd is None:
+        # A required check: without kustomize the Flux patches are unproven, a failure.
+        if not check(kustomize_cmd is not None, f"{where}: kustomize is not installed (kubectl or kustomize, "
+                     "as .ci/run installs): the Flux post-renderer patches cannot be checked"):
             row["kustomize"] = "not installed"
             continue
         built = kustomize(kustomize_cmd, result.manifest, patches)
         row["kustomize"] = "ok" if built.returncode == 0 else "REFUSED"
         if not check(built.returncode == 0, f"{where}: kustomize refuses the Flux post-renderer patches: {built.stderr.strip()[:400]}"):
             continue
+        # Every object, not only those meshgen changed: a patch meshgen leaves out shows too.
         by_kustomize = {(o.get("kind"), o["metadata"]["name"]): o for o in k8s.objects(built.stdout)}
-        for obj in changed:
-            key = (obj.get("kind"), obj["metadata"]["name"])
-            check(by_kustomize.get(key) == obj, f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
+        by_meshgen = {(o.get("kind"), o["metadata"]["name"]): o for o in after}
+        check(by_kustomize.keys() == by_meshgen.keys(),
+              f"{where}: Flux's kustomize and meshgen post-render output other objects: "
+              f"{sorted(by_kustomize.keys() ^ by_meshgen.keys(), key=str)[:4]}")
+        for key in sorted(by_kustomize.keys() & by_meshgen.keys(), key=str):
+            check(by_kustomize[key] == by_meshgen[key], f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
     for name in k8s.services_named(values_text):
         check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
     clashes = k8s.node_port_clashes(services_seen)
@@ -266,6 +277,35 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
             continue
         check(svc["metadata"].get("namespace") == want["namespace"], f"{label}: gateway {name} Service in {svc['metadata'].get('namespace')}, platform says {want['namespace']}")
         check(svc["spec"].get("selector") == want["selector"], f"{label}: gateway {name} selects {svc['spec'].get('selector')}, platform says {want['selector']}")
+
+
+def chart_keys_checks(work: Path, lines: list[str]) -> None:
+    """Each line's key list, read off the charts this run vendored (by chart-keys-since.py's
+    reading of the tags), is the one data/chart-keys/ compiles into meshgen: the run does not
+    take meshgen's own list on trust."""
+    spec = importlib.util.spec_from_file_location("chart_keys_since", ROOT / "tests/real-charts/chart-keys-since.py")
+    since = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(since)
+    for line in lines:
+        versions = sorted((d for d in (work / "vendor/istio").iterdir() if line_of(d.name) == line),
+                          key=lambda d: tuple(map(int, d.name.split("."))))
+        if not check(bool(versions), f"chart keys {line}: nothing vendored for the line"):
+            continue
+        top = versions[-1]
+        read = lambda path, top=top: (top / path).read_text() if (top / path).is_file() else None
+        listdir = lambda path, top=top: sorted(p.name for p in (top / path).iterdir()) if (top / path).is_dir() else []
+        split = None if line in ("0.6", "1.0") else ["base", "istio-discovery", "istio-ingress", "istio-egress"]
+        derived = since.declared_by(read, listdir, "istio" if split is None else None, split)
+        pinned = [k for k in (ROOT / f"data/chart-keys/{line}.txt").read_text().splitlines() if k]
+        check(sorted(derived) == sorted(pinned),
+              f"chart keys {line}: the charts of {top.name} declare {len(derived)} key paths, data/chart-keys/{line}.txt "
+              f"{len(pinned)}; only in the charts {sorted(set(derived) - set(pinned))[:5]}, "
+              f"only in the list {sorted(set(pinned) - set(derived))[:5]}")
+        # `null` in the list is "anything" (or charts of the line that disagree).
+        kinds = dict(l.rsplit(" ", 1) for l in (ROOT / f"data/chart-keys/{line}.types.txt").read_text().splitlines() if l)
+        wrong = [(k, derived[k], kinds[k]) for k in sorted(derived) if kinds.get(k, "null") != "null" and derived[k] != kinds[k]]
+        check(not wrong, f"chart keys {line}: kinds of {top.name}'s defaults (path, charts, list) differ from "
+              f"data/chart-keys/{line}.types.txt: {wrong[:5]}")
 
 
 def version_of(chart: str) -> tuple[int, ...]:
@@ -301,9 +341,10 @@ def main() -> int:
     vendored = meshgen(binary, work, "vendor", "--remote", opts.remote, *lines, *releases)
     if vendored.returncode != 0:
         print(f"FAIL meshgen vendor --remote {opts.remote}: {vendored.stderr.strip()}")
-        print("0 passed, 1 failed")
+        print("0 passed, 1 failed, 0 skipped")
         return 1
     print(vendored.stderr.strip(), flush=True)
+    chart_keys_checks(work, lines)
     # The platforms under test are the built-ins, found by name from the work directory.
     kustomize_cmd = kustomize_command()
     print(f"Helm library {helm.helm_sdk_version()}; kustomize: {' '.join(kustomize_cmd) if kustomize_cmd else 'not installed'}")
