@@ -108,8 +108,47 @@ pub fn post_render(data: &[u8]) {
                 let again = postrender::post_render(&out, &targets, Some(ha))
                     .unwrap_or_else(|e| panic!("own output refused: {e}\n{out}"));
                 assert_eq!(again, out, "post-render twice is once");
+                spread_as_asked(&out, &targets, ha);
             }
             Err(e) => assert!(e.to_string().contains("<stdin>"), "{e}"),
         }
+    }
+}
+
+/// What a post-render that changed nothing would fail: every target Deployment of the output
+/// (a `v1` List's items too) has the replicas asked for and a pod anti-affinity term of the
+/// kind asked for on the topology asked for.
+fn spread_as_asked(out: &str, targets: &[postrender::Target], ha: HaChange) {
+    let objects = postrender::parse_objects(out).unwrap_or_else(|e| panic!("own output unreadable: {e}\n{out}"));
+    let items = objects.iter().flat_map(|o| {
+        if o["kind"] == "List" && o["apiVersion"] == "v1" {
+            o["items"].as_array().cloned().unwrap_or_default()
+        } else {
+            vec![o.clone()]
+        }
+    });
+    for obj in items {
+        let name = &obj["metadata"]["name"];
+        if obj["kind"] != "Deployment" || !targets.iter().any(|t| name == t.name.as_str()) {
+            continue;
+        }
+        assert_eq!(obj["spec"]["replicas"], ha.replicas, "Deployment {name}: replicas\n{out}");
+        let anti = &obj["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+        let terms: Vec<&serde_json::Value> = match ha.spreading {
+            meshgen::model::platform::Spreading::Required => anti["requiredDuringSchedulingIgnoredDuringExecution"]
+                .as_array()
+                .map(|t| t.iter().collect())
+                .unwrap_or_default(),
+            _ => anti["preferredDuringSchedulingIgnoredDuringExecution"]
+                .as_array()
+                .map(|t| t.iter().map(|t| &t["podAffinityTerm"]).collect())
+                .unwrap_or_default(),
+        };
+        assert!(
+            terms.iter().any(|t| t["topologyKey"] == ha.topology_key.unwrap()),
+            "Deployment {name}: no {:?} anti-affinity term on {:?}: {anti}\n{out}",
+            ha.spreading,
+            ha.topology_key
+        );
     }
 }

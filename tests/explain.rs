@@ -106,31 +106,114 @@ fn rule(path: &str) -> Option<&'static [&'static str]> {
         .map(|(_, allowed)| *allowed)
 }
 
-/// The text an origin amounts to: its phrase, and for "platform file line N" that line.
+/// Lowercase without spaces, so that a rule's words ("high availability") meet a platform
+/// file's keys (`highAvailability`).
+fn squash(text: &str) -> String {
+    text.to_lowercase().replace(' ', "")
+}
+
+/// The key path of line `n` of a platform file: its own key under each enclosing key
+/// (`spec.ingressGateway.nodePorts.http2` for `http2: 30401`).
+fn key_path(source: &str, n: usize) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let key = |l: &str| {
+        l.trim_start_matches([' ', '-'])
+            .split(':')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '-']).len();
+    let mut path = vec![key(lines[n - 1])];
+    let mut depth = indent(lines[n - 1]);
+    for l in lines[..n - 1].iter().rev() {
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        if indent(l) < depth {
+            path.push(key(l));
+            depth = indent(l);
+        }
+    }
+    path.reverse();
+    path.join(".")
+}
+
+/// What an origin amounts to: its phrase, or for "platform file line N" only the key path of
+/// that line, so that a value is held to the very field that decides it (no other line of
+/// the file, however near, and no phrase around the citation stands in for it).
 fn evidence(e: &Explained, source: &str) -> String {
     const PHRASE: &str = "platform file line ";
-    let mut text = e.why.clone();
-    if let Some(start) = e.why.find(PHRASE) {
-        let digits: String = e.why[start + PHRASE.len()..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        let n: usize = digits.parse().unwrap();
-        let line = source
-            .lines()
-            .nth(n - 1)
-            .unwrap_or_else(|| panic!("{}: line {n} is past the file's end", e.path));
-        assert!(
-            !line.trim().is_empty() && !line.trim_start().starts_with('#'),
-            "{}: line {n} is blank or a comment",
-            e.path
-        );
-        // Keys above it (its enclosing fields) name it too: `http2: 30401` is a nodePort.
-        let above: Vec<&str> = source.lines().take(n).collect();
-        text.push(' ');
-        text.push_str(&above.join(" "));
+    let Some(start) = e.why.find(PHRASE) else {
+        return squash(&e.why);
+    };
+    let digits: String = e.why[start + PHRASE.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let n: usize = digits.parse().unwrap();
+    let line = source
+        .lines()
+        .nth(n - 1)
+        .unwrap_or_else(|| panic!("{}: line {n} is past the file's end", e.path));
+    assert!(
+        !line.trim().is_empty() && !line.trim_start().starts_with('#'),
+        "{}: line {n} is blank or a comment",
+        e.path
+    );
+    squash(&key_path(source, n))
+}
+
+/// Why an explanation is wrong, if it is: no rule, the fallback, evidence none of the rule's
+/// words name, a cited line of another gateway or add-on than the value's, or a node port
+/// cited from another port's line.
+fn wrong(e: &Explained, entries: &[Explained], source: &str) -> Option<String> {
+    let Some(allowed) = rule(&e.path) else {
+        return Some(format!("{} has no rule", e.path));
+    };
+    let text = evidence(e, source);
+    if e.why == FALLBACK || !allowed.iter().any(|a| text.contains(&squash(a))) {
+        return Some(format!(
+            "{} = {} explained by `{}`, expected one of {allowed:?}",
+            e.path, e.value, e.why
+        ));
     }
-    text
+    if !e.why.contains("platform file line ") {
+        return None;
+    }
+    let value_path = squash(&e.path);
+    for part in [
+        "ingressgateway",
+        "egressgateway",
+        "grafana",
+        "prometheus",
+        "zipkin",
+        "kiali",
+        "servicegraph",
+    ] {
+        let names_one = text.contains("gateway.") || text.contains(".addons.");
+        if value_path.contains(part) && names_one && !text.contains(part) {
+            return Some(format!(
+                "{} = {} explained by `{}`, a line of another gateway or add-on than {part}",
+                e.path, e.value, e.why
+            ));
+        }
+    }
+    // `...ports[i].nodePort`: the line of the port named by `...ports[i].name`.
+    if let Some(entry) = e.path.strip_suffix(".nodePort") {
+        let name = entries
+            .iter()
+            .find(|n| n.path == format!("{entry}.name"))
+            .map(|n| n.value.trim_matches('"').to_lowercase());
+        if name.as_deref() != text.rsplit('.').next() {
+            return Some(format!(
+                "{} = {} explained by `{}`, not the line of port {name:?}",
+                e.path, e.value, e.why
+            ));
+        }
+    }
+    None
 }
 
 fn explained(platform: &str, line: ReleaseLine, set: &[&str]) -> Option<(Vec<Explained>, String)> {
@@ -163,20 +246,12 @@ fn check(platform: &str, line: ReleaseLine, set: &[&str], failures: &mut Vec<Str
         return false;
     };
     for e in &entries {
-        let Some(allowed) = rule(&e.path) else {
-            failures.push(format!("{platform}@{line}: {} has no rule", e.path));
-            continue;
-        };
-        let text = evidence(e, &source);
         // A field --set wrote has no line; the test below holds which ones.
         if !set.is_empty() && e.why.contains("set with --set") {
             continue;
         }
-        if e.why == FALLBACK || !allowed.iter().any(|a| text.contains(a)) {
-            failures.push(format!(
-                "{platform}@{line}: {} = {} explained by `{}`, expected one of {allowed:?}",
-                e.path, e.value, e.why
-            ));
+        if let Some(problem) = wrong(e, &entries, &source) {
+            failures.push(format!("{platform}@{line}: {problem}"));
         }
     }
     true
@@ -241,5 +316,96 @@ fn the_test_catches_a_wrong_origin() {
         why: "The images of the Istio 1.11.8 release".into(),
     };
     let allowed = rule(&wrong.path).unwrap();
-    assert!(!allowed.iter().any(|a| evidence(&wrong, "").contains(a)));
+    assert!(!allowed
+        .iter()
+        .any(|a| evidence(&wrong, "").contains(&squash(a))));
+}
+
+#[test]
+fn the_test_holds_each_value_to_its_own_line() {
+    // pks's node ports, explained by a line of the file that is not theirs: `tracing: true`,
+    // and the line of another port, both fail; the port's own line passes.
+    let source = meshgen::model::load::Source::builtin("pks").unwrap().text;
+    let at = |needle: &str| source.lines().position(|l| l.trim() == needle).unwrap() + 1;
+    let entry = |path: &str, value: &str, why: String| Explained {
+        path: path.into(),
+        value: value.into(),
+        line: 0,
+        why,
+    };
+    let name = entry(
+        "gateways.istio-ingressgateway.ports[1].name",
+        "\"https\"",
+        "The chart's complete ports list".into(),
+    );
+    let cited = |n: usize| {
+        entry(
+            "gateways.istio-ingressgateway.ports[1].nodePort",
+            "30402",
+            format!("platform file line {n}"),
+        )
+    };
+    let entries = |e: &Explained| vec![name.clone(), e.clone()];
+    let tracing = cited(at("tracing: true"));
+    assert!(wrong(&tracing, &entries(&tracing), &source).is_some());
+    let http2 = cited(at("http2: 30401"));
+    assert!(wrong(&http2, &entries(&http2), &source).is_some());
+    let https = cited(at("https: 30402"));
+    assert_eq!(wrong(&https, &entries(&https), &source), None);
+    // The replicas explained by the tracing line, whatever phrase comes before it.
+    let replicas = entry(
+        "pilot.replicaCount",
+        "3",
+        format!("high availability: platform file line {}", at("tracing: true")),
+    );
+    assert!(wrong(&replicas, &[], &source).is_some());
+}
+
+/// A gateway port the platform gives no node port (its chart default lies outside the
+/// platform's range) is explained by its own default, not the port's before it. The chart
+/// defaults of 1.0's ingress gateway: http2 31380, https 31390, tcp 31400.
+#[test]
+#[ignore = "known bug in src/render (being fixed there): the values file writes each port's \
+            `no nodePort` comment after the entry, so explain gives https the reason of http2"]
+fn a_port_without_a_node_port_is_explained_by_its_own_default() {
+    let text = meshgen::model::load::Source::builtin("pks").unwrap().text;
+    let start = text.find("    nodePorts:").unwrap();
+    let end = text.find("  nodePortRange").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pks-no-node-ports.yaml");
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let request = PlatformRequest {
+        platform: path.to_string_lossy().into_owned(),
+        ..Default::default()
+    };
+    let version_for = |l| resolve::version_for(None, l);
+    let (_, resolved) = resolve::resolve_request(&request, dir.path(), &version_for).unwrap();
+    let values = meshgen::render::values::render(&resolved).unwrap();
+    let entries = explain_values(&values, FALLBACK).unwrap();
+    let defaults = [("http2", 31380), ("https", 31390), ("tcp", 31400)];
+    let mut checked = 0;
+    for (port, default) in defaults {
+        let name = entries
+            .iter()
+            .find(|e| {
+                e.path.starts_with("gateways.istio-ingressgateway.ports[")
+                    && e.path.ends_with(".name")
+                    && e.value == format!("\"{port}\"")
+            })
+            .unwrap_or_else(|| panic!("no port {port}"));
+        // Every value of the port's entry: one names its own default, none another's.
+        let entry = name.path.strip_suffix("name").unwrap();
+        let whys: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.path.starts_with(entry))
+            .map(|e| e.why.as_str())
+            .collect();
+        let cites = |n: u32| whys.iter().any(|w| w.contains(&format!("chart default {n} ")));
+        assert!(
+            cites(default) && defaults.iter().all(|(p, n)| *p == port || !cites(*n)),
+            "port {port}'s entry {entry}* is explained by {whys:?}, expected its own default {default}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
 }

@@ -130,8 +130,11 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         .unwrap_or(40);
     eprintln!("seed {seed}, {iterations} kills, an uninterrupted update takes {full:?}");
     let mut rng = Rng(seed);
-    let (mut old_seen, mut new_seen) = (0, 0);
-    for i in 0..iterations {
+    let (mut old_seen, mut new_seen, mut mid_write) = (0, 0, 0);
+    let baseline_files = contents(&baseline);
+    // One kill after `delay`; whether it landed mid-write (temporaries left, or the tree
+    // changed under the old lock), before any write (`Some(false)`) or after the lock.
+    let kill_at = |i: usize, delay: Duration| -> Option<bool> {
         copy_tree(&baseline, &vendor);
         // Every third run starts from an empty cache, so that kills also land in the fetch.
         let cache = if i % 3 == 0 {
@@ -141,22 +144,20 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         } else {
             warm_cache.clone()
         };
-        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
         let mut child = vendor_cmd(&cache, &vendor, &["--update"]).spawn().unwrap();
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL; a run that already finished is simply reaped
         let status = child.wait().unwrap();
 
         let lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
-        let which = if lock == old_lock {
-            old_seen += 1;
-            "old"
+        let landed = if lock == old_lock {
+            Some(!leftovers(&vendor).is_empty() || contents(&vendor) != baseline_files)
         } else if lock == new_lock {
-            new_seen += 1;
-            "new"
+            None
         } else {
             panic!("kill {i} after {delay:?}: the lock is neither the old nor the new one");
         };
+        let which = if landed.is_some() { "old" } else { "new" };
         if let Err(e) = check_passes(&cache, &vendor) {
             panic!("kill {i} after {delay:?} ({status}, {which} lock): {e}");
         }
@@ -174,8 +175,87 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         check_passes(&cache, &vendor).unwrap();
         let left = leftovers(&vendor);
         assert!(left.is_empty(), "after the recovering run: {left:?}");
+        landed
+    };
+    let mut window = Window::new(full);
+    let mut count = |landed: Option<bool>| match landed {
+        Some(torn) => {
+            old_seen += 1;
+            mid_write += usize::from(torn);
+        }
+        None => new_seen += 1,
+    };
+    let mut landed_mid_write = false;
+    for i in 0..iterations {
+        let delay = window.any(&mut rng);
+        let landed = kill_at(i, delay);
+        count(landed);
+        landed_mid_write |= landed == Some(true);
+        window.learn(delay, landed);
     }
-    eprintln!("{iterations} kills: {old_seen} left the old lock, {new_seen} the new one");
+    // At least one kill must land mid-write, or the test proved nothing about torn writes:
+    // aim between the latest kill that came too early and the earliest that came too late.
+    let mut extra = 0;
+    while !landed_mid_write {
+        assert!(
+            extra < 120,
+            "seed {seed}: no kill of {} landed mid-write (last window {window:?})",
+            iterations + extra
+        );
+        let delay = window.aimed(&mut rng);
+        let landed = kill_at(iterations + extra, delay);
+        count(landed);
+        landed_mid_write = landed == Some(true);
+        window.learn(delay, landed);
+        extra += 1;
+    }
+    eprintln!(
+        "{} kills: {old_seen} left the old lock ({mid_write} of them mid-write), {new_seen} the new one",
+        iterations + extra
+    );
+}
+
+/// Where kills land in a run that takes `full` uninterrupted: the latest delay that came
+/// before any write, the earliest that came after the last; aimed kills go between them,
+/// widening the window when timing noise crosses the two.
+#[derive(Debug)]
+struct Window {
+    full: Duration,
+    early: Duration,
+    late: Duration,
+}
+
+impl Window {
+    fn new(full: Duration) -> Window {
+        Window {
+            full,
+            early: Duration::ZERO,
+            late: full * 6 / 5,
+        }
+    }
+
+    /// Anywhere from the start to a little past the uninterrupted run's end.
+    fn any(&self, rng: &mut Rng) -> Duration {
+        Duration::from_micros(rng.next() % (self.full.as_micros() as u64 * 6 / 5 + 1))
+    }
+
+    fn aimed(&mut self, rng: &mut Rng) -> Duration {
+        if self.late <= self.early {
+            let widen = self.full / 10;
+            (self.early, self.late) = (self.late.saturating_sub(widen), self.early + widen);
+        }
+        let span = (self.late - self.early).as_micros() as u64;
+        self.early + Duration::from_micros(rng.next() % (span + 1))
+    }
+
+    /// `Some(false)`: before any write; `Some(true)`: mid-write; `None`: after the last.
+    fn learn(&mut self, delay: Duration, landed: Option<bool>) {
+        match landed {
+            Some(false) => self.early = self.early.max(delay),
+            None => self.late = self.late.min(delay),
+            Some(true) => {}
+        }
+    }
 }
 
 /// Every file under `dir` (recursively) with its content, temporaries left out.
@@ -260,10 +340,10 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let (mut torn_runs, mut untouched, mut finished) = (0, 0, 0);
-    for i in 0..iterations {
+    // One kill after `delay`: `Some(false)` before any write, `Some(true)` part-way (old and
+    // new files, each whole), `None` after the last write.
+    let kill_at = |i: usize, delay: Duration| -> Option<bool> {
         copy_tree(&baseline, &repo.join("generated"));
-        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
         let mut child = generate_cmd(&repo, &[]).spawn().unwrap();
         std::thread::sleep(delay);
         child.kill().unwrap();
@@ -283,11 +363,12 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
                 path.display()
             );
         }
-        match renewed {
-            0 => untouched += 1,
-            n if n == changing.len() => finished += 1,
-            _ => torn_runs += 1,
-        }
+        let temporaries = !leftovers(&repo.join("generated")).is_empty();
+        let landed = match renewed {
+            0 if !temporaries => Some(false),
+            n if n == changing.len() && !temporaries => None,
+            _ => Some(true),
+        };
         // The next run completes the tree and removes the killed run's temporaries.
         let out = generate_cmd(&repo, &[]).output().unwrap();
         assert!(
@@ -306,7 +387,39 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
             .status()
             .unwrap()
             .success());
+        landed
+    };
+    let (mut torn_runs, mut untouched, mut finished) = (0, 0, 0);
+    let mut count = |landed: Option<bool>| match landed {
+        Some(false) => untouched += 1,
+        Some(true) => torn_runs += 1,
+        None => finished += 1,
+    };
+    let mut window = Window::new(full);
+    let mut landed_mid_write = false;
+    for i in 0..iterations {
+        let delay = window.any(&mut rng);
+        let landed = kill_at(i, delay);
+        count(landed);
+        landed_mid_write |= landed == Some(true);
+        window.learn(delay, landed);
     }
+    // At least one kill must land part-way, or the test proved nothing about torn trees.
+    let mut extra = 0;
+    while !landed_mid_write && extra < 120 {
+        let delay = window.aimed(&mut rng);
+        let landed = kill_at(iterations + extra, delay);
+        count(landed);
+        landed_mid_write = landed == Some(true);
+        window.learn(delay, landed);
+        extra += 1;
+    }
+    assert!(
+        torn_runs > 0,
+        "seed {seed}: no kill of {} landed part-way (last window {window:?})",
+        iterations + extra
+    );
+    let iterations = iterations + extra;
     // A temporary a killed run left (planted, as a kill rarely lands inside a write): `check`
     // names it, `generate` removes it.
     let planted = repo.join("generated/p000/.meshgen-Ab12Cd.tmp");
@@ -500,32 +613,34 @@ fn an_impossible_target_fails_clearly_and_writes_nothing() {
         "x\n"
     );
 
-    // A read-only directory, unless this user writes anywhere (root): then say so and skip.
+    // A read-only directory. Root writes there whatever the mode says: as root the command
+    // runs as `nobody`, who owns the directory and may not write into it.
     use std::os::unix::fs::PermissionsExt;
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::write(ro.join("values.yaml"), "old\n").unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let root_writes = std::fs::write(ro.join("probe"), "x").is_ok();
-    let _ = std::fs::remove_file(ro.join("probe"));
-    if root_writes {
-        eprintln!(
-            "note: this user writes into mode-555 directories (root): read-only case skipped"
-        );
+    let mut cmd = if common::is_root() {
+        common::give_to_nobody(dir.path());
+        common::as_nobody()
     } else {
-        let out = meshgen(&cache)
-            .current_dir(dir.path())
-            .args(["values", "--platform", "kvm", "-o", "ro/values.yaml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("ro: Permission denied"), "{stderr}");
-        assert_eq!(listing(&ro), ["values.yaml"]);
-        assert_eq!(
-            std::fs::read_to_string(ro.join("values.yaml")).unwrap(),
-            "old\n"
-        );
-    }
+        std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"))
+    };
+    let out = cmd
+        .current_dir(dir.path())
+        .env("MESHGEN_CACHE_DIR", &cache)
+        .env("HOME", &cache)
+        .env_remove("MESHGEN_FAILPOINT")
+        .args(["values", "--platform", "kvm", "-o", "ro/values.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ro: Permission denied"), "{stderr}");
+    assert_eq!(listing(&ro), ["values.yaml"]);
+    assert_eq!(
+        std::fs::read_to_string(ro.join("values.yaml")).unwrap(),
+        "old\n"
+    );
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
 }

@@ -608,80 +608,87 @@ fn kvm_renders_from_a_fresh_directory_with_nothing_vendored() {
 
 mod properties {
     use super::*;
+    use std::collections::BTreeMap;
     use proptest::prelude::*;
 
-    fn platform_yaml() -> impl Strategy<Value = String> {
-        let providers = prop::sample::select(vec!["pks", "gke", "aws", "azure", "kvm", "minikube"]);
-        let lines = prop::sample::select(vec!["0.6", "1.0", "1.11"]);
-        let types = prop::sample::select(vec!["LoadBalancer", "NodePort", "ClusterIP"]);
-        let ports = prop::collection::btree_map(
-            prop::sample::select(vec![
-                "http",
-                "http2",
-                "https",
-                "tcp",
-                "status-port",
-                "tcp-dns-tls",
-            ]),
-            30000u16..32768,
-            0..4,
-        );
-        let annotation_values = prop::collection::vec(
-            prop::sample::select(vec![
-                "no",
-                "on",
-                "y",
-                "1_000",
-                "true",
-                "~",
-                "0x10",
-                "2024-01-01",
-                "plain",
-                "a: b",
-            ]),
-            0..3,
-        );
-        (
-            providers,
-            lines,
-            types,
-            ports,
-            prop::option::of(2u8..6),
-            any::<bool>(),
-            annotation_values,
-            any::<bool>(),
-        )
-            .prop_map(|(provider, line, ingress_type, ports, replicas, tracing, annotations, egress)| {
-                let mut text = format!(
-                    "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: prop\nspec:\n  provider: {provider}\n  istio: \"{line}\"\n  tracing: {tracing}\n  ingressGateway:\n    serviceType: {ingress_type}\n"
-                );
-                if !annotations.is_empty() {
-                    text.push_str("    annotations:\n");
-                    for (i, v) in annotations.iter().enumerate() {
-                        text.push_str(&format!("      example.com/a{i}: {}\n", serde_json::to_string(v).unwrap()));
+    /// A platform and what it asks for: the node ports and annotations of its ingress.
+    #[derive(Debug, Clone)]
+    struct Asked {
+        text: String,
+        node_ports: BTreeMap<&'static str, u16>,
+        annotations: Vec<&'static str>,
+    }
+
+    /// Valid platforms only, built per line from what the line accepts (no input is
+    /// discarded): node ports only on ports the line's ingress lets a platform set, inside
+    /// the provider's range and clear of the chart defaults, on a NodePort or LoadBalancer
+    /// Service; annotations and an egress gateway only from 1.0; no anti-affinity on 0.6.
+    fn platform_yaml() -> impl Strategy<Value = Asked> {
+        use meshgen::model::gateway_ports::{configurable_node_ports, GatewayKind};
+        let lines = prop::sample::select(vec![ReleaseLine::V0_6, ReleaseLine::V1_0, ReleaseLine::V1_11]);
+        lines.prop_flat_map(|line| {
+            let providers = prop::sample::select(vec!["pks", "gke", "aws", "azure", "kvm", "minikube"]);
+            let types = prop::sample::select(vec!["LoadBalancer", "NodePort", "ClusterIP"]);
+            let names = configurable_node_ports(line, GatewayKind::Ingress);
+            let wanted = prop::sample::subsequence(names.clone(), 0..=names.len());
+            // Offsets into the provider's range, distinct; PKS's range is 30400-30449.
+            let offsets = prop::collection::btree_set(0u16..50, names.len());
+            let annotation_values = prop::collection::vec(
+                prop::sample::select(vec![
+                    "no", "on", "y", "1_000", "true", "~", "0x10", "2024-01-01", "plain", "a: b",
+                ]),
+                if line == ReleaseLine::V0_6 { 0..1 } else { 0..3 },
+            );
+            let egress = if line == ReleaseLine::V0_6 { Just(false).boxed() } else { any::<bool>().boxed() };
+            (
+                providers,
+                types,
+                wanted,
+                offsets,
+                prop::option::of(2u8..6),
+                any::<bool>(),
+                annotation_values,
+                egress,
+            )
+                .prop_map(move |(provider, ingress_type, wanted, offsets, replicas, tracing, annotations, egress)| {
+                    let mut text = format!(
+                        "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: prop\nspec:\n  provider: {provider}\n  istio: \"{line}\"\n  tracing: {tracing}\n  ingressGateway:\n    serviceType: {ingress_type}\n"
+                    );
+                    if !annotations.is_empty() {
+                        text.push_str("    annotations:\n");
+                        for (i, v) in annotations.iter().enumerate() {
+                            text.push_str(&format!("      example.com/a{i}: {}\n", serde_json::to_string(v).unwrap()));
+                        }
                     }
-                }
-                if !ports.is_empty() {
-                    text.push_str("    nodePorts:\n");
-                    for (name, port) in &ports {
-                        text.push_str(&format!("      {name}: {port}\n"));
+                    // Below every chart default (31380 and up), so none is used twice.
+                    let base = if provider == "pks" { 30400 } else { 30000 };
+                    let node_ports: BTreeMap<&'static str, u16> = if ingress_type == "ClusterIP" {
+                        BTreeMap::new()
+                    } else {
+                        wanted.iter().zip(&offsets).map(|(n, o)| (*n, base + o)).collect()
+                    };
+                    if !node_ports.is_empty() {
+                        text.push_str("    nodePorts:\n");
+                        for (name, port) in &node_ports {
+                            text.push_str(&format!("      {name}: {port}\n"));
+                        }
                     }
-                }
-                text.push_str(&format!("  egressGateway:\n    enabled: {egress}\n"));
-                if let Some(r) = replicas {
-                    text.push_str(&format!("  highAvailability:\n    replicas: {r}\n    antiAffinity: none\n"));
-                }
-                text
-            })
+                    text.push_str(&format!("  egressGateway:\n    enabled: {egress}\n"));
+                    if let Some(r) = replicas {
+                        text.push_str(&format!("  highAvailability:\n    replicas: {r}\n    antiAffinity: none\n"));
+                    }
+                    Asked { text, node_ports, annotations }
+                })
+        })
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
-        fn valid_platforms_render_values_that_keep_their_invariants(text in platform_yaml()) {
-            let source = meshgen::model::load::Source { display: "prop.yaml".into(), path: None, text, name: None };
+        fn valid_platforms_render_values_that_keep_their_invariants(asked in platform_yaml()) {
+            let source = meshgen::model::load::Source { display: "prop.yaml".into(), path: None, text: asked.text.clone(), name: None };
             let loaded = meshgen::model::load::load(&source, &[]);
-            prop_assume!(loaded.is_ok());
+            prop_assert!(loaded.is_ok(), "a valid platform refused: {:?}\n{}", loaded.err(), asked.text);
             let loaded = loaded.unwrap();
             let line = loaded.file.spec.istio.line;
             let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
@@ -722,6 +729,34 @@ mod properties {
                 if let Some(n) = doc["ingress"]["service"]["nodePort"]["port"].as_u64() {
                     prop_assert!(range.contains(n as u16));
                 }
+            }
+            // Each node port asked for is the one its port gets.
+            for (name, port) in &asked.node_ports {
+                let got = if line == ReleaseLine::V0_6 {
+                    prop_assert_eq!(*name, "http");
+                    doc["ingress"]["service"]["nodePort"]["port"].as_u64()
+                } else {
+                    doc["gateways"]["istio-ingressgateway"]["ports"]
+                        .as_array()
+                        .and_then(|ports| ports.iter().find(|p| p["name"] == *name))
+                        .and_then(|p| p["nodePort"].as_u64())
+                };
+                prop_assert_eq!(got, Some(u64::from(*port)), "node port of {}", name);
+            }
+            // Each annotation asked for reaches the Service annotations as the string it is.
+            let annotations = &doc["gateways"]["istio-ingressgateway"]["serviceAnnotations"];
+            for (i, want) in asked.annotations.iter().enumerate() {
+                let key = format!("example.com/a{i}");
+                let got = annotations[&key].as_str();
+                prop_assert!(got.is_some(), "annotation {} missing: {}", key, annotations);
+                let got = got.unwrap().to_string();
+                // 1.0's template prints the value raw: what it prints reads back as the value.
+                let read = if line == ReleaseLine::V1_0 {
+                    meshgen::yaml::parse(&format!("k: {got}\n")).unwrap().to_json()["k"].as_str().map(str::to_string)
+                } else {
+                    Some(got)
+                };
+                prop_assert_eq!(read.as_deref(), Some(*want), "annotation {}", key);
             }
         }
     }

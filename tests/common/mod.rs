@@ -190,7 +190,7 @@ pub fn files_06() -> Files {
         &format!("{UMBRELLA}/charts/ingress/Chart.yaml"),
         "name: ingress\n",
     );
-    add(&mut f, INGRESS_DEPLOYMENT_06, TRAP_INGRESS_PORTS_06);
+    add(&mut f, INGRESS_DEPLOYMENT_06, &trap_ingress_ports_06());
     add(
         &mut f,
         TEMPLATE_06,
@@ -240,20 +240,16 @@ pub fn files_10(version: &str) -> Files {
             &format!("name: {sub}\n"),
         );
     }
-    add(&mut f, CRDS_10, &trap_crds("gateways.networking.istio.io"));
-    add(
-        &mut f,
-        CERTMANAGER_CRDS_10,
-        &trap_crds("issuers.certmanager.k8s.io"),
-    );
-    add(&mut f, JAEGER_INGRESS_10, TRAP_JAEGER_CONDITION_10);
+    add(&mut f, CRDS_10, &trap_crds_10());
+    add(&mut f, CERTMANAGER_CRDS_10, &trap_certmanager_crds_10());
+    add(&mut f, JAEGER_INGRESS_10, &trap_jaeger_condition_10());
     let patch: u64 = version
         .split(['.', '-'])
         .nth(2)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     if patch >= 3 {
-        add(&mut f, MIXER_DEPLOYMENT_10, TRAP_MIXER_PORTS_10);
+        add(&mut f, MIXER_DEPLOYMENT_10, &trap_mixer_ports_10());
     }
     if patch < 1 {
         add(&mut f, GATEWAY_DEPLOYMENT_10, TRAP_GATEWAY_APP_LABEL_10);
@@ -278,6 +274,8 @@ pub const JAEGER_INGRESS_10: &str =
     "install/kubernetes/helm/istio/charts/tracing/templates/ingress-jaeger.yaml";
 pub const TELEMETRY_GATEWAY_10: &str =
     "install/kubernetes/helm/istio/charts/telemetry-gateway/templates/gateway.yaml";
+// The two traps below only tags before 1.0.2 carry; the miniature charts are 1.0.9's, whose
+// Helm install they would break, so they are written here, once.
 /// 1.0.0 and 1.0.1's telemetry gateway condition, `(x) or (y)`.
 pub const TRAP_TELEMETRY_CONDITION_10: &str =
     "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n";
@@ -288,16 +286,37 @@ pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labe
 pub const MIXER_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
 
-/// 0.6.0's ingress container: port 443 as a second `containerPort` key of port 80's entry.
-pub const TRAP_INGRESS_PORTS_06: &str = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: istio-ingress\n          ports:\n            - containerPort: 80\n              containerPort: 443\n";
-/// 1.0's jaeger ingress condition, which today's Go templates refuse to run.
-pub const TRAP_JAEGER_CONDITION_10: &str = "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}\nkind: Ingress\n{{ end }}\n";
-/// 1.0.3 and later: mixer's two proxy containers open `ports:` twice.
-pub const TRAP_MIXER_PORTS_10: &str = "{{- define \"proxy\" }}\n        ports:\n        - containerPort: 9091\n{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n        - containerPort: {{ .Values.global.proxy.stats.prometheusPort }}\n{{ end }}\n{{- end }}\n{{- define \"telemetry\" }}\n        ports:\n        - containerPort: 9091\n{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n        - containerPort: {{ .Values.global.proxy.stats.prometheusPort }}\n{{ end }}\n{{- end }}\n";
+/// A file of the miniature charts in tests/fixtures/helm-charts, which the Helm harness
+/// vendors and installs: the one place the upstream traps that tag 1.0.9 (and 0.6.0) carries
+/// are written, so the vendoring tests and the harness cannot drift apart.
+fn miniature(path: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm-charts");
+    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
 
-/// A CRD behind Helm 2's `crd-install` hook, gated in a comment as 1.0's files are.
-pub fn trap_crds(name: &str) -> String {
-    format!("# {{{{ if .Values.global.crds }}}}\napiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}\n  annotations:\n    \"helm.sh/hook\": crd-install\n# {{{{ end }}}}\n")
+/// 0.6.0's ingress container: port 443 as a second `containerPort` key of port 80's entry.
+pub fn trap_ingress_ports_06() -> String {
+    miniature("0.6/istio/charts/ingress/templates/deployment.yaml")
+}
+
+/// 1.0's jaeger ingress condition, which today's Go templates refuse to run.
+pub fn trap_jaeger_condition_10() -> String {
+    miniature("1.0/istio/charts/tracing/templates/ingress-jaeger.yaml")
+}
+
+/// 1.0.3 and later: mixer's two proxy containers open `ports:` twice.
+pub fn trap_mixer_ports_10() -> String {
+    miniature("1.0/istio/charts/mixer/templates/deployment.yaml")
+}
+
+/// 1.0's CRDs behind Helm 2's `crd-install` hook, gated in a comment as 1.0's files are.
+pub fn trap_crds_10() -> String {
+    miniature("1.0/istio/templates/crds.yaml")
+}
+
+/// The certmanager sub-chart's CRD behind the same hook.
+pub fn trap_certmanager_crds_10() -> String {
+    miniature("1.0/istio/charts/certmanager/templates/crds.yaml")
 }
 
 /// 1.11.x: the split charts under manifests/charts/.
@@ -427,4 +446,63 @@ pub fn renamed(text: &str, name: &str) -> String {
     let start = text.find("\n  name: ").expect("a metadata.name line") + "\n  name: ".len();
     let end = start + text[start..].find('\n').unwrap();
     format!("{}{name}{}", &text[..start], &text[end..])
+}
+
+/// Whether this process is root, who reads and writes whatever the modes say: a permission
+/// case cannot be staged for it, so such cases run as `nobody` (see `as_nobody`).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// The meshgen binary as `nobody` runs it (through setpriv, root only): the test's own when
+/// nobody may run it there, else a copy in a directory nobody reaches (made once).
+pub fn as_nobody() -> std::process::Command {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let binary = BINARY.get_or_init(|| {
+        let own = PathBuf::from(env!("CARGO_BIN_EXE_meshgen"));
+        let runs = setpriv().arg(&own).arg("--version").output();
+        if runs.is_ok_and(|o| o.status.success()) {
+            return own;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("meshgen-as-nobody-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.join("meshgen");
+        std::fs::copy(&own, &copy).unwrap();
+        copy
+    });
+    let mut cmd = setpriv();
+    cmd.arg(binary);
+    cmd
+}
+
+fn setpriv() -> std::process::Command {
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]);
+    cmd
+}
+
+/// Gives `dir` and everything below it to `nobody` (for a case run `as_nobody`); the
+/// directories above it are opened for traversal.
+pub fn give_to_nobody(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    const NOBODY: u32 = 65534;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        }
+    }
+    for parent in dir.ancestors().skip(1) {
+        let meta = std::fs::metadata(parent).unwrap();
+        let mode = meta.permissions().mode();
+        if mode & 0o001 == 0 {
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o001)).unwrap();
+        }
+    }
 }
