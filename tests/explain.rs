@@ -162,7 +162,13 @@ fn evidence(e: &Explained, source: &str) -> String {
         "{}: line {n} is blank or a comment",
         e.path
     );
-    squash(&key_path(source, n))
+    // A flow map on the line (`grafana: { enabled: true, serviceType: NodePort }`) is the
+    // line's own fields.
+    let flow = line
+        .split_once(": {")
+        .map(|(_, inner)| format!(" {{{inner}"))
+        .unwrap_or_default();
+    squash(&format!("{}{flow}", key_path(source, n)))
 }
 
 /// Why an explanation is wrong, if it is: no rule, the fallback, evidence none of the rule's

@@ -904,14 +904,14 @@ fn usage_errors() {
     std::fs::create_dir_all(&work).unwrap();
     for (args, fragment) in cases {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let out = exec(&work, &args, Vec::new());
+        let out = exec(&work, &args, Vec::new(), false);
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(out.stderr.contains(fragment), "{args:?}: {}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{args:?}");
     }
     // `lines` reads no input: it must simply work.
-    let out = exec(&work, &["lines".to_string()], Vec::new());
+    let out = exec(&work, &["lines".to_string()], Vec::new(), false);
     assert_eq!(out.code, Some(0));
     assert!(out.stdout.contains("1.11"));
 }
