@@ -119,7 +119,8 @@ pub fn post_render(data: &[u8]) {
 /// (a `v1` List's items too) has the replicas asked for and a pod anti-affinity term of the
 /// kind asked for on the topology asked for.
 fn spread_as_asked(out: &str, targets: &[postrender::Target], ha: HaChange) {
-    let objects = postrender::parse_objects(out).unwrap_or_else(|e| panic!("own output unreadable: {e}\n{out}"));
+    let objects = postrender::parse_objects(out)
+        .unwrap_or_else(|e| panic!("own output unreadable: {e}\n{out}"));
     let items = objects.iter().flat_map(|o| {
         if o["kind"] == "List" && o["apiVersion"] == "v1" {
             o["items"].as_array().cloned().unwrap_or_default()
@@ -132,10 +133,14 @@ fn spread_as_asked(out: &str, targets: &[postrender::Target], ha: HaChange) {
         if obj["kind"] != "Deployment" || !targets.iter().any(|t| name == t.name.as_str()) {
             continue;
         }
-        assert_eq!(obj["spec"]["replicas"], ha.replicas, "Deployment {name}: replicas\n{out}");
+        assert_eq!(
+            obj["spec"]["replicas"], ha.replicas,
+            "Deployment {name}: replicas\n{out}"
+        );
         let anti = &obj["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
         let terms: Vec<&serde_json::Value> = match ha.spreading {
-            meshgen::model::platform::Spreading::Required => anti["requiredDuringSchedulingIgnoredDuringExecution"]
+            meshgen::model::platform::Spreading::Required => anti
+                ["requiredDuringSchedulingIgnoredDuringExecution"]
                 .as_array()
                 .map(|t| t.iter().collect())
                 .unwrap_or_default(),
@@ -145,7 +150,9 @@ fn spread_as_asked(out: &str, targets: &[postrender::Target], ha: HaChange) {
                 .unwrap_or_default(),
         };
         assert!(
-            terms.iter().any(|t| t["topologyKey"] == ha.topology_key.unwrap()),
+            terms
+                .iter()
+                .any(|t| t["topologyKey"] == ha.topology_key.unwrap()),
             "Deployment {name}: no {:?} anti-affinity term on {:?}: {anti}\n{out}",
             ha.spreading,
             ha.topology_key

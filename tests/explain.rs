@@ -362,7 +362,10 @@ fn the_test_holds_each_value_to_its_own_line() {
     let replicas = entry(
         "pilot.replicaCount",
         "3",
-        format!("high availability: platform file line {}", at("tracing: true")),
+        format!(
+            "high availability: platform file line {}",
+            at("tracing: true")
+        ),
     );
     assert!(wrong(&replicas, &[], &source).is_some());
 }
@@ -406,7 +409,10 @@ fn a_port_without_a_node_port_is_explained_by_its_own_default() {
             .filter(|e| e.path.starts_with(entry))
             .map(|e| e.why.as_str())
             .collect();
-        let cites = |n: u32| whys.iter().any(|w| w.contains(&format!("chart default {n} ")));
+        let cites = |n: u32| {
+            whys.iter()
+                .any(|w| w.contains(&format!("chart default {n} ")))
+        };
         assert!(
             cites(default) && defaults.iter().all(|(p, n)| *p == port || !cites(*n)),
             "port {port}'s entry {entry}* is explained by {whys:?}, expected its own default {default}"

@@ -115,8 +115,9 @@ fn platforms_lists_every_builtin_with_a_description() {
             .find_map(|l| l.strip_prefix("  description: "))
             .unwrap_or_else(|| panic!("{name} has no metadata.description"));
         assert!(
-            stdout.lines().any(|l| l.split_whitespace().next() == Some(name)
-                && l.contains(description.trim())),
+            stdout.lines().any(
+                |l| l.split_whitespace().next() == Some(name) && l.contains(description.trim())
+            ),
             "no line `{name} ... {description}` in:\n{stdout}"
         );
     }

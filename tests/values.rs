@@ -608,8 +608,8 @@ fn kvm_renders_from_a_fresh_directory_with_nothing_vendored() {
 
 mod properties {
     use super::*;
-    use std::collections::BTreeMap;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     /// A platform and what it asks for: the node ports and annotations of its ingress.
     #[derive(Debug, Clone)]
@@ -626,7 +626,11 @@ mod properties {
     /// anti-affinity on 0.6.
     fn platform_yaml() -> impl Strategy<Value = Asked> {
         use meshgen::model::gateway_ports::{configurable_node_ports, GatewayKind};
-        let lines = prop::sample::select(vec![ReleaseLine::V0_6, ReleaseLine::V1_0, ReleaseLine::V1_11]);
+        let lines = prop::sample::select(vec![
+            ReleaseLine::V0_6,
+            ReleaseLine::V1_0,
+            ReleaseLine::V1_11,
+        ]);
         lines.prop_flat_map(|line| {
             let providers = prop::sample::select(vec!["pks", "gke", "aws", "azure", "kvm", "minikube"]);
             // 0.6's ingress Service is never ClusterIP.

@@ -189,7 +189,9 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
         common::trap_certmanager_crds_10()
     );
     let jaeger = common::trap_jaeger_condition_10();
-    assert!(jaeger.contains("{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}\n"));
+    assert!(jaeger.contains(
+        "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}\n"
+    ));
     assert_eq!(
         read(&chart.join("charts/tracing/templates/ingress-jaeger.yaml")),
         jaeger.replace(

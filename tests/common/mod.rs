@@ -452,7 +452,9 @@ pub fn renamed(text: &str, name: &str) -> String {
 /// case cannot be staged for it, so such cases run as `nobody` (see `as_nobody`).
 pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The meshgen binary as `nobody` runs it (through setpriv, root only): the test's own when
@@ -502,7 +504,8 @@ pub fn give_to_nobody(dir: &Path) {
         let meta = std::fs::metadata(parent).unwrap();
         let mode = meta.permissions().mode();
         if mode & 0o001 == 0 {
-            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o001)).unwrap();
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o001))
+                .unwrap();
         }
     }
 }
