@@ -233,7 +233,7 @@ pub fn files_10(version: &str) -> Files {
         (b"#!/bin/sh\nexit 0\n".to_vec(), true),
     );
     // The traps meshgen's chart fixes remove, as the 1.0 tags carry them, in their sub-charts.
-    for sub in ["certmanager", "tracing", "mixer", "gateways"] {
+    for sub in ["certmanager", "tracing", "mixer", "gateways", "security", "grafana"] {
         add(
             &mut f,
             &format!("{UMBRELLA}/charts/{sub}/Chart.yaml"),
@@ -247,6 +247,8 @@ pub fn files_10(version: &str) -> Files {
         &trap_crds("issuers.certmanager.k8s.io"),
     );
     add(&mut f, JAEGER_INGRESS_10, TRAP_JAEGER_CONDITION_10);
+    add(&mut f, SECURITY_JOB_10, &install_job_10("security"));
+    add(&mut f, GRAFANA_JOB_10, &install_job_10("grafana"));
     let patch: u64 = version
         .split(['.', '-'])
         .nth(2)
@@ -285,6 +287,15 @@ pub const GATEWAY_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/gateways/templates/deployment.yaml";
 /// 1.0.0's gateway Deployment labels: `app` from `labels.istio`, then every label again.
 pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}\n    {{- range $key, $val := $spec.labels }}\n    {{ $key }}: {{ $val }}\n    {{- end }}\n";
+pub const SECURITY_JOB_10: &str =
+    "install/kubernetes/helm/istio/charts/security/templates/create-custom-resources-job.yaml";
+pub const GRAFANA_JOB_10: &str =
+    "install/kubernetes/helm/istio/charts/grafana/templates/create-custom-resources-job.yaml";
+/// 1.0's post-install Job applying a ConfigMap's custom resources (security: the MeshPolicy and
+/// DestinationRules; grafana: its Policy), with the account the file gives it.
+pub fn install_job_10(chart: &str) -> String {
+    format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: istio-{chart}-post-install-account\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: istio-{chart}-post-install\n  annotations:\n    \"helm.sh/hook\": post-install\n    \"helm.sh/hook-delete-policy\": hook-succeeded\nspec:\n  template:\n    spec:\n      containers:\n        - name: hyperkube\n          command: [ \"/bin/bash\", \"/tmp/{chart}/run.sh\", \"/tmp/{chart}/custom-resources.yaml\" ]\n")
+}
 pub const MIXER_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
 
