@@ -211,7 +211,9 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
     // rest of their charts stays.
     for sub in ["security", "grafana"] {
         assert!(!chart
-            .join(format!("charts/{sub}/templates/create-custom-resources-job.yaml"))
+            .join(format!(
+                "charts/{sub}/templates/create-custom-resources-job.yaml"
+            ))
             .exists());
         assert!(chart.join(format!("charts/{sub}/Chart.yaml")).exists());
     }

@@ -488,10 +488,12 @@ mod tests {
             .iter()
             .find(|f| f.name == "custom-resources-jobs-1.0")
             .unwrap();
-        let job = |hook: &str, applies: &str| ChartFile {
+        let job = |hook: &str, applies: &str| {
+            ChartFile {
             path: "charts/security/templates/create-custom-resources-job.yaml".into(),
             mode: crate::vendor::digest::MODE_FILE,
             content: format!("kind: ServiceAccount\n---\nkind: Job\nmetadata:\n  annotations:\n    \"helm.sh/hook\": {hook}\n    \"helm.sh/hook-delete-policy\": hook-succeeded\nspec:\n  command: [\"run.sh\", \"{applies}\"]\n").into_bytes(),
+        }
         };
         let other = ChartFile {
             path: "charts/security/templates/deployment.yaml".into(),
@@ -505,14 +507,21 @@ mod tests {
         apply_edit(fix.name, &fix.edits[0], &mut files, "1.0.9:x").unwrap();
         assert_eq!(files, vec![other.clone()], "the job's file alone goes");
         for (hook, applies, says) in [
-            ("post-install,post-upgrade", "/tmp/security/custom-resources.yaml", "0 post-install"),
+            (
+                "post-install,post-upgrade",
+                "/tmp/security/custom-resources.yaml",
+                "0 post-install",
+            ),
             ("post-install", "/tmp/other.yaml", "does not apply"),
         ] {
             let mut files = vec![job(hook, applies)];
             let err = apply_edit(fix.name, &fix.edits[0], &mut files, "1.0.9:x")
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains(says) && err.contains("custom-resources-jobs-1.0"), "{err}");
+            assert!(
+                err.contains(says) && err.contains("custom-resources-jobs-1.0"),
+                "{err}"
+            );
             assert_eq!(files.len(), 1, "nothing removed on a failed anchor");
         }
         let err = apply_edit(fix.name, &fix.edits[1], &mut vec![other], "1.0.9:x")

@@ -233,7 +233,14 @@ pub fn files_10(version: &str) -> Files {
         (b"#!/bin/sh\nexit 0\n".to_vec(), true),
     );
     // The traps meshgen's chart fixes remove, as the 1.0 tags carry them, in their sub-charts.
-    for sub in ["certmanager", "tracing", "mixer", "gateways", "security", "grafana"] {
+    for sub in [
+        "certmanager",
+        "tracing",
+        "mixer",
+        "gateways",
+        "security",
+        "grafana",
+    ] {
         add(
             &mut f,
             &format!("{UMBRELLA}/charts/{sub}/Chart.yaml"),

@@ -589,7 +589,7 @@ def miniature_remote(binary: str, work: Path) -> str:
                                     check=True, capture_output=True)
     for tag, base in (("1.0.2", "1.0.9"), ("1.11.4", "1.11.8")):
         git("checkout", "-q", base)
-        for chart in repo.rglob("Chart.yaml"):
+        for chart in [*repo.rglob("Chart.yaml"), *repo.rglob("requirements.yaml")]:
             chart.write_text(chart.read_text().replace(f"version: {base}", f"version: {tag}"))
         if tag == "1.0.2":
             cm = repo / "install/kubernetes/helm/istio/charts/security/templates/configmap.yaml"
