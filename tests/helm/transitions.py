@@ -274,9 +274,10 @@ class Repo:
             old.unlink()
         with open(self.path / "platforms" / f"{doc['metadata']['name']}.yaml", "w") as f:
             yaml.dump(doc, f)
-        out = self.meshgen("vendor", "--remote", self.remote, "--prune")
-        if out.returncode != 0:
-            raise RuntimeError(f"meshgen vendor: {out.stderr.strip()}")
+        for args in (("vendor", "--remote", self.remote, "--prune"), ("generate",)):
+            out = self.meshgen(*args)
+            if out.returncode != 0:
+                raise RuntimeError(f"meshgen {args[0]}: {out.stderr.strip()}")
 
     def commit(self, message: str) -> str:
         self.git("add", "-A")
@@ -347,7 +348,7 @@ def run_helm(cluster: Cluster, repo: Repo, platform: str, command: str) -> None:
     if verb == "uninstall":
         return helm_uninstall(cluster, positional[0], namespace)
     release, chart = positional[0], positional[1]
-    values_file = opts.get("-f", "values.yaml")
+    values_file = Path(opts.get("-f", "values.yaml")).name
     gateway = values_file.removeprefix("gateway-").removesuffix(".yaml") if values_file.startswith("gateway-") else None
     values = repo.values(platform, gateway)
     post = [repo.binary, "post-render", "--platform", platform] if "--post-renderer" in opts else None
@@ -527,7 +528,7 @@ def transition(binary: str, remote: str, work: Path, label: str, a: dict, b: dic
     steps = [s for p in platforms if p.get("name") == name for s in p.get("steps") or []]
     if flux:
         flux_reconcile(cluster, repo, name, before)
-        steps = [s for s in steps if not s.get("flux")]
+        steps = [s for s in steps if s.get("flux") != "automatic"]
     for step in steps:
         apply_step(cluster, repo, name, step)
     want = fresh_install(repo, name)
