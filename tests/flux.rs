@@ -302,11 +302,15 @@ fn post_renderers_ride_on_the_release_with_the_control_plane() {
 #[test]
 fn the_platform_manifests_come_along() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, manifests, stderr) = meshgen(dir.path(), &["manifests", "--platform", "kvm"]);
+    // On 1.11 without mtls the manifests hold no Istio custom resource: flux.yaml carries them.
+    let on_111 = ["--istio", "1.11", "--set", "spec.kubernetes=1.21"];
+    let mut args = vec!["manifests", "--platform", "kvm"];
+    args.extend_from_slice(&on_111);
+    let (code, manifests, stderr) = meshgen(dir.path(), &args);
     assert_eq!(code, Some(0), "{stderr}");
     let manifests = parse_objects(&manifests).unwrap();
     assert!(manifests.iter().any(|o| o["kind"] == "PodSecurityPolicy"));
-    let (objects, _) = flux("kvm", &[]);
+    let (objects, _) = flux("kvm", &on_111);
     let others: Vec<Value> = objects
         .iter()
         .filter(|o| !o["apiVersion"].as_str().unwrap().contains(".fluxcd.io/"))
@@ -760,11 +764,18 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
         (
             "plain",
             &common::renamed(
+                &EDGE_111.replace("  kubeConfigSecret:\n    name: edge-111.kubeconfig\n", ""),
+                "plain",
+            ),
+        ),
+        (
+            "local",
+            &common::renamed(
                 &EDGE.replace(
                     "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
                     "",
                 ),
-                "plain",
+                "local",
             ),
         ),
     ]);
@@ -792,8 +803,24 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
             "resources": ["manifests.yaml"],
         })
     );
-    // Only where a Kustomization reads the directory.
+    // Only where a Kustomization reads the directory: not for manifests without Istio custom
+    // resources in the cluster itself, but for 1.0's MeshPolicy, whose CRD a HelmRelease
+    // installs (a Kustomization without kubeConfig: the cluster Flux runs in).
     assert!(!root.join("generated/plain/kustomization.yaml").exists());
+    let local_kustomize =
+        std::fs::read_to_string(root.join("generated/local/kustomization.yaml")).unwrap();
+    assert_eq!(
+        meshgen::yaml::parse(&local_kustomize).unwrap().to_json(),
+        kustomize
+    );
+    let local =
+        parse_objects(&std::fs::read_to_string(root.join("generated/local/flux.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(local[1]["kind"], "Kustomization");
+    assert_eq!(local[1]["spec"]["path"], "./generated/local");
+    assert_eq!(local[1]["spec"]["prune"], true);
+    assert!(local[1]["spec"].get("kubeConfig").is_none());
+    assert!(local.iter().all(|o| o["kind"] != "MeshPolicy"));
     // flux.yaml holds the Kustomization and no raw manifests; manifests.yaml holds those.
     let flux =
         parse_objects(&std::fs::read_to_string(root.join("generated/edge/flux.yaml")).unwrap())
@@ -832,12 +859,15 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(std::fs::read_to_string(&kustomize_path).unwrap(), text);
 
-    // The platform no longer installs from a management cluster: the file is an orphan, and
-    // generate removes it (the raw manifests return to flux.yaml).
-    let plain_edge = EDGE.replace(
-        "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
-        "",
-    );
+    // The platform no longer installs from a management cluster, and its manifests hold no
+    // Istio custom resource (1.0.2 without mtls applies no MeshPolicy): the file is an orphan,
+    // and generate removes it (the raw manifests return to flux.yaml).
+    let plain_edge = EDGE
+        .replace(
+            "  kubeConfigSecret:\n    name: edge-kubeconfig\n    key: value.yaml\n",
+            "",
+        )
+        .replace("istio: \"1.0\"", "istio: \"1.0.2\"");
     std::fs::write(root.join("platforms/edge.yaml"), plain_edge).unwrap();
     let (code, stdout, _) = run(&["check"]);
     assert_eq!(code, Some(1));

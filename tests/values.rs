@@ -192,7 +192,12 @@ fn header_commands<'a>(values: &'a str, heading: &str) -> Vec<&'a str> {
 fn uninstall_undoes_the_install_in_reverse() {
     let mut checked = 0;
     for (platform, line, stdout) in rendered_builtins() {
-        let installs = header_commands(&stdout, "with Helm 3");
+        let steps = header_commands(&stdout, "with Helm 3");
+        let installs: Vec<&str> = steps
+            .iter()
+            .copied()
+            .filter(|c| c.starts_with("helm install"))
+            .collect();
         let uninstall = header_commands(&stdout, "Uninstall, in this order");
         let releases: Vec<String> = installs
             .iter()
@@ -220,11 +225,36 @@ fn uninstall_undoes_the_install_in_reverse() {
         assert!(manifests.status.success(), "{platform}@{line}");
         let manifests = String::from_utf8(manifests.stdout).unwrap();
         let apply = format!("meshgen manifests --platform {platform} | kubectl apply -f -");
+        // First, or (custom resources: 1.0's mesh policy, 1.11's PeerAuthentication) right
+        // after the release that installs their CRDs.
+        let first = header_commands(&stdout, "objects besides the charts") == [apply.as_str()];
+        let after = steps.iter().position(|c| *c == apply);
         assert_eq!(
-            header_commands(&stdout, "objects besides the charts") == [apply.as_str()],
+            first || after.is_some(),
             !manifests.is_empty(),
             "{platform}@{line}: the header applies the manifests exactly when there are some"
         );
+        if let Some(at) = after {
+            assert!(
+                !first && at > 0,
+                "{platform}@{line}: applied once, after a release"
+            );
+            let release = steps[at - 1].split_whitespace().nth(2).unwrap();
+            let custom = manifests.contains("kind: MeshPolicy")
+                || manifests.contains("kind: PeerAuthentication");
+            assert!(
+                custom,
+                "{platform}@{line}: after {release}, yet no custom resource"
+            );
+            assert_eq!(
+                release,
+                if line == ReleaseLine::V1_11 {
+                    "istio-base"
+                } else {
+                    "istio"
+                }
+            );
+        }
         let mut expected = Vec::new();
         let objects: Vec<(&str, &str)> = manifests
             .split("---\n")
@@ -237,9 +267,19 @@ fn uninstall_undoes_the_install_in_reverse() {
                 Some((field("kind: ")?, field("  name: ")?))
             })
             .collect();
+        // Istio's custom resources go with their CRDs (the last command).
         let cluster: Vec<&str> = objects
             .iter()
-            .filter(|(k, _)| *k != "Namespace")
+            .filter(|(k, _)| {
+                !matches!(
+                    *k,
+                    "Namespace"
+                        | "MeshPolicy"
+                        | "DestinationRule"
+                        | "Policy"
+                        | "PeerAuthentication"
+                )
+            })
             .map(|(k, _)| *k)
             .collect();
         if !cluster.is_empty() {

@@ -209,9 +209,20 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
         [
             "release-hub-tag",
             "crds-dir-1.0",
-            "jaeger-ingress-condition-1.0"
+            "jaeger-ingress-condition-1.0",
+            "custom-resources-jobs-1.0"
         ]
     );
+    // The post-install Jobs are gone (`meshgen manifests` applies what they applied); the
+    // rest of their charts stays.
+    for sub in ["security", "grafana"] {
+        assert!(!chart
+            .join(format!(
+                "charts/{sub}/templates/create-custom-resources-job.yaml"
+            ))
+            .exists());
+        assert!(chart.join(format!("charts/{sub}/Chart.yaml")).exists());
+    }
     // 0.6.0: port 443 its own entry.
     let ingress = read(
         &ws.chart("0.6.0", "istio")
@@ -301,10 +312,11 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
 /// fix, and nothing is written.
 #[test]
 fn a_chart_fix_whose_anchor_moved_fails_loudly_and_writes_nothing() {
-    let cases: [(&str, &str, &str); 3] = [
+    let cases: [(&str, &str, &str); 4] = [
         (common::JAEGER_INGRESS_10, "{{ if .Values.jaeger.ingress.enabled }}\n", "jaeger-ingress-condition-1.0"),
         (common::MIXER_DEPLOYMENT_10, "ports:\n", "mixer-proxy-ports-1.0"),
         (common::CRDS_10, "{{ if .Values.pilot.enabled }}\nkind: CustomResourceDefinition # crd-install\n{{ end }}\n", "crds-dir-1.0"),
+        (common::GRAFANA_JOB_10, &common::install_job_10("grafana").replace("post-install", "post-install,post-upgrade"), "custom-resources-jobs-1.0"),
     ];
     for (file, content, fix) in cases {
         let up = Upstream::empty();

@@ -106,7 +106,7 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     if let Some(warning) = flux::kubernetes_warning(&platform, with_manifests) {
         eprintln!("{warning}");
     }
-    if flux::remote_manifests(&platform, &manifests).is_some() {
+    if flux::manifests_kustomization(&platform, &manifests) {
         super::term::note(&format!(
             "note: the Kustomization {} applies {}/ ({} and manifests.yaml), \
              which `meshgen generate` writes here: run it and commit that directory",

@@ -82,7 +82,7 @@ pub fn platform_outputs(
     }
     if let Some(objects) = flux_objects {
         out.push(("flux.yaml".to_string(), format!("{header}{objects}")));
-        if crate::install::flux::remote_manifests(resolved, &manifests).is_some() {
+        if crate::install::flux::manifests_kustomization(resolved, &manifests) {
             let kustomize = crate::install::flux::kustomize_file();
             out.push((
                 crate::install::flux::KUSTOMIZE_FILE.to_string(),

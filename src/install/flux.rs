@@ -222,6 +222,19 @@ pub fn remote_manifests<'a>(
         .filter(|_| !manifests.is_empty())
 }
 
+/// Whether a Flux `Kustomization` applies the platform's manifests, from its generated
+/// directory, instead of `flux.yaml` carrying them: from a management cluster, and whenever
+/// they hold Istio custom resources whose CRDs a HelmRelease installs (1.0's MeshPolicy, 1.11's
+/// PeerAuthentication). kustomize-controller fails the whole apply of a stream holding a kind
+/// the cluster does not serve yet, so inline they would hold back the very HelmRelease that
+/// installs their CRDs; in their own Kustomization they are retried until the CRDs exist, then
+/// reapplied on every reconcile (what the charts' install-only jobs applied now follows git),
+/// and pruned when dropped.
+pub fn manifests_kustomization(platform: &ResolvedPlatform, manifests: &str) -> bool {
+    !manifests.is_empty()
+        && (platform.kube_config_secret.is_some() || platform.has_custom_resources())
+}
+
 /// The `kustomization.yaml` (after the generated-file header) that makes Flux apply only
 /// `manifests.yaml` of the platform's generated directory.
 pub fn kustomize_file() -> String {
@@ -268,10 +281,10 @@ fn generated_path(platform: &ResolvedPlatform, source: &Source, dir: &Path) -> R
 fn kustomization(
     platform: &ResolvedPlatform,
     source: &Source,
-    secret: &KubeConfigSecret,
+    secret: Option<&KubeConfigSecret>,
     path: String,
 ) -> Value {
-    json!({
+    let mut object = json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {
@@ -287,9 +300,12 @@ fn kustomization(
             },
             "path": path,
             "prune": true,
-            "kubeConfig": kube_config(secret),
         },
-    })
+    });
+    if let Some(secret) = secret {
+        object["spec"]["kubeConfig"] = kube_config(secret);
+    }
+    object
 }
 
 /// A path inside the GitRepository's artifact, as Flux wants it (`./` first), for a
@@ -408,7 +424,7 @@ pub struct Rendered<'a> {
 }
 
 /// The Flux objects of a platform, in apply order: the source, the Kustomization of the
-/// manifests (from a management cluster), then the releases.
+/// manifests (`manifests_kustomization`), then the releases.
 pub fn objects(
     platform: &ResolvedPlatform,
     source: &Source,
@@ -418,8 +434,9 @@ pub fn objects(
         .map_err(|e| Error::Render(format!("values do not parse back: {e}")))?
         .to_json();
     let mut objects = vec![git_repository(source)];
-    if let Some(secret) = remote_manifests(platform, rendered.manifests) {
+    if manifests_kustomization(platform, rendered.manifests) {
         let path = generated_path(platform, source, rendered.generated_dir)?;
+        let secret = remote_manifests(platform, rendered.manifests);
         objects.push(kustomization(platform, source, secret, path));
     }
     for chart in platform.install_charts() {
@@ -475,7 +492,7 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, rendered: Rendered) 
         out.push_str("---\n");
         out.push_str(&crate::render::emit::to_yaml(&object));
     }
-    if remote_manifests(platform, rendered.manifests).is_none() {
+    if !manifests_kustomization(platform, rendered.manifests) {
         out.push_str(rendered.manifests);
     }
     Ok(out)

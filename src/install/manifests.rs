@@ -2,7 +2,10 @@
 //! security policy that lets injected pods run Istio's privileged init container (with its
 //! ClusterRole and binding, as in the KVM seed), the namespaces labelled for injection, and on
 //! 1.11 the mesh-wide PeerAuthentication of `spec.mtls` (the 1.11 charts have no setting for it;
-//! its CRD comes with the `base` chart, so these objects are applied after that chart).
+//! its CRD comes with the `base` chart, so these objects are applied after that chart), and on
+//! 1.0 what the charts' post-install Jobs applied once (the chart fix `custom-resources-jobs-1.0`
+//! removes them): the MeshPolicy and DestinationRules of `global.mtls.enabled`, grafana's Policy.
+//! Their CRDs come with the `istio` release's `crds/`, so on 1.0 too they follow the release.
 //!
 //! The text is written directly rather than through a YAML emitter so that the output is
 //! byte-stable and every user-given string is double-quoted (a name like `true` or `1.0`
@@ -26,6 +29,74 @@ pub fn peer_authentication_mode(mode: MtlsMode) -> &'static str {
         MtlsMode::Disabled => "DISABLE",
         MtlsMode::Permissive => "PERMISSIVE",
         MtlsMode::Strict => "STRICT",
+    }
+}
+
+/// The port of grafana's Service in every 1.0 chart (`grafana.service.externalPort`).
+pub const GRAFANA_PORT_1_0: u64 = 3000;
+
+/// What 1.0's security chart applied at install for `global.mtls.enabled`: strict, a MeshPolicy
+/// without mode and DestinationRules asking ISTIO_MUTUAL (the API server excluded); else from
+/// 1.0.3 a PERMISSIVE MeshPolicy, before it nothing. The switch is `spec.mtls`, else a
+/// `spec.values` `global.mtls.enabled`, else the chart's default (false).
+fn mesh_policy_1_0(platform: &ResolvedPlatform, out: &mut String) {
+    let strict = platform.chart_mtls_enabled();
+    let origin = match &platform.mtls {
+        Some(mode) => format!("spec.mtls: {}", mode.value),
+        None if strict => "spec.values global.mtls.enabled".to_string(),
+        None => "the chart's default".to_string(),
+    };
+    let labels = "  labels:\n    app: \"istio-security\"\n";
+    let namespace = q(&platform.namespace.value);
+    if strict {
+        let _ = write!(
+            out,
+            "---\n\
+             # Mesh-wide mutual TLS ({origin}), as the security chart's post-install job applied it once.\n\
+             apiVersion: authentication.istio.io/v1alpha1\n\
+             kind: MeshPolicy\n\
+             metadata:\n  name: {name}\n{labels}\
+             spec:\n  peers:\n  - mtls: {{}}\n\
+             ---\n\
+             # Clients ask mutual TLS of every service of the mesh.\n\
+             apiVersion: networking.istio.io/v1alpha3\n\
+             kind: DestinationRule\n\
+             metadata:\n  name: \"default\"\n  namespace: {namespace}\n{labels}\
+             spec:\n  host: \"*.local\"\n  trafficPolicy:\n    tls:\n      mode: \"ISTIO_MUTUAL\"\n\
+             ---\n\
+             # The Kubernetes API server has no sidecar: plain TLS to it.\n\
+             apiVersion: networking.istio.io/v1alpha3\n\
+             kind: DestinationRule\n\
+             metadata:\n  name: \"api-server\"\n  namespace: {namespace}\n{labels}\
+             spec:\n  host: \"kubernetes.default.svc.cluster.local\"\n  trafficPolicy:\n    tls:\n      mode: \"DISABLE\"\n",
+            name = q(MESH_POLICY_NAME),
+        );
+    } else if platform.version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM {
+        let _ = write!(
+            out,
+            "---\n\
+             # Mesh-wide mutual TLS ({origin}): PERMISSIVE, as the security chart's post-install job applied it once.\n\
+             apiVersion: authentication.istio.io/v1alpha1\n\
+             kind: MeshPolicy\n\
+             metadata:\n  name: {name}\n{labels}\
+             spec:\n  peers:\n  - mtls:\n      mode: \"PERMISSIVE\"\n",
+            name = q(MESH_POLICY_NAME),
+        );
+    }
+    if platform.addon_enabled(crate::model::platform::AddonKind::Grafana) {
+        let port = platform
+            .chart_value(&["grafana", "service", "externalPort"])
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(GRAFANA_PORT_1_0);
+        let _ = write!(
+            out,
+            "---\n\
+             # Grafana's port without mutual TLS, as the grafana chart's post-install job applied it once.\n\
+             apiVersion: authentication.istio.io/v1alpha1\n\
+             kind: Policy\n\
+             metadata:\n  name: \"grafana-ports-mtls-disabled\"\n  namespace: {namespace}\n\
+             spec:\n  targets:\n  - name: \"grafana\"\n    ports:\n    - number: {port}\n"
+        );
     }
 }
 
@@ -123,14 +194,18 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
             );
         }
     }
-    // Applied by a pruning Flux Kustomization (`kubeConfigSecret`), a namespace dropped from
-    // the list would be deleted with every workload in it: Flux must leave it alone.
-    let keep = if platform.kube_config_secret.is_some() {
+    // Applied by a pruning Flux Kustomization (`kubeConfigSecret`, or custom resources: see
+    // `flux::manifests_kustomization`), a namespace dropped from the list would be deleted with
+    // every workload in it: Flux must leave it alone.
+    let keep = if platform.kube_config_secret.is_some() || platform.has_custom_resources() {
         "  annotations:\n    \"kustomize.toolkit.fluxcd.io/prune\": \"disabled\"\n"
     } else {
         ""
     };
-    // 0.6 and 1.0 set the mode through their charts (values); 1.11's charts cannot.
+    if platform.line == ReleaseLine::V1_0 {
+        mesh_policy_1_0(platform, &mut out);
+    }
+    // 0.6 sets the mode through its chart (values); 1.11's charts cannot.
     if let (ReleaseLine::V1_11, Some(mtls)) = (platform.line, &platform.mtls) {
         let _ = write!(
             out,

@@ -160,11 +160,66 @@ impl ResolvedPlatform {
     }
 
     /// Whether `meshgen manifests` has objects for this platform (its pod security policy,
-    /// its injection namespaces, 1.11's PeerAuthentication).
+    /// its injection namespaces, 1.11's PeerAuthentication, 1.0's mesh policy objects).
     pub fn has_manifests(&self) -> bool {
         self.pod_security_policy.is_some()
             || !self.injection_namespaces.is_empty()
-            || (self.line == ReleaseLine::V1_11 && self.mtls.is_some())
+            || self.has_custom_resources()
+    }
+
+    /// Whether `meshgen manifests` holds Istio custom resources, whose CRDs a release installs
+    /// (1.11's PeerAuthentication: `istio-base`; 1.0's MeshPolicy, DestinationRules and
+    /// grafana's Policy: `istio`), so the manifests are applied after that release.
+    pub fn has_custom_resources(&self) -> bool {
+        match self.line {
+            ReleaseLine::V1_11 => self.mtls.is_some(),
+            ReleaseLine::V1_0 => {
+                self.chart_mtls_enabled()
+                    || self.version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM
+                    || self.addon_enabled(AddonKind::Grafana)
+            }
+            ReleaseLine::V0_6 => false,
+        }
+    }
+
+    /// A key of `spec.values` (`["global", "mtls", "enabled"]`), if the platform sets it.
+    pub fn chart_value(&self, path: &[&str]) -> Option<&serde_json::Value> {
+        fn find<'a>(values: &'a [ChartValue], path: &[&str]) -> Option<&'a serde_json::Value> {
+            let (first, rest) = path.split_first()?;
+            let entry = values.iter().rev().find(|v| v.key == *first)?;
+            match (&entry.value, rest.is_empty()) {
+                (ChartValueNode::Value(v), true) => Some(v),
+                (ChartValueNode::Map(children), false) => find(children, rest),
+                _ => None,
+            }
+        }
+        find(&self.values, path)
+    }
+
+    /// 0.6 and 1.0: the chart's mutual TLS switch as the values set it: `spec.mtls` strict, else
+    /// a `spec.values` `global.mtls.enabled`, else the chart's default (off).
+    pub fn chart_mtls_enabled(&self) -> bool {
+        match &self.mtls {
+            Some(mode) => mode.value == MtlsMode::Strict,
+            None => self
+                .chart_value(&["global", "mtls", "enabled"])
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+
+    /// Whether an add-on's chart is on: `spec.addons`, else `spec.values` `<addon>.enabled`,
+    /// else off (every line's default for the add-ons meshgen types).
+    pub fn addon_enabled(&self, kind: AddonKind) -> bool {
+        self.addons
+            .iter()
+            .find(|a| a.kind == kind)
+            .map(|a| a.enabled)
+            .or_else(|| {
+                self.chart_value(&[kind.as_str(), "enabled"])
+                    .and_then(serde_json::Value::as_bool)
+            })
+            .unwrap_or(false)
     }
 
     /// The charts to install, in order: the line's default charts, without the egress

@@ -185,8 +185,11 @@ struct View {
     trace_sampling: Option<String>,
     trace_sampling_why: String,
     mtls: Option<MtlsView>,
-    /// 1.11 with an mtls mode: the PeerAuthentication of `meshgen manifests` needs base's CRDs.
-    peer_authentication: bool,
+    /// The release whose CRDs the custom resources of `meshgen manifests` need (1.11's
+    /// PeerAuthentication: `istio-base`; 1.0's MeshPolicy and the rest: `istio`): the manifests
+    /// are applied right after it, for the reason given.
+    manifests_after: Option<&'static str>,
+    manifests_why: &'static str,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
     resources_why: String,
@@ -448,7 +451,14 @@ fn view(platform: &ResolvedPlatform) -> View {
             .map(|p| p.origin.describe())
             .unwrap_or_default(),
         mtls,
-        peer_authentication: line == ReleaseLine::V1_11 && platform.mtls.is_some(),
+        manifests_after: platform.has_custom_resources().then_some(match line {
+            ReleaseLine::V1_11 => "istio-base",
+            _ => "istio",
+        }),
+        manifests_why: match line {
+            ReleaseLine::V1_11 => "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
+            _ => "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
+        },
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
@@ -471,10 +481,10 @@ fn mtls_view(
         }
         ReleaseLine::V0_6 => "no mutual TLS, the chart's default".to_string(),
         ReleaseLine::V1_0 if strict => {
-            "the security chart's post-install job applies a MeshPolicy without mode (STRICT) and DestinationRules asking ISTIO_MUTUAL (the Kubernetes API excluded)".to_string()
+            "`meshgen manifests` applies a MeshPolicy without mode (STRICT) and DestinationRules asking ISTIO_MUTUAL (the Kubernetes API excluded), as the security chart's post-install job did at install only".to_string()
         }
         ReleaseLine::V1_0 if *version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM => {
-            "the chart's default: the security chart's post-install job applies a PERMISSIVE MeshPolicy".to_string()
+            "the chart's default: `meshgen manifests` applies a PERMISSIVE MeshPolicy, as the security chart's post-install job did at install only".to_string()
         }
         ReleaseLine::V1_0 => {
             "the chart's default: no MeshPolicy, so sidecars accept plain text only".to_string()
@@ -652,6 +662,7 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
     view.installs = installs(platform, Some(gateway));
     view.uninstall = uninstall_steps(platform, Some(gateway));
     view.has_manifests = false;
+    view.manifests_after = None;
     view.post_render = false;
     view.egress = None;
     view.extra_gateways = Vec::new();

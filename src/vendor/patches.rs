@@ -175,6 +175,13 @@ pub enum Edit {
         from: &'static str,
         to: &'static str,
     },
+    /// Remove a template whose only hook is the `post-install` Job that applies `applies` with
+    /// kubectl (with the account, role and binding the file gives that Job): what it delivered
+    /// at install only, `meshgen manifests` now reapplies on every change.
+    DropInstallJob {
+        file: &'static str,
+        applies: &'static str,
+    },
 }
 
 /// 1.0's umbrella chart, as vendored.
@@ -258,6 +265,26 @@ pub const CHART_FIXES: &[ChartFix] = &[
             count: 2,
         }],
     },
+    // The security chart's post-install Job applies the MeshPolicy and `*.local`
+    // DestinationRules, grafana's its `grafana-ports-mtls-disabled` Policy: only at install, so
+    // a later change of `spec.mtls` or of the add-ons never reached the mesh. `meshgen
+    // manifests` applies the same objects on every change; the Jobs would fight it at install.
+    ChartFix {
+        name: "custom-resources-jobs-1.0",
+        line: ReleaseLine::V1_0,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[
+            Edit::DropInstallJob {
+                file: "charts/security/templates/create-custom-resources-job.yaml",
+                applies: "/tmp/security/custom-resources.yaml",
+            },
+            Edit::DropInstallJob {
+                file: "charts/grafana/templates/create-custom-resources-job.yaml",
+                applies: "/tmp/grafana/custom-resources.yaml",
+            },
+        ],
+    },
     // The ingress container lists port 443 as a second `containerPort` key of port 80's entry.
     ChartFix {
         name: "ingress-container-ports-0.6",
@@ -279,7 +306,7 @@ pub fn apply_chart_fixes(
     line: ReleaseLine,
     chart: &str,
     version: &semver::Version,
-    files: &mut [ChartFile],
+    files: &mut Vec<ChartFile>,
     origin: &str,
 ) -> Result<Vec<String>> {
     let mut applied = Vec::new();
@@ -304,7 +331,7 @@ pub fn apply_chart_fixes(
     Ok(applied)
 }
 
-fn apply_edit(fix: &str, edit: &Edit, files: &mut [ChartFile], origin: &str) -> Result<()> {
+fn apply_edit(fix: &str, edit: &Edit, files: &mut Vec<ChartFile>, origin: &str) -> Result<()> {
     let fail = |file: &str, why: String| {
         Err(Error::Vendor(format!(
             "{origin}/{file}: chart fix `{fix}` cannot apply: {why}; upstream differs from what meshgen knows, so nothing was vendored"
@@ -371,6 +398,24 @@ fn apply_edit(fix: &str, edit: &Edit, files: &mut [ChartFile], origin: &str) -> 
                 .expect("found above");
             entry.path = to.to_string();
         }
+        Edit::DropInstallJob { file, applies } => {
+            let Some(text) = text_of(files, file) else {
+                return fail(file, "the file is missing".into());
+            };
+            let text = text?;
+            let hooks = text.matches("\"helm.sh/hook\":").count();
+            let post_install = text.matches("\"helm.sh/hook\": post-install\n").count();
+            if hooks != 1 || post_install != 1 || !text.contains("kind: Job") {
+                return fail(
+                    file,
+                    format!("expected one post-install hook Job, found {hooks} hook(s), {post_install} post-install"),
+                );
+            }
+            if !text.contains(applies) {
+                return fail(file, format!("its Job does not apply {applies}"));
+            }
+            files.retain(|f| f.path != file);
+        }
     }
     Ok(())
 }
@@ -435,6 +480,54 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("found it 2 time(s)"), "{err}");
+    }
+
+    #[test]
+    fn an_install_job_is_dropped_only_as_upstream_writes_it() {
+        let fix = CHART_FIXES
+            .iter()
+            .find(|f| f.name == "custom-resources-jobs-1.0")
+            .unwrap();
+        let job = |hook: &str, applies: &str| {
+            ChartFile {
+            path: "charts/security/templates/create-custom-resources-job.yaml".into(),
+            mode: crate::vendor::digest::MODE_FILE,
+            content: format!("kind: ServiceAccount\n---\nkind: Job\nmetadata:\n  annotations:\n    \"helm.sh/hook\": {hook}\n    \"helm.sh/hook-delete-policy\": hook-succeeded\nspec:\n  command: [\"run.sh\", \"{applies}\"]\n").into_bytes(),
+        }
+        };
+        let other = ChartFile {
+            path: "charts/security/templates/deployment.yaml".into(),
+            mode: crate::vendor::digest::MODE_FILE,
+            content: b"kind: Deployment\n".to_vec(),
+        };
+        let mut files = vec![
+            job("post-install", "/tmp/security/custom-resources.yaml"),
+            other.clone(),
+        ];
+        apply_edit(fix.name, &fix.edits[0], &mut files, "1.0.9:x").unwrap();
+        assert_eq!(files, vec![other.clone()], "the job's file alone goes");
+        for (hook, applies, says) in [
+            (
+                "post-install,post-upgrade",
+                "/tmp/security/custom-resources.yaml",
+                "0 post-install",
+            ),
+            ("post-install", "/tmp/other.yaml", "does not apply"),
+        ] {
+            let mut files = vec![job(hook, applies)];
+            let err = apply_edit(fix.name, &fix.edits[0], &mut files, "1.0.9:x")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(says) && err.contains("custom-resources-jobs-1.0"),
+                "{err}"
+            );
+            assert_eq!(files.len(), 1, "nothing removed on a failed anchor");
+        }
+        let err = apply_edit(fix.name, &fix.edits[1], &mut vec![other], "1.0.9:x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grafana") && err.contains("missing"), "{err}");
     }
 
     #[test]

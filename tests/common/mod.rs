@@ -233,7 +233,14 @@ pub fn files_10(version: &str) -> Files {
         (b"#!/bin/sh\nexit 0\n".to_vec(), true),
     );
     // The traps meshgen's chart fixes remove, as the 1.0 tags carry them, in their sub-charts.
-    for sub in ["certmanager", "tracing", "mixer", "gateways"] {
+    for sub in [
+        "certmanager",
+        "tracing",
+        "mixer",
+        "gateways",
+        "security",
+        "grafana",
+    ] {
         add(
             &mut f,
             &format!("{UMBRELLA}/charts/{sub}/Chart.yaml"),
@@ -243,6 +250,8 @@ pub fn files_10(version: &str) -> Files {
     add(&mut f, CRDS_10, &trap_crds_10());
     add(&mut f, CERTMANAGER_CRDS_10, &trap_certmanager_crds_10());
     add(&mut f, JAEGER_INGRESS_10, &trap_jaeger_condition_10());
+    add(&mut f, SECURITY_JOB_10, &install_job_10("security"));
+    add(&mut f, GRAFANA_JOB_10, &install_job_10("grafana"));
     let patch: u64 = version
         .split(['.', '-'])
         .nth(2)
@@ -283,6 +292,17 @@ pub const GATEWAY_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/gateways/templates/deployment.yaml";
 /// 1.0.0's gateway Deployment labels: `app` from `labels.istio`, then every label again.
 pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}\n    {{- range $key, $val := $spec.labels }}\n    {{ $key }}: {{ $val }}\n    {{- end }}\n";
+pub const SECURITY_JOB_10: &str =
+    "install/kubernetes/helm/istio/charts/security/templates/create-custom-resources-job.yaml";
+pub const GRAFANA_JOB_10: &str =
+    "install/kubernetes/helm/istio/charts/grafana/templates/create-custom-resources-job.yaml";
+/// 1.0's post-install Job applying a ConfigMap's custom resources (security: the MeshPolicy and
+/// DestinationRules; grafana: its Policy), as the miniature chart carries it.
+pub fn install_job_10(chart: &str) -> String {
+    miniature(&format!(
+        "1.0/istio/charts/{chart}/templates/create-custom-resources-job.yaml"
+    ))
+}
 pub const MIXER_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
 

@@ -352,12 +352,18 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
         check(not errors, f"{label}: meshgen manifests {k8s.describe(obj)} against Kubernetes {kube}: {errors}")
         installed_kinds |= k8s.crd_kinds([obj])
     mtls = doc["spec"].get("mtls")
+    custom_resources = list(pending)
     if line == "1.11" and mtls:
         modes = [o["spec"]["mtls"]["mode"] for o in pending if o.get("kind") == "PeerAuthentication"]
         check(modes == [k8s.PEER_AUTHENTICATION_1_11[mtls]],
               f"{label}: meshgen manifests PeerAuthentication modes {modes}, platform says {mtls}")
         if "after istio-base and before istiod" not in text:
             check(False, f"{label}: the values header does not order the manifests after istio-base")
+    elif line == "1.0" and pending:
+        # What the charts' post-install jobs applied once: applied after the istio release,
+        # whose crds/ hold their CRDs.
+        check(re.search(r"(?m)^#   helm install istio .*\n#   meshgen manifests ", text) is not None,
+              f"{label}: the values header does not apply the manifests right after the istio release")
     else:
         check(not pending, f"{label}: meshgen manifests holds custom resources on {line}: {[k8s.describe(o) for o in pending]}")
 
@@ -390,7 +396,8 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
             errors = k8s.custom_resource_errors(obj, crds)
             check(not errors, f"{where}: meshgen manifests {k8s.describe(obj)}, applied after it: {errors}")
         pending = []
-        mesh_policy_checks(where, line, mtls, k8s.objects(result.manifest), installed_kinds)
+        mesh_policy_checks(where, line, mtls, k8s.objects(result.manifest), installed_kinds,
+                           custom_resources, chart, release_values, release, namespace)
         dups = k8s.duplicate_keys(result.manifest)
         check(not dups, f"{where}: documents with duplicate keys, which kustomize refuses: {dups[:2]}")
         streams.append((release, result.manifest))
@@ -434,23 +441,42 @@ def run_case_checks(binary: str, label: str, args: list[str], doc: dict, line: s
     flux_checks(binary, label, args, helm_values, own_values)
 
 
-def mesh_policy_checks(where: str, line: str, mtls: str | None, objs: list[dict], installed_kinds: set) -> None:
-    """1.0: the MeshPolicy the security chart's post-install job applies has the platform's
-    mode (PERMISSIVE, the chart's default, when the platform says nothing), and the CRD of every
-    object it applies is installed with the chart."""
+def mesh_policy_checks(where: str, line: str, mtls: str | None, objs: list[dict], installed_kinds: set,
+                       manifests: list[dict], chart: Path, values: dict, release: str, namespace: str) -> None:
+    """1.0: what the security chart's post-install job applied once (the `custom-resources.yaml`
+    of its ConfigMap: the MeshPolicy of the platform's mode, PERMISSIVE by default, and strict's
+    DestinationRules) and grafana's Policy now come from `meshgen manifests`, object for object,
+    with their CRDs installed by the release; no post-install hook of the vendored chart
+    delivers anything any more (the chart fix `custom-resources-jobs-1.0`)."""
     if line != "1.0":
         return
-    applied = k8s.mesh_policy_objects(objs)
-    if applied is None:
-        return
-    policies = [o for o in applied if o.get("kind") == "MeshPolicy"]
+    with helm.Chart.load(chart) as c:
+        rendered = c.render(values, name=release, namespace=namespace, is_install=True)
+    hooks = [f"{path}: {k8s.describe(o)}" for path, text in rendered.items() if not path.endswith("crds.yaml")
+             for o in k8s.objects(text)
+             if "post-install" in str(((o.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", ""))]
+    check(not hooks, f"{where}: post-install hooks still render: {hooks}")
+    applied = k8s.mesh_policy_objects(objs) or []
+    for obj in objs:
+        if obj.get("kind") == "ConfigMap" and obj["metadata"]["name"] == "istio-grafana-custom-resources":
+            applied += k8s.objects((obj.get("data") or {}).get("custom-resources.yaml") or "")
+    identity = lambda o: (o.get("kind"), o["metadata"]["name"])
+    ours = {identity(o): o for o in manifests if o.get("kind") in ("MeshPolicy", "DestinationRule", "Policy")}
+    theirs = {identity(o): o for o in applied}
+    check(sorted(ours) == sorted(theirs),
+          f"{where}: meshgen manifests holds {sorted(ours)}, the chart's jobs applied {sorted(theirs)}")
+    for key, obj in theirs.items():
+        if key in ours:
+            check(same(ours[key].get("spec"), obj.get("spec")),
+                  f"{where}: meshgen manifests {key} differs from the chart's: {first_difference(ours[key].get('spec'), obj.get('spec'))}")
+    policies = [o for o in ours.values() if o.get("kind") == "MeshPolicy"]
     want = k8s.MESH_POLICY_1_0[mtls or "permissive"]
     check([k8s.mesh_policy_mode(p) for p in policies] == [want],
-          f"{where}: the post-install job applies MeshPolicy modes {[k8s.mesh_policy_mode(p) for p in policies]}, platform wants {want}")
-    for obj in applied:
+          f"{where}: meshgen manifests MeshPolicy modes {[k8s.mesh_policy_mode(p) for p in policies]}, platform wants {want}")
+    for obj in ours.values():
         check((k8s.group_of(obj), obj.get("kind")) in installed_kinds,
-              f"{where}: the post-install job applies {k8s.describe(obj)} without its CRD")
-    rules = [o["spec"]["trafficPolicy"]["tls"]["mode"] for o in applied if o.get("kind") == "DestinationRule"]
+              f"{where}: meshgen manifests applies {k8s.describe(obj)} without its CRD")
+    rules = [o["spec"]["trafficPolicy"]["tls"]["mode"] for o in ours.values() if o.get("kind") == "DestinationRule"]
     check(("ISTIO_MUTUAL" in rules) == (mtls == "strict"),
           f"{where}: DestinationRule modes {rules} for mtls {mtls}")
 

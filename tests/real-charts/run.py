@@ -147,8 +147,14 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
         modes = [o["spec"]["mtls"]["mode"] for o in pending if o.get("kind") == "PeerAuthentication"]
         check(modes == [k8s.PEER_AUTHENTICATION_1_11[mtls]], f"{label}: PeerAuthentication modes {modes}, platform says {mtls}")
         check("after istio-base and before istiod" in values_text, f"{label}: the header does not order the manifests after istio-base")
+    elif line == "1.0" and pending:
+        # What the charts' post-install jobs applied once (the chart fix custom-resources-jobs-1.0
+        # removes them): applied right after the istio release, whose crds/ hold their CRDs.
+        check(re.search(r"(?m)^#   helm install istio .*\n#   meshgen manifests ", values_text) is not None,
+              f"{label}: the header does not apply the manifests right after the istio release")
     else:
         check(not pending, f"{label}: meshgen manifests holds custom resources on {line}: {[k8s.describe(o) for o in pending]}")
+    manifest_crs = list(pending)
 
     installs = k8s.header_installs(values_text)
     if not check(bool(installs), f"{label}: the values header names no helm install"):
@@ -192,7 +198,8 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
             errors = k8s.custom_resource_errors(obj, crds)
             row["schema_errors"] += len(errors)
             check(not errors, f"{where}: meshgen manifests {k8s.describe(obj)}, applied after it: {errors}")
-            row["mtls"] = obj["spec"]["mtls"]["mode"]
+            if obj.get("kind") == "PeerAuthentication":
+                row["mtls"] = obj["spec"]["mtls"]["mode"]
         pending = []
         row["crds"] += len(result.crds)
         for crd in result.crds:
@@ -207,17 +214,35 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
         services_seen += [o for o in objs if o.get("kind") == "Service"]
         applied = k8s.mesh_policy_objects(objs) if line == "1.0" else None
         if applied is not None:
-            # 1.0: the security chart's post-install job applies the mesh policy.
-            modes = [k8s.mesh_policy_mode(o) for o in applied if o.get("kind") == "MeshPolicy"]
+            # 1.0: what the security chart's post-install job applied (its ConfigMap's
+            # custom-resources.yaml) and grafana's Policy come from meshgen manifests, object for
+            # object; no post-install hook of the vendored chart renders any more.
+            for obj in objs:
+                if obj.get("kind") == "ConfigMap" and obj["metadata"]["name"] == "istio-grafana-custom-resources":
+                    applied += k8s.objects((obj.get("data") or {}).get("custom-resources.yaml") or "")
+            ours = {(o.get("kind"), o["metadata"]["name"]): o for o in manifest_crs
+                    if o.get("kind") in ("MeshPolicy", "DestinationRule", "Policy")}
+            theirs = {(o.get("kind"), o["metadata"]["name"]): o for o in applied}
+            check(sorted(ours) == sorted(theirs), f"{where}: meshgen manifests holds {sorted(ours)}, the chart's jobs applied {sorted(theirs)}")
+            for key, obj in theirs.items():
+                check(key not in ours or ours[key].get("spec") == obj.get("spec"),
+                      f"{where}: meshgen manifests {key} spec {ours.get(key, {}).get('spec')}, the chart's {obj.get('spec')}")
+            with helm.Chart.load(repo / chart) as c:
+                rendered = c.render(release_values, name=release, namespace=namespace, is_install=True)
+            hooks = [f"{path}: {k8s.describe(o)}" for path, text in rendered.items() if not path.endswith("crds.yaml")
+                     for o in k8s.objects(text)
+                     if "post-install" in str(((o.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", ""))]
+            check(not hooks, f"{where}: post-install hooks still render: {hooks}")
+            modes = [k8s.mesh_policy_mode(o) for o in ours.values() if o.get("kind") == "MeshPolicy"]
             row["mtls"] = ",".join(modes) or "none"
             want = k8s.MESH_POLICY_1_0.get(mtls or "permissive")
             if version_of(chart) >= (1, 0, 3) or mtls == "strict":
-                check(modes == [want], f"{where}: the post-install job applies MeshPolicy modes {modes}, platform wants {want}")
+                check(modes == [want], f"{where}: meshgen manifests MeshPolicy modes {modes}, platform wants {want}")
             else:
                 check(modes == [], f"{where}: before 1.0.3 the chart applies no MeshPolicy without mtls, yet {modes}")
-            for obj in applied:
+            for obj in ours.values():
                 covered = (k8s.group_of(obj), obj.get("kind")) in installed_kinds
-                check(covered, f"{where}: the post-install job applies {k8s.describe(obj)} without its CRD")
+                check(covered, f"{where}: meshgen manifests applies {k8s.describe(obj)} without its CRD")
         for obj in objs:
             if k8s.is_builtin(obj, kube):
                 errors = k8s.schema_errors(obj, kube, strict=False)
