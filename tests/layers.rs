@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "diff", "suggest", "parallel"],
     &["fsutil", "yaml"],
     &["model"],
-    &["vendor"],
+    &["vendoring"],
     &["render"],
     &["install"],
     &["lint"],

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::gitops::generate::ChangeKind;
-use crate::vendor::lock::{self, Lock};
+use crate::vendoring::lock::{self, Lock};
 
 /// What `check` looks at.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub fn report(args: &Paths) -> Result<Report> {
         // What the platforms use, from the plan (read once); unknown while one does not load.
         if platforms_load && plan.platforms > 0 {
             let fleet = crate::gitops::fleet::distinct(plan.rendered.iter().map(|r| r.istio));
-            for version in crate::vendor::unused_releases(lock, &fleet) {
+            for version in crate::vendoring::unused_releases(lock, &fleet) {
                 let unused = Diagnostic {
                     severity: Severity::Warning,
                     ..Diagnostic::error(
@@ -111,7 +111,7 @@ pub fn report(args: &Paths) -> Result<Report> {
                 ));
             }
         }
-        let (differences, charts) = crate::vendor::check::differences(&args.vendor, lock, &[]);
+        let (differences, charts) = crate::vendoring::check::differences(&args.vendor, lock, &[]);
         report.charts = charts;
         let lock_name = lock_path.display();
         for d in differences {
