@@ -215,7 +215,7 @@ fn chart_findings(
 ) -> Result<Vec<Diagnostic>> {
     let mut declared: std::collections::HashMap<
         &[String],
-        Option<crate::gitops::checkvalues::Declared>,
+        Option<crate::gitops::check_values::Declared>,
     > = std::collections::HashMap::new();
     let mut findings = Vec::new();
     for platform in rendered {
@@ -223,7 +223,7 @@ fn chart_findings(
             let dirs: Vec<PathBuf> = platform.charts.iter().map(|c| vendor.join(c)).collect();
             // Charts not vendored yet: the vendor check reports them, nothing to hold against.
             let loaded = if dirs.iter().all(|d| d.join("Chart.yaml").is_file()) {
-                match crate::gitops::checkvalues::load(&dirs, Some(platform.line)) {
+                match crate::gitops::check_values::load(&dirs, Some(platform.line)) {
                     Ok(charts) => Some(charts),
                     Err(Error::Findings(found)) => {
                         findings.extend(found);
