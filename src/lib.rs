@@ -12,5 +12,5 @@ pub mod model;
 pub mod parallel;
 pub mod render;
 pub mod suggest;
-pub mod vendor;
+pub mod vendoring;
 pub mod yaml;

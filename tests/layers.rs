@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "diff", "suggest", "parallel"],
     &["fsutil", "yaml"],
     &["model"],
-    &["vendor"],
+    &["vendoring"],
     &["render"],
     &["install"],
     &["lint"],
@@ -381,4 +381,404 @@ fn the_graph_check_catches_upward_arrows_and_cycles() {
 
     let stray = graph(&[("helpers", "model")]);
     assert!(layering_problems(&stray)[0].contains("`helpers` is in no layer"));
+}
+
+// Function length and branches on named release lines (issue #25). Both are ratchets: the
+// lists below hold what is left to fold, the test fails on anything new and on an entry
+// that no longer needs its place, so the lists only shrink.
+
+/// The longest a function in `src/` may be, in lines from `fn` to its closing brace.
+const MAX_FUNCTION_LINES: usize = 100;
+
+/// Functions still over `MAX_FUNCTION_LINES`: (file under `src/`, name). To be split.
+const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[
+    ("model/load.rs", "load_with"),       // 122 lines
+    ("model/rules.rs", "check"),          // 351
+    ("model/rules.rs", "extra_gateways"), // 120
+    ("model/schema.rs", "describe"),      // 111
+    ("render/resolve.rs", "resolve"),     // 316
+    ("vendoring/mod.rs", "run_locked"),   // 320
+];
+
+/// The source with comments and the contents of string literals blanked (newlines kept, so
+/// line numbers hold) and brace characters in char literals dropped, so that counting braces
+/// follows the code.
+fn code_for_braces(source: &str) -> String {
+    let source = source
+        .replace("'{'", "' '")
+        .replace("'}'", "' '")
+        .replace("'\"'", "' '");
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let mut i = 0;
+    let keep_newline = |c: char, out: &mut String| {
+        if c == '\n' {
+            out.push('\n');
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                keep_newline(chars[i], &mut out);
+                i += 1;
+            }
+            i += 2;
+        } else if c == 'r'
+            && matches!(next, Some('"' | '#'))
+            && (i == 0 || !chars[i - 1].is_alphanumeric())
+        {
+            // A raw string: r"...", r#"..."#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            let closing: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            let closing: Vec<char> = closing.chars().collect();
+            while j < chars.len() && chars[j..].iter().take(closing.len()).ne(closing.iter()) {
+                keep_newline(chars[j], &mut out);
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j + closing.len();
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                if let Some(&ch) = chars.get(i) {
+                    keep_newline(ch, &mut out);
+                }
+                i += 1;
+            }
+            out.push_str("\"\"");
+            i += 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Every function with a body in `source`: (name, 1-based first line, length in lines).
+/// A plain brace count from the `fn` line: string literals in this code base hold balanced
+/// braces (format strings), which is all the scan needs.
+fn functions(source: &str) -> Vec<(String, usize, usize)> {
+    let code = code_for_braces(source);
+    let lines: Vec<&str> = code.lines().collect();
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("fn ") else { continue };
+        if at > 0 && line.as_bytes()[at - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let declaration = line.trim_start();
+        let is_item = declaration.starts_with("fn ")
+            || ["pub", "const", "async", "unsafe", "extern"]
+                .iter()
+                .any(|w| declaration.starts_with(w));
+        if name.is_empty() || !is_item {
+            continue;
+        }
+        // From the `fn` to the first `{` (a body) or `;` (a declaration), then to the brace
+        // that closes the body.
+        let mut depth = 0usize;
+        let mut opened = false;
+        let mut end = None;
+        'scan: for (i, l) in lines.iter().enumerate().skip(start) {
+            let text = if i == start { &l[at..] } else { l };
+            for c in text.chars() {
+                match c {
+                    ';' if !opened => break 'scan,
+                    '{' => {
+                        opened = true;
+                        depth += 1;
+                    }
+                    '}' if opened => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i);
+                            break 'scan;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(end) = end {
+            found.push((name, start + 1, end - start + 1));
+        }
+    }
+    found
+}
+
+/// Every source file under `src/` (all of it, `cli/` included), relative to `src/`.
+fn all_source_files() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn no_function_in_src_is_over_100_lines() {
+    let mut new = Vec::new();
+    let mut long = BTreeSet::new();
+    for (rel, text) in all_source_files() {
+        for (name, line, length) in functions(&text) {
+            if length <= MAX_FUNCTION_LINES {
+                continue;
+            }
+            long.insert((rel.clone(), name.clone()));
+            if !LONG_FUNCTIONS_LEFT.contains(&(rel.as_str(), name.as_str())) {
+                new.push(format!("src/{rel}:{line}: `{name}` is {length} lines"));
+            }
+        }
+    }
+    assert!(
+        new.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines: split each into short ones\n{}",
+        new.join("\n")
+    );
+    let stale: Vec<String> = LONG_FUNCTIONS_LEFT
+        .iter()
+        .filter(|(rel, name)| !long.contains(&(rel.to_string(), name.to_string())))
+        .map(|(rel, name)| format!("src/{rel}: `{name}`"))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "no longer over {MAX_FUNCTION_LINES} lines: remove from LONG_FUNCTIONS_LEFT\n{}",
+        stale.join("\n")
+    );
+}
+
+/// Where a named release line (`ReleaseLine::V1_11`) may be compared or matched: the spec
+/// of the lines. Everywhere else asks the spec or a capability.
+const LINE_SPEC_FILES: &[&str] = &["model/release_line.rs"];
+
+/// Files outside the spec that still name a line, with how many times (their unit tests
+/// left out). To be folded into the spec: 107 at the start of issue #25.
+const NAMED_LINES_LEFT: &[(&str, usize)] = &[
+    ("gitops/generate.rs", 1),
+    ("install/flux.rs", 2),
+    ("install/manifests.rs", 2),
+    ("install/postrender.rs", 4),
+    ("lint/facts.rs", 11),
+    ("lint/rules.rs", 1),
+    ("model/chart_keys.rs", 13),
+    ("model/gateway_ports.rs", 9),
+    ("model/provider.rs", 4),
+    ("model/rules.rs", 27),
+    ("render/merge.rs", 3),
+    ("render/resolve.rs", 1),
+    ("render/values.rs", 20),
+    ("vendoring/mod.rs", 3),
+    ("vendoring/patches.rs", 6),
+];
+
+#[test]
+fn no_named_release_line_outside_the_spec() {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (rel, text) in all_source_files() {
+        if LINE_SPEC_FILES.contains(&rel.as_str()) {
+            continue;
+        }
+        // A file's unit tests may name the line they test.
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+        let n = strip_comments(code).matches("ReleaseLine::V").count();
+        if n > 0 {
+            counts.insert(rel, n);
+        }
+    }
+    let allowed: BTreeMap<String, usize> = NAMED_LINES_LEFT
+        .iter()
+        .map(|(rel, n)| (rel.to_string(), *n))
+        .collect();
+    let mut problems = Vec::new();
+    for (rel, n) in &counts {
+        let left = allowed.get(rel).copied().unwrap_or(0);
+        if *n > left {
+            problems.push(format!(
+                "src/{rel}: {n} uses of a named release line (`ReleaseLine::V…`), {left} allowed: ask the line's spec or a capability"
+            ));
+        }
+    }
+    for (rel, left) in &allowed {
+        let n = counts.get(rel).copied().unwrap_or(0);
+        if n < *left {
+            problems.push(format!(
+                "src/{rel}: {n} uses of a named release line, NAMED_LINES_LEFT allows {left}: lower it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_function_scan_measures_bodies() {
+    let sample = "/// fn not_code() {\npub(crate) fn short(a: u8) -> u8 {\n    let s = format!(\"{a}\");\n    if a == b'{' as u8 { 0 } else { 1 }\n}\ntrait T {\n    fn declared(&self);\n}\nfn long() {\n    // }\n    let _ = '}';\n}\n";
+    let found = functions(sample);
+    assert_eq!(
+        found,
+        [("short".to_string(), 2, 4), ("long".to_string(), 9, 4)],
+        "{found:?}"
+    );
+}
+
+/// The modules of `src/`'s folders that still reach each other in a circle (issue #25: the
+/// render pipeline, to become resolve → merge → emit with explain reading typed origins).
+/// Any other circle fails, and so does this one once it is gone or changes.
+const FILE_CIRCLES_LEFT: &[&str] = &[
+    "render/emit",
+    "render/explain",
+    "render/merge",
+    "render/resolve",
+    "render/values",
+];
+
+/// The graph of the files of each folder (a folder's `mod.rs`, which declares them, left
+/// out): `render/values` → `render/merge` when `values.rs` names `super::merge` or
+/// `crate::render::merge`. Unit tests left out.
+fn file_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let module = |rel: &str| rel.strip_suffix(".rs").unwrap_or(rel).to_string();
+    let leaves: BTreeSet<String> = files
+        .iter()
+        .filter(|(rel, _)| rel.contains('/') && !rel.ends_with("/mod.rs"))
+        .map(|(rel, _)| module(rel))
+        .collect();
+    let mut graph = BTreeMap::new();
+    for (rel, text) in files {
+        let me = module(rel);
+        if !leaves.contains(&me) {
+            continue;
+        }
+        let folder = me.rsplit_once('/').unwrap().0;
+        let code = strip_comments(text.split("#[cfg(test)]\nmod tests").next().unwrap_or(""));
+        // `super::x` and `crate::<folder>::x` name a sibling `x`; rewriting the latter to
+        // the former lets one reader take both.
+        let code = code.replace(&format!("crate::{folder}::"), "super::");
+        let mut targets = BTreeSet::new();
+        for (i, _) in code.match_indices("super::") {
+            let after = &code[i + "super::".len()..];
+            let names: Vec<&str> = match after.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                    .split(',')
+                    .collect(),
+                None => vec![after],
+            };
+            for name in names {
+                let name: String = name
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let sibling = format!("{folder}/{name}");
+                if sibling != me && leaves.contains(&sibling) {
+                    targets.insert(sibling);
+                }
+            }
+        }
+        graph.insert(me, targets);
+    }
+    graph
+}
+
+/// The modules that lie on some circle of `graph`.
+fn on_circles(graph: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let reaches = |from: &str, to: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&str> = graph
+            .get(from)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        while let Some(node) = stack.pop() {
+            if node == to {
+                return true;
+            }
+            if seen.insert(node) {
+                stack.extend(graph.get(node).into_iter().flatten().map(String::as_str));
+            }
+        }
+        false
+    };
+    graph.keys().filter(|m| reaches(m, m)).cloned().collect()
+}
+
+#[test]
+fn no_circle_between_the_files_of_a_folder() {
+    let graph = file_graph(&all_source_files());
+    assert!(graph.contains_key("render/values") && graph.contains_key("model/rules"));
+    let circles = on_circles(&graph);
+    let left: BTreeSet<String> = FILE_CIRCLES_LEFT.iter().map(|m| m.to_string()).collect();
+    let new: Vec<_> = circles.difference(&left).collect();
+    assert!(
+        new.is_empty(),
+        "modules on an import circle: {new:?}; make the arrows point one way\n{graph:#?}"
+    );
+    let gone: Vec<_> = left.difference(&circles).collect();
+    assert!(
+        gone.is_empty(),
+        "no longer on a circle: remove from FILE_CIRCLES_LEFT: {gone:?}"
+    );
+}
+
+#[test]
+fn the_file_graph_sees_super_and_crate_paths() {
+    let files = [
+        ("render/a.rs".to_string(), "use super::b::X;\n".to_string()),
+        (
+            "render/b.rs".to_string(),
+            "fn f() { crate::render::{c::y, a}; }\n".to_string(),
+        ),
+        (
+            "render/c.rs".to_string(),
+            "use crate::model::x;\n#[cfg(test)]\nmod tests {\n    use super::a;\n}\n".to_string(),
+        ),
+        ("render/mod.rs".to_string(), "pub mod a;\n".to_string()),
+    ];
+    let graph = file_graph(&files);
+    assert_eq!(graph["render/a"], BTreeSet::from(["render/b".to_string()]));
+    assert_eq!(
+        graph["render/b"],
+        BTreeSet::from(["render/a".to_string(), "render/c".to_string()])
+    );
+    assert!(graph["render/c"].is_empty(), "unit tests are left out");
+    assert_eq!(
+        on_circles(&graph),
+        BTreeSet::from(["render/a".to_string(), "render/b".to_string()])
+    );
 }

@@ -484,8 +484,8 @@ const CHART: &str = "vendor/istio/1.0.9/istio";
 
 /// A vendored 1.0.9 chart and its lock, as `meshgen vendor` writes them.
 fn vendored_tree(dir: &Path) {
-    use meshgen::vendor::digest::{chart_digest, file_entry, read_dir};
-    use meshgen::vendor::lock::{Lock, LockedChart, LockedRelease};
+    use meshgen::vendoring::digest::{chart_digest, file_entry, read_dir};
+    use meshgen::vendoring::lock::{Lock, LockedChart, LockedRelease};
     let chart = dir.join(CHART);
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "name: istio\nversion: 1.0.9\n").unwrap();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use common::{meshgen, Upstream, UMBRELLA};
 use meshgen::model::release_line::ReleaseLine;
-use meshgen::vendor::lock::Lock;
+use meshgen::vendoring::lock::Lock;
 use predicates::prelude::*;
 
 struct Workspace {

@@ -22,7 +22,7 @@ pub struct CheckValuesArgs {
 }
 
 pub fn run(args: &CheckValuesArgs) -> Result<u8> {
-    let declared = crate::gitops::checkvalues::load(&args.charts, args.istio)?;
+    let declared = crate::gitops::check_values::load(&args.charts, args.istio)?;
     let mut findings = Vec::new();
     let mut report = String::new();
     for path in &args.values {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{exit, term};
 use crate::error::{Error, Result};
 use crate::gitops::generate::{self, ChangeKind, Settings};
-use crate::vendor::lock::{Lock, LOCK_PATH};
+use crate::vendoring::lock::{Lock, LOCK_PATH};
 
 /// `meshgen generate` arguments.
 #[derive(Debug, Clone, clap::Args)]

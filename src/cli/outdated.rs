@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::exit;
 use crate::error::{Error, Result};
 use crate::gitops::outdated;
-use crate::vendor::lock::Lock;
+use crate::vendoring::lock::Lock;
 
 /// How the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -61,7 +61,7 @@ pub struct OutdatedArgs {
 }
 
 pub fn run(args: &OutdatedArgs) -> Result<u8> {
-    let lock = Lock::load(&args.dir.join(crate::vendor::lock::FILE_NAME))?;
+    let lock = Lock::load(&args.dir.join(crate::vendoring::lock::FILE_NAME))?;
     let members = match crate::gitops::fleet::read(&args.platforms) {
         Ok(Some(members)) => members,
         Ok(None) => {
@@ -82,7 +82,7 @@ pub fn run(args: &OutdatedArgs) -> Result<u8> {
         }
         Err(err) => return Err(err),
     };
-    let (source, tags) = crate::vendor::remote_tags(
+    let (source, tags) = crate::vendoring::remote_tags(
         &args.dir,
         lock.as_ref(),
         args.remote.as_deref(),

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::model::load::{LoadedPlatform, PlatformRequest};
 use crate::model::release_line::IstioVersion;
 use crate::render::resolve::{self, ResolvedPlatform};
-use crate::vendor::lock::{Lock, LOCK_PATH};
+use crate::vendoring::lock::{Lock, LOCK_PATH};
 
 /// How a command names its platform.
 #[derive(Debug, Clone, clap::Args)]

@@ -8,7 +8,7 @@ pub fn run() -> Result<u8> {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut code = exit::SUCCESS;
     // Listed as `values` would load them: the version rules with the lock's pins.
-    let lock = crate::vendor::lock::Lock::load(&dir.join(crate::vendor::lock::LOCK_PATH))
+    let lock = crate::vendoring::lock::Lock::load(&dir.join(crate::vendoring::lock::LOCK_PATH))
         .ok()
         .flatten();
     let version_for = |line| crate::render::resolve::version_for(lock.as_ref(), line).0;

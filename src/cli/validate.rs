@@ -5,7 +5,7 @@ use super::exit;
 use crate::error::{Error, Result};
 use crate::model::load;
 use crate::render::resolve::{self, version_for};
-use crate::vendor::lock::{Lock, LOCK_PATH};
+use crate::vendoring::lock::{Lock, LOCK_PATH};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::exit;
 use crate::error::Result;
 use crate::model::release_line::IstioVersion;
-use crate::vendor;
+use crate::vendoring;
 
 /// Arguments of `meshgen vendor`.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,7 +61,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         crate::gitops::fleet::read(&args.platforms)?
             .map(|members| crate::gitops::fleet::versions(&members))
     };
-    let options = vendor::Options {
+    let options = vendoring::Options {
         requests: args.versions.clone(),
         fleet,
         remote: args.remote.clone(),
@@ -71,7 +71,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
         prune: args.prune,
         cache_dir: args.cache_dir.clone(),
     };
-    let outcome = vendor::run(&options, &Bar::new())?;
+    let outcome = vendoring::run(&options, &Bar::new())?;
     for release in &outcome.vendored {
         eprintln!(
             "{} Istio {} ({} at {}) in {}",
@@ -111,7 +111,7 @@ pub fn run(args: &VendorArgs) -> Result<u8> {
 
 /// `--check`: the report goes to stdout, exit 1 on any difference.
 fn check(args: &VendorArgs) -> Result<u8> {
-    let report = vendor::check::against_lock(&args.dir, &args.versions)?;
+    let report = vendoring::check::against_lock(&args.dir, &args.versions)?;
     let mut text = String::new();
     for d in &report.differences {
         text.push_str(&format!("{d}\n"));
@@ -151,7 +151,7 @@ impl Bar {
     }
 }
 
-impl vendor::Progress for Bar {
+impl vendoring::Progress for Bar {
     fn stage(&self, message: String) {
         self.0.set_message(message);
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::gitops::generate::ChangeKind;
-use crate::vendor::lock::{self, Lock};
+use crate::vendoring::lock::{self, Lock};
 
 /// What `check` looks at.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub fn report(args: &Paths) -> Result<Report> {
         // What the platforms use, from the plan (read once); unknown while one does not load.
         if platforms_load && plan.platforms > 0 {
             let fleet = crate::gitops::fleet::distinct(plan.rendered.iter().map(|r| r.istio));
-            for version in crate::vendor::unused_releases(lock, &fleet) {
+            for version in crate::vendoring::unused_releases(lock, &fleet) {
                 let unused = Diagnostic {
                     severity: Severity::Warning,
                     ..Diagnostic::error(
@@ -111,7 +111,7 @@ pub fn report(args: &Paths) -> Result<Report> {
                 ));
             }
         }
-        let (differences, charts) = crate::vendor::check::differences(&args.vendor, lock, &[]);
+        let (differences, charts) = crate::vendoring::check::differences(&args.vendor, lock, &[]);
         report.charts = charts;
         let lock_name = lock_path.display();
         for d in differences {
@@ -215,7 +215,7 @@ fn chart_findings(
 ) -> Result<Vec<Diagnostic>> {
     let mut declared: std::collections::HashMap<
         &[String],
-        Option<crate::gitops::checkvalues::Declared>,
+        Option<crate::gitops::check_values::Declared>,
     > = std::collections::HashMap::new();
     let mut findings = Vec::new();
     for platform in rendered {
@@ -223,7 +223,7 @@ fn chart_findings(
             let dirs: Vec<PathBuf> = platform.charts.iter().map(|c| vendor.join(c)).collect();
             // Charts not vendored yet: the vendor check reports them, nothing to hold against.
             let loaded = if dirs.iter().all(|d| d.join("Chart.yaml").is_file()) {
-                match crate::gitops::checkvalues::load(&dirs, Some(platform.line)) {
+                match crate::gitops::check_values::load(&dirs, Some(platform.line)) {
                     Ok(charts) => Some(charts),
                     Err(Error::Findings(found)) => {
                         findings.extend(found);

@@ -227,8 +227,8 @@ pub fn files(
     )
     .expect("the example platform is valid");
     files.push((
-        crate::vendor::lock::LOCK_PATH.to_string(),
-        crate::vendor::lock::Lock::builtin()
+        crate::vendoring::lock::LOCK_PATH.to_string(),
+        crate::vendoring::lock::Lock::builtin()
             .only_lines(&[example.file.spec.istio.line])
             .to_yaml(),
     ));

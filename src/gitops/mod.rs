@@ -1,7 +1,7 @@
 //! The repository workflow: generate, check, init, the repository's settings, check-values.
 
 pub mod check;
-pub mod checkvalues;
+pub mod check_values;
 pub mod fleet;
 pub mod generate;
 pub mod init;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::gitops::fleet::Member;
 use crate::model::release_line::ReleaseLine;
-use crate::vendor::lock::Lock;
+use crate::vendoring::lock::Lock;
 
 /// What `outdated` found, line by line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,7 +94,7 @@ pub fn report(
         if on_line.is_empty() {
             continue;
         }
-        let (newest, _) = crate::vendor::resolve::newest(line, tags, remote)?;
+        let (newest, _) = crate::vendoring::resolve::newest(line, tags, remote)?;
         let mut in_use: Vec<InUse> = Vec::new();
         let mut would_move = Vec::new();
         let mut pinned_behind = Vec::new();
@@ -218,7 +218,7 @@ pub fn format_json(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::model::release_line::IstioVersion;
-    use crate::vendor::lock::LockedRelease;
+    use crate::vendoring::lock::LockedRelease;
 
     fn member(name: &str, istio: &str) -> Member {
         Member {

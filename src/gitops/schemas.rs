@@ -14,7 +14,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         ),
         (
             "schemas/lock.schema.json",
-            crate::vendor::lock::json_schema(),
+            crate::vendoring::lock::json_schema(),
         ),
     ]
 }

@@ -15,7 +15,7 @@ use crate::model::platform::{
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, IstioVersion, KubeMinor, ReleaseLine};
-use crate::vendor::lock::{Lock, LOCK_PATH};
+use crate::vendoring::lock::{Lock, LOCK_PATH};
 use crate::yaml::{Node, PathSegment};
 
 /// Where a resolved value comes from.

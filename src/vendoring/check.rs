@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::digest;
 use crate::error::{Error, Result};
 use crate::model::release_line::IstioVersion;
-use crate::vendor::lock::{self, Lock};
+use crate::vendoring::lock::{self, Lock};
 
 /// One way the vendored tree differs from the lock: the path concerned and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -337,7 +337,7 @@ impl Lock {
     pub fn save(&self, path: &Path) -> Result<()> {
         crate::fsutil::create_parent(path)?;
         crate::fsutil::write_atomic_then(path, self.to_yaml().as_bytes(), || {
-            crate::vendor::failpoint("lock-before-rename")
+            crate::vendoring::failpoint("lock-before-rename")
         })
     }
 }

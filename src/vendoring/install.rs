@@ -218,7 +218,7 @@ fn set_dir_mode(_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::digest::{chart_digest, read_dir, MODE_FILE};
+    use crate::vendoring::digest::{chart_digest, read_dir, MODE_FILE};
 
     #[test]
     fn installs_then_replaces_a_release_and_reads_back_the_same_digest() {

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::release_line::ReleaseLine;
-use crate::vendor::digest::ChartFile;
+use crate::vendoring::digest::ChartFile;
 
 /// Generates the 0.6 chart's values.yaml from its template, as the release build did.
 pub const GENERATE_VALUES_06: &str = "generate-values-0.6";
@@ -461,7 +461,7 @@ mod tests {
     fn a_replacement_needs_its_anchor_exactly_count_times() {
         let file = |content: &str| ChartFile {
             path: "charts/tracing/templates/ingress-jaeger.yaml".into(),
-            mode: crate::vendor::digest::MODE_FILE,
+            mode: crate::vendoring::digest::MODE_FILE,
             content: content.as_bytes().to_vec(),
         };
         let anchor =
