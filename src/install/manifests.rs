@@ -128,71 +128,82 @@ fn q(text: &str) -> String {
     serde_json::to_string(text).expect("a string serializes")
 }
 
+/// The pod security policy, its ClusterRole and the binding of the platform's accounts.
+fn pod_security_policy(
+    platform: &ResolvedPlatform,
+    psp: &crate::render::resolve::ResolvedPsp,
+    source: &str,
+    out: &mut String,
+) -> Result<()> {
+    // Validation refuses this already; kept so a library caller cannot emit dead objects.
+    if let Some(v) = platform.kubernetes.filter(|v| *v >= PSP_REMOVED_IN) {
+        return Err(Diagnostic::error(
+            source,
+            0,
+            0,
+            "spec.podSecurityPolicy.enabled",
+            format!(
+                "Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN}): no manifests to write"
+            ),
+        )
+        .with_hint(
+            "use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead",
+        )
+        .into());
+    }
+    let api = psp_api_version(platform.kubernetes, platform.line);
+    let name = q(PSP_NAME);
+    let _ = write!(
+        out,
+        "---\n\
+         # Lets injected pods run Istio's init container (privileged, NET_ADMIN).\n\
+         apiVersion: {api}\n\
+         kind: PodSecurityPolicy\n\
+         metadata:\n  name: {name}\n\
+         spec:\n  privileged: true\n  allowedCapabilities:\n  - \"NET_ADMIN\"\n\
+         \x20 fsGroup:\n    rule: \"RunAsAny\"\n  runAsUser:\n    rule: \"RunAsAny\"\n\
+         \x20 seLinux:\n    rule: \"RunAsAny\"\n  supplementalGroups:\n    rule: \"RunAsAny\"\n\
+         \x20 volumes:\n  - \"*\"\n"
+    );
+    // The admission plugin authorizes `use` in the group the policy is served from;
+    // listing both keeps the role valid if the cluster is upgraded across 1.10.
+    let _ = write!(
+        out,
+        "---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\n\
+         kind: ClusterRole\n\
+         metadata:\n  name: {name}\n\
+         rules:\n\
+         - apiGroups:\n  - \"policy\"\n  - \"extensions\"\n\
+         \x20 resources:\n  - \"podsecuritypolicies\"\n\
+         \x20 resourceNames:\n  - {name}\n\
+         \x20 verbs:\n  - \"use\"\n"
+    );
+    let _ = write!(
+        out,
+        "---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\n\
+         kind: ClusterRoleBinding\n\
+         metadata:\n  name: {name}\n\
+         roleRef:\n  apiGroup: \"rbac.authorization.k8s.io\"\n  kind: \"ClusterRole\"\n  name: {name}\n\
+         subjects:\n"
+    );
+    for (namespace, account) in &psp.service_accounts {
+        let _ = write!(
+            out,
+            "- kind: \"ServiceAccount\"\n  name: {}\n  namespace: {}\n",
+            q(account),
+            q(namespace)
+        );
+    }
+    Ok(())
+}
+
 /// The objects, as one YAML stream; empty when the platform needs none.
 pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
     let mut out = String::new();
     if let Some(psp) = &platform.pod_security_policy {
-        // Validation refuses this already; kept so a library caller cannot emit dead objects.
-        if let Some(v) = platform.kubernetes.filter(|v| *v >= PSP_REMOVED_IN) {
-            return Err(Diagnostic::error(
-                source,
-                0,
-                0,
-                "spec.podSecurityPolicy.enabled",
-                format!(
-                    "Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN}): no manifests to write"
-                ),
-            )
-            .with_hint(
-                "use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead",
-            )
-            .into());
-        }
-        let api = psp_api_version(platform.kubernetes, platform.line);
-        let name = q(PSP_NAME);
-        let _ = write!(
-            out,
-            "---\n\
-             # Lets injected pods run Istio's init container (privileged, NET_ADMIN).\n\
-             apiVersion: {api}\n\
-             kind: PodSecurityPolicy\n\
-             metadata:\n  name: {name}\n\
-             spec:\n  privileged: true\n  allowedCapabilities:\n  - \"NET_ADMIN\"\n\
-             \x20 fsGroup:\n    rule: \"RunAsAny\"\n  runAsUser:\n    rule: \"RunAsAny\"\n\
-             \x20 seLinux:\n    rule: \"RunAsAny\"\n  supplementalGroups:\n    rule: \"RunAsAny\"\n\
-             \x20 volumes:\n  - \"*\"\n"
-        );
-        // The admission plugin authorizes `use` in the group the policy is served from;
-        // listing both keeps the role valid if the cluster is upgraded across 1.10.
-        let _ = write!(
-            out,
-            "---\n\
-             apiVersion: rbac.authorization.k8s.io/v1\n\
-             kind: ClusterRole\n\
-             metadata:\n  name: {name}\n\
-             rules:\n\
-             - apiGroups:\n  - \"policy\"\n  - \"extensions\"\n\
-             \x20 resources:\n  - \"podsecuritypolicies\"\n\
-             \x20 resourceNames:\n  - {name}\n\
-             \x20 verbs:\n  - \"use\"\n"
-        );
-        let _ = write!(
-            out,
-            "---\n\
-             apiVersion: rbac.authorization.k8s.io/v1\n\
-             kind: ClusterRoleBinding\n\
-             metadata:\n  name: {name}\n\
-             roleRef:\n  apiGroup: \"rbac.authorization.k8s.io\"\n  kind: \"ClusterRole\"\n  name: {name}\n\
-             subjects:\n"
-        );
-        for (namespace, account) in &psp.service_accounts {
-            let _ = write!(
-                out,
-                "- kind: \"ServiceAccount\"\n  name: {}\n  namespace: {}\n",
-                q(account),
-                q(namespace)
-            );
-        }
+        pod_security_policy(platform, psp, source, &mut out)?;
     }
     // Applied by a pruning Flux Kustomization (`kubeConfigSecret`, or custom resources: see
     // `flux::manifests_kustomization`), a namespace dropped from the list would be deleted with

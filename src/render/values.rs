@@ -362,7 +362,23 @@ fn node_port_range_text(platform: &ResolvedPlatform) -> String {
     format!("{range} ({why})")
 }
 
-fn view(platform: &ResolvedPlatform) -> View {
+/// The release whose CRDs the custom resources of `meshgen manifests` need, and why they
+/// are applied right after it.
+fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
+    match line {
+        ReleaseLine::V1_11 => (
+            "istio-base",
+            "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
+        ),
+        _ => (
+            "istio",
+            "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
+        ),
+    }
+}
+
+/// The add-ons' switches, Services and reasons; on 0.6, tracing is the Zipkin add-on.
+fn addons_view(platform: &ResolvedPlatform) -> BTreeMap<&'static str, AddonView> {
     let line = platform.line;
     let mut addons = BTreeMap::new();
     for addon in &platform.addons {
@@ -394,6 +410,12 @@ fn view(platform: &ResolvedPlatform) -> View {
             },
         );
     }
+    addons
+}
+
+fn view(platform: &ResolvedPlatform) -> View {
+    let line = platform.line;
+    let addons = addons_view(platform);
     let ha = platform.high_availability.as_ref().map(|ha| HaView {
         replicas: ha.replicas,
         autoscale_max: ha.replicas.max(5),
@@ -407,6 +429,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         .and_then(|m| mtls_view(line, &platform.version, m.value, m.origin.describe()));
     let installs = installs(platform, None);
     let post_render = installs.iter().any(|i| i.post_render);
+    let manifests_after = manifests_after(line);
     View {
         meshgen_version: env!("CARGO_PKG_VERSION"),
         platform: platform.name.clone(),
@@ -451,14 +474,8 @@ fn view(platform: &ResolvedPlatform) -> View {
             .map(|p| p.origin.describe())
             .unwrap_or_default(),
         mtls,
-        manifests_after: platform.has_custom_resources().then_some(match line {
-            ReleaseLine::V1_11 => "istio-base",
-            _ => "istio",
-        }),
-        manifests_why: match line {
-            ReleaseLine::V1_11 => "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
-            _ => "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
-        },
+        manifests_after: platform.has_custom_resources().then_some(manifests_after.0),
+        manifests_why: manifests_after.1,
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),

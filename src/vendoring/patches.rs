@@ -491,13 +491,13 @@ mod tests {
         let job = |hook: &str, applies: &str| {
             ChartFile {
             path: "charts/security/templates/create-custom-resources-job.yaml".into(),
-            mode: crate::vendor::digest::MODE_FILE,
+            mode: crate::vendoring::digest::MODE_FILE,
             content: format!("kind: ServiceAccount\n---\nkind: Job\nmetadata:\n  annotations:\n    \"helm.sh/hook\": {hook}\n    \"helm.sh/hook-delete-policy\": hook-succeeded\nspec:\n  command: [\"run.sh\", \"{applies}\"]\n").into_bytes(),
         }
         };
         let other = ChartFile {
             path: "charts/security/templates/deployment.yaml".into(),
-            mode: crate::vendor::digest::MODE_FILE,
+            mode: crate::vendoring::digest::MODE_FILE,
             content: b"kind: Deployment\n".to_vec(),
         };
         let mut files = vec![
