@@ -712,8 +712,8 @@ mod properties {
                     }
                     // Below every chart default (31380 and up), so none is used twice.
                     let base = if provider == "pks" { 30400 } else { 30000 };
-                    // On 0.6 only a NodePort Service: a node port asked for on 0.6's
-                    // LoadBalancer is accepted and dropped (the ignored test below).
+                    // On 0.6 only a NodePort Service takes node ports: meshgen refuses them on
+                    // 0.6's LoadBalancer (the test below).
                     let no_node_ports = ingress_type == "ClusterIP"
                         || line == ReleaseLine::V0_6 && ingress_type != "NodePort";
                     let node_ports: BTreeMap<&'static str, u16> = if no_node_ports {
@@ -817,11 +817,9 @@ mod properties {
 }
 
 /// A node port asked for on 0.6's LoadBalancer ingress: the 0.6 chart sets the node port only
-/// on a NodePort Service, so meshgen must refuse it or keep it, never drop it silently.
+/// on a NodePort Service, so meshgen refuses it at the field (it used to drop it silently).
 #[test]
-#[ignore = "known defect (found by the values property): meshgen accepts spec.ingressGateway.nodePorts.http \
-            with serviceType LoadBalancer on 0.6 and writes `ingress.service.nodePort.enabled: false` without the port"]
-fn a_node_port_on_0_6_s_load_balancer_is_refused_or_kept() {
+fn a_node_port_on_0_6_s_load_balancer_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lb-06.yaml");
     std::fs::write(
@@ -833,14 +831,13 @@ fn a_node_port_on_0_6_s_load_balancer_is_refused_or_kept() {
         .args(["values", "--platform", "lb-06.yaml"])
         .output()
         .unwrap();
-    match out.status.code() {
-        Some(1) => assert!(String::from_utf8_lossy(&out.stderr).contains("lb-06.yaml:11:")),
-        Some(0) => assert_eq!(
-            json_of(out)["ingress"]["service"]["nodePort"]["port"],
-            30400
-        ),
-        other => panic!("exit {other:?}"),
-    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("lb-06.yaml:10:5: spec.ingressGateway.nodePorts: Istio 0.6's chart sets a node port only on a NodePort Service"),
+        "{stderr}"
+    );
 }
 
 #[test]

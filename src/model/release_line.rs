@@ -81,6 +81,12 @@ impl ReleaseLine {
         }
     }
 
+    /// Whether the ingress chart can fix a node port on a LoadBalancer Service: 0.6's sets
+    /// `nodePort` only when its `nodePort.enabled` also makes the Service a NodePort one.
+    pub fn node_ports_on_load_balancer(self) -> bool {
+        self != ReleaseLine::V0_6
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReleaseLine::V0_6 => "0.6",

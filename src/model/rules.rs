@@ -706,6 +706,17 @@ impl NodePortRules {
             );
             return;
         }
+        if service_type == ServiceType::LoadBalancer && !line.node_ports_on_load_balancer() {
+            f.error_at(
+                at_node_ports.clone(),
+                format!(
+                    "Istio {line}'s chart sets a node port only on a NodePort Service, not on a LoadBalancer"
+                ),
+                Some(format!(
+                    "set {field}.serviceType: NodePort, or remove nodePorts"
+                )),
+            );
+        }
         let known = configurable_node_ports(line, kind);
         for (name, port) in node_ports {
             let at = [at_node_ports.as_slice(), &path(&[name.as_str()])].concat();
