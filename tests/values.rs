@@ -1138,6 +1138,7 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
     let variants: &[&str] = &[
         "",
         "spec.highAvailability.replicas=3",
+        "spec.highAvailability.replicas=3,spec.highAvailability.components={pilot,mixer,citadel,galley,sidecarInjector,ingressGateway,egressGateway,gateways}",
         "spec.highAvailability.replicas=2,spec.highAvailability.antiAffinity=none",
         "spec.tracing=true",
         "spec.resources=small",

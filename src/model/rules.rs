@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use crate::error::Severity;
 use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, MtlsMode, NodePort, NodePortRange, PlatformFile, Provider,
-    ServiceType, Spec, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, HaComponent, MtlsMode, NodePort, NodePortRange, PlatformFile,
+    Provider, ServiceType, Spec, KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
@@ -250,6 +250,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
                 Some("remove spreading, or set antiAffinity: hostname or zone".to_string()),
             );
         }
+        ha_components(&mut f, line, ha.components.as_deref());
     }
 
     // Mutual TLS. 0.6's only switch is `global.securityEnabled`: mutual TLS for every
@@ -518,6 +519,26 @@ const BUILT_IN_GATEWAY_LABELS: &[(&str, &str)] = &[
     ("istio-egressgateway", "egressgateway"),
     ("istio-ilbgateway", "ilbgateway"),
 ];
+
+/// `highAvailability.components`: each one the line's charts have.
+fn ha_components(f: &mut Findings, line: ReleaseLine, components: Option<&[HaComponent]>) {
+    let on_line = HaComponent::on_line(line);
+    for (i, component) in components.unwrap_or_default().iter().enumerate() {
+        if !on_line.contains(component) {
+            let mut at = path(&["spec", "highAvailability", "components"]);
+            at.push(PathSegment::Index(i));
+            let names: Vec<&str> = on_line.iter().map(|c| c.as_str()).collect();
+            f.error_at(
+                at,
+                format!(
+                    "Istio {line} has no component `{}` to scale",
+                    component.as_str()
+                ),
+                Some(format!("the components of {line}: {}", names.join(", "))),
+            );
+        }
+    }
+}
 
 /// `spec.gateways`: lines that have them, names, namespaces, labels, and the same Service
 /// rules as the ingress gateway.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::gateway_ports::GatewayKind;
-use crate::model::platform::{AddonKind, MtlsMode, ResourceProfile, ServiceType};
+use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
 
@@ -234,6 +234,8 @@ struct Step {
 #[derive(Debug, Clone, Serialize)]
 struct GatewayView {
     key: &'static str,
+    /// The `highAvailability.components` name that scales it.
+    ha_component: &'static str,
     enabled_why: String,
     service_type: String,
     service_type_why: String,
@@ -265,6 +267,10 @@ struct PortView {
 struct HaView {
     replicas: u8,
     autoscale_max: u8,
+    /// The components scaled, as the platform file spells them.
+    components: Vec<&'static str>,
+    /// Why the autoscaler's maximum is what it is, when spreading caps it (ends in "; ").
+    max_why: &'static str,
     topology_key: Option<&'static str>,
     spreading: &'static str,
     why: String,
@@ -316,6 +322,7 @@ impl AnnotationView {
 fn gateway_view(gateway: &ResolvedGateway, version: &semver::Version) -> GatewayView {
     GatewayView {
         key: gateway.kind.values_key(),
+        ha_component: gateway.kind.spec_field(),
         enabled_why: gateway.enabled_origin.describe(),
         service_type: gateway.service_type.value.to_string(),
         service_type_why: gateway.service_type.origin.describe(),
@@ -393,7 +400,13 @@ fn view(platform: &ResolvedPlatform) -> View {
     }
     let ha = platform.high_availability.as_ref().map(|ha| HaView {
         replicas: ha.replicas,
-        autoscale_max: ha.replicas.max(5),
+        autoscale_max: ha.autoscale_max(),
+        components: ha.components.iter().map(|c| c.as_str()).collect(),
+        max_why: if ha.autoscale_max() == ha.replicas && ha.replicas < 5 {
+            "no more than the replicas: required anti-affinity leaves a replica beyond the nodes or zones Pending; "
+        } else {
+            ""
+        },
         topology_key: ha.anti_affinity.topology_key(),
         spreading: ha.spreading.as_str(),
         why: ha.origin.describe(),
@@ -607,6 +620,7 @@ fn extra_gateway_view(
 ) -> ExtraGatewayView {
     let mut view = gateway_view(&gateway.gateway, version);
     view.ports_changed = true;
+    view.ha_component = HaComponent::Gateways.as_str();
     ExtraGatewayView {
         name: gateway.name.clone(),
         namespace: gateway.namespace.value.clone(),
