@@ -342,6 +342,12 @@ fn load_with(
         })
         .collect();
     let mut findings = crate::model::rules::check(&file);
+    let guarded = doc
+        .get(&values_path)
+        .map(|values| {
+            crate::model::rules::guarded_values(file.spec.istio.line, values, &values_path)
+        })
+        .unwrap_or_default();
     let mut release_findings = Vec::new();
     if let Some(version) = &version {
         findings.extend(crate::model::rules::check_version(&file, version));
@@ -354,6 +360,7 @@ fn load_with(
         .into_iter()
         .map(|f| (f, true))
         .chain(values_findings)
+        .chain(guarded)
         .chain(release_findings)
         .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
         .collect();

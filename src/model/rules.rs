@@ -11,7 +11,7 @@ use crate::model::platform::{
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
-use crate::yaml::PathSegment;
+use crate::yaml::{Node, NodeValue, PathSegment};
 
 /// One broken rule, at a path of the platform file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,59 @@ impl Findings {
 /// What a 0.6 platform does instead of `sidecarInjection`: inject by hand, or the 0.6
 /// release's own steps (as the minikube seed runs them), outside Helm.
 pub const SIDECAR_INJECTION_06_STEPS: &str = "remove `sidecarInjection` and inject by hand (`istioctl kube-inject -f app.yaml | kubectl apply -f -`), or install the injector from the istio-0.6.0 release archive outside Helm: `./install/kubernetes/webhook-create-signed-cert.sh --service istio-sidecar-injector --namespace istio-system --secret sidecar-injector-certs`, `kubectl apply -f install/kubernetes/istio-sidecar-injector-configmap-release.yaml`, `cat install/kubernetes/istio-sidecar-injector.yaml | ./install/kubernetes/webhook-patch-ca-bundle.sh | kubectl apply -f -`, then `kubectl label namespace NAME istio-injection=enabled`; or use Istio 1.0, whose chart installs the injector";
+
+/// Why 0.6's chart cannot install the sidecar injector, for the typed field and `spec.values`.
+const NO_INJECTOR_06: &str = "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA";
+
+/// A chart key of `spec.values` whose value a typed field's refusal guards: set through the
+/// escape hatch, it is refused with the field's reason.
+struct ValuesGuard {
+    line: ReleaseLine,
+    path: &'static [&'static str],
+    refused: fn(&Node) -> bool,
+    message: &'static str,
+    hint: fn() -> String,
+}
+
+const VALUES_GUARDS: &[ValuesGuard] = &[ValuesGuard {
+    line: ReleaseLine::V0_6,
+    path: &["sidecar-injector", "enabled"],
+    refused: |n| matches!(n.value, NodeValue::Bool(true)),
+    message: NO_INJECTOR_06,
+    hint: || {
+        SIDECAR_INJECTION_06_STEPS.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1)
+    },
+}];
+
+/// `spec.values` (the node at `base`) against the refusals of the typed fields: each guarded
+/// key holding a refused value, located at the value.
+pub fn guarded_values(
+    line: ReleaseLine,
+    values: &Node,
+    base: &[PathSegment],
+) -> Vec<(Finding, bool)> {
+    VALUES_GUARDS
+        .iter()
+        .filter(|g| g.line == line)
+        .filter_map(|g| {
+            let keys: Vec<PathSegment> = g
+                .path
+                .iter()
+                .map(|k| PathSegment::Key(k.to_string()))
+                .collect();
+            let node = values.get(&keys)?;
+            (g.refused)(node).then(|| {
+                let finding = Finding {
+                    severity: Severity::Error,
+                    path: base.iter().cloned().chain(keys).collect(),
+                    message: g.message.to_string(),
+                    hint: Some((g.hint)()),
+                };
+                (finding, true)
+            })
+        })
+        .collect()
+}
 
 pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 
@@ -358,7 +411,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
         // injector that is not there would promise sidecars that never come.
         f.error(
             &["spec", "sidecarInjection", "namespaces"],
-            "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA",
+            NO_INJECTOR_06,
             Some(SIDECAR_INJECTION_06_STEPS.to_string()),
         );
     }
