@@ -103,10 +103,32 @@ fn vendors_every_line_resolving_peeling_and_patching() {
         "{values}"
     );
     assert!(values.contains("repository: quay.io/coreos/hyperkube\n    tag: v1.7.6_coreos.0\n"));
+    // The 0.6.0 release's add-on pins, and mixer's spans sent to the chart's zipkin Service.
+    assert!(
+        values.contains("repository: prom/statsd-exporter\n    tag: v0.5.0\n"),
+        "{values}"
+    );
+    assert!(
+        values.contains("repository: docker.io/prom/prometheus\n    tag: v2.0.0\n"),
+        "{values}"
+    );
+    let mixer = read(
+        &ws.chart("0.6.0", "istio")
+            .join("charts/mixer/templates/deployment.yaml"),
+    );
+    assert!(
+        mixer.contains("--zipkinURL=http://{{ .Release.Name }}-zipkin:9411/api/v1/spans"),
+        "{mixer}"
+    );
     assert!(!values.contains('{') || values.contains("resources: {}"));
     assert_eq!(
         lock.followed_release(ReleaseLine::V0_6).unwrap().charts[0].patches,
-        ["generate-values-0.6", "ingress-container-ports-0.6"]
+        [
+            "generate-values-0.6",
+            "addon-images-0.6",
+            "mixer-zipkin-address-0.6",
+            "ingress-container-ports-0.6"
+        ]
     );
 
     // 1.0: global hub and tag of the release; everything else byte-identical.
@@ -221,7 +243,12 @@ fn chart_fixes_make_the_charts_install_with_helm_3_and_4() {
             .unwrap()
             .charts[0]
             .patches,
-        ["generate-values-0.6", "ingress-container-ports-0.6"]
+        [
+            "generate-values-0.6",
+            "addon-images-0.6",
+            "mixer-zipkin-address-0.6",
+            "ingress-container-ports-0.6"
+        ]
     );
 
     // 1.0.3 and later: one ports list per proxy container, in both Deployments.

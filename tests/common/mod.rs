@@ -191,10 +191,11 @@ pub fn files_06() -> Files {
         "name: ingress\n",
     );
     add(&mut f, INGRESS_DEPLOYMENT_06, TRAP_INGRESS_PORTS_06);
+    add(&mut f, MIXER_DEPLOYMENT_06, TRAP_ZIPKIN_URL_06);
     add(
         &mut f,
         TEMPLATE_06,
-        "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\n",
+        "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\nmixer:\n  prometheusStatsdExporter:\n    repository: prom/statsd-exporter\n    tag: latest\nprometheus:\n  image:\n    repository: docker.io/prom/prometheus\n    tag: latest\n",
     );
     f
 }
@@ -269,6 +270,10 @@ pub fn files_10(version: &str) -> Files {
     f
 }
 
+pub const MIXER_DEPLOYMENT_06: &str =
+    "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
+/// 0.6.0's mixer sends spans to a Service the chart does not name so.
+pub const TRAP_ZIPKIN_URL_06: &str = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: mixer\n          args:\n            - --zipkinURL=http://zipkin:9411/api/v1/spans\n";
 pub const INGRESS_DEPLOYMENT_06: &str =
     "install/kubernetes/helm/istio/charts/ingress/templates/deployment.yaml";
 pub const CRDS_10: &str = "install/kubernetes/helm/istio/templates/crds.yaml";
