@@ -291,7 +291,8 @@ def fidelity_checks(label: str, name: str, line: str, objs: list[dict], services
     for hpa in (o for o in objs if o.get("kind") == "HorizontalPodAutoscaler"):
         target = hpa["spec"]["scaleTargetRef"]["name"]
         if target in required:
-            replicas = deployments[target]["spec"].get("replicas", 1)
+            # 1.11's gateway Deployments leave replicas to their autoscaler's minimum.
+            replicas = deployments[target]["spec"].get("replicas") or hpa["spec"].get("minReplicas", 1)
             check(hpa["spec"]["maxReplicas"] <= replicas,
                   f"{label}: autoscaler {hpa['metadata']['name']} may scale {target} to {hpa['spec']['maxReplicas']}, past its {replicas} required-spread replicas")
     if line != "0.6":
