@@ -449,7 +449,13 @@ fn injection(
         )
     };
     let span = o.node.locate(&segments(&path));
-    let mut hint = format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}");
+    // 0.6's chart cannot install the injector (`sidecarInjection` is refused there).
+    let mut hint = if target.line == ReleaseLine::V0_6 {
+        "Istio 0.6 injects by hand: `istioctl kube-inject -f app.yaml | kubectl apply -f -`"
+            .to_string()
+    } else {
+        format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}")
+    };
     if by_label {
         hint.push_str(&format!(", or label the pod `{INJECT_KEY}: \"true\"`"));
     }
