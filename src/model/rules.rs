@@ -541,7 +541,34 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
             }
         }
     }
+    kiali_secret(&mut f, spec, version);
     f.0
+}
+
+/// The 1.0 tag from which the kiali chart no longer creates the `kiali` Secret its Deployment
+/// reads the dashboard's credentials from (1.0.0 to 1.0.5 wrote it from `kiali.dashboard`).
+pub const KIALI_SECRET_GONE_FROM: semver::Version = semver::Version::new(1, 0, 6);
+
+/// The Secret Kiali's Deployment needs, keys `username` and `passphrase`.
+pub const KIALI_SECRET: &str = "kiali";
+
+/// Kiali on 1.0.6 and later: its pod waits for a Secret nothing installs.
+fn kiali_secret(f: &mut Findings, spec: &Spec, version: &semver::Version) {
+    let kiali = spec.addons.as_ref().and_then(|a| a.kiali.as_ref());
+    if spec.istio.line == ReleaseLine::V1_0
+        && *version >= KIALI_SECRET_GONE_FROM
+        && kiali.is_some_and(|k| k.enabled)
+    {
+        let namespace = spec
+            .namespace
+            .as_ref()
+            .map_or("istio-system", |n| n.as_str());
+        f.warning(
+            &["spec", "addons", "kiali", "enabled"],
+            format!("Istio {version}'s kiali chart does not create the Secret `{KIALI_SECRET}` its Deployment reads the dashboard's username and passphrase from: the pod stays in CreateContainerConfigError until it exists"),
+            Some(format!("create it before installing: `kubectl -n {namespace} create secret generic {KIALI_SECRET} --from-literal=username=admin --from-literal=passphrase=CHANGE-ME`")),
+        );
+    }
 }
 
 /// Kubernetes' rule for annotation keys: an optional DNS-subdomain prefix and `/`, then a

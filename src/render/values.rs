@@ -155,6 +155,9 @@ fn release_name_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Resul
 #[derive(Debug, Serialize)]
 struct View {
     meshgen_version: &'static str,
+    /// The Secret the platform's Kiali needs and no chart of this release creates (1.0.6 and
+    /// later), for the header's warning.
+    kiali_secret: Option<&'static str>,
     platform: String,
     description: Option<String>,
     provider: String,
@@ -431,6 +434,13 @@ fn view(platform: &ResolvedPlatform) -> View {
         node_port_range: node_port_range_text(platform),
         hub: RELEASE_HUB,
         tag: platform.version.to_string(),
+        kiali_secret: (line == ReleaseLine::V1_0
+            && platform.version >= crate::model::rules::KIALI_SECRET_GONE_FROM
+            && platform
+                .addons
+                .iter()
+                .any(|a| a.kind == AddonKind::Kiali && a.enabled))
+        .then_some(crate::model::rules::KIALI_SECRET),
         ingress: gateway_view(&platform.ingress, &platform.version),
         egress: platform
             .egress
