@@ -392,7 +392,17 @@ fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
     assert_eq!(by_url.lock().releases, by_path.lock().releases);
     // Switching the remote keeps the locked versions and records the new remote.
     up.release("1.0.3", common::files_10("1.0.3"));
-    by_path.vendor(&up.file_url(), &[]).assert().success();
+    // It says so, and how to keep the lock's remote with a mirror.
+    by_path
+        .vendor(&up.file_url(), &[])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!(
+            "the lock's remote changes from `{}` to `{}`",
+            up.path_str(),
+            up.file_url()
+        )))
+        .stderr(predicates::str::contains("--locked --remote"));
     assert_eq!(by_path.lock().remote, up.file_url());
     assert_eq!(
         by_path
