@@ -268,9 +268,15 @@ fn post_renderers_ride_on_the_release_with_the_control_plane() {
         "istio-ingressgateway",
         "istio-egressgateway",
     ];
-    assert_eq!(targets(&[]), all);
+    // The built-in spreads seed 000's set; naming every component patches every Deployment.
     assert_eq!(
-        targets(&["--set", "spec.egressGateway.enabled=false"]),
+        targets(&[]),
+        ["istio-pilot", "istio-citadel", "istio-galley"]
+    );
+    const EVERY: &str = "spec.highAvailability.components={pilot,mixer,citadel,galley,sidecarInjector,ingressGateway,egressGateway,gateways}";
+    assert_eq!(targets(&["--set", EVERY]), all);
+    assert_eq!(
+        targets(&["--set", EVERY, "--set", "spec.egressGateway.enabled=false"]),
         all[..7]
     );
     // Preferred spreading: a weighted term in the preferred list, none required.

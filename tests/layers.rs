@@ -596,16 +596,17 @@ const NAMED_LINES_LEFT: &[(&str, usize)] = &[
     ("install/manifests.rs", 3),
     ("install/postrender.rs", 4),
     ("lint/facts.rs", 11),
-    ("lint/rules.rs", 1),
+    ("lint/rules.rs", 2),
     ("model/chart_keys.rs", 13),
     ("model/gateway_ports.rs", 9),
+    ("model/platform.rs", 4),
     ("model/provider.rs", 4),
-    ("model/rules.rs", 27),
+    ("model/rules.rs", 29),
     ("render/merge.rs", 3),
     ("render/resolve.rs", 3),
-    ("render/values.rs", 20),
+    ("render/values.rs", 21),
     ("vendoring/mod.rs", 3),
-    ("vendoring/patches.rs", 7),
+    ("vendoring/patches.rs", 9),
 ];
 
 #[test]

@@ -330,3 +330,35 @@ fn reserved_ports_follow_the_exact_release() {
     assert_eq!(run("1.0.3"), 1);
     assert_eq!(run("1.0"), 1);
 }
+
+/// On 0.6 (minikube), whose chart cannot install the injector, the no-sidecar hint does not
+/// send the user to `sidecarInjection`, which 0.6 refuses.
+#[test]
+fn no_sidecar_on_0_6_hints_at_manual_injection() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/cases");
+    let out = meshgen()
+        .current_dir(&dir)
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--platform",
+            "minikube",
+            "no-sidecar.yaml",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hints: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "no-sidecar")
+        .map(|f| f["hint"].as_str().unwrap())
+        .collect();
+    assert!(!hints.is_empty(), "{json:#}");
+    for hint in hints {
+        assert!(!hint.contains("sidecarInjection"), "{hint}");
+        assert!(hint.contains("istioctl kube-inject"), "{hint}");
+    }
+}

@@ -1251,6 +1251,7 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
     let variants: &[&str] = &[
         "",
         "spec.highAvailability.replicas=3",
+        "spec.highAvailability.replicas=3,spec.highAvailability.components={pilot,mixer,citadel,galley,sidecarInjector,ingressGateway,egressGateway,gateways}",
         "spec.highAvailability.replicas=2,spec.highAvailability.antiAffinity=none",
         "spec.tracing=true",
         "spec.resources=small",
@@ -1495,4 +1496,36 @@ fn values_json(args: &[&str]) -> Value {
             .output()
             .unwrap(),
     )
+}
+
+/// Kiali on 1.0.6 and later: the chart no longer creates the Secret its Deployment reads, so
+/// the values header and a warning say to create it; 1.0.5's chart still does, and says nothing.
+#[test]
+fn kiali_s_secret_is_in_the_header_and_a_warning_from_1_0_6() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kiali.yaml"),
+        "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: kiali\nspec:\n  provider: aws\n  istio: \"1.0\"\n  kubernetes: \"1.11\"\n  addons:\n    kiali:\n      enabled: true\n",
+    )
+    .unwrap();
+    for (istio, warned) in [("1.0.6", true), ("1.0.9", true), ("1.0.5", false)] {
+        let out = meshgen_in(dir.path())
+            .args(["values", "--platform", "kiali.yaml", "--istio", istio])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let header: String = stdout.lines().take_while(|l| l.starts_with('#')).collect();
+        assert_eq!(
+            header.contains("create secret generic kiali"),
+            warned,
+            "{istio}: {stdout}"
+        );
+        assert_eq!(
+            stderr.contains("warning: spec.addons.kiali.enabled"),
+            warned,
+            "{istio}: {stderr}"
+        );
+    }
 }

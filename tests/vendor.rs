@@ -103,10 +103,32 @@ fn vendors_every_line_resolving_peeling_and_patching() {
         "{values}"
     );
     assert!(values.contains("repository: quay.io/coreos/hyperkube\n    tag: v1.7.6_coreos.0\n"));
+    // The 0.6.0 release's add-on pins, and mixer's spans sent to the chart's zipkin Service.
+    assert!(
+        values.contains("repository: prom/statsd-exporter\n    tag: v0.5.0\n"),
+        "{values}"
+    );
+    assert!(
+        values.contains("repository: docker.io/prom/prometheus\n    tag: v2.0.0\n"),
+        "{values}"
+    );
+    let mixer = read(
+        &ws.chart("0.6.0", "istio")
+            .join("charts/mixer/templates/deployment.yaml"),
+    );
+    assert!(
+        mixer.contains("--zipkinURL=http://{{ .Release.Name }}-zipkin:9411/api/v1/spans"),
+        "{mixer}"
+    );
     assert!(!values.contains('{') || values.contains("resources: {}"));
     assert_eq!(
         lock.followed_release(ReleaseLine::V0_6).unwrap().charts[0].patches,
-        ["generate-values-0.6", "ingress-container-ports-0.6"]
+        [
+            "generate-values-0.6",
+            "addon-images-0.6",
+            "mixer-zipkin-address-0.6",
+            "ingress-container-ports-0.6"
+        ]
     );
 
     // 1.0: global hub and tag of the release; everything else byte-identical.
@@ -238,7 +260,12 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
             .unwrap()
             .charts[0]
             .patches,
-        ["generate-values-0.6", "ingress-container-ports-0.6"]
+        [
+            "generate-values-0.6",
+            "addon-images-0.6",
+            "mixer-zipkin-address-0.6",
+            "ingress-container-ports-0.6"
+        ]
     );
 
     // 1.0.3 and later: one ports list per proxy container, in both Deployments.
@@ -382,7 +409,17 @@ fn a_url_goes_through_the_cache_and_locks_the_same_charts() {
     assert_eq!(by_url.lock().releases, by_path.lock().releases);
     // Switching the remote keeps the locked versions and records the new remote.
     up.release("1.0.3", common::files_10("1.0.3"));
-    by_path.vendor(&up.file_url(), &[]).assert().success();
+    // It says so, and how to keep the lock's remote with a mirror.
+    by_path
+        .vendor(&up.file_url(), &[])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!(
+            "the lock's remote changes from `{}` to `{}`",
+            up.path_str(),
+            up.file_url()
+        )))
+        .stderr(predicates::str::contains("--locked --remote"));
     assert_eq!(by_path.lock().remote, up.file_url());
     assert_eq!(
         by_path

@@ -735,6 +735,7 @@ fn one_platform_name_rule_everywhere() {
     for args in [
         &["values", "--platform", "other"][..],
         &["validate", "other"],
+        &["validate", "platforms/other.yaml"],
         &["generate"],
         &["check"],
     ] {

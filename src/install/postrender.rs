@@ -24,7 +24,7 @@ use serde::Serialize;
 use yaml_rust2::Yaml;
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::model::platform::{AntiAffinity, Spreading, PREFERRED_WEIGHT};
+use crate::model::platform::{AntiAffinity, HaComponent, Spreading, PREFERRED_WEIGHT};
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::ResolvedPlatform;
 use crate::yaml::{Dialect, Node, NodeValue, PathSegment, YamlError};
@@ -130,11 +130,18 @@ pub fn targets(line: ReleaseLine) -> Vec<Target> {
 /// gateway when it is off, plus on 1.0 each extra gateway (`spec.gateways`: a gateways chart
 /// entry, its pod labels the entry's labels).
 pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
+    let covers = |c: HaComponent| {
+        platform
+            .high_availability
+            .as_ref()
+            .is_none_or(|ha| ha.covers(c))
+    };
     let mut all: Vec<Target> = targets(platform.line)
         .into_iter()
         .filter(|t| t.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
+        .filter(|t| covers(line_target_component(&t.name)))
         .collect();
-    if platform.line == ReleaseLine::V1_0 {
+    if platform.line == ReleaseLine::V1_0 && covers(HaComponent::Gateways) {
         all.extend(platform.gateways.iter().map(|g| {
             Target {
                 name: g.name.clone(),
@@ -148,6 +155,20 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
         }));
     }
     all
+}
+
+/// The `highAvailability.components` entry that scales a Deployment of `targets`.
+fn line_target_component(name: &str) -> HaComponent {
+    match name {
+        "istio-policy" | "istio-telemetry" => HaComponent::Mixer,
+        "istio-citadel" => HaComponent::Citadel,
+        "istio-galley" => HaComponent::Galley,
+        "istio-sidecar-injector" => HaComponent::SidecarInjector,
+        "istio-ingressgateway" => HaComponent::IngressGateway,
+        EGRESS_GATEWAY_1_0 => HaComponent::EgressGateway,
+        // istio-pilot, and 1.11's istiod.
+        _ => HaComponent::Pilot,
+    }
 }
 
 /// What the post-renderer does to each target: `None` when the platform asks for no HA.

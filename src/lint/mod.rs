@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Diagnostic, Severity};
+use crate::model::platform::NodePortRange;
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::ResolvedPlatform;
 
@@ -32,10 +33,12 @@ pub enum Rule {
     NoSidecar,
     /// An application port the sidecar takes.
     ReservedPort,
+    /// A Service's nodePort outside the platform's node port range.
+    NodePortRange,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::PortName,
         Rule::PortProtocol,
         Rule::PodLabels,
@@ -44,6 +47,7 @@ impl Rule {
         Rule::PspBinding,
         Rule::NoSidecar,
         Rule::ReservedPort,
+        Rule::NodePortRange,
     ];
 
     pub fn id(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Rule {
             Rule::PspBinding => "psp-binding",
             Rule::NoSidecar => "no-sidecar",
             Rule::ReservedPort => "reserved-port",
+            Rule::NodePortRange => "node-port-range",
         }
     }
 
@@ -65,7 +70,8 @@ impl Rule {
             | Rule::AppLabel
             | Rule::ProtocolConflict
             | Rule::PspBinding
-            | Rule::ReservedPort => Severity::Error,
+            | Rule::ReservedPort
+            | Rule::NodePortRange => Severity::Error,
             Rule::PortProtocol | Rule::PodLabels => Severity::Warning,
             Rule::NoSidecar => Severity::Info,
         }
@@ -106,6 +112,8 @@ pub struct Target {
     pub injection_namespaces: Option<Vec<String>>,
     /// The platform's name, for messages.
     pub platform: Option<String>,
+    /// The node ports the platform's cluster hands out (PKS: 30400-30449), when one is known.
+    pub node_port_range: Option<NodePortRange>,
 }
 
 impl Target {
@@ -117,6 +125,7 @@ impl Target {
             psp_accounts: None,
             injection_namespaces: None,
             platform: None,
+            node_port_range: None,
         }
     }
 
@@ -130,6 +139,7 @@ impl Target {
                 .map(|p| p.service_accounts.clone()),
             injection_namespaces: Some(platform.injection_namespaces.clone()),
             platform: Some(platform.name.clone()),
+            node_port_range: Some(platform.node_port_range.value),
         }
     }
 }

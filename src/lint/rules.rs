@@ -250,6 +250,7 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
             .unwrap_or(&no_pods);
         app_label(svc, pods, file(svc.object), &mut out);
         reserved_service_ports(svc, sidecar, file(svc.object), &mut out);
+        node_port_range(svc, target, file(svc.object), &mut out);
     }
     protocol_conflicts(&services, &by_namespace, &names, &mut out);
     out
@@ -448,7 +449,13 @@ fn injection(
         )
     };
     let span = o.node.locate(&segments(&path));
-    let mut hint = format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}");
+    // 0.6's chart cannot install the injector (`sidecarInjection` is refused there).
+    let mut hint = if target.line == ReleaseLine::V0_6 {
+        "Istio 0.6 injects by hand: `istioctl kube-inject -f app.yaml | kubectl apply -f -`"
+            .to_string()
+    } else {
+        format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}")
+    };
     if by_label {
         hint.push_str(&format!(", or label the pod `{INJECT_KEY}: \"true\"`"));
     }
@@ -598,6 +605,39 @@ fn reserved_service_ports(svc: &Service, sidecar: Sidecar, file: &str, out: &mut
                 hint,
             ));
         }
+    }
+}
+
+/// Each `nodePort` of a Service held to the platform's node port range: outside it the API
+/// server refuses the Service.
+fn node_port_range(svc: &Service, target: &Target, file: &str, out: &mut Vec<Diagnostic>) {
+    let (Some(range), Some(platform)) = (target.node_port_range, target.platform.as_deref()) else {
+        return;
+    };
+    let Some(NodeValue::Seq(items)) = get(&svc.object.node, &["spec", "ports"]).map(|n| &n.value)
+    else {
+        return;
+    };
+    for (index, port) in items.iter().enumerate() {
+        let Some(NodeValue::Int(node_port)) = get(port, &["nodePort"]).map(|n| &n.value) else {
+            continue;
+        };
+        if u16::try_from(*node_port).is_ok_and(|p| range.contains(p)) {
+            continue;
+        }
+        let path = format!("spec.ports[{index}].nodePort");
+        let span = svc.object.node.locate_value(&segments(&path));
+        out.push(finding(
+            Rule::NodePortRange,
+            file,
+            span,
+            path,
+            format!(
+                "Service `{}` asks for node port {node_port}, outside platform {platform}'s node port range {range}",
+                svc.object.name
+            ),
+            format!("pick a port in {range}, or leave nodePort out and let the cluster assign one"),
+        ));
     }
 }
 

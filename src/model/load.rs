@@ -172,7 +172,20 @@ pub fn find(arg: &str, dir: &Path) -> Result<Source> {
         || arg.ends_with(".yaml")
         || arg.ends_with(".yml");
     if looks_like_path {
-        return Source::read(Path::new(arg));
+        let path = Path::new(arg);
+        let mut source = Source::read(path)?;
+        // A file of the repository's platforms directory is that platform, named by its file
+        // (as `check`, `generate` and `--platform NAME` read it), whichever way it is given.
+        let platforms = dir.join("platforms");
+        let in_platforms = path
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .is_some_and(|p| platforms.canonicalize().is_ok_and(|d| d == p));
+        if in_platforms {
+            let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+            source.name = platform_name(&file_name).map(str::to_string);
+        }
+        return Ok(source);
     }
     if let Some(local) = local_file(&dir.join("platforms"), arg)? {
         let mut source = Source::read_named(&local, arg)?;
@@ -342,6 +355,12 @@ fn load_with(
         })
         .collect();
     let mut findings = crate::model::rules::check(&file);
+    let guarded = doc
+        .get(&values_path)
+        .map(|values| {
+            crate::model::rules::guarded_values(file.spec.istio.line, values, &values_path)
+        })
+        .unwrap_or_default();
     let mut release_findings = Vec::new();
     if let Some(version) = &version {
         findings.extend(crate::model::rules::check_version(&file, version));
@@ -354,6 +373,7 @@ fn load_with(
         .into_iter()
         .map(|f| (f, true))
         .chain(values_findings)
+        .chain(guarded)
         .chain(release_findings)
         .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
         .collect();

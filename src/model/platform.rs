@@ -290,8 +290,106 @@ pub struct HighAvailability {
     pub anti_affinity: Option<AntiAffinity>,
     /// How strictly: `required` (a replica without a free node or zone stays Pending) or
     /// `preferred` (the scheduler spreads when it can, weight 100); default required.
+    /// Required spreading caps each autoscaler at the replicas, so none adds a replica the
+    /// nodes or zones cannot hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spreading: Option<Spreading>,
+    /// The components that get the replicas and spreading; the others keep the chart's single
+    /// replica. Default: every component of the line. Seed 000 (PKS, Istio 1.0) spreads
+    /// `[pilot, citadel, galley]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub components: Option<Vec<HaComponent>>,
+}
+
+/// A component `highAvailability` scales and spreads.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum HaComponent {
+    /// Pilot (1.11: istiod).
+    Pilot,
+    /// Mixer (1.0: istio-policy and istio-telemetry, which share one replica count).
+    Mixer,
+    /// Citadel (0.6: the CA).
+    Citadel,
+    /// Galley (1.0).
+    Galley,
+    /// The sidecar injector (0.6, 1.0).
+    SidecarInjector,
+    /// The ingress gateway (0.6: the ingress).
+    IngressGateway,
+    /// The egress gateway (1.0, 1.11).
+    EgressGateway,
+    /// The extra gateways of `spec.gateways` (1.0, 1.11).
+    Gateways,
+}
+
+impl HaComponent {
+    pub const ALL: [HaComponent; 8] = [
+        HaComponent::Pilot,
+        HaComponent::Mixer,
+        HaComponent::Citadel,
+        HaComponent::Galley,
+        HaComponent::SidecarInjector,
+        HaComponent::IngressGateway,
+        HaComponent::EgressGateway,
+        HaComponent::Gateways,
+    ];
+
+    /// The components a line's charts have: 0.6 has no galley, egress gateway or extra
+    /// gateways; 1.11 has no mixer, and its istiod is pilot, citadel, galley and the injector
+    /// in one (each of the four names it, so seed 000's set holds on every line).
+    pub fn on_line(line: crate::model::release_line::ReleaseLine) -> &'static [HaComponent] {
+        use crate::model::release_line::ReleaseLine;
+        match line {
+            ReleaseLine::V0_6 => &[
+                HaComponent::Pilot,
+                HaComponent::Mixer,
+                HaComponent::Citadel,
+                HaComponent::SidecarInjector,
+                HaComponent::IngressGateway,
+            ],
+            ReleaseLine::V1_0 => &HaComponent::ALL,
+            ReleaseLine::V1_11 => &[
+                HaComponent::Pilot,
+                HaComponent::Citadel,
+                HaComponent::Galley,
+                HaComponent::SidecarInjector,
+                HaComponent::IngressGateway,
+                HaComponent::EgressGateway,
+                HaComponent::Gateways,
+            ],
+        }
+    }
+
+    /// The Deployment's component on a line: on 1.11 pilot, citadel, galley and the
+    /// injector are istiod, `pilot`.
+    pub fn on_line_as(self, line: crate::model::release_line::ReleaseLine) -> HaComponent {
+        match self {
+            HaComponent::Citadel | HaComponent::Galley | HaComponent::SidecarInjector
+                if line == crate::model::release_line::ReleaseLine::V1_11 =>
+            {
+                HaComponent::Pilot
+            }
+            c => c,
+        }
+    }
+
+    /// The name a platform file spells.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HaComponent::Pilot => "pilot",
+            HaComponent::Mixer => "mixer",
+            HaComponent::Citadel => "citadel",
+            HaComponent::Galley => "galley",
+            HaComponent::SidecarInjector => "sidecarInjector",
+            HaComponent::IngressGateway => "ingressGateway",
+            HaComponent::EgressGateway => "egressGateway",
+            HaComponent::Gateways => "gateways",
+        }
+    }
 }
 
 /// Whether pod anti-affinity is a scheduling requirement or a preference.

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use crate::error::Severity;
 use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, MtlsMode, NodePort, NodePortRange, PlatformFile, Provider,
-    ServiceType, Spec, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, HaComponent, MtlsMode, NodePort, NodePortRange, PlatformFile,
+    Provider, ServiceType, Spec, KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
-use crate::yaml::PathSegment;
+use crate::yaml::{Node, NodeValue, PathSegment};
 
 /// One broken rule, at a path of the platform file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,59 @@ impl Findings {
 /// What a 0.6 platform does instead of `sidecarInjection`: inject by hand, or the 0.6
 /// release's own steps (as the minikube seed runs them), outside Helm.
 pub const SIDECAR_INJECTION_06_STEPS: &str = "remove `sidecarInjection` and inject by hand (`istioctl kube-inject -f app.yaml | kubectl apply -f -`), or install the injector from the istio-0.6.0 release archive outside Helm: `./install/kubernetes/webhook-create-signed-cert.sh --service istio-sidecar-injector --namespace istio-system --secret sidecar-injector-certs`, `kubectl apply -f install/kubernetes/istio-sidecar-injector-configmap-release.yaml`, `cat install/kubernetes/istio-sidecar-injector.yaml | ./install/kubernetes/webhook-patch-ca-bundle.sh | kubectl apply -f -`, then `kubectl label namespace NAME istio-injection=enabled`; or use Istio 1.0, whose chart installs the injector";
+
+/// Why 0.6's chart cannot install the sidecar injector, for the typed field and `spec.values`.
+const NO_INJECTOR_06: &str = "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA";
+
+/// A chart key of `spec.values` whose value a typed field's refusal guards: set through the
+/// escape hatch, it is refused with the field's reason.
+struct ValuesGuard {
+    line: ReleaseLine,
+    path: &'static [&'static str],
+    refused: fn(&Node) -> bool,
+    message: &'static str,
+    hint: fn() -> String,
+}
+
+const VALUES_GUARDS: &[ValuesGuard] = &[ValuesGuard {
+    line: ReleaseLine::V0_6,
+    path: &["sidecar-injector", "enabled"],
+    refused: |n| matches!(n.value, NodeValue::Bool(true)),
+    message: NO_INJECTOR_06,
+    hint: || {
+        SIDECAR_INJECTION_06_STEPS.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1)
+    },
+}];
+
+/// `spec.values` (the node at `base`) against the refusals of the typed fields: each guarded
+/// key holding a refused value, located at the value.
+pub fn guarded_values(
+    line: ReleaseLine,
+    values: &Node,
+    base: &[PathSegment],
+) -> Vec<(Finding, bool)> {
+    VALUES_GUARDS
+        .iter()
+        .filter(|g| g.line == line)
+        .filter_map(|g| {
+            let keys: Vec<PathSegment> = g
+                .path
+                .iter()
+                .map(|k| PathSegment::Key(k.to_string()))
+                .collect();
+            let node = values.get(&keys)?;
+            (g.refused)(node).then(|| {
+                let finding = Finding {
+                    severity: Severity::Error,
+                    path: base.iter().cloned().chain(keys).collect(),
+                    message: g.message.to_string(),
+                    hint: Some((g.hint)()),
+                };
+                (finding, true)
+            })
+        })
+        .collect()
+}
 
 pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 
@@ -250,6 +303,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
                 Some("remove spreading, or set antiAffinity: hostname or zone".to_string()),
             );
         }
+        ha_components(&mut f, line, ha.components.as_deref());
     }
 
     // Mutual TLS. 0.6's only switch is `global.securityEnabled`: mutual TLS for every
@@ -357,7 +411,7 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
         // injector that is not there would promise sidecars that never come.
         f.error(
             &["spec", "sidecarInjection", "namespaces"],
-            "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA",
+            NO_INJECTOR_06,
             Some(SIDECAR_INJECTION_06_STEPS.to_string()),
         );
     }
@@ -487,7 +541,34 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
             }
         }
     }
+    kiali_secret(&mut f, spec, version);
     f.0
+}
+
+/// The 1.0 tag from which the kiali chart no longer creates the `kiali` Secret its Deployment
+/// reads the dashboard's credentials from (1.0.0 to 1.0.5 wrote it from `kiali.dashboard`).
+pub const KIALI_SECRET_GONE_FROM: semver::Version = semver::Version::new(1, 0, 6);
+
+/// The Secret Kiali's Deployment needs, keys `username` and `passphrase`.
+pub const KIALI_SECRET: &str = "kiali";
+
+/// Kiali on 1.0.6 and later: its pod waits for a Secret nothing installs.
+fn kiali_secret(f: &mut Findings, spec: &Spec, version: &semver::Version) {
+    let kiali = spec.addons.as_ref().and_then(|a| a.kiali.as_ref());
+    if spec.istio.line == ReleaseLine::V1_0
+        && *version >= KIALI_SECRET_GONE_FROM
+        && kiali.is_some_and(|k| k.enabled)
+    {
+        let namespace = spec
+            .namespace
+            .as_ref()
+            .map_or("istio-system", |n| n.as_str());
+        f.warning(
+            &["spec", "addons", "kiali", "enabled"],
+            format!("Istio {version}'s kiali chart does not create the Secret `{KIALI_SECRET}` its Deployment reads the dashboard's username and passphrase from: the pod stays in CreateContainerConfigError until it exists"),
+            Some(format!("create it before installing: `kubectl -n {namespace} create secret generic {KIALI_SECRET} --from-literal=username=admin --from-literal=passphrase=CHANGE-ME`")),
+        );
+    }
 }
 
 /// Kubernetes' rule for annotation keys: an optional DNS-subdomain prefix and `/`, then a
@@ -518,6 +599,26 @@ const BUILT_IN_GATEWAY_LABELS: &[(&str, &str)] = &[
     ("istio-egressgateway", "egressgateway"),
     ("istio-ilbgateway", "ilbgateway"),
 ];
+
+/// `highAvailability.components`: each one the line's charts have.
+fn ha_components(f: &mut Findings, line: ReleaseLine, components: Option<&[HaComponent]>) {
+    let on_line = HaComponent::on_line(line);
+    for (i, component) in components.unwrap_or_default().iter().enumerate() {
+        if !on_line.contains(component) {
+            let mut at = path(&["spec", "highAvailability", "components"]);
+            at.push(PathSegment::Index(i));
+            let names: Vec<&str> = on_line.iter().map(|c| c.as_str()).collect();
+            f.error_at(
+                at,
+                format!(
+                    "Istio {line} has no component `{}` to scale",
+                    component.as_str()
+                ),
+                Some(format!("the components of {line}: {}", names.join(", "))),
+            );
+        }
+    }
+}
 
 /// `spec.gateways`: lines that have them, names, namespaces, labels, and the same Service
 /// rules as the ingress gateway.

@@ -260,8 +260,10 @@ fn enum_violation(
                 return vec![SchemaViolation {
                     path,
                     message: e.to_string(),
-                    hint: crate::suggest::did_you_mean(given, known)
-                        .map(|s| format!("did you mean `{s}`?")),
+                    hint: istio_hint(given).or_else(|| {
+                        crate::suggest::did_you_mean(given, known)
+                            .map(|s| format!("did you mean `{s}`?"))
+                    }),
                 }];
             }
         }
@@ -280,6 +282,8 @@ fn enum_violation(
         .unwrap_or_else(|| instance.to_string());
     let hint = if instance.is_number() && names.iter().any(|n| n.contains('.')) {
         Some("quote the version, e.g. \"1.0\": unquoted, 1.10 is the number 1.1".to_string())
+    } else if let Some(provider) = provider_alias(&path, &given) {
+        Some(provider)
     } else {
         crate::suggest::did_you_mean(&given, names.iter().map(String::as_str))
             .map(|s| format!("did you mean `{s}`?"))
@@ -297,6 +301,56 @@ fn enum_violation(
         ),
         hint,
     }]
+}
+
+/// The provider of a managed Kubernetes service named by its product (`eks`), which edit
+/// distance cannot find.
+fn provider_alias(path: &[PathSegment], given: &str) -> Option<String> {
+    let at_provider = path
+        == [
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("provider".into()),
+        ];
+    let provider = match given.to_ascii_lowercase().as_str() {
+        "eks" | "amazon" => "aws",
+        "aks" | "microsoft" => "azure",
+        "gcp" | "google" => "gke",
+        "vmware" | "tkg" | "tanzu" => "pks",
+        _ => return None,
+    };
+    at_provider
+        .then(|| format!("`{given}` runs on provider `{provider}`: write `provider: {provider}`"))
+}
+
+/// For a version past a line's last release (`1.0.10`) or past the newest line (`1.12`): the
+/// last release there is, which edit distance would not find (it offers `1.0.1`, `1.11.2`).
+fn istio_hint(given: &str) -> Option<String> {
+    use crate::model::release_line::ReleaseLine;
+    let mut parts = given.split('.').map(str::parse::<u64>);
+    let (Some(Ok(major)), Some(Ok(minor))) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    let patch = parts.next();
+    let last = |l: ReleaseLine| l.release(*l.patches().end());
+    if let Some(line) = ReleaseLine::ALL
+        .into_iter()
+        .find(|l| l.major_minor() == (major, minor))
+    {
+        return matches!(patch, Some(Ok(_))).then(|| {
+            format!(
+                "line {line} has no such release; its last is {}: write \"{line}\" to follow the line, or \"{}\"",
+                last(line),
+                last(line)
+            )
+        });
+    }
+    let newest = ReleaseLine::ALL[ReleaseLine::ALL.len() - 1];
+    ((major, minor) > newest.major_minor()).then(|| {
+        format!(
+            "the newest line meshgen supports is {newest} (its last release {}): write \"{newest}\"",
+            last(newest)
+        )
+    })
 }
 
 fn article(word: &str) -> String {

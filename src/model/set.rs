@@ -56,10 +56,40 @@ impl Typing {
 }
 
 fn parse_as(arg: &str, typing: Typing) -> Result<Vec<Assignment>, SetError> {
-    split_unescaped(arg, ',', true)
-        .into_iter()
-        .map(|expr| parse_one(&expr, typing))
+    let exprs = split_unescaped(arg, ',', true);
+    exprs
+        .iter()
+        .enumerate()
+        .map(|(i, expr)| {
+            parse_one(expr, typing).map_err(|e| match bracket_list(&exprs[..=i]) {
+                Some(hint) => err(typing.flag(), arg, hint),
+                None => e,
+            })
+        })
         .collect()
+}
+
+/// A list written in brackets (`PATH=[a,b]`), which the comma split breaks apart: Helm
+/// writes lists in braces.
+fn bracket_list(exprs: &[String]) -> Option<String> {
+    let last = exprs.last()?;
+    if split_at_unescaped_eq(last).is_some() {
+        return None;
+    }
+    let start = exprs
+        .iter()
+        .rposition(|e| split_at_unescaped_eq(e).is_some())?;
+    let (path, value) = split_at_unescaped_eq(&exprs[start])?;
+    value.starts_with('[').then(|| {
+        let items: Vec<&str> = std::iter::once(&value[1..])
+            .chain(exprs[start + 1..].iter().map(String::as_str))
+            .map(|x| x.trim_end_matches(']'))
+            .collect();
+        format!(
+            "a list is written in braces, as in Helm: `{path}={{{}}}`",
+            items.join(",")
+        )
+    })
 }
 
 fn err(flag: &'static str, expr: &str, reason: impl Into<String>) -> SetError {
@@ -335,6 +365,11 @@ mod tests {
             panic!("a list")
         };
         assert_eq!(items[1].value, NodeValue::Str("null".into(), false));
+        let e = parse("spec.sidecarInjection.namespaces=[default,shop]").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--set `spec.sidecarInjection.namespaces=[default,shop]`: a list is written in braces, as in Helm: `spec.sidecarInjection.namespaces={default,shop}`"
+        );
         let e = parse_string("x").unwrap_err();
         assert_eq!(e.to_string(), "--set-string `x`: expected PATH=VALUE");
         assert_eq!(

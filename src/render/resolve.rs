@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
 use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, KubeConfigSecret, MtlsMode, NodePort, NodePortRange, PlatformFile,
-    Provider, ResourceProfile, ServiceType, Spreading,
+    AddonKind, AntiAffinity, HaComponent, KubeConfigSecret, MtlsMode, NodePort, NodePortRange,
+    PlatformFile, Provider, ResourceProfile, ServiceType, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, IstioVersion, KubeMinor, ReleaseLine};
@@ -304,7 +304,25 @@ pub struct ResolvedHa {
     pub replicas: u8,
     pub anti_affinity: AntiAffinity,
     pub spreading: Spreading,
+    /// The components scaled and spread: those `components` names, else all of the line's.
+    pub components: Vec<HaComponent>,
     pub origin: Origin,
+}
+
+impl ResolvedHa {
+    pub fn covers(&self, component: HaComponent) -> bool {
+        self.components.contains(&component)
+    }
+
+    /// The most replicas an autoscaler may run: the replicas when spreading is required
+    /// (a replica past the nodes or zones would stay Pending), else the chart's 5 or more.
+    pub fn autoscale_max(&self) -> u8 {
+        if self.spreading == Spreading::Required && self.anti_affinity.topology_key().is_some() {
+            self.replicas
+        } else {
+            self.replicas.max(5)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -508,6 +526,15 @@ pub fn resolve(
         replicas: ha.replicas,
         anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
         spreading: ha.spreading.unwrap_or(Spreading::Required),
+        components: {
+            let named = ha
+                .components
+                .as_deref()
+                .unwrap_or(HaComponent::on_line(line));
+            let mut on_line: Vec<HaComponent> = named.iter().map(|c| c.on_line_as(line)).collect();
+            on_line.dedup();
+            on_line
+        },
         origin: at(&["spec", "highAvailability"]),
     });
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::gateway_ports::GatewayKind;
-use crate::model::platform::{AddonKind, MtlsMode, ResourceProfile, ServiceType};
+use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
 use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
 
@@ -155,6 +155,9 @@ fn release_name_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Resul
 #[derive(Debug, Serialize)]
 struct View {
     meshgen_version: &'static str,
+    /// The Secret the platform's Kiali needs and no chart of this release creates (1.0.6 and
+    /// later), for the header's warning.
+    kiali_secret: Option<&'static str>,
     platform: String,
     description: Option<String>,
     provider: String,
@@ -237,6 +240,8 @@ struct Step {
 #[derive(Debug, Clone, Serialize)]
 struct GatewayView {
     key: &'static str,
+    /// The `highAvailability.components` name that scales it.
+    ha_component: &'static str,
     enabled_why: String,
     service_type: String,
     service_type_why: String,
@@ -268,6 +273,10 @@ struct PortView {
 struct HaView {
     replicas: u8,
     autoscale_max: u8,
+    /// The components scaled, as the platform file spells them.
+    components: Vec<&'static str>,
+    /// Why the autoscaler's maximum is what it is, when spreading caps it (ends in "; ").
+    max_why: &'static str,
     topology_key: Option<&'static str>,
     spreading: &'static str,
     why: String,
@@ -319,6 +328,7 @@ impl AnnotationView {
 fn gateway_view(gateway: &ResolvedGateway, version: &semver::Version) -> GatewayView {
     GatewayView {
         key: gateway.kind.values_key(),
+        ha_component: gateway.kind.spec_field(),
         enabled_why: gateway.enabled_origin.describe(),
         service_type: gateway.service_type.value.to_string(),
         service_type_why: gateway.service_type.origin.describe(),
@@ -418,7 +428,13 @@ fn view(platform: &ResolvedPlatform) -> View {
     let addons = addons_view(platform);
     let ha = platform.high_availability.as_ref().map(|ha| HaView {
         replicas: ha.replicas,
-        autoscale_max: ha.replicas.max(5),
+        autoscale_max: ha.autoscale_max(),
+        components: ha.components.iter().map(|c| c.as_str()).collect(),
+        max_why: if ha.autoscale_max() == ha.replicas && ha.replicas < 5 {
+            "no more than the replicas: required anti-affinity leaves a replica beyond the nodes or zones Pending; "
+        } else {
+            ""
+        },
         topology_key: ha.anti_affinity.topology_key(),
         spreading: ha.spreading.as_str(),
         why: ha.origin.describe(),
@@ -444,6 +460,13 @@ fn view(platform: &ResolvedPlatform) -> View {
         node_port_range: node_port_range_text(platform),
         hub: RELEASE_HUB,
         tag: platform.version.to_string(),
+        kiali_secret: (line == ReleaseLine::V1_0
+            && platform.version >= crate::model::rules::KIALI_SECRET_GONE_FROM
+            && platform
+                .addons
+                .iter()
+                .any(|a| a.kind == AddonKind::Kiali && a.enabled))
+        .then_some(crate::model::rules::KIALI_SECRET),
         ingress: gateway_view(&platform.ingress, &platform.version),
         egress: platform
             .egress
@@ -634,6 +657,7 @@ fn extra_gateway_view(
 ) -> ExtraGatewayView {
     let mut view = gateway_view(&gateway.gateway, version);
     view.ports_changed = true;
+    view.ha_component = HaComponent::Gateways.as_str();
     ExtraGatewayView {
         name: gateway.name.clone(),
         namespace: gateway.namespace.value.clone(),

@@ -261,6 +261,12 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
     // the vendor directory first, then the user's and the system's settings).
     let source = fetch::rewrite_url(given.as_deref().unwrap_or(&remote), Some(dir));
     let same_remote = old.as_ref().is_some_and(|o| o.remote == remote);
+    if let (Some(old), Some(given)) = (old.as_ref().filter(|_| !same_remote), &given) {
+        progress.warning(format!(
+            "the lock's remote changes from `{}` to `{remote}`: every release is fetched again from it and recorded so; to fetch from a mirror and keep the lock's remote, run `meshgen vendor --locked --remote {given}` or set git's url.<mirror>.insteadOf",
+            old.remote
+        ));
+    }
     let requests = if args.requests.is_empty() {
         default_requests(args.fleet.as_deref(), old.as_ref())
     } else {

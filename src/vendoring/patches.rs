@@ -285,6 +285,43 @@ pub const CHART_FIXES: &[ChartFix] = &[
             },
         ],
     },
+    // The 0.6 chart's add-on images are `latest`; the 0.6.0 release's kubectl install
+    // (install/kubernetes/templates/) pinned these, and today's `latest` Prometheus cannot
+    // read 0.6's configuration. (Its Zipkin was `latest` there too: no pin to restore.)
+    ChartFix {
+        name: "addon-images-0.6",
+        line: ReleaseLine::V0_6,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[
+            Edit::Replace {
+                file: "values.yaml",
+                anchor: "    repository: prom/statsd-exporter\n    tag: latest\n",
+                with: "    repository: prom/statsd-exporter\n    tag: v0.5.0\n",
+                count: 1,
+            },
+            Edit::Replace {
+                file: "values.yaml",
+                anchor: "    repository: docker.io/prom/prometheus\n    tag: latest\n",
+                with: "    repository: docker.io/prom/prometheus\n    tag: v2.0.0\n",
+                count: 1,
+            },
+        ],
+    },
+    // Mixer sends spans to `zipkin`, the kubectl install's Service; the chart names it after
+    // the release (`istio-zipkin`).
+    ChartFix {
+        name: "mixer-zipkin-address-0.6",
+        line: ReleaseLine::V0_6,
+        chart: UMBRELLA,
+        versions: "*",
+        edits: &[Edit::Replace {
+            file: "charts/mixer/templates/deployment.yaml",
+            anchor: "--zipkinURL=http://zipkin:9411/",
+            with: "--zipkinURL=http://{{ .Release.Name }}-zipkin:9411/",
+            count: 1,
+        }],
+    },
     // The ingress container lists port 443 as a second `containerPort` key of port 80's entry.
     ChartFix {
         name: "ingress-container-ports-0.6",

@@ -191,10 +191,11 @@ pub fn files_06() -> Files {
         "name: ingress\n",
     );
     add(&mut f, INGRESS_DEPLOYMENT_06, &trap_ingress_ports_06());
+    add(&mut f, MIXER_DEPLOYMENT_06, &trap_zipkin_url_06());
     add(
         &mut f,
         TEMPLATE_06,
-        "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\n",
+        "global:\n  proxy:\n    repository: {PROXY_HUB}/{PROXY_IMAGE}\n    tag: {PROXY_TAG}\n  pilot:\n    repository: {PILOT_HUB}/pilot\n    tag: {PILOT_TAG}\n  mixer:\n    repository: {MIXER_HUB}/mixer\n    tag: {MIXER_TAG}\n  security:\n    repository: {CA_HUB}/istio-ca\n    tag: {CA_TAG}\n  hyperkube:\n    repository: {HYPERKUBE_HUB}\n    tag: {HYPERKUBE_TAG}\ningress:\n  resources: {}\nmixer:\n  prometheusStatsdExporter:\n    repository: prom/statsd-exporter\n    tag: latest\nprometheus:\n  image:\n    repository: docker.io/prom/prometheus\n    tag: latest\n",
     );
     f
 }
@@ -274,6 +275,8 @@ pub fn files_10(version: &str) -> Files {
     f
 }
 
+pub const MIXER_DEPLOYMENT_06: &str =
+    "install/kubernetes/helm/istio/charts/mixer/templates/deployment.yaml";
 pub const INGRESS_DEPLOYMENT_06: &str =
     "install/kubernetes/helm/istio/charts/ingress/templates/deployment.yaml";
 pub const CRDS_10: &str = "install/kubernetes/helm/istio/templates/crds.yaml";
@@ -317,6 +320,11 @@ fn miniature(path: &str) -> String {
 /// 0.6.0's ingress container: port 443 as a second `containerPort` key of port 80's entry.
 pub fn trap_ingress_ports_06() -> String {
     miniature("0.6/istio/charts/ingress/templates/deployment.yaml")
+}
+
+/// 0.6.0's mixer sends spans to `zipkin`, a Service the chart names `<release>-zipkin`.
+pub fn trap_zipkin_url_06() -> String {
+    miniature("0.6/istio/charts/mixer/templates/deployment.yaml")
 }
 
 /// 1.0's jaeger ingress condition, which today's Go templates refuse to run.

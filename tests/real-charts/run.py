@@ -175,6 +175,7 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
 
     services: set[str] = set()
     services_seen: list[dict] = []
+    post_rendered: list[dict] = []
     for release, chart, namespace, values_file in installs:
         row["charts"] += 1
         where = f"{label} {release}"
@@ -264,6 +265,7 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
             continue
         before = {(o.get("kind"), o["metadata"]["name"]): o for o in objs}
         after = k8s.objects(rendered.stdout)
+        post_rendered += after
         changed = [o for o in after if before.get((o.get("kind"), o["metadata"]["name"])) != o]
         for obj in changed:
             errors = k8s.schema_errors(obj, kube, strict=True)
@@ -293,6 +295,7 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
               f"{sorted(by_kustomize.keys() ^ by_meshgen.keys(), key=str)[:4]}")
         for key in sorted(by_kustomize.keys() & by_meshgen.keys(), key=str):
             check(by_kustomize[key] == by_meshgen[key], f"{where}: Flux's kustomize patches and meshgen post-render disagree on {key}")
+    fidelity_checks(label, Path(platform).stem, line, post_rendered, services)
     for name in k8s.services_named(values_text):
         check(name in services, f"{label}: the values comments name a Service `{name}` the charts do not create")
     clashes = k8s.node_port_clashes(services_seen)
@@ -341,6 +344,44 @@ def chart_keys_checks(work: Path, lines: list[str]) -> None:
         wrong = [(k, derived[k], kinds[k]) for k in sorted(derived) if kinds.get(k, "null") != "null" and derived[k] != kinds[k]]
         check(not wrong, f"chart keys {line}: kinds of {top.name}'s defaults (path, charts, list) differ from "
               f"data/chart-keys/{line}.types.txt: {wrong[:5]}")
+
+
+# Seed 000 (the pks built-in) spreads these Deployments only, on 1.0.
+SEED_SPREAD = {"pks": {"1.0": {"istio-pilot", "istio-citadel", "istio-galley"}}}
+# Add-on images 0.6 must not run as `latest` (the 0.6.0 release's pins).
+PINNED_06 = {"prom/prometheus": "v2.0.0", "prom/statsd-exporter": "v0.5.0"}
+
+
+def fidelity_checks(label: str, name: str, line: str, objs: list[dict], services: set[str]) -> None:
+    """The seeds' HA layout, the autoscaler rule and 0.6's pinned add-ons, on the post-rendered
+    objects of every release of a case."""
+    deployments = {o["metadata"]["name"]: o for o in objs if o.get("kind") == "Deployment"}
+    required = {n for n, d in deployments.items()
+                if ((d["spec"]["template"]["spec"].get("affinity") or {}).get("podAntiAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution")}
+    want = SEED_SPREAD.get(name, {}).get(line)
+    if want is not None:
+        check(required == want, f"{label}: required anti-affinity on {sorted(required)}, the seed spreads {sorted(want)}")
+    # No autoscaler may scale a required-spread Deployment past its replicas.
+    for hpa in (o for o in objs if o.get("kind") == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        if target in required:
+            # 1.11's gateway Deployments leave replicas to their autoscaler's minimum.
+            replicas = deployments[target]["spec"].get("replicas") or hpa["spec"].get("minReplicas", 1)
+            check(hpa["spec"]["maxReplicas"] <= replicas,
+                  f"{label}: autoscaler {hpa['metadata']['name']} may scale {target} to {hpa['spec']['maxReplicas']}, past its {replicas} required-spread replicas")
+    if line != "0.6":
+        return
+    for d in deployments.values():
+        for c in d["spec"]["template"]["spec"].get("containers", []):
+            repo, _, tag = c.get("image", "").rpartition(":")
+            for image, pin in PINNED_06.items():
+                if repo.endswith(image):
+                    check(tag == pin, f"{label}: {d['metadata']['name']} runs {c['image']}, the 0.6.0 release pinned {pin}")
+            for arg in c.get("args", []):
+                m = re.match(r"--zipkinURL=http://([^:/]+)", arg)
+                if m and any(o.get("kind") == "Deployment" and "zipkin" in o["metadata"]["name"] for o in objs):
+                    check(m.group(1) in services, f"{label}: mixer sends spans to `{m.group(1)}`, a Service the charts do not create")
 
 
 def version_of(chart: str) -> tuple[int, ...]:
