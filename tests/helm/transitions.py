@@ -241,7 +241,11 @@ def differences(got: dict, want: dict) -> list[str]:
         elif key not in got:
             out.append(f"{name}: missing (fresh install of B has it)")
         elif not harness.same(got[key], want[key]):
-            out.append(f"{name}: differs: {harness.first_difference(got[key], want[key])}")
+            why = harness.first_difference(got[key], want[key])
+            for theirs, ours in (("meshgen meant", "upgraded has"), ("helm read", "fresh B has"),
+                                 ("only in meshgen", "only after the upgrade"), ("only in helm", "only in fresh B")):
+                why = why.replace(theirs, ours)
+            out.append(f"{name}: differs: {why}")
     return out
 
 
@@ -305,17 +309,20 @@ def fresh_install(repo: Repo, platform: str) -> Cluster:
     header = repo.text("values", "--platform", platform)
     manifests = k8s.objects(repo.text("manifests", "--platform", platform))
     namespace = yaml.load(header).get("global", {}).get("istioNamespace") if False else None
-    lines = [l for l in header.splitlines() if l.startswith("#")]
-    # Helm 3's set only (the header repeats the installs for Helm 4).
-    seen = set()
+    # Helm 3's set only: the header repeats the installs for Helm 4.
+    lines = []
+    for line in header.splitlines():
+        if not line.startswith("#") or line.startswith(("# With Helm 4", "# Uninstall", "# Pod anti-affinity")):
+            if lines:
+                break
+            continue
+        if lines or "Install, in this order" in line or line.startswith("# First the objects"):
+            lines.append(line)
     for line in lines:
         m = re.match(r"#\s+(helm install .*|meshgen manifests .*)$", line)
         if not m:
             continue
         command = m.group(1).split("  #")[0].strip()
-        if command in seen or "--server-side" in command:
-            continue
-        seen.add(command)
         if command.startswith("meshgen manifests"):
             cluster.apply(manifests, "manifests", namespace or "default")
             continue
@@ -495,7 +502,7 @@ def variants(doc: dict, line: str) -> list[tuple[str, dict, dict]]:
     ingress = copy.deepcopy(spec.get("ingressGateway") or {})
     pair("node ports", setter(ingressGateway={**ingress, "serviceType": "NodePort", "nodePorts": {"http2": 31380}}),
          setter(ingressGateway={**ingress, "serviceType": "NodePort", "nodePorts": {"http2": 31480}}))
-    extra = {"1.0": {"pilot": {"env": {"PILOT_TRACE_SAMPLING": "1"}}} ,
+    extra = {"1.0": {"global": {"proxy": {"includeIPRanges": "10.0.0.0/8"}}},
              "1.11": {"meshConfig": {"accessLogFile": "/dev/stdout"}}}[line]
     pair("spec.values", setter(values=None), setter(values=extra))
     return pairs
