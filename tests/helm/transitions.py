@@ -583,6 +583,16 @@ def self_test(binary: str, remote: str, work: Path, real: bool) -> None:
                 check(changed, f"self-test: {line}: {label}: a fresh install of B differs from one of A")
             elif not changed:
                 print(f"note: {line}: {label}: the miniature charts render no difference (the real ones do)")
+    # Flux installing a platform from nothing reaches what the header's commands reach.
+    for line in ("1.0", "1.11"):
+        flux_repo = Repo(binary, work / "self-test" / f"flux-{line}", remote, work / "cache")
+        doc = base_platform(line)
+        doc["spec"]["gateways"] = [{"name": "internal-gateway", "serviceType": "ClusterIP"}]
+        flux_repo.write(doc)
+        by_flux = Cluster()
+        flux_reconcile(by_flux, flux_repo, "kvm", set())
+        diffs = differences(snapshot(by_flux), snapshot(fresh_install(flux_repo, "kvm")))
+        check(not diffs, f"self-test: {line}: Flux's install equals the header's: {diffs[:3]}")
     # Hooks: a post-install hook Job's custom resources come at install and never at upgrade.
     hooked = Cluster()
     chart = harness.CHARTS / "1.0/istio"
