@@ -241,7 +241,11 @@ def differences(got: dict, want: dict) -> list[str]:
         elif key not in got:
             out.append(f"{name}: missing (fresh install of B has it)")
         elif not harness.same(got[key], want[key]):
-            out.append(f"{name}: differs: {harness.first_difference(got[key], want[key])}")
+            why = harness.first_difference(got[key], want[key])
+            for theirs, ours in (("meshgen meant", "upgraded has"), ("helm read", "fresh B has"),
+                                 ("only in meshgen", "only after the upgrade"), ("only in helm", "only in fresh B")):
+                why = why.replace(theirs, ours)
+            out.append(f"{name}: differs: {why}")
     return out
 
 
@@ -305,17 +309,20 @@ def fresh_install(repo: Repo, platform: str) -> Cluster:
     header = repo.text("values", "--platform", platform)
     manifests = k8s.objects(repo.text("manifests", "--platform", platform))
     namespace = yaml.load(header).get("global", {}).get("istioNamespace") if False else None
-    lines = [l for l in header.splitlines() if l.startswith("#")]
-    # Helm 3's set only (the header repeats the installs for Helm 4).
-    seen = set()
+    # Helm 3's set only: the header repeats the installs for Helm 4.
+    lines = []
+    for line in header.splitlines():
+        if not line.startswith("#") or line.startswith(("# With Helm 4", "# Uninstall", "# Pod anti-affinity")):
+            if lines:
+                break
+            continue
+        if lines or "Install, in this order" in line or line.startswith("# First the objects"):
+            lines.append(line)
     for line in lines:
         m = re.match(r"#\s+(helm install .*|meshgen manifests .*)$", line)
         if not m:
             continue
         command = m.group(1).split("  #")[0].strip()
-        if command in seen or "--server-side" in command:
-            continue
-        seen.add(command)
         if command.startswith("meshgen manifests"):
             cluster.apply(manifests, "manifests", namespace or "default")
             continue
@@ -495,9 +502,8 @@ def variants(doc: dict, line: str) -> list[tuple[str, dict, dict]]:
     ingress = copy.deepcopy(spec.get("ingressGateway") or {})
     pair("node ports", setter(ingressGateway={**ingress, "serviceType": "NodePort", "nodePorts": {"http2": 31380}}),
          setter(ingressGateway={**ingress, "serviceType": "NodePort", "nodePorts": {"http2": 31480}}))
-    extra = {"1.0": {"pilot": {"env": {"PILOT_TRACE_SAMPLING": "1"}}} ,
-             "1.11": {"meshConfig": {"accessLogFile": "/dev/stdout"}}}[line]
-    pair("spec.values", setter(values=None), setter(values=extra))
+    # The images' registry: every chart, the miniatures too, renders it.
+    pair("spec.values", setter(values=None), setter(values={"global": {"hub": "registry.example.com/istio"}}))
     return pairs
 
 
@@ -537,7 +543,7 @@ def transition(binary: str, remote: str, work: Path, label: str, a: dict, b: dic
                      f"the cluster differs from a fresh install of B: {diffs[:4]}")
 
 
-def self_test(binary: str, remote: str, work: Path) -> None:
+def self_test(binary: str, remote: str, work: Path, real: bool) -> None:
     """The Helm model against what Helm is known to do, with no plan: an upgrade alone keeps
     `crds/` and runs no post-install hook; an unlisted release stays; kubectl apply deletes
     nothing. Each must make the cluster differ from a fresh install where Helm leaves state
@@ -563,6 +569,30 @@ def self_test(binary: str, remote: str, work: Path) -> None:
     check(not any("egressgateway" in d for d in diffs), f"self-test: egress off by upgrade equals a fresh install: {diffs[:3]}")
     check(any("Namespace default" in d and "left over" in d for d in diffs),
           f"self-test: kubectl apply leaves the dropped injection namespace's label: {diffs[:3]}")
+    # Every change of a transition reaches the fresh install: else its transition proves nothing.
+    for line in ("1.0", "1.11"):
+        for label, a, b in variants(base_platform(line), line):
+            if label.endswith("(back)"):
+                continue
+            pair = Repo(binary, work / "self-test" / re.sub(r"[^a-z0-9]+", "-", f"{line} {label}"), remote, work / "cache")
+            pair.write(a)
+            before = snapshot(fresh_install(pair, "kvm"))
+            pair.write(b)
+            changed = bool(differences(before, snapshot(fresh_install(pair, "kvm"))))
+            if real:
+                check(changed, f"self-test: {line}: {label}: a fresh install of B differs from one of A")
+            elif not changed:
+                print(f"note: {line}: {label}: the miniature charts render no difference (the real ones do)")
+    # Flux installing a platform from nothing reaches what the header's commands reach.
+    for line in ("1.0", "1.11"):
+        flux_repo = Repo(binary, work / "self-test" / f"flux-{line}", remote, work / "cache")
+        doc = base_platform(line)
+        doc["spec"]["gateways"] = [{"name": "internal-gateway", "serviceType": "ClusterIP"}]
+        flux_repo.write(doc)
+        by_flux = Cluster()
+        flux_reconcile(by_flux, flux_repo, "kvm", set())
+        diffs = differences(snapshot(by_flux), snapshot(fresh_install(flux_repo, "kvm")))
+        check(not diffs, f"self-test: {line}: Flux's install equals the header's: {diffs[:3]}")
     # Hooks: a post-install hook Job's custom resources come at install and never at upgrade.
     hooked = Cluster()
     chart = harness.CHARTS / "1.0/istio"
@@ -611,7 +641,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="meshgen-transitions-"))
     remote = opts.remote or miniature_remote(binary, work)
     print(f"Helm library {helm.helm_sdk_version()}, meshgen {binary}, charts from {opts.remote or 'the miniatures'}")
-    self_test(binary, remote, work)
+    self_test(binary, remote, work, opts.remote is not None)
     if not opts.self_test:
         cases = []
         for line in ("1.0", "1.11"):
