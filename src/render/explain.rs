@@ -117,7 +117,7 @@ fn walk(
         }
         _ => out.push(Explained {
             path,
-            value: crate::render::values::yaml_scalar(&node.to_json()),
+            value: crate::render::emit::yaml_scalar(&node.to_json()),
             line: key_line,
             why: why.to_string(),
         }),
