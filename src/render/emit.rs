@@ -8,7 +8,18 @@
 
 use serde_json::Value;
 
-use crate::render::values::yaml_scalar;
+/// A scalar as YAML that every reader, YAML 1.1 or 1.2, reads back as the same value:
+/// strings double-quoted (JSON escaping is valid YAML), numbers and booleans plain.
+pub fn yaml_scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        Value::Null => "null".to_string(),
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::Array(_) | Value::Object(_) => {
+            serde_json::to_string(value).expect("values serialize")
+        }
+    }
+}
 
 /// The value as a block YAML document body (no `---`), ending in a newline.
 pub fn to_yaml(value: &Value) -> String {

@@ -54,6 +54,11 @@ fn comment_for(lines: &[&str], n: usize) -> Option<String> {
     for prev in lines[..n - 1].iter().rev() {
         let trimmed = prev.trim_start();
         if let Some(c) = trimmed.strip_prefix('#') {
+            // A comment indented deeper than this line closes the entry above it (a port's
+            // "no nodePort" note): it does not head this line.
+            if indent(prev) > own_indent {
+                break;
+            }
             above.push(c.trim());
         } else if !above.is_empty()
             || trimmed.is_empty()
@@ -112,7 +117,7 @@ fn walk(
         }
         _ => out.push(Explained {
             path,
-            value: crate::render::values::yaml_scalar(&node.to_json()),
+            value: crate::render::emit::yaml_scalar(&node.to_json()),
             line: key_line,
             why: why.to_string(),
         }),
@@ -175,6 +180,23 @@ mod tests {
         assert_eq!(trailing_comment(r#"  a: "x # y"  # why"#), Some("why"));
         assert_eq!(trailing_comment(r#"  a: "x \" # y""#), None);
         assert_eq!(trailing_comment("  a: 1"), None);
+    }
+
+    /// Regression: on a gateway without node ports, each port's "no nodePort" note closes its
+    /// own entry; `explain` gave the next port (https after http2) the note of the one above.
+    #[test]
+    fn a_list_entrys_closing_comment_is_not_the_next_entrys() {
+        let text = "gateway:\n  # the chart's ports\n  ports:\n  - name: http2\n    port: 80\n    # no nodePort: chart default 31380 dropped\n  - name: https\n    port: 443\n    # no nodePort: chart default 31390 dropped\n";
+        let got = explain_values(text, "fallback").unwrap();
+        let why = |path: &str| {
+            got.iter()
+                .find(|e| e.path == path)
+                .map(|e| e.why.clone())
+                .unwrap()
+        };
+        assert_eq!(why("gateway.ports[0].name"), "the chart's ports");
+        assert_eq!(why("gateway.ports[1].name"), "the chart's ports");
+        assert_eq!(why("gateway.ports[1].port"), "the chart's ports");
     }
 
     #[test]

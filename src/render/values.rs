@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
+use crate::render::emit::yaml_scalar;
 use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
 
 /// The image registry of Istio's published releases.
@@ -65,19 +66,6 @@ fn engine(line: ReleaseLine) -> &'static tera::Tera {
         tera.autoescape_on(vec![]);
         tera
     })
-}
-
-/// A scalar as YAML that every reader, YAML 1.1 or 1.2, reads back as the same value:
-/// strings double-quoted (JSON escaping is valid YAML), numbers and booleans plain.
-pub fn yaml_scalar(value: &Value) -> String {
-    match value {
-        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
-        Value::Null => "null".to_string(),
-        Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::Array(_) | Value::Object(_) => {
-            serde_json::to_string(value).expect("values serialize")
-        }
-    }
 }
 
 fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
