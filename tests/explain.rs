@@ -374,8 +374,6 @@ fn the_test_holds_each_value_to_its_own_line() {
 /// platform's range) is explained by its own default, not the port's before it. The chart
 /// defaults of 1.0's ingress gateway: http2 31380, https 31390, tcp 31400.
 #[test]
-#[ignore = "known bug in src/render (being fixed there): the values file writes each port's \
-            `no nodePort` comment after the entry, so explain gives https the reason of http2"]
 fn a_port_without_a_node_port_is_explained_by_its_own_default() {
     let text = meshgen::model::load::Source::builtin("pks").unwrap().text;
     let start = text.find("    nodePorts:").unwrap();

@@ -50,6 +50,9 @@ fn comment_for(lines: &[&str], n: usize) -> Option<String> {
     }
     let indent = |l: &str| l.len() - l.trim_start().len();
     let own_indent = indent(line);
+    if let Some(c) = closing_comment(lines, n) {
+        return Some(c);
+    }
     let mut above = Vec::new();
     for prev in lines[..n - 1].iter().rev() {
         let trimmed = prev.trim_start();
@@ -70,6 +73,50 @@ fn comment_for(lines: &[&str], n: usize) -> Option<String> {
     }
     above.reverse();
     (!above.is_empty()).then(|| above.join(" "))
+}
+
+/// The comment that closes the list entry line `n` (1-based) belongs to: a comment at the
+/// entry's field indentation after its fields, followed by the next entry or a dedent (a
+/// port's "no nodePort" note). It explains every field of that entry.
+fn closing_comment(lines: &[&str], n: usize) -> Option<String> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let line = lines.get(n.checked_sub(1)?)?;
+    let trimmed = line.trim_start();
+    let fields = if trimmed.starts_with("- ") {
+        indent(line) + 2
+    } else {
+        // A field of a list entry: the entry's dash sits two columns left, with nothing
+        // shallower between it and this line.
+        let dash = indent(line).checked_sub(2)?;
+        let entry = lines[..n - 1].iter().rev().find(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with('#') && indent(l) < indent(line)
+        })?;
+        if indent(entry) != dash || !entry.trim_start().starts_with("- ") {
+            return None;
+        }
+        indent(line)
+    };
+    let mut rest = lines[n..].iter();
+    while let Some(next) = rest.next() {
+        let t = next.trim_start();
+        if t.is_empty() || indent(next) < fields {
+            return None;
+        }
+        if indent(next) > fields {
+            continue;
+        }
+        if let Some(c) = t.strip_prefix('#') {
+            // Closing only if what follows leaves the entry; a comment followed by a sibling
+            // field heads that field instead.
+            let after = rest.find(|l| !l.trim_start().starts_with('#'));
+            return match after {
+                Some(a) if !a.trim().is_empty() && indent(a) >= fields => None,
+                _ => Some(c.trim().to_string()),
+            };
+        }
+    }
+    None
 }
 
 /// Every leaf value of a rendered values file with its explanation; a value without a comment
@@ -194,9 +241,22 @@ mod tests {
                 .map(|e| e.why.clone())
                 .unwrap()
         };
-        assert_eq!(why("gateway.ports[0].name"), "the chart's ports");
-        assert_eq!(why("gateway.ports[1].name"), "the chart's ports");
-        assert_eq!(why("gateway.ports[1].port"), "the chart's ports");
+        assert_eq!(
+            why("gateway.ports[0].name"),
+            "no nodePort: chart default 31380 dropped"
+        );
+        assert_eq!(
+            why("gateway.ports[0].port"),
+            "no nodePort: chart default 31380 dropped"
+        );
+        assert_eq!(
+            why("gateway.ports[1].name"),
+            "no nodePort: chart default 31390 dropped"
+        );
+        assert_eq!(
+            why("gateway.ports[1].port"),
+            "no nodePort: chart default 31390 dropped"
+        );
     }
 
     #[test]
