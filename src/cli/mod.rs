@@ -32,7 +32,12 @@ use crate::error::{Error, Result};
 
 /// Install Istio the GitOps way: platform files in, Helm values, vendored charts and Flux objects out.
 #[derive(Debug, Parser)]
-#[command(name = "meshgen", version, about, propagate_version = true)]
+#[command(
+    name = "meshgen",
+    version = env!("MESHGEN_LONG_VERSION"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// Print only errors and the command's output.
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
