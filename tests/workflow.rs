@@ -246,9 +246,38 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         ".github/workflows/meshgen.yml",
         ".pre-commit-config.yaml",
         "README.md",
+        meshgen::gitops::init::HELM_PLUGIN_PATH,
     ] {
         assert!(fleet.path(rel).is_file(), "{rel} missing");
     }
+    // Helm 4's post-renderer plugin: the type Helm 4 requires of `--post-renderer`, the name
+    // the values header's Helm 4 commands give it, and meshgen's post-render as its command.
+    let plugin = fleet.read(meshgen::gitops::init::HELM_PLUGIN_PATH);
+    let doc = meshgen::yaml::parse(&plugin).unwrap();
+    let doc = doc.to_json();
+    assert_eq!(doc["apiVersion"], "v1", "{plugin}");
+    assert_eq!(doc["type"], "postrenderer/v1", "{plugin}");
+    assert_eq!(doc["runtime"], "subprocess", "{plugin}");
+    assert_eq!(doc["version"], env!("CARGO_PKG_VERSION"), "{plugin}");
+    let command = &doc["runtimeConfig"]["platformCommand"][0];
+    assert_eq!(command["command"], "meshgen", "{plugin}");
+    assert_eq!(
+        command["args"],
+        serde_json::json!(["post-render"]),
+        "{plugin}"
+    );
+    let values = fleet.meshgen(&["values", "--platform", "pks"]);
+    let name = doc["name"].as_str().unwrap();
+    assert!(
+        values
+            .stdout
+            .contains(&format!("--post-renderer {name} --post-renderer-args"))
+            && values
+                .stdout
+                .contains("helm plugin install ./helm-plugins/meshgen"),
+        "{}",
+        values.stdout
+    );
     assert!(fleet
         .read("platforms/example.yaml")
         .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));

@@ -1,6 +1,6 @@
 //! `meshgen init`: scaffolds a GitOps repository — an example platform file, the schemas its
-//! modeline points at, the lock of the built-in pins, a GitHub Actions workflow, a pre-commit
-//! hook and a README section. Nothing is overwritten without `--force`: when any file exists,
+//! modeline points at, the lock of the built-in pins, a GitHub Actions workflow, Helm 4's
+//! post-renderer plugin, a pre-commit hook and a README section. Nothing is overwritten without `--force`: when any file exists,
 //! the command lists them and writes nothing.
 
 use std::path::Path;
@@ -54,6 +54,31 @@ jobs:
       - name: meshgen check
         run: meshgen check --format github
 "#;
+
+/// Where `init` writes the Helm 4 post-renderer plugin; `helm plugin install` takes the folder.
+pub const HELM_PLUGIN_PATH: &str = "helm-plugins/meshgen/plugin.yaml";
+
+/// Helm 4's `--post-renderer` names an installed plugin of type `postrenderer/v1` instead of
+/// an executable; this one runs `meshgen post-render`, to which Helm appends the
+/// `--post-renderer-args` of the command (`--platform=...`, as the values header prints).
+/// Its name is the one the header's Helm 4 commands give to `--post-renderer`.
+fn helm_plugin() -> String {
+    format!(
+        "# Helm 4 post-renderer: `helm plugin install ./helm-plugins/meshgen` once, then\n\
+# `helm install ... --post-renderer meshgen --post-renderer-args --platform=NAME`.\n\
+# It runs the meshgen on PATH.\n\
+apiVersion: v1\n\
+type: postrenderer/v1\n\
+name: meshgen\n\
+version: \"{}\"\n\
+runtime: subprocess\n\
+runtimeConfig:\n\
+\x20 platformCommand:\n\
+\x20   - command: meshgen\n\
+\x20     args: [post-render]\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 const PRE_COMMIT: &str = r#"# pre-commit (https://pre-commit.com): `pre-commit install` runs `meshgen check` before
 # each commit that touches the platforms, the vendored charts or the generated files.
@@ -233,6 +258,7 @@ pub fn files(
             .to_yaml(),
     ));
     files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
+    files.push((HELM_PLUGIN_PATH.to_string(), helm_plugin()));
     files.push((".pre-commit-config.yaml".to_string(), PRE_COMMIT.into()));
     files.push((".gitattributes".to_string(), GITATTRIBUTES.into()));
     // An existing README is the user's (unless an earlier init wrote it): the section then
