@@ -199,19 +199,8 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The library's files, relative to `src/`, with their text (`cli/`, `main.rs` and `lib.rs`,
 /// which only lists the modules, left out).
 fn library_files() -> Vec<(String, String)> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    source_files(&src, &mut files);
-    files
+    all_source_files()
         .into_iter()
-        .map(|path| {
-            let rel = path
-                .strip_prefix(&src)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read_to_string(&path).unwrap())
-        })
         .filter(|(rel, _)| !rel.starts_with("cli/") && rel != "main.rs" && rel != "lib.rs")
         .collect()
 }
