@@ -288,8 +288,8 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
         # Every object, not only those meshgen changed: a patch meshgen leaves out shows too.
         # kustomize drops null fields (`nodePort: null`), as Kubernetes reads them: both sides
         # are compared without them.
-        by_kustomize = {(o.get("kind"), o["metadata"]["name"]): without_nulls(o) for o in k8s.objects(built.stdout)}
-        by_meshgen = {(o.get("kind"), o["metadata"]["name"]): without_nulls(o) for o in after}
+        by_kustomize = {(o.get("kind"), o["metadata"]["name"]): k8s.without_nulls(o) for o in k8s.objects(built.stdout)}
+        by_meshgen = {(o.get("kind"), o["metadata"]["name"]): k8s.without_nulls(o) for o in after}
         check(by_kustomize.keys() == by_meshgen.keys(),
               f"{where}: Flux's kustomize and meshgen post-render output other objects: "
               f"{sorted(by_kustomize.keys() ^ by_meshgen.keys(), key=str)[:4]}")
@@ -307,14 +307,6 @@ def run_case(binary: str, repo: Path, platform: str, istio: str, kustomize_cmd: 
             continue
         check(svc["metadata"].get("namespace") == want["namespace"], f"{label}: gateway {name} Service in {svc['metadata'].get('namespace')}, platform says {want['namespace']}")
         check(svc["spec"].get("selector") == want["selector"], f"{label}: gateway {name} selects {svc['spec'].get('selector')}, platform says {want['selector']}")
-
-
-def without_nulls(node):
-    if isinstance(node, dict):
-        return {k: without_nulls(v) for k, v in node.items() if v is not None}
-    if isinstance(node, list):
-        return [without_nulls(v) for v in node]
-    return node
 
 
 def chart_keys_checks(work: Path, lines: list[str]) -> None:
