@@ -14,6 +14,7 @@ pub mod lint;
 pub mod man;
 pub mod manifests;
 pub mod outdated;
+pub mod plan;
 pub mod platform;
 pub mod platforms;
 pub mod post_render;
@@ -77,6 +78,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// Render every platform file into generated/<platform>/ (values.yaml, manifests.yaml); --check for staleness.
     Generate(generate::GenerateArgs),
+    /// What each cluster must do to go from a git ref's platforms to the working tree's: ordered steps, commands, findings.
+    Plan(plan::PlanArgs),
     /// The pull-request gate: platform files valid, vendored charts as locked, generated files current.
     Check(check::CheckArgs),
     /// Lint application manifests against the platform's Istio line: port names, pod labels, protocols, PSP bindings, injection, sidecar ports.
@@ -128,6 +131,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),

@@ -6,5 +6,6 @@ pub mod fleet;
 pub mod generate;
 pub mod init;
 pub mod outdated;
+pub mod plan;
 pub mod repo_config;
 pub mod schemas;

@@ -133,7 +133,7 @@ pub fn platform_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 }
 
 /// The platform name of a file name: `NAME.yaml` or `NAME.yml`, not hidden, not empty.
-fn platform_name(file_name: &str) -> Option<&str> {
+pub fn platform_name(file_name: &str) -> Option<&str> {
     let stem = EXTENSIONS
         .iter()
         .find_map(|ext| file_name.strip_suffix(&format!(".{ext}")[..]))?;

@@ -182,6 +182,59 @@ impl ReleaseLine {
         }
     }
 
+    /// The `crds/` directories of one of the line's charts, relative to the chart: what Helm
+    /// installs with the release and never upgrades, so a new release's CRDs are applied by
+    /// hand. A sub-chart's comes with the values switch of its condition: Helm installs the
+    /// `crds/` of an enabled sub-chart only.
+    pub fn crd_dirs(self, chart: &str) -> &'static [(&'static str, Option<&'static str>)] {
+        match (self, chart) {
+            (ReleaseLine::V1_0, "istio") => &[
+                ("crds/", None),
+                ("charts/certmanager/crds/", Some("certmanager.enabled")),
+            ],
+            (ReleaseLine::V1_11, "base") => &[("crds/", None)],
+            _ => &[],
+        }
+    }
+
+    /// The `networking.istio.io` CRDs the line's charts define. Those two lines share survive a
+    /// change of line with the resources in them; 0.6 kept its routing in `config.istio.io`.
+    pub fn networking_crds(self) -> &'static [&'static str] {
+        const V1_0: &[&str] = &[
+            "virtualservices.networking.istio.io",
+            "destinationrules.networking.istio.io",
+            "serviceentries.networking.istio.io",
+            "gateways.networking.istio.io",
+            "envoyfilters.networking.istio.io",
+        ];
+        const V1_11: &[&str] = &[
+            "virtualservices.networking.istio.io",
+            "destinationrules.networking.istio.io",
+            "serviceentries.networking.istio.io",
+            "gateways.networking.istio.io",
+            "envoyfilters.networking.istio.io",
+            "sidecars.networking.istio.io",
+            "workloadentries.networking.istio.io",
+            "workloadgroups.networking.istio.io",
+        ];
+        match self {
+            ReleaseLine::V0_6 => &[],
+            ReleaseLine::V1_0 => V1_0,
+            ReleaseLine::V1_11 => V1_11,
+        }
+    }
+
+    /// Whether the line serves Mixer (`config.istio.io` policy and telemetry), `rbac.istio.io`
+    /// authorization and `authentication.istio.io` policies, which later lines ignore.
+    pub fn serves_mixer_era_apis(self) -> bool {
+        self != ReleaseLine::V1_11
+    }
+
+    /// Whether the line's charts ship the add-ons (grafana, prometheus, tracing, ...).
+    pub fn ships_addons(self) -> bool {
+        self != ReleaseLine::V1_11
+    }
+
     /// Kubernetes versions the line supports.
     ///
     /// 0.6 needs 1.9 for the mutating webhook behind automatic sidecar injection; 0.6 and

@@ -194,16 +194,44 @@ struct View {
     uninstall: Vec<Step>,
 }
 
-/// One `helm install` of the header.
-#[derive(Debug, Serialize)]
-struct InstallView {
-    release: String,
-    chart: String,
-    namespace: String,
+/// One `helm install` of the header (also what `meshgen plan` compares release by release).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstallView {
+    pub release: String,
+    /// The vendored chart directory, relative to the repository (`vendor/istio/<version>/<chart>`).
+    pub chart: String,
+    pub namespace: String,
     /// The values file it takes, as `generate` names it.
-    values_file: String,
+    pub values_file: String,
     /// Of the releases, the one the post-renderer attaches to.
-    post_render: bool,
+    pub post_render: bool,
+}
+
+/// The releases of a platform's values header, in install order (uninstall is the reverse).
+pub fn header_installs(platform: &ResolvedPlatform) -> Vec<InstallView> {
+    installs(platform, None)
+}
+
+/// What no Helm release of a line owns and its uninstall deletes by hand: (resource, name, why).
+pub fn unowned_objects(line: ReleaseLine) -> &'static [(&'static str, &'static str, &'static str)] {
+    match line {
+        ReleaseLine::V1_0 => &[(
+            "validatingwebhookconfiguration",
+            "istio-galley",
+            "Galley registers it at run time: no release owns it",
+        )],
+        _ => &[],
+    }
+}
+
+/// The `grep -E` pattern of a line's CRD names, when its charts keep CRDs in `crds/` (which
+/// Helm never deletes nor upgrades); 0.6's charts render theirs as templates of the release.
+pub fn crd_pattern(line: ReleaseLine) -> Option<&'static str> {
+    match line {
+        ReleaseLine::V0_6 => None,
+        ReleaseLine::V1_0 => Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
+        ReleaseLine::V1_11 => Some(r"'\.istio\.io$'"),
+    }
 }
 
 /// An extra gateway (`spec.gateways`).
@@ -362,7 +390,7 @@ fn node_port_range_text(platform: &ResolvedPlatform) -> String {
 
 /// The release whose CRDs the custom resources of `meshgen manifests` need, and why they
 /// are applied right after it.
-fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
+pub fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
     match line {
         ReleaseLine::V1_11 => (
             "istio-base",
@@ -564,23 +592,18 @@ fn uninstall_steps(
             why: "the injection label; the namespace and its workloads stay",
         });
     }
-    if platform.line == ReleaseLine::V1_0 {
+    for (resource, name, why) in unowned_objects(platform.line) {
         steps.push(Step {
-            command: "kubectl delete validatingwebhookconfiguration istio-galley".into(),
-            why: "Galley registers it at run time: no release owns it",
+            command: format!("kubectl delete {resource} {name}"),
+            why,
         });
     }
     steps.push(Step {
         command: format!("kubectl delete namespace {namespace}"),
         why: "`--create-namespace` made it; Helm never deletes a namespace",
     });
-    let crds = match platform.line {
-        // 0.6's charts render their CRDs as templates: the releases took them.
-        ReleaseLine::V0_6 => None,
-        ReleaseLine::V1_0 => Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
-        ReleaseLine::V1_11 => Some(r"'\.istio\.io$'"),
-    };
-    if let Some(pattern) = crds {
+    // 0.6's charts render their CRDs as templates: the releases took them.
+    if let Some(pattern) = crd_pattern(platform.line) {
         steps.push(Step {
             command: format!("kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete"),
             why: "Helm keeps the CRDs of crds/; this deletes every Istio resource in the cluster",

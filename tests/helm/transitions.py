@@ -613,7 +613,8 @@ def self_test(binary: str, remote: str, work: Path, real: bool) -> None:
 def miniature_remote(binary: str, work: Path) -> str:
     """The miniature charts committed at their istio/istio paths under release tags, as the
     harness does, plus 1.0.2 and 1.11.4: the same charts, 1.0.2 with its security chart as 1.0.0
-    to 1.0.2 write it (no MeshPolicy while mtls is off)."""
+    to 1.0.2 write it (no MeshPolicy while mtls is off), and each older tag's CRD files changed
+    (a comment), so that a patch upgrade has `crds/` to apply: the real tags' differ too."""
     harness.vendor_miniatures(binary, work)  # builds work/istio.git with 0.6.0, 1.0.9, 1.11.8
     repo = work / "istio.git"
     git = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *a], cwd=repo,
@@ -625,6 +626,8 @@ def miniature_remote(binary: str, work: Path) -> str:
         if tag == "1.0.2":
             cm = repo / "install/kubernetes/helm/istio/charts/security/templates/configmap.yaml"
             cm.write_text(cm.read_text().replace('{{- include "mini.meshPermissive" . | indent 4 }}\n', ""))
+        for crds in [*repo.glob("install/kubernetes/helm/istio/**/crds.yaml"), *repo.glob("manifests/charts/base/crds/*.yaml")]:
+            crds.write_text(f"# the CRDs of {tag}\n" + crds.read_text())
         git("commit", "-q", "-am", tag)
         git("tag", "-a", tag, "-m", tag)
     return str(repo)
