@@ -570,3 +570,96 @@ fn bad_input_exits_2_with_a_located_error_and_no_plan() {
     assert!(stdout.is_empty());
     assert!(stderr.contains("not a git repository"), "{stderr}");
 }
+
+/// The CI workflow `init` writes runs the plan on pull requests: its step, as written (the
+/// base commit GitHub gives substituted), plans the pull request into the job summary.
+#[test]
+fn init_workflow_plans_each_pull_request_as_written() {
+    let repo = Repo::new();
+    let init = repo.meshgen(&["init", repo.root.to_str().unwrap()]);
+    assert_eq!(init.code, Some(0), "{}", init.stderr);
+    repo.commit("init");
+    let base = git2::Repository::open(&repo.root)
+        .unwrap()
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .id()
+        .to_string();
+    let example = fs::read_to_string(repo.root.join("platforms/example.yaml")).unwrap();
+    assert!(example.contains("namespaces: [default]"), "{example}");
+    repo.write(
+        "platforms/example.yaml",
+        &example.replace("namespaces: [default]", "namespaces: [default, shop]"),
+    );
+
+    let workflow = fs::read_to_string(repo.root.join(".github/workflows/meshgen.yml")).unwrap();
+    let doc = meshgen::yaml::parse(&workflow).unwrap().to_json();
+    let job = &doc["jobs"]["check"];
+    assert_eq!(job["permissions"]["pull-requests"], "write", "{workflow}");
+    let steps = job["steps"].as_array().unwrap();
+    assert_eq!(
+        steps[0]["with"]["fetch-depth"], 0,
+        "the base commit must be fetched"
+    );
+    let plan_step = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("meshgen plan"))
+        })
+        .expect("a plan step");
+    assert!(plan_step["if"]
+        .as_str()
+        .unwrap()
+        .contains("github.event_name == 'pull_request'"));
+    let script = plan_step["run"]
+        .as_str()
+        .unwrap()
+        .replace("${{ github.event.pull_request.base.sha }}", &base);
+    assert!(!script.contains("${{"), "{script}");
+    let comment = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("gh pr comment"))
+        })
+        .expect("a step commenting the plan");
+    assert!(comment["run"]
+        .as_str()
+        .unwrap()
+        .contains("--body-file plan.md"));
+
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_meshgen"));
+    let summary = repo.root.join("summary.md");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&repo.root)
+        .env("PATH", path)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("MESHGEN_CACHE_DIR", &repo.cache)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let plan = fs::read_to_string(repo.root.join("plan.md")).unwrap();
+    assert!(plan.starts_with("## meshgen plan\n"), "{plan}");
+    assert!(plan.contains(&format!("From `{base} (")), "{plan}");
+    assert!(plan.contains("### `example`: upgrade"), "{plan}");
+    assert!(
+        plan.contains("kubectl rollout restart deployment -n shop"),
+        "{plan}"
+    );
+    assert_eq!(fs::read_to_string(&summary).unwrap(), plan);
+}

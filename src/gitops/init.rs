@@ -36,7 +36,9 @@ spec:
 "#;
 
 const WORKFLOW: &str = r#"# Runs `meshgen check` on every pull request: platform files valid, vendored charts as
-# locked, generated files current. Findings show on the pull request's lines.
+# locked, generated files current. Findings show on the pull request's lines. Then
+# `meshgen plan`: what merging will do to each cluster (helm upgrades, uninstalls, deletions,
+# restarts, a change of line), in the job summary and as a comment on the pull request.
 name: meshgen
 on:
   pull_request:
@@ -45,14 +47,32 @@ on:
 jobs:
   check:
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: write
     steps:
       - uses: actions/checkout@v4
+        with:
+          # The plan reads the platform files at the pull request's base commit.
+          fetch-depth: 0
       # Install meshgen as your team distributes it; this builds it from the git repository
       # named by the repository variable MESHGEN_GIT (pin a tag with --tag).
       - name: Install meshgen
         run: cargo install --locked --git "${{ vars.MESHGEN_GIT }}" meshgen
       - name: meshgen check
         run: meshgen check --format github
+      - name: meshgen plan
+        if: ${{ !cancelled() && github.event_name == 'pull_request' }}
+        run: |
+          meshgen plan --base "${{ github.event.pull_request.base.sha }}" --format markdown > plan.md
+          cat plan.md >> "$GITHUB_STEP_SUMMARY"
+      - name: Comment the plan on the pull request
+        if: ${{ !cancelled() && github.event_name == 'pull_request' && hashFiles('plan.md') != '' }}
+        env:
+          GH_TOKEN: ${{ github.token }}
+        run: |
+          gh pr comment "${{ github.event.pull_request.number }}" --edit-last --body-file plan.md ||
+            gh pr comment "${{ github.event.pull_request.number }}" --body-file plan.md
 "#;
 
 /// Where `init` writes the Helm 4 post-renderer plugin; `helm plugin install` takes the folder.
@@ -131,7 +151,9 @@ moves the following platforms (pinned ones stay), review the lock change, `meshg
 commit. `meshgen explain --platform NAME` shows where each value comes from.
 
 CI: `.github/workflows/meshgen.yml` runs `meshgen check --format github` on every pull
-request; `.pre-commit-config.yaml` runs `meshgen check` before each commit.
+request, then `meshgen plan` against the pull request's base: what merging does to each
+cluster, step by step, in the job summary and as a comment. `.pre-commit-config.yaml` runs
+`meshgen check` before each commit. Before merging a change, run `meshgen plan` yourself.
 
 Exit codes: 0 ok, 1 findings (invalid platform, stale or tampered files), 2 usage or I/O error.
 "#;
