@@ -663,3 +663,29 @@ fn init_workflow_plans_each_pull_request_as_written() {
     );
     assert_eq!(fs::read_to_string(&summary).unwrap(), plan);
 }
+
+/// README's "Day 2" shows the plan of `day_two()`'s pull request: it is the real output.
+#[test]
+fn readme_day_two_plan_is_what_meshgen_prints() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme
+        .find("## Day 2: what a pull request does to each cluster")
+        .expect("README has the Day 2 section")..];
+    let start = section.find("```text\n").expect("a text block") + "```text\n".len();
+    let shown = &section[start..start + section[start..].find("```\n").unwrap()];
+    let repo = day_two();
+    let printed = repo.meshgen(&["plan"]);
+    assert_eq!(printed.code, Some(0), "{}", printed.stderr);
+    // The base commit differs from run to run.
+    let commit = |text: &str| -> String {
+        let at = text.find("HEAD (").unwrap() + "HEAD (".len();
+        text[at..at + 12].to_string()
+    };
+    let expected = printed
+        .stdout
+        .replace(&commit(&printed.stdout), &commit(shown));
+    assert!(
+        shown == expected,
+        "README's Day 2 plan is stale; replace it with:\n{expected}"
+    );
+}
