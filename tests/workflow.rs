@@ -1234,3 +1234,35 @@ fn a_repository_on_one_line_vendors_only_that_line() {
     let check = fleet.meshgen(&["check"]);
     assert_eq!((check.code, check.stdout.as_str()), (0, ""), "{check:?}");
 }
+
+/// A `lint.paths` entry whose platform file was deleted is a finding at the entry (exit 1),
+/// not a usage error that names no file (exit 2).
+#[test]
+fn check_locates_a_lint_entry_whose_platform_is_gone() {
+    let fleet = Repo::new();
+    let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap()]);
+    assert_eq!(init.code, 0, "{init:?}");
+    fs::remove_file(fleet.path("platforms/example.yaml")).unwrap();
+    let check = fleet.meshgen(&["check", "--format", "json"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    let json: Value = serde_json::from_str(&check.stdout).unwrap();
+    has_finding(
+        &json,
+        "meshgen.yaml",
+        8,
+        15,
+        "lint.paths[0].platform",
+        "no platform named `example`",
+    );
+    fs::remove_dir_all(fleet.path("apps/example")).unwrap();
+    let check = fleet.meshgen(&["check", "--format", "json"]);
+    let json: Value = serde_json::from_str(&check.stdout).unwrap();
+    has_finding(
+        &json,
+        "meshgen.yaml",
+        7,
+        11,
+        "lint.paths[0].path",
+        "lint path `apps/example` does not exist",
+    );
+}

@@ -168,11 +168,37 @@ fn lint_findings(
 ) -> Result<(Vec<Diagnostic>, usize)> {
     let mut findings = Vec::new();
     let mut files = 0;
-    for entry in &settings.paths {
+    let config = crate::gitops::repo_config::CONFIG_PATH;
+    // Where an entry's field is in meshgen.yaml, for findings that point at it.
+    let config_doc = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| crate::yaml::parse(&text).ok());
+    let at = |index: usize, field: &str, message: String, hint: &str| {
+        use crate::yaml::PathSegment::{Index, Key};
+        let path = [
+            Key("lint".to_string()),
+            Key("paths".to_string()),
+            Index(index),
+            Key(field.to_string()),
+        ];
+        let span = config_doc
+            .as_ref()
+            .map(|doc| doc.locate_value(&path))
+            .unwrap_or(crate::yaml::Span { line: 0, col: 0 });
+        Diagnostic::error(
+            config,
+            span.line,
+            span.col,
+            crate::yaml::display_path(&path),
+            message,
+        )
+        .with_hint(hint)
+    };
+    for (index, entry) in settings.paths.iter().enumerate() {
         if !entry.path.exists() {
-            findings.push(finding(
-                Path::new(crate::gitops::repo_config::CONFIG_PATH),
-                0,
+            findings.push(at(
+                index,
+                "path",
                 format!("lint path `{}` does not exist", entry.path.display()),
                 "fix `lint.paths` in meshgen.yaml, or remove the entry",
             ));
@@ -189,6 +215,16 @@ fn lint_findings(
             Ok((_, platform)) => crate::lint::Target::platform(&platform),
             Err(Error::Findings(found)) => {
                 findings.extend(found);
+                continue;
+            }
+            // A platform deleted or renamed since the entry was written: the entry is stale.
+            Err(Error::Usage(message)) => {
+                findings.push(at(
+                    index,
+                    "platform",
+                    message,
+                    "name a platform of platforms/ or a built-in, or remove the entry from lint.paths",
+                ));
                 continue;
             }
             Err(e) => return Err(e),

@@ -860,6 +860,11 @@ fn manifests_after(side: &Side, release: &Release) -> bool {
     release.install.release == crate::render::values::manifests_after(side.platform.line).0
 }
 
+/// When Flux uninstalls a release by itself: its HelmRelease is gone from `flux.yaml`, and only a
+/// pruning Kustomization deletes what it no longer holds.
+const FLUX_PRUNES: &str =
+    "; through Flux, helm-controller uninstalls it once the Kustomization applying flux.yaml prunes its HelmRelease (prune: true)";
+
 /// A fresh install: manifests and releases in the header's order, then restarts.
 fn install_steps(b: &Side, out: &Path) -> Vec<Step> {
     let objects: Vec<&Object> = b.objects.iter().collect();
@@ -901,7 +906,7 @@ fn remove_steps(a: &Side) -> Vec<Step> {
         .map(|r| {
             uninstall_step(
                 r,
-                "the platform file is gone: its releases, in reverse install order".to_string(),
+                format!("the platform file is gone: its releases, in reverse install order{FLUX_PRUNES}"),
                 Flux::Automatic,
             )
         })
@@ -1107,7 +1112,7 @@ fn upgrade_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
         if !b.releases.iter().any(|r| key(r) == key(old)) {
             steps.push(uninstall_step(
                 old,
-                "the header no longer lists it: nothing uninstalls a release by itself".to_string(),
+                format!("the header no longer lists it: nothing uninstalls a release by itself{FLUX_PRUNES}"),
                 Flux::Automatic,
             ));
         }

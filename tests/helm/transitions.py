@@ -188,12 +188,16 @@ def helm_install(cluster: Cluster, release: str, chart: Path, namespace: str, va
 
 
 def helm_upgrade(cluster: Cluster, release: str, chart: Path, namespace: str, values: dict,
-                 post_render: list[str] | None = None, install: bool = False) -> None:
+                 post_render: list[str] | None = None, install: bool = False, crds: str = "Skip") -> None:
+    """`helm upgrade`; `crds` is helm-controller's `upgrade.crds` policy: Helm itself skips
+    `crds/` on upgrade, `CreateReplace` creates or replaces each of them."""
     if (release, namespace) not in cluster.releases:
         if install:
             return helm_install(cluster, release, chart, namespace, values, post_render)
         raise RuntimeError(f"helm upgrade {release}: no such release in {namespace}")
-    objs, hooks, _ = render(chart, release, namespace, values, True, post_render)
+    objs, hooks, chart_crds = render(chart, release, namespace, values, True, post_render)
+    if crds == "CreateReplace":
+        cluster.apply(chart_crds, "crds", "")
     run_hooks(cluster, "pre-upgrade", hooks, objs, release, namespace)
     old = cluster.releases[(release, namespace)]
     keys = set(cluster.apply(objs, f"release:{release}", namespace))
@@ -474,13 +478,13 @@ def flux_reconcile(cluster: Cluster, repo: Repo, platform: str, manifests_before
         name = spec.get("releaseName") or hr["metadata"]["name"]
         namespace = spec.get("targetNamespace") or hr["metadata"].get("namespace")
         wanted[(name, namespace)] = (repo.path / spec["chart"]["spec"]["chart"], spec.get("values") or {},
-                                     bool(spec.get("postRenderers")))
+                                     bool(spec.get("postRenderers")), (spec.get("upgrade") or {}).get("crds", "Skip"))
     for key in [k for k in cluster.releases if k not in wanted]:
         helm_uninstall(cluster, *key)
     # Flux's dependsOn: base, istiod, gateways; the header's order is the same.
-    for (name, namespace), (chart, values, post) in wanted.items():
+    for (name, namespace), (chart, values, post, crds) in wanted.items():
         post_cmd = [repo.binary, "post-render", "--platform", platform] if post else None
-        helm_upgrade(cluster, name, chart, namespace, values, post_cmd, install=True)
+        helm_upgrade(cluster, name, chart, namespace, values, post_cmd, install=True, crds=crds)
     manifests = k8s.objects(repo.text("manifests", "--platform", platform))
     keys = set(cluster.apply(manifests, "manifests", "default"))
     cluster.delete({k for k in manifests_before - keys if cluster.objects.get(k, ("",))[0] == "manifests"
@@ -655,8 +659,8 @@ def self_test(binary: str, remote: str, work: Path, real: bool) -> None:
 def miniature_remote(binary: str, work: Path) -> str:
     """The miniature charts committed at their istio/istio paths under release tags, as the
     harness does, plus 1.0.2 and 1.11.4: the same charts, 1.0.2 with its security chart as 1.0.0
-    to 1.0.2 write it (no MeshPolicy while mtls is off), and each older tag's CRD files changed
-    (a comment), so that a patch upgrade has `crds/` to apply: the real tags' differ too."""
+    to 1.0.2 write it (no MeshPolicy while mtls is off), and each older tag's CRDs labelled with
+    it, so that a patch upgrade has other `crds/` to apply, as the real tags have."""
     harness.vendor_miniatures(binary, work)  # builds work/istio.git with 0.6.0, 1.0.9, 1.11.8
     repo = work / "istio.git"
     git = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *a], cwd=repo,
@@ -669,7 +673,7 @@ def miniature_remote(binary: str, work: Path) -> str:
             cm = repo / "install/kubernetes/helm/istio/charts/security/templates/configmap.yaml"
             cm.write_text(cm.read_text().replace('{{- include "mini.meshPermissive" . | indent 4 }}\n', ""))
         for crds in [*repo.glob("install/kubernetes/helm/istio/**/crds.yaml"), *repo.glob("manifests/charts/base/crds/*.yaml")]:
-            crds.write_text(f"# the CRDs of {tag}\n" + crds.read_text())
+            crds.write_text(crds.read_text().replace("metadata:\n  name:", f"metadata:\n  labels:\n    crds-of: \"{tag}\"\n  name:"))
         git("commit", "-q", "-am", tag)
         git("tag", "-a", tag, "-m", tag)
     return str(repo)
