@@ -1266,3 +1266,28 @@ fn check_locates_a_lint_entry_whose_platform_is_gone() {
         "lint path `apps/example` does not exist",
     );
 }
+
+/// `generate` writes a platform whose release is not vendored, and says so (check fails on it).
+#[test]
+fn generate_warns_of_a_release_not_vendored() {
+    let fleet = Repo::new();
+    let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap()]);
+    assert_eq!(init.code, 0, "{init:?}");
+    fleet.write(
+        "platforms/onprem.yaml",
+        "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: onprem\nspec:\n  provider: kvm\n  istio: \"1.0\"\n",
+    );
+    let generate = fleet.meshgen(&["generate"]);
+    assert_eq!(generate.code, 0, "{generate:?}");
+    assert!(
+        generate.stderr.contains(
+            "platforms/onprem.yaml:7:10: warning: spec.istio: line 1.0 follows no release in vendor/meshgen.lock"
+        ) && generate.stderr.contains("run `meshgen vendor`"),
+        "{}",
+        generate.stderr
+    );
+    assert!(fleet.path("generated/onprem/values.yaml").is_file());
+    assert!(fleet
+        .read("README.md")
+        .contains("meshgen vendor               # after adding a platform"));
+}

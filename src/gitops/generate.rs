@@ -287,10 +287,11 @@ fn plan_one(
     let (version, origin) =
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
     let mut warnings = loaded.warnings.clone();
-    if let Some(missing) = for_check
-        .then(|| unvendored(settings.lock, &loaded, &version))
-        .flatten()
-    {
+    // `check` fails on it; `generate` still writes the files, and says so.
+    if let Some(mut missing) = unvendored(settings.lock, &loaded, &version) {
+        if !for_check {
+            missing.severity = crate::error::Severity::Warning;
+        }
         warnings.push(missing);
     }
     let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;

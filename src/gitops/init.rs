@@ -136,8 +136,9 @@ objects it needs, and the upstream Istio charts, vendored and pinned.
 ## Workflow
 
 ```sh
-meshgen vendor --locked      # fetch exactly the charts the lock pins (once, and after a lock change)
+meshgen vendor --locked      # fetch exactly the charts the lock pins (a fresh clone, a lock change)
 $EDITOR platforms/example.yaml
+meshgen vendor               # after adding a platform or changing spec.istio: vendors and locks every release the platforms name
 meshgen generate             # render generated/<platform>/
 meshgen check                # what CI runs: validation, vendored charts, generated files current
 git add -A && git commit
