@@ -317,15 +317,19 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         let text = fleet.read(rel);
         assert!(text.starts_with(meshgen::gitops::generate::MARKER), "{rel}");
     }
-    // Values are those of `meshgen values`, under the marker line.
+    // Values are those of `meshgen values`, under the marker line, the header's commands
+    // taking the values file where it is from the repository root.
     let values = fleet.meshgen(&["values", "--platform", "kvm"]);
+    assert!(values.stdout.contains(" -f values.yaml"));
     assert_eq!(
         fleet
             .read("generated/kvm/values.yaml")
             .split_once('\n')
             .unwrap()
             .1,
-        values.stdout
+        values
+            .stdout
+            .replace(" -f values.yaml", " -f generated/kvm/values.yaml")
     );
     assert!(values
         .stdout
@@ -899,9 +903,15 @@ fn generate_writes_and_check_holds_each_gateway_file() {
         "ilb-gateway",
     ]);
     assert!(
-        repo.read(file).ends_with(&own.stdout),
-        "the file is the gateway's values"
+        repo.read(file).ends_with(&own.stdout.replace(
+            " -f gateway-ilb-gateway.yaml",
+            " -f generated/ilb-111/gateway-ilb-gateway.yaml"
+        )),
+        "the file is the gateway's values, its install command run from the repository root"
     );
+    assert!(repo
+        .read(file)
+        .contains(" -f generated/ilb-111/gateway-ilb-gateway.yaml"));
     assert_eq!(repo.meshgen(&["check"]).code, 0);
 
     repo.write(file, &repo.read(file).replace("ilb-gateway", "ilb"));

@@ -55,10 +55,12 @@ pub fn platform_outputs(
     dir: &Path,
 ) -> Result<Vec<Output>> {
     let header = format!("{MARKER} from platform file {file_name}; do not edit.\n");
-    let values =
-        crate::render::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
+    // The header's commands run from the repository root, where the values files are here.
+    let values_dir = dir.display().to_string();
+    let values = crate::render::values::render_in(resolved, Some(&values_dir))
+        .map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(resolved, &loaded.source.display)?;
-    let gateways = crate::render::values::render_gateways(resolved)
+    let gateways = crate::render::values::render_gateways_in(resolved, Some(&values_dir))
         .map_err(|e| Error::Render(e.to_string()))?;
     let rendered = crate::install::flux::Rendered {
         values: &values,

@@ -192,6 +192,9 @@ struct View {
     has_manifests: bool,
     /// The commands that take the platform off its cluster, in order, each with why.
     uninstall: Vec<Step>,
+    /// Where the values files are, from the directory the commands run in (`generate`'s
+    /// `generated/<platform>`, from the repository root); None: beside the commands.
+    values_dir: Option<String>,
 }
 
 /// One `helm install` of the header (also what `meshgen plan` compares release by release).
@@ -518,6 +521,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
+        values_dir: None,
     }
 }
 
@@ -697,6 +701,15 @@ pub enum GatewayFileError {
 /// Renders the values file of an extra gateway's own release (1.11): the platform's values
 /// with that gateway in the `istio-ingress` chart's place, its name and labels.
 pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String, GatewayFileError> {
+    render_gateway_in(platform, name, None)
+}
+
+/// `render_gateway`, its header's commands taking the values file from `values_dir`.
+pub fn render_gateway_in(
+    platform: &ResolvedPlatform,
+    name: &str,
+    values_dir: Option<&str>,
+) -> Result<String, GatewayFileError> {
     let Some(gateway) = platform.gateways.iter().find(|g| g.name == name) else {
         return Err(GatewayFileError::Unknown {
             platform: platform.name.clone(),
@@ -711,6 +724,7 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
         });
     }
     let mut view = view(platform);
+    view.values_dir = values_dir.map(str::to_string);
     view.installs = installs(platform, Some(gateway));
     view.uninstall = uninstall_steps(platform, Some(gateway));
     view.has_manifests = false;
@@ -738,20 +752,41 @@ pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String,
 pub fn render_gateways(
     platform: &ResolvedPlatform,
 ) -> Result<Vec<(String, String)>, GatewayFileError> {
+    render_gateways_in(platform, None)
+}
+
+/// `render_gateways`, their headers' commands taking the values files from `values_dir`.
+pub fn render_gateways_in(
+    platform: &ResolvedPlatform,
+    values_dir: Option<&str>,
+) -> Result<Vec<(String, String)>, GatewayFileError> {
     if platform.line != ReleaseLine::V1_11 {
         return Ok(Vec::new());
     }
     platform
         .gateways
         .iter()
-        .map(|g| render_gateway(platform, &g.name).map(|text| (g.name.clone(), text)))
+        .map(|g| {
+            render_gateway_in(platform, &g.name, values_dir).map(|text| (g.name.clone(), text))
+        })
         .collect()
 }
 
 /// Renders the values file of a resolved platform: the line's template, then `spec.values`
 /// merged in (`merge`).
 pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    let text = render_template(platform)?;
+    render_in(platform, None)
+}
+
+/// `render`, the header's commands taking the values file from `values_dir` (what `generate`
+/// writes, whose commands run from the repository root).
+pub fn render_in(
+    platform: &ResolvedPlatform,
+    values_dir: Option<&str>,
+) -> Result<String, RenderError> {
+    let mut view = view(platform);
+    view.values_dir = values_dir.map(str::to_string);
+    let text = render_view(platform.line, view)?;
     crate::render::merge::merge(&text, platform.line, &platform.values)
 }
 
