@@ -419,3 +419,51 @@ fn a_port_without_a_node_port_is_explained_by_its_own_default() {
     }
     assert_eq!(checked, 3);
 }
+
+/// `explain --gateway NAME` explains an extra gateway's own values file (1.11), as
+/// `values --gateway NAME` prints it: its name from the platform file's line.
+#[test]
+fn explain_gateway_explains_the_gateways_own_file() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gateways/ilb-111.yaml"
+    );
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("meshgen")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, err) = run(&["explain", "--platform", fixture, "--gateway", "ilb-gateway"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("# gateway-ilb-gateway.yaml of platform ilb-111"),
+        "{out}"
+    );
+    let name = out
+        .split("\ngateways.istio-ingressgateway.name = \"ilb-gateway\"\n    ")
+        .nth(1)
+        .expect("the gateway's name is explained");
+    assert!(name.starts_with("platform file line 15 ("), "{name}");
+    let (_, values, _) = run(&["values", "--platform", fixture, "--gateway", "ilb-gateway"]);
+    let explained = out
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('#'))
+        .count();
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.ends_with(&format!(", {explained} values")),
+        "{header}"
+    );
+    assert!(values.contains("name: \"ilb-gateway\""), "{values}");
+
+    let (code, _, err) = run(&["explain", "--platform", fixture, "--gateway", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("has no gateway `nope`"), "{err}");
+}

@@ -8,9 +8,16 @@ use crate::error::Result;
 pub struct ExplainArgs {
     #[command(flatten)]
     pub platform: PlatformArgs,
+    /// The values file of this extra gateway (`spec.gateways`) instead, as `values --gateway`.
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
 }
 
 pub fn run(args: &ExplainArgs) -> Result<u8> {
     let (loaded, resolved) = resolve_platform(&args.platform)?;
-    super::stdout_write(&crate::render::explain::report(&loaded, &resolved)?)
+    super::stdout_write(&crate::render::explain::report(
+        &loaded,
+        &resolved,
+        args.gateway.as_deref(),
+    )?)
 }

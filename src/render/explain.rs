@@ -193,15 +193,32 @@ fn with_source_line(why: &str, display: &str, source: &str) -> String {
 
 /// The report of `meshgen explain`: each value of the platform's values file with where it
 /// comes from, the platform file's lines quoted.
-pub fn report(loaded: &LoadedPlatform, resolved: &ResolvedPlatform) -> Result<String> {
-    let text = crate::render::values::render(resolved).map_err(|e| Error::Render(e.to_string()))?;
+pub fn report(
+    loaded: &LoadedPlatform,
+    resolved: &ResolvedPlatform,
+    gateway: Option<&str>,
+) -> Result<String> {
+    use crate::render::values::{self, GatewayFileError};
+    let (file, text) = match gateway {
+        None => (
+            "values.yaml".to_string(),
+            values::render(resolved).map_err(|e| Error::Render(e.to_string()))?,
+        ),
+        Some(name) => (
+            values::gateway_values_file(name),
+            values::render_gateway(resolved, name).map_err(|e| match e {
+                GatewayFileError::Render(e) => Error::Render(e.to_string()),
+                other => Error::Usage(other.to_string()),
+            })?,
+        ),
+    };
     let fallback = format!(
         "meshgen's template for Istio {}: no platform field decides it",
         resolved.line
     );
     let entries = explain_values(&text, &fallback)?;
     let mut out = format!(
-        "# values.yaml of platform {} for Istio {} ({}), {} values\n",
+        "# {file} of platform {} for Istio {} ({}), {} values\n",
         resolved.name,
         resolved.version,
         resolved.version_origin.describe(),
