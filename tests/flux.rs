@@ -153,8 +153,8 @@ fn the_schema_check_catches_a_misspelt_field() {
     broken["spec"]["url"] = Value::String("git@example.com:fleet.git".into());
     assert!(!schemas.errors(&broken).is_empty());
     // The Kustomization of a management cluster's platform, likewise.
-    let repo = repository(&[("edge", EDGE)]);
-    let (objects, _, _) = flux_in(repo.path(), &["--platform", "edge"]);
+    let repo = repository(&[("edge-111", EDGE_111)]);
+    let (objects, _, _) = flux_in(repo.path(), &["--platform", "edge-111"]);
     let kustomization = &objects[1];
     assert!(schemas.errors(kustomization).is_empty());
     let mut broken = kustomization.clone();
@@ -507,11 +507,17 @@ fn from_a_management_cluster_every_object_targets_the_platform_cluster() {
             assert!(errors.is_empty(), "{platform}: {errors:#?}\n{object:#}");
         }
         // Nothing is applied raw to the management cluster: no PodSecurityPolicy, no Namespace.
+        // Kubernetes 1.11 (edge) serves no server-side apply, the only way a Kustomization
+        // applies to a remote cluster: its manifests are left to kubectl, out of Flux.
         let kinds: Vec<&str> = objects
             .iter()
             .map(|o| o["kind"].as_str().unwrap())
             .collect();
-        let mut expected = vec!["GitRepository", "Kustomization"];
+        let remote_kustomization = platform == "edge-111";
+        let mut expected = vec!["GitRepository"];
+        if remote_kustomization {
+            expected.push("Kustomization");
+        }
         expected.extend(std::iter::repeat_n("HelmRelease", releases.len()));
         assert_eq!(
             kinds, expected,
@@ -533,6 +539,14 @@ fn from_a_management_cluster_every_object_targets_the_platform_cluster() {
                 let dependency = dependency[0]["name"].as_str().unwrap();
                 assert!(releases.contains(&dependency), "{name} after {dependency}");
             }
+        }
+        if !remote_kustomization {
+            assert!(
+                stderr.contains("meshgen leaves them out of Flux; apply manifests.yaml to that cluster with kubectl"),
+                "{stderr}"
+            );
+            assert!(!stderr.contains("note: the Kustomization"), "{stderr}");
+            continue;
         }
         let kustomization = &objects[1];
         assert_eq!(
@@ -568,7 +582,10 @@ fn the_flux_version_warning_is_the_management_cluster_s_no_more() {
     assert!(!stderr.contains("Kubernetes 1.28"), "{stderr}");
     assert!(stderr.contains("server-side apply"), "{stderr}");
     assert!(stderr.contains("serves from 1.16"), "{stderr}");
-    assert!(stdout.contains("# warning: Flux applies to the cluster of Secret edge-kubeconfig"));
+    assert!(stdout.contains(
+        "# warning: a Flux Kustomization would apply the manifests to the cluster of Secret edge-kubeconfig"
+    ));
+    assert!(!stdout.contains("kind: \"Kustomization\""), "{stdout}");
     assert!(
         stderr.contains("apply manifests.yaml to that cluster with kubectl"),
         "{stderr}"
@@ -765,8 +782,12 @@ fn a_private_repository_takes_a_secret() {
 
 #[test]
 fn generate_writes_the_kustomization_file_and_check_holds_it() {
+    // From a management cluster, to a target serving server-side apply (1.11 on 1.21).
+    let edge = EDGE
+        .replace("istio: \"1.0\"", "istio: \"1.11\"")
+        .replace("kubernetes: \"1.11\"", "kubernetes: \"1.21\"");
     let repo = repository(&[
-        ("edge", EDGE),
+        ("edge", &edge),
         (
             "plain",
             &common::renamed(
@@ -968,4 +989,35 @@ fn extra_gateways_on_1_0_are_spread_by_their_own_labels() {
     assert!(patches
         .iter()
         .any(|p| p["target"]["name"] == "internal-gateway"));
+}
+
+/// A management cluster's platform on Kubernetes before 1.16: kustomize-controller cannot
+/// apply its manifests there, so neither `flux.yaml` nor a `kustomization.yaml` carries them,
+/// and `generate` and `check` repeat the warning the values header gives, located.
+#[test]
+fn manifests_a_flux_cannot_apply_are_left_out_and_generate_and_check_say_so() {
+    let repo = repository(&[("edge", EDGE)]);
+    let root = repo.path();
+    std::fs::write(
+        root.join("meshgen.yaml"),
+        format!("flux:\n  gitUrl: {URL}\n"),
+    )
+    .unwrap();
+    let warning = "platforms/edge.yaml:13:3: warning: spec.kubeConfigSecret: a Flux Kustomization would apply the manifests";
+    let (code, _, stderr) = meshgen(root, &["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+    assert!(!root.join("generated/edge/kustomization.yaml").exists());
+    assert!(root.join("generated/edge/manifests.yaml").is_file());
+    let flux =
+        parse_objects(&std::fs::read_to_string(root.join("generated/edge/flux.yaml")).unwrap())
+            .unwrap();
+    let kinds: Vec<&str> = flux.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["GitRepository", "HelmRelease"]);
+    let (code, stdout, stderr) = meshgen(root, &["check"]);
+    assert_eq!(code, Some(0), "a warning: {stdout}{stderr}");
+    assert!(
+        stdout.contains(warning) || stderr.contains(warning),
+        "{stdout}{stderr}"
+    );
 }

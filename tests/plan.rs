@@ -689,3 +689,39 @@ fn readme_day_two_plan_is_what_meshgen_prints() {
         "README's Day 2 plan is stale; replace it with:\n{expected}"
     );
 }
+
+/// Manifests Flux cannot apply (a management cluster's target before Kubernetes 1.16) are a
+/// person's step on the Flux path too; the releases stay Flux's.
+#[test]
+fn manifests_left_out_of_flux_are_manual_steps() {
+    let repo = Repo::new();
+    let remote = "  provider: kvm\n  istio: \"1.0\"\n  kubernetes: \"1.11\"\n  mtls: permissive\n  kubeConfigSecret:\n    name: edge-kubeconfig\n";
+    repo.platform("edge", remote);
+    repo.platform("local", ONPREM);
+    repo.commit("day one");
+    repo.platform("edge", &remote.replace("permissive", "strict"));
+    repo.platform("local", &ONPREM.replace("permissive", "strict"));
+    let plan = repo.plan(&[]);
+    let flux_of = |name: &str| -> Vec<String> {
+        of(&plan, name)["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["action"].as_str().unwrap(),
+                    s["flux"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        flux_of("edge"),
+        ["helm-upgrade automatic", "kubectl-apply manual"]
+    );
+    assert_eq!(
+        flux_of("local"),
+        ["helm-upgrade automatic", "kubectl-apply automatic"]
+    );
+}

@@ -237,6 +237,16 @@ struct Side {
     proxy: Value,
     /// The chart files of `crds/` per chart, from the side's lock (None when not locked).
     crd_files: BTreeMap<String, Option<BTreeMap<String, String>>>,
+    /// How Flux applies its manifests (not at all on a target before server-side apply).
+    manifests_path: crate::install::flux::ManifestsPath,
+}
+
+/// Whether Flux applies (and prunes) the side's manifests itself.
+fn manifests_flux(side: &Side) -> Flux {
+    match side.manifests_path {
+        crate::install::flux::ManifestsPath::Kubectl => Flux::Manual,
+        _ => Flux::Automatic,
+    }
 }
 
 /// Plans every platform of the two states (or the one `platform` names).
@@ -500,6 +510,7 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
         })
         .collect::<Vec<_>>();
     let objects = manifest_objects(&manifests)?;
+    let manifests_path = crate::install::flux::manifests_path(&platform, &manifests);
     let global = platform_values.get("global");
     let proxy = serde_json::json!({
         "hub": global.and_then(|g| g.get("hub")),
@@ -513,6 +524,7 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
         objects,
         proxy,
         crd_files,
+        manifests_path,
     }))
 }
 
@@ -874,7 +886,7 @@ fn install_steps(b: &Side, out: &Path) -> Vec<Step> {
             &objects,
             out,
             "the objects besides the charts (meshgen manifests)".to_string(),
-            Flux::Automatic,
+            manifests_flux(b),
         )
     });
     let mut steps = Vec::new();
@@ -911,7 +923,7 @@ fn remove_steps(a: &Side) -> Vec<Step> {
             )
         })
         .collect();
-    steps.extend(dropped_objects(a, None, Flux::Automatic));
+    steps.extend(dropped_objects(a, None, manifests_flux(a)));
     steps.extend(leftover_steps(a, true));
     steps.extend(restarts(&restart_namespaces(Some(a), None)));
     steps
@@ -1067,7 +1079,7 @@ fn upgrade_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
             &changed,
             out,
             "meshgen manifests has new or changed objects".to_string(),
-            Flux::Automatic,
+            manifests_flux(b),
         )
     });
     for release in &b.releases {
@@ -1117,7 +1129,7 @@ fn upgrade_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
             ));
         }
     }
-    steps.extend(dropped_objects(a, Some(b), Flux::Automatic));
+    steps.extend(dropped_objects(a, Some(b), manifests_flux(b)));
     steps.extend(restarts(&restart_namespaces(Some(a), Some(b))));
     steps
 }

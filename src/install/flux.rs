@@ -199,11 +199,11 @@ pub fn kubernetes_warning(platform: &ResolvedPlatform, with_manifests: bool) -> 
         }),
         Some(secret) => (with_manifests && platform.predates_server_side_apply()).then(|| {
             format!(
-                "warning: Flux applies to the cluster of Secret {} the Kustomization of the manifests \
+                "warning: a Flux Kustomization would apply the manifests to the cluster of Secret {} \
                  with server-side apply (kustomize-controller has no other way), \
                  which Kubernetes serves from {SERVER_SIDE_APPLY_FROM} on, and {why}: \
-                 apply manifests.yaml to that cluster with kubectl instead \
-                 (the HelmReleases install client-side there)",
+                 meshgen leaves them out of Flux; apply manifests.yaml to that cluster with kubectl \
+                 after each change (the HelmReleases install client-side there)",
                 secret.name
             )
         }),
@@ -231,8 +231,33 @@ pub fn remote_manifests<'a>(
 /// reapplied on every reconcile (what the charts' install-only jobs applied now follows git),
 /// and pruned when dropped.
 pub fn manifests_kustomization(platform: &ResolvedPlatform, manifests: &str) -> bool {
-    !manifests.is_empty()
-        && (platform.kube_config_secret.is_some() || platform.has_custom_resources())
+    manifests_path(platform, manifests) == ManifestsPath::Kustomization
+}
+
+/// How the platform's `meshgen manifests` objects reach its cluster on the Flux path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestsPath {
+    /// It has none.
+    None,
+    /// In `flux.yaml`, applied with it.
+    Inline,
+    /// A Kustomization of their own (`manifests_kustomization`).
+    Kustomization,
+    /// Not through Flux: its cluster predates server-side apply, the only way
+    /// kustomize-controller applies to a remote cluster; a person applies them with kubectl.
+    Kubectl,
+}
+
+pub fn manifests_path(platform: &ResolvedPlatform, manifests: &str) -> ManifestsPath {
+    if manifests.is_empty() {
+        ManifestsPath::None
+    } else if platform.kube_config_secret.is_some() && platform.predates_server_side_apply() {
+        ManifestsPath::Kubectl
+    } else if platform.kube_config_secret.is_some() || platform.has_custom_resources() {
+        ManifestsPath::Kustomization
+    } else {
+        ManifestsPath::Inline
+    }
 }
 
 /// The `kustomization.yaml` (after the generated-file header) that makes Flux apply only
@@ -492,7 +517,7 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, rendered: Rendered) 
         out.push_str("---\n");
         out.push_str(&crate::render::emit::to_yaml(&object));
     }
-    if !manifests_kustomization(platform, rendered.manifests) {
+    if manifests_path(platform, rendered.manifests) == ManifestsPath::Inline {
         out.push_str(rendered.manifests);
     }
     Ok(out)
