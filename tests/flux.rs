@@ -23,6 +23,21 @@ fn meshgen(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// `meshgen vendor` of the platforms of `root` from a test upstream (flux.yaml installs from
+/// `vendor/`, which `check` holds); keep both returned values alive while `root` is used.
+fn vendor_from_test_upstream(root: &Path) -> (common::Upstream, tempfile::TempDir) {
+    let up = common::upstream_with_builtin_pins();
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, stderr) =
+        common::outcome(common::meshgen(cache.path()).current_dir(root).args([
+            "vendor",
+            "--remote",
+            &up.path_str(),
+        ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    (up, cache)
+}
+
 /// Flux objects of a platform, run from an empty directory (built-in pins, no lock).
 fn flux(platform: &str, extra: &[&str]) -> (Vec<Value>, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -812,6 +827,7 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
         format!("flux:\n  gitUrl: {URL}\n"),
     )
     .unwrap();
+    let _vendored = vendor_from_test_upstream(root);
     let run = |args: &[&str]| meshgen(root, args);
     let (code, _, stderr) = run(&["generate"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -907,8 +923,13 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     assert!(!kustomize_path.exists());
     let flux = std::fs::read_to_string(root.join("generated/edge/flux.yaml")).unwrap();
     assert!(flux.contains("kind: PodSecurityPolicy"), "{flux}");
-    let (code, _, stderr) = run(&["check"]);
-    assert_eq!(code, Some(0), "{stderr}");
+    // What is left is the one release the test upstream lacks.
+    let (code, stdout, stderr) = run(&["check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stdout.contains("Istio 1.0.2 is not vendored") && stderr.contains("check: 1 error"),
+        "{stdout}{stderr}"
+    );
 }
 
 /// An extra gateway on 1.11 is its own release of the istio-ingress chart, after istiod, in
@@ -1004,6 +1025,16 @@ fn manifests_a_flux_cannot_apply_are_left_out_and_generate_and_check_say_so() {
     )
     .unwrap();
     let warning = "platforms/edge.yaml:13:3: warning: spec.kubeConfigSecret: a Flux Kustomization would apply the manifests";
+    // Without vendor/, flux.yaml's HelmReleases have no chart: an error check reports.
+    let (code, _, stderr) = meshgen(root, &["generate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, _) = meshgen(root, &["check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("platforms/edge.yaml:7:10: spec.istio: Istio 1.0.9 is not vendored: flux.yaml installs it from vendor/istio/1.0.9/"),
+        "{stdout}"
+    );
+    let _vendored = vendor_from_test_upstream(root);
     let (code, _, stderr) = meshgen(root, &["generate"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains(warning), "{stderr}");

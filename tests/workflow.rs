@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::Upstream;
+use common::{upstream_with_builtin_pins, values_of_release, Upstream};
 use serde_json::Value;
 
 /// Line numbers below refer to this file: 13 holds the nodePort, 11 the serviceType key.
@@ -148,73 +148,6 @@ struct Output {
     code: i32,
     stdout: String,
     stderr: String,
-}
-
-/// A chart `values.yaml` declaring every key path the line's real charts declare
-/// (`data/chart-keys/<line>.txt`, facts read off the releases), each with a null default
-/// (which takes any type), and the dev hub and tag the release patch replaces.
-fn values_declaring_every_key(line: &str) -> Vec<u8> {
-    values_of_release(line, None)
-}
-
-/// The same, for one release: without the keys `data/chart-keys/<line>.since.txt` says the
-/// line's charts declare only from a later release.
-fn values_of_release(line: &str, release: Option<&str>) -> Vec<u8> {
-    let since = fs::read_to_string(format!("data/chart-keys/{line}.since.txt")).unwrap();
-    let later: Vec<&str> = match release {
-        Some(release) => {
-            let release = semver::Version::parse(release).unwrap();
-            since
-                .lines()
-                .filter_map(|l| l.rsplit_once(' '))
-                .filter(|(_, from)| semver::Version::parse(from).unwrap() > release)
-                .map(|(path, _)| path)
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    let keys = fs::read_to_string(format!("data/chart-keys/{line}.txt")).unwrap();
-    let keys: String = keys
-        .lines()
-        .filter(|k| !later.contains(k))
-        .map(|k| format!("{k}\n"))
-        .collect();
-    let mut tree =
-        serde_json::json!({ "global": { "hub": "gcr.io/istio-testing", "tag": "latest" } });
-    for key in keys.lines().filter(|k| !k.is_empty()) {
-        let mut node = &mut tree;
-        for part in key.split('.') {
-            if !node.is_object() {
-                *node = serde_json::json!({});
-            }
-            node = node
-                .as_object_mut()
-                .unwrap()
-                .entry(part.to_string())
-                .or_insert(Value::Null);
-        }
-    }
-    meshgen::render::emit::to_yaml(&tree).into_bytes()
-}
-
-/// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions,
-/// and charts that declare what the real ones do, so `check` can hold values against them.
-fn upstream_with_builtin_pins() -> Upstream {
-    let up = Upstream::empty();
-    up.release("0.6.0", common::files_06());
-    let mut files = common::files_10("1.0.9");
-    files.insert(
-        format!("{}/values.yaml", common::UMBRELLA),
-        (values_declaring_every_key("1.0"), false),
-    );
-    up.release("1.0.9", files);
-    let mut files = common::files_111("1.11.8");
-    files.insert(
-        "manifests/charts/istio-control/istio-discovery/values.yaml".into(),
-        (values_declaring_every_key("1.11"), false),
-    );
-    up.release("1.11.8", files);
-    up
 }
 
 fn has_finding(json: &Value, file: &str, line: usize, col: usize, path: &str, message: &str) {

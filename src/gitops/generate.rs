@@ -267,18 +267,44 @@ fn flux_warning(
 }
 
 /// With a lock, the release a platform renders for must be locked (and so vendored): an
-/// error at `spec.istio` when it is not. Without a lock the repository vendors nothing.
+/// error at `spec.istio` when it is not. Without a lock the repository vendors nothing, which
+/// is fine for the helm path, not for `flux.yaml`, whose HelmReleases install from `vendor/`.
 fn unvendored(
     lock: Option<&Lock>,
+    with_flux: bool,
     loaded: &LoadedPlatform,
     version: &semver::Version,
 ) -> Option<Diagnostic> {
-    let lock = lock?;
-    if lock.release(version).is_some() {
-        return None;
-    }
     let istio = loaded.file.spec.istio;
-    let (message, hint) = match istio.patch {
+    let (message, hint) = match lock {
+        Some(lock) if lock.release(version).is_some() => return None,
+        None if !with_flux => return None,
+        None => (
+            format!(
+                "Istio {version} is not vendored: flux.yaml installs it from vendor/istio/{version}/, and there is no {}",
+                crate::vendoring::lock::LOCK_PATH
+            ),
+            "run `meshgen vendor` (it vendors every release the platforms name) and commit vendor/".to_string(),
+        ),
+        Some(_) => unlocked_release(istio, version),
+    };
+    Some(loaded.locate_value(crate::model::rules::Finding {
+        severity: crate::error::Severity::Error,
+        path: vec![
+            crate::yaml::PathSegment::Key("spec".into()),
+            crate::yaml::PathSegment::Key("istio".into()),
+        ],
+        message,
+        hint: Some(hint),
+    }))
+}
+
+/// Why a lock does not hold the release a platform renders for, and what to run.
+fn unlocked_release(
+    istio: crate::model::release_line::IstioVersion,
+    version: &semver::Version,
+) -> (String, String) {
+    match istio.patch {
         Some(_) => (
             format!(
                 "Istio {version} is not vendored: {} has no release {version}",
@@ -294,16 +320,7 @@ fn unvendored(
             ),
             format!("run `meshgen vendor` (or `meshgen vendor {}`) and commit vendor/", istio.line),
         ),
-    };
-    Some(loaded.locate_value(crate::model::rules::Finding {
-        severity: crate::error::Severity::Error,
-        path: vec![
-            crate::yaml::PathSegment::Key("spec".into()),
-            crate::yaml::PathSegment::Key("istio".into()),
-        ],
-        message,
-        hint: Some(hint),
-    }))
+    }
 }
 
 fn plan_one(
@@ -325,7 +342,8 @@ fn plan_one(
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
     let mut warnings = loaded.warnings.clone();
     // `check` fails on it; `generate` still writes the files, and says so.
-    if let Some(mut missing) = unvendored(settings.lock, &loaded, &version) {
+    if let Some(mut missing) = unvendored(settings.lock, settings.flux.is_some(), &loaded, &version)
+    {
         if !for_check {
             missing.severity = crate::error::Severity::Warning;
         }
