@@ -124,10 +124,24 @@ pub fn report(args: &Paths) -> Result<Report> {
         }
     }
 
+    // A stale values file is its own finding: held against the charts, what it holds that
+    // meshgen no longer writes (a gateway switched off) would get hints that do harm.
+    let stale: std::collections::HashSet<&Path> = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Update)
+        .map(|c| c.path.as_path())
+        .collect();
+    let current: Vec<crate::gitops::generate::Rendered> = plan
+        .rendered
+        .iter()
+        .filter(|r| !stale.contains(r.values.as_path()))
+        .cloned()
+        .collect();
     report
         .findings
-        .extend(chart_findings(&args.vendor, &plan.rendered)?);
-    report.values_checked = plan.rendered.len();
+        .extend(chart_findings(&args.vendor, &current)?);
+    report.values_checked = current.len();
 
     let (lint_findings, lint_files) = lint_findings(&config.lint, lock.as_ref())?;
     report.findings.extend(lint_findings);
