@@ -147,8 +147,15 @@ pub fn report(args: &Paths) -> Result<Report> {
     report.findings.extend(lint_findings);
     report.lint_files = lint_files;
 
+    report.findings.extend(generated_findings(plan.changes));
+    Ok(report)
+}
+
+/// The generated files that are missing, stale or orphaned.
+fn generated_findings(changes: Vec<crate::gitops::generate::Change>) -> Vec<Diagnostic> {
     let regenerate = "run `meshgen generate` and commit the result";
-    for change in plan.changes {
+    let mut findings = Vec::new();
+    for change in changes {
         let (line, message) = match change.kind {
             ChangeKind::Create => (
                 0,
@@ -166,11 +173,9 @@ pub fn report(args: &Paths) -> Result<Report> {
                 "orphaned: no platform file generates this file any more".to_string(),
             ),
         };
-        report
-            .findings
-            .push(finding(&change.path, line, message, regenerate));
+        findings.push(finding(&change.path, line, message, regenerate));
     }
-    Ok(report)
+    findings
 }
 
 /// `meshgen lint` over the application manifests `meshgen.yaml` lists, each for its platform:
