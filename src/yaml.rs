@@ -363,6 +363,8 @@ fn read(
         let mut e = YamlError::at(span, format!("invalid YAML: {}", err.info()));
         if line_has_tab_indent(text, span.line) {
             e = e.with_hint("indent with spaces: YAML does not allow tabs for indentation");
+        } else if line_has_tab_after_colon(text, span.line) {
+            e = e.with_hint("put a space after the `:`: meshgen reads YAML that separates a key from its value with a tab as invalid");
         }
         return Err(e);
     }
@@ -494,6 +496,13 @@ impl MarkedEventReceiver for BoundsCounter {
             _ => {}
         }
     }
+}
+
+/// Whether the (1-based) line has a key followed by `:` and a tab.
+fn line_has_tab_after_colon(text: &str, line: usize) -> bool {
+    line.checked_sub(1)
+        .and_then(|i| text.lines().nth(i))
+        .is_some_and(|l| l.contains(":\t"))
 }
 
 fn line_has_tab_indent(text: &str, line: usize) -> bool {
