@@ -14,6 +14,34 @@ const FALLBACK: &str = "no origin recorded";
 /// value, by the value's key path (indexes removed): the first rule whose pattern the path
 /// ends with applies.
 const RULES: &[(&str, &[&str])] = &[
+    // gke-internal's extra gateway on 1.0, an entry of the gateways chart: its own fields, and
+    // the ingress gateway's defaults copied (an entry gets none of the chart's).
+    ("ilb-gateway.enabled", &["gateways", "name"]),
+    ("ilb-gateway.namespace", &["namespace"]),
+    ("ilb-gateway.labels.app", &["`app` label is its name"]),
+    ("ilb-gateway.labels.istio", &["labels", "istio"]),
+    (
+        "ilb-gateway.replicaCount",
+        &["as the chart's ingress gateway", "high availability"],
+    ),
+    (
+        "ilb-gateway.autoscaleMin",
+        &["as the chart's ingress gateway", "high availability"],
+    ),
+    (
+        "ilb-gateway.autoscaleMax",
+        &["as the chart's ingress gateway", "high availability"],
+    ),
+    (
+        "ilb-gateway.cpu.targetAverageUtilization",
+        &["as the chart's ingress gateway"],
+    ),
+    ("ilb-gateway.ports.name", &["ports list", "no nodePort"]),
+    ("ilb-gateway.ports.port", &["ports list", "no nodePort"]),
+    (
+        "ilb-gateway.ports.targetPort",
+        &["ports list", "no nodePort"],
+    ),
     // HA counts, or the small profile's single replica.
     (".replicaCount", &["high availability", "small resources"]),
     (".autoscaleMin", &["high availability"]),

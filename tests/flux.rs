@@ -196,7 +196,14 @@ fn releases_take_vendored_charts_with_the_values_inline() {
         let source = &objects[0];
         assert_eq!(source["spec"]["url"], URL);
         assert_eq!(source["spec"]["ref"]["branch"], "main");
-        for hr in objects.iter().filter(|o| o["kind"] == "HelmRelease") {
+        // An extra gateway's release takes its own values file, in its own namespace (see
+        // extra_gateways_on_1_11_are_releases_of_their_own).
+        let own_release = |hr: &&Value| hr["spec"]["releaseName"] != "ilb-gateway";
+        for hr in objects
+            .iter()
+            .filter(|o| o["kind"] == "HelmRelease")
+            .filter(own_release)
+        {
             let spec = &hr["spec"];
             let chart = &spec["chart"]["spec"];
             let path = chart["chart"].as_str().unwrap();
@@ -222,16 +229,26 @@ fn releases_take_vendored_charts_with_the_values_inline() {
 
 #[test]
 fn istio_1_11_installs_base_then_istiod_then_gateways() {
-    let (objects, _) = flux("gke-internal", &[]);
+    let (objects, _) = flux(
+        "gke-internal",
+        &["--set", "spec.egressGateway.enabled=true"],
+    );
     assert_eq!(
         common::helm_release_names(&objects),
-        ["istio-base", "istiod", "istio-ingress", "istio-egress"]
+        [
+            "istio-base",
+            "istiod",
+            "istio-ingress",
+            "istio-egress",
+            "ilb-gateway"
+        ]
     );
     let depends = |name| release(&objects, name)["spec"].get("dependsOn").cloned();
     assert_eq!(depends("istio-base"), None);
     assert_eq!(depends("istiod").unwrap()[0]["name"], "istio-base");
     assert_eq!(depends("istio-ingress").unwrap()[0]["name"], "istiod");
     assert_eq!(depends("istio-egress").unwrap()[0]["name"], "istiod");
+    assert_eq!(depends("ilb-gateway").unwrap()[0]["name"], "istiod");
     // The umbrella chart of 1.0 is a single release with nothing to wait for.
     let (objects, _) = flux("kvm", &[]);
     assert!(release(&objects, "istio")["spec"]

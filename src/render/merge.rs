@@ -54,8 +54,14 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
         ["global", "proxy", "resources", ..] => field("spec.resources"),
         ["gateways", "istio-ilbgateway", "enabled"] => field("spec.resources"),
         ["gateways", gateway, rest @ ..] => {
+            // Any other gateway the template writes is an extra one (1.0's entries of
+            // `spec.gateways`), every key of which meshgen writes.
             let Some(g) = gateway_field(gateway) else {
-                return Owner::Unknown;
+                return match rest {
+                    ["resources", ..] => field("spec.resources"),
+                    ["replicaCount" | "autoscaleMin" | "autoscaleMax"] => field(HA),
+                    _ => field("spec.gateways"),
+                };
             };
             match rest {
                 ["type"] => field(&format!("{g}.serviceType")),
