@@ -385,7 +385,6 @@ const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[
     ("model/rules.rs", "check"),          // 351
     ("model/rules.rs", "extra_gateways"), // 120
     ("model/schema.rs", "describe"),      // 111
-    ("render/resolve.rs", "resolve"),     // 316
     ("vendoring/mod.rs", "run_locked"),   // 320
 ];
 
