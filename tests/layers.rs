@@ -385,7 +385,6 @@ const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[
     ("model/rules.rs", "check"),          // 351
     ("model/rules.rs", "extra_gateways"), // 120
     ("model/schema.rs", "describe"),      // 111
-    ("vendoring/mod.rs", "run_locked"),   // 320
 ];
 
 /// The source with comments and the contents of string literals blanked (newlines kept, so
