@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::platform::PlatformFile;
-use crate::model::release_line::IstioVersion;
+use crate::model::release_line::{IstioVersion, ReleaseLine};
+use crate::model::rules::Finding;
 use crate::model::set::Assignment;
 use crate::yaml::{self, display_path, Node, PathSegment, Span};
 
@@ -234,16 +235,16 @@ pub struct LoadedPlatform {
 impl LoadedPlatform {
     /// A finding at a path of the platform, located at its key (or at the `--set` argument
     /// that wrote it), as the loading pipeline locates its own.
-    pub fn locate(&self, finding: crate::model::rules::Finding) -> Diagnostic {
+    pub fn locate(&self, finding: Finding) -> Diagnostic {
         self.locate_span(self.doc.locate(&finding.path), finding)
     }
 
     /// `locate`, at the field's value rather than its key.
-    pub fn locate_value(&self, finding: crate::model::rules::Finding) -> Diagnostic {
+    pub fn locate_value(&self, finding: Finding) -> Diagnostic {
         self.locate_span(self.doc.locate_value(&finding.path), finding)
     }
 
-    fn locate_span(&self, span: Span, finding: crate::model::rules::Finding) -> Diagnostic {
+    fn locate_span(&self, span: Span, finding: Finding) -> Diagnostic {
         diagnostic(
             &self.source,
             span,
@@ -281,6 +282,37 @@ fn load_with(
     overrides: &[Assignment],
     version_for: Option<VersionFor<'_>>,
 ) -> Result<LoadedPlatform, Vec<Diagnostic>> {
+    let doc = parse_with_overrides(source, overrides)?;
+    let at = Locating {
+        source,
+        doc: &doc,
+        overrides,
+    };
+    let file = at.typed()?;
+    let version = version_for.map(|version_for| version_for(file.spec.istio));
+    let mut out: Vec<Diagnostic> = rule_findings(&doc, &file, version.as_ref())
+        .into_iter()
+        .chain(misnamed(source, &file).map(|f| (f, true)))
+        .map(|(f, at_value)| at.diagnostic(f, at_value))
+        .collect();
+    sort(&mut out);
+    if out.iter().any(Diagnostic::is_error) {
+        return Err(out);
+    }
+    Ok(LoadedPlatform {
+        source: source.clone(),
+        doc,
+        file,
+        warnings: out,
+        overrides: overrides.to_vec(),
+    })
+}
+
+/// The platform file's YAML with the `--set` overrides applied.
+fn parse_with_overrides(
+    source: &Source,
+    overrides: &[Assignment],
+) -> Result<Node, Vec<Diagnostic>> {
     let mut doc =
         yaml::parse(&source.text).map_err(|e| vec![e.into_diagnostic(&source.display)])?;
     if !overrides.is_empty() {
@@ -295,52 +327,118 @@ fn load_with(
             )]
         })?;
     }
-    let located =
-        |path: &[PathSegment], severity, message: String, hint: Option<String>, value: bool| {
-            let span = if value {
-                doc.locate_value(path)
-            } else {
-                doc.locate(path)
-            };
-            diagnostic(source, span, severity, path, message, hint, overrides)
-        };
+    Ok(doc)
+}
 
-    let json = doc.to_json();
-    let violations = crate::model::schema::validate(&json);
-    if !violations.is_empty() {
-        let mut out: Vec<Diagnostic> = violations
-            .into_iter()
-            .map(|v| {
-                let unknown_field = v.message.starts_with("unknown field");
-                located(&v.path, Severity::Error, v.message, v.hint, !unknown_field)
-            })
-            .collect();
-        sort(&mut out);
-        return Err(out);
+/// What locates a finding while a platform loads: its source, the document read from it
+/// and the overrides applied to it.
+struct Locating<'a> {
+    source: &'a Source,
+    doc: &'a Node,
+    overrides: &'a [Assignment],
+}
+
+impl Locating<'_> {
+    /// The finding at its key, or at its value when `at_value`.
+    fn diagnostic(&self, finding: Finding, at_value: bool) -> Diagnostic {
+        let span = if at_value {
+            self.doc.locate_value(&finding.path)
+        } else {
+            self.doc.locate(&finding.path)
+        };
+        diagnostic(
+            self.source,
+            span,
+            finding.severity,
+            &finding.path,
+            finding.message,
+            finding.hint,
+            self.overrides,
+        )
     }
-    let file: PlatformFile = match serde_path_to_error::deserialize(&json) {
-        Ok(f) => f,
-        Err(e) => {
-            let path = crate::yaml::serde_path(e.path());
-            let message = e.inner().to_string();
-            return Err(vec![located(&path, Severity::Error, message, None, true)]);
+
+    /// The document as a typed platform file: every violation of the JSON schema, else
+    /// the first error of deserializing it.
+    fn typed(&self) -> Result<PlatformFile, Vec<Diagnostic>> {
+        let json = self.doc.to_json();
+        let violations = crate::model::schema::validate(&json);
+        if !violations.is_empty() {
+            let mut out: Vec<Diagnostic> = violations
+                .into_iter()
+                .map(|v| {
+                    let unknown_field = v.message.starts_with("unknown field");
+                    let finding = Finding {
+                        severity: Severity::Error,
+                        path: v.path,
+                        message: v.message,
+                        hint: v.hint,
+                    };
+                    self.diagnostic(finding, !unknown_field)
+                })
+                .collect();
+            sort(&mut out);
+            return Err(out);
         }
-    };
-    let values_path = [
-        PathSegment::Key("spec".into()),
-        PathSegment::Key("values".into()),
-    ];
-    let version = version_for.map(|version_for| version_for(file.spec.istio));
-    // Keys the exact release declares although the line's list (its newest release's) does not.
+        serde_path_to_error::deserialize(&json).map_err(|e| {
+            let finding = Finding {
+                severity: Severity::Error,
+                path: crate::yaml::serde_path(e.path()),
+                message: e.inner().to_string(),
+                hint: None,
+            };
+            vec![self.diagnostic(finding, true)]
+        })
+    }
+}
+
+/// `spec.values`, where the chart keys are checked.
+const VALUES_PATH: [&str; 2] = ["spec", "values"];
+
+/// Every finding of the rules, with whether it is located at the value: the platform's
+/// rules, those of the exact version when it is known, `spec.values` against the chart keys
+/// and the typed fields' refusals.
+fn rule_findings(
+    doc: &Node,
+    file: &PlatformFile,
+    version: Option<&semver::Version>,
+) -> Vec<(Finding, bool)> {
+    let values_path = VALUES_PATH.map(|k| PathSegment::Key(k.into()));
+    let values = doc.get(&values_path);
+    let line = file.spec.istio.line;
+    let mut findings = crate::model::rules::check(file);
+    let mut release_findings = Vec::new();
+    if let Some(version) = version {
+        findings.extend(crate::model::rules::check_version(file, version));
+        if let Some(values) = values {
+            release_findings =
+                crate::model::chart_keys::check_release(version, values, &values_path);
+        }
+    }
+    let guarded = values
+        .map(|values| crate::model::rules::guarded_values(line, values, &values_path))
+        .unwrap_or_default();
+    findings
+        .into_iter()
+        .map(|f| (f, true))
+        .chain(chart_key_findings(values, line, version, &values_path))
+        .chain(guarded)
+        .chain(release_findings)
+        .collect()
+}
+
+/// `spec.values` against the line's chart keys, less the keys the exact release declares
+/// although the line's list (its newest release's) does not.
+fn chart_key_findings(
+    values: Option<&Node>,
+    line: ReleaseLine,
+    version: Option<&semver::Version>,
+    values_path: &[PathSegment],
+) -> Vec<(Finding, bool)> {
     let older_keys = version
-        .as_ref()
         .map(crate::model::chart_keys::declared_only_before)
         .unwrap_or_default();
-    let values_findings: Vec<_> = doc
-        .get(&values_path)
-        .map(|values| {
-            crate::model::chart_keys::check_values(file.spec.istio.line, values, &values_path)
-        })
+    values
+        .map(|values| crate::model::chart_keys::check_values(line, values, values_path))
         .unwrap_or_default()
         .into_iter()
         .filter(|(f, _)| {
@@ -353,56 +451,25 @@ fn load_with(
                 .collect();
             !older_keys.iter().any(|older| keys.starts_with(older))
         })
-        .collect();
-    let mut findings = crate::model::rules::check(&file);
-    let guarded = doc
-        .get(&values_path)
-        .map(|values| {
-            crate::model::rules::guarded_values(file.spec.istio.line, values, &values_path)
-        })
-        .unwrap_or_default();
-    let mut release_findings = Vec::new();
-    if let Some(version) = &version {
-        findings.extend(crate::model::rules::check_version(&file, version));
-        if let Some(values) = doc.get(&values_path) {
-            release_findings =
-                crate::model::chart_keys::check_release(version, values, &values_path);
-        }
-    }
-    let mut out: Vec<Diagnostic> = findings
-        .into_iter()
-        .map(|f| (f, true))
-        .chain(values_findings)
-        .chain(guarded)
-        .chain(release_findings)
-        .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
-        .collect();
-    if let Some(name) = source.name.as_deref() {
-        let written = file.metadata.name.to_string();
-        if written != name {
-            let path = [
-                PathSegment::Key("metadata".into()),
-                PathSegment::Key("name".into()),
-            ];
-            out.push(located(
-                &path,
-                Severity::Error,
-                format!("the platform `{name}` is named `{written}`: a platform's name is its file name"),
-                Some(format!("set `metadata.name: {name}`, or rename the file to `{written}.yaml`")),
-                true,
-            ));
-        }
-    }
-    sort(&mut out);
-    if out.iter().any(Diagnostic::is_error) {
-        return Err(out);
-    }
-    Ok(LoadedPlatform {
-        source: source.clone(),
-        doc,
-        file,
-        warnings: out,
-        overrides: overrides.to_vec(),
+        .collect()
+}
+
+/// A platform found by name must carry that name in `metadata.name`.
+fn misnamed(source: &Source, file: &PlatformFile) -> Option<Finding> {
+    let name = source.name.as_deref()?;
+    let written = file.metadata.name.to_string();
+    (written != name).then(|| Finding {
+        severity: Severity::Error,
+        path: vec![
+            PathSegment::Key("metadata".into()),
+            PathSegment::Key("name".into()),
+        ],
+        message: format!(
+            "the platform `{name}` is named `{written}`: a platform's name is its file name"
+        ),
+        hint: Some(format!(
+            "set `metadata.name: {name}`, or rename the file to `{written}.yaml`"
+        )),
     })
 }
 

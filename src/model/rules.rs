@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use crate::error::Severity;
 use crate::model::gateway_ports::{configurable_node_ports, GatewayKind};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, HaComponent, MtlsMode, NodePort, NodePortRange, PlatformFile,
-    Provider, ServiceType, Spec, KUBERNETES_NODE_PORTS,
+    AddonKind, AntiAffinity, EgressGateway, ExtraGateway, HaComponent, IngressGateway, MtlsMode,
+    NodePort, NodePortRange, PlatformFile, Provider, ServiceType, Spec, KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{KubeMinor, ReleaseLine};
@@ -118,57 +118,115 @@ pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 /// Checks every rule and returns all findings, errors and warnings, in file order of rules.
 pub fn check(file: &PlatformFile) -> Vec<Finding> {
     let mut f = Findings(Vec::new());
-    let spec = &file.spec;
-    let line = spec.istio.line;
-    let provider = spec.provider;
+    let platform = Checked::new(&file.spec);
+    for rule in RULES {
+        rule(&mut f, &platform);
+    }
+    f.0
+}
 
-    // The charts print the namespace unquoted (`namespace: {{ .Release.Namespace }}`), so a
-    // name YAML reads as another type reaches Kubernetes as that type and the install fails.
-    if let Some(namespace) = &spec.namespace {
-        if let Some(reads_as) = crate::yaml::unquoted_reads_as(namespace.as_str()) {
-            f.error(
-                &["spec", "namespace"],
-                format!("namespace `{namespace}` would reach Kubernetes as {reads_as}: Istio's charts print it without quotes"),
-                Some(format!("choose a name YAML keeps as text, e.g. `istio-{namespace}`")),
-            );
+/// The rules `check` runs, in the order their findings are reported.
+const RULES: &[fn(&mut Findings, &Checked)] = &[
+    namespace,
+    node_port_range,
+    egress_gateway_on_06,
+    internal_ingress_gateway,
+    ingress_gateway_on_06,
+    load_balancer_ip,
+    gateway_annotation_keys,
+    node_ports_and_extra_gateways,
+    high_availability,
+    permissive_mtls_on_06,
+    addons,
+    trace_sampling,
+    zipkin_for_tracing_on_06,
+    sidecar_injection_on_06,
+    kubernetes_version,
+    pod_security_policy_accounts,
+];
+
+/// What the rules read: the spec, with what it leaves out settled as rendering settles it.
+struct Checked<'a> {
+    spec: &'a Spec,
+    line: ReleaseLine,
+    provider: Provider,
+    ingress: IngressGateway,
+    egress: EgressGateway,
+    ingress_type: ServiceType,
+    node_ports: NodePortRules,
+}
+
+impl<'a> Checked<'a> {
+    fn new(spec: &'a Spec) -> Self {
+        let provider = spec.provider;
+        let ingress = spec.ingress_gateway.clone().unwrap_or_default();
+        let ingress_type = ingress
+            .service_type
+            .unwrap_or_else(|| defaults::ingress_service_type(provider).0);
+        let (range, range_at) = match spec.node_port_range {
+            Some(r) => (r, true),
+            None => (defaults::node_port_range(provider).0, false),
+        };
+        Checked {
+            spec,
+            line: spec.istio.line,
+            provider,
+            ingress,
+            egress: spec.egress_gateway.clone().unwrap_or_default(),
+            ingress_type,
+            node_ports: NodePortRules {
+                line: spec.istio.line,
+                provider,
+                range,
+                range_at,
+            },
         }
     }
+}
 
-    // Node port range.
-    let (range, range_at) = match spec.node_port_range {
-        Some(r) => (r, true),
-        None => (defaults::node_port_range(provider).0, false),
+/// `spec.namespace` as text (`namespace_as_text`).
+fn namespace(f: &mut Findings, p: &Checked) {
+    if let Some(namespace) = &p.spec.namespace {
+        namespace_as_text(f, path(&["spec", "namespace"]), namespace.as_str());
+    }
+}
+
+/// The charts print a namespace unquoted (`namespace: {{ .Release.Namespace }}`), so a name
+/// YAML reads as another type reaches Kubernetes as that type and the install fails.
+fn namespace_as_text(f: &mut Findings, at: Vec<PathSegment>, namespace: &str) {
+    if let Some(reads_as) = crate::yaml::unquoted_reads_as(namespace) {
+        f.error_at(
+            at,
+            format!("namespace `{namespace}` would reach Kubernetes as {reads_as}: Istio's charts print it without quotes"),
+            Some(format!("choose a name YAML keeps as text, e.g. `istio-{namespace}`")),
+        );
+    }
+}
+
+/// The platform's own node port range: not empty, inside Kubernetes'.
+fn node_port_range(f: &mut Findings, p: &Checked) {
+    let Some(range) = p.spec.node_port_range else {
+        return;
     };
-    if range_at {
-        if range.first > range.last {
-            f.error(
-                &["spec", "nodePortRange"],
-                format!("range {range} is empty: the first port is above the last"),
-                None,
-            );
-        } else if !KUBERNETES_NODE_PORTS.contains(range.first)
-            || !KUBERNETES_NODE_PORTS.contains(range.last)
-        {
-            f.error(
-                &["spec", "nodePortRange"],
-                format!("range {range} leaves Kubernetes' node port range {KUBERNETES_NODE_PORTS}"),
-                None,
-            );
-        }
+    if range.first > range.last {
+        f.error(
+            &["spec", "nodePortRange"],
+            format!("range {range} is empty: the first port is above the last"),
+            None,
+        );
+    } else if !KUBERNETES_NODE_PORTS.contains(range.first)
+        || !KUBERNETES_NODE_PORTS.contains(range.last)
+    {
+        f.error(
+            &["spec", "nodePortRange"],
+            format!("range {range} leaves Kubernetes' node port range {KUBERNETES_NODE_PORTS}"),
+            None,
+        );
     }
+}
 
-    // Gateways.
-    let ingress = spec.ingress_gateway.clone().unwrap_or_default();
-    let egress = spec.egress_gateway.clone().unwrap_or_default();
-    let ingress_type = ingress
-        .service_type
-        .unwrap_or_else(|| defaults::ingress_service_type(provider).0);
-    let egress_enabled = defaults::egress_enabled(&egress, line);
-    let egress_type = egress
-        .service_type
-        .unwrap_or_else(|| defaults::egress_service_type(provider).0);
-
-    if line == ReleaseLine::V0_6 && egress.enabled == Some(true) {
+fn egress_gateway_on_06(f: &mut Findings, p: &Checked) {
+    if p.line == ReleaseLine::V0_6 && p.egress.enabled == Some(true) {
         f.error(
             &["spec", "egressGateway", "enabled"],
             "Istio 0.6 has no egress gateway",
@@ -178,137 +236,164 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             )),
         );
     }
+}
 
-    if ingress.internal == Some(true) {
+fn internal_ingress_gateway(f: &mut Findings, p: &Checked) {
+    if p.ingress.internal == Some(true) {
         check_internal(
-            &mut f,
+            f,
             &path(&["spec", "ingressGateway"]),
             "ingressGateway",
-            ingress_type,
-            provider,
-            line,
+            p.ingress_type,
+            p.provider,
+            p.line,
         );
     }
+}
 
-    if line == ReleaseLine::V0_6 {
-        if !ingress.annotations.is_empty() {
-            f.error(
-                &["spec", "ingressGateway", "annotations"],
-                "Istio 0.6's ingress Service takes no annotations",
-                Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
-            );
-        }
-        if ingress
-            .load_balancer_ip
-            .as_deref()
-            .is_some_and(|ip| !ip.is_empty())
-        {
-            f.error(
-                &["spec", "ingressGateway", "loadBalancerIP"],
-                "Istio 0.6's ingress Service takes no loadBalancerIP",
-                Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
-            );
-        }
-        if ingress_type == ServiceType::ClusterIP {
-            f.error(
-                &["spec", "ingressGateway", "serviceType"],
-                "Istio 0.6's ingress Service is LoadBalancer or NodePort, never ClusterIP",
-                None,
-            );
-        }
+/// What 0.6's ingress Service cannot take: annotations, a load balancer IP, ClusterIP.
+fn ingress_gateway_on_06(f: &mut Findings, p: &Checked) {
+    if p.line != ReleaseLine::V0_6 {
+        return;
     }
+    if !p.ingress.annotations.is_empty() {
+        f.error(
+            &["spec", "ingressGateway", "annotations"],
+            "Istio 0.6's ingress Service takes no annotations",
+            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+        );
+    }
+    if p.ingress
+        .load_balancer_ip
+        .as_deref()
+        .is_some_and(|ip| !ip.is_empty())
+    {
+        f.error(
+            &["spec", "ingressGateway", "loadBalancerIP"],
+            "Istio 0.6's ingress Service takes no loadBalancerIP",
+            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+        );
+    }
+    if p.ingress_type == ServiceType::ClusterIP {
+        f.error(
+            &["spec", "ingressGateway", "serviceType"],
+            "Istio 0.6's ingress Service is LoadBalancer or NodePort, never ClusterIP",
+            None,
+        );
+    }
+}
 
-    if let Some(ip) = ingress
+/// The ingress gateway's load balancer IP: an IP address, on a LoadBalancer Service.
+fn load_balancer_ip(f: &mut Findings, p: &Checked) {
+    let Some(ip) = p
+        .ingress
         .load_balancer_ip
         .as_deref()
         .filter(|ip| !ip.is_empty())
-    {
-        if ip.parse::<std::net::IpAddr>().is_err() {
-            f.error(
-                &["spec", "ingressGateway", "loadBalancerIP"],
-                format!("`{ip}` is not an IP address"),
-                None,
-            );
-        } else if ingress_type != ServiceType::LoadBalancer {
-            f.error(
-                &["spec", "ingressGateway", "loadBalancerIP"],
-                format!("loadBalancerIP needs serviceType LoadBalancer, not {ingress_type}"),
-                None,
-            );
-        }
-    }
-
-    for (field, annotations) in [
-        ("ingressGateway", &ingress.annotations),
-        ("egressGateway", &egress.annotations),
-    ] {
-        for key in annotations.keys() {
-            if let Err(why) = check_annotation_key(key) {
-                f.error(
-                    &["spec", field, "annotations", key],
-                    format!("`{key}` is not a valid annotation key: {why}"),
-                    Some("an annotation key is `name` or `prefix/name`, e.g. `service.beta.kubernetes.io/aws-load-balancer-type`".to_string()),
-                );
-            }
-        }
-    }
-
-    // Node ports: service type, known port names, ranges, clashes.
-    let node_ports = NodePortRules {
-        line,
-        provider,
-        range,
-        range_at,
+    else {
+        return;
     };
+    if ip.parse::<std::net::IpAddr>().is_err() {
+        f.error(
+            &["spec", "ingressGateway", "loadBalancerIP"],
+            format!("`{ip}` is not an IP address"),
+            None,
+        );
+    } else if p.ingress_type != ServiceType::LoadBalancer {
+        f.error(
+            &["spec", "ingressGateway", "loadBalancerIP"],
+            format!(
+                "loadBalancerIP needs serviceType LoadBalancer, not {}",
+                p.ingress_type
+            ),
+            None,
+        );
+    }
+}
+
+fn gateway_annotation_keys(f: &mut Findings, p: &Checked) {
+    annotation_keys(
+        f,
+        &path(&["spec", "ingressGateway"]),
+        &p.ingress.annotations,
+    );
+    annotation_keys(f, &path(&["spec", "egressGateway"]), &p.egress.annotations);
+}
+
+/// The annotation keys of the gateway at `base`: Kubernetes' rule (`check_annotation_key`).
+fn annotation_keys(f: &mut Findings, base: &[PathSegment], annotations: &BTreeMap<String, String>) {
+    for key in annotations.keys() {
+        if let Err(why) = check_annotation_key(key) {
+            f.error_at(
+                under(base, &["annotations", key]),
+                format!("`{key}` is not a valid annotation key: {why}"),
+                Some("an annotation key is `name` or `prefix/name`, e.g. `service.beta.kubernetes.io/aws-load-balancer-type`".to_string()),
+            );
+        }
+    }
+}
+
+/// Node ports of every gateway (service type, known port names, ranges, clashes) and the
+/// extra gateways' other rules: one family, as a port may clash with any gateway's.
+fn node_ports_and_extra_gateways(f: &mut Findings, p: &Checked) {
     let mut used: BTreeMap<u16, String> = BTreeMap::new();
-    if !ingress.node_ports.is_empty() {
-        node_ports.check(
-            &mut f,
+    if !p.ingress.node_ports.is_empty() {
+        p.node_ports.check(
+            f,
             &path(&["spec", "ingressGateway"]),
             "ingressGateway",
             GatewayKind::Ingress,
-            ingress_type,
-            &ingress.node_ports,
+            p.ingress_type,
+            &p.ingress.node_ports,
             &mut used,
         );
     }
-    if egress_enabled && !egress.node_ports.is_empty() {
-        node_ports.check(
-            &mut f,
+    let egress_enabled = defaults::egress_enabled(&p.egress, p.line);
+    if egress_enabled && !p.egress.node_ports.is_empty() {
+        let egress_type = p
+            .egress
+            .service_type
+            .unwrap_or_else(|| defaults::egress_service_type(p.provider).0);
+        p.node_ports.check(
+            f,
             &path(&["spec", "egressGateway"]),
             "egressGateway",
             GatewayKind::Egress,
             egress_type,
-            &egress.node_ports,
+            &p.egress.node_ports,
             &mut used,
         );
     }
-    extra_gateways(&mut f, spec, &node_ports, &mut used);
+    extra_gateways(f, p.spec, &p.node_ports, &mut used);
+}
 
-    // High availability.
-    if let Some(ha) = &spec.high_availability {
-        if line == ReleaseLine::V0_6
-            && ha.anti_affinity.unwrap_or(AntiAffinity::Hostname) != AntiAffinity::None
-        {
-            f.error(
-                &["spec", "highAvailability", "antiAffinity"],
-                "meshgen can spread replicas with pod anti-affinity on Istio 1.0 and 1.11, not on 0.6",
-                Some("set antiAffinity: none on 0.6, or use istio \"1.0\" or \"1.11\"".to_string()),
-            );
-        }
-        if ha.spreading.is_some() && ha.anti_affinity == Some(AntiAffinity::None) {
-            f.warning(
-                &["spec", "highAvailability", "spreading"],
-                "spreading has no effect with antiAffinity: none",
-                Some("remove spreading, or set antiAffinity: hostname or zone".to_string()),
-            );
-        }
-        ha_components(&mut f, line, ha.components.as_deref());
+fn high_availability(f: &mut Findings, p: &Checked) {
+    let Some(ha) = &p.spec.high_availability else {
+        return;
+    };
+    if p.line == ReleaseLine::V0_6
+        && ha.anti_affinity.unwrap_or(AntiAffinity::Hostname) != AntiAffinity::None
+    {
+        f.error(
+            &["spec", "highAvailability", "antiAffinity"],
+            "meshgen can spread replicas with pod anti-affinity on Istio 1.0 and 1.11, not on 0.6",
+            Some("set antiAffinity: none on 0.6, or use istio \"1.0\" or \"1.11\"".to_string()),
+        );
     }
+    if ha.spreading.is_some() && ha.anti_affinity == Some(AntiAffinity::None) {
+        f.warning(
+            &["spec", "highAvailability", "spreading"],
+            "spreading has no effect with antiAffinity: none",
+            Some("remove spreading, or set antiAffinity: hostname or zone".to_string()),
+        );
+    }
+    ha_components(f, p.line, ha.components.as_deref());
+}
 
-    // Mutual TLS. 0.6's only switch is `global.securityEnabled`: mutual TLS for every
-    // service, or none; the authentication policies with a permissive mode came with 0.8.
-    if spec.mtls == Some(MtlsMode::Permissive) && line == ReleaseLine::V0_6 {
+/// 0.6's only switch is `global.securityEnabled`: mutual TLS for every service, or none;
+/// the authentication policies with a permissive mode came with 0.8.
+fn permissive_mtls_on_06(f: &mut Findings, p: &Checked) {
+    if p.spec.mtls == Some(MtlsMode::Permissive) && p.line == ReleaseLine::V0_6 {
         f.error(
             &["spec", "mtls"],
             "Istio 0.6 has no permissive mutual TLS: its chart switches mutual TLS on for every service (global.securityEnabled) or off",
@@ -318,76 +403,99 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             )),
         );
     }
+}
 
-    // Tracing and add-ons.
-    if let Some(addons) = &spec.addons {
-        for kind in AddonKind::ALL {
-            let Some(addon) = addons.get(kind) else {
-                continue;
-            };
-            let at = ["spec", "addons", kind.as_str()];
-            let unsupported = match (line, kind) {
-                (ReleaseLine::V1_11, _) => Some("the 1.11 charts ship no add-ons; install Istio's samples/addons manifests instead".to_string()),
-                (ReleaseLine::V0_6, AddonKind::Kiali) => Some("Istio 0.6 has no Kiali chart; use istio \"1.0\"".to_string()),
-                (ReleaseLine::V1_0, AddonKind::Zipkin) => Some("on Istio 1.0 set tracing: true instead: Jaeger serves the Zipkin API".to_string()),
-                _ => None,
-            };
-            if let (true, Some(why)) = (addon.enabled, unsupported) {
-                f.error(
-                    &at,
-                    format!("add-on {} is not available on Istio {line}", kind.as_str()),
-                    Some(why),
-                );
-                continue;
+/// Each add-on: its line has its chart, and the chart can make its Service the type asked.
+fn addons(f: &mut Findings, p: &Checked) {
+    let Some(addons) = &p.spec.addons else {
+        return;
+    };
+    let line = p.line;
+    for kind in AddonKind::ALL {
+        let Some(addon) = addons.get(kind) else {
+            continue;
+        };
+        let at = ["spec", "addons", kind.as_str()];
+        let unsupported = match (line, kind) {
+            (ReleaseLine::V1_11, _) => Some(
+                "the 1.11 charts ship no add-ons; install Istio's samples/addons manifests instead"
+                    .to_string(),
+            ),
+            (ReleaseLine::V0_6, AddonKind::Kiali) => {
+                Some("Istio 0.6 has no Kiali chart; use istio \"1.0\"".to_string())
             }
-            if let Some(t) = addon.service_type {
-                let fixed = matches!((line, kind), (ReleaseLine::V1_0, AddonKind::Kiali))
-                    || (line == ReleaseLine::V1_0
-                        && kind == AddonKind::Prometheus
-                        && t == ServiceType::LoadBalancer);
-                if fixed && t != ServiceType::ClusterIP {
-                    f.error(
-                        &["spec", "addons", kind.as_str(), "serviceType"],
-                        format!(
-                            "Istio {line}'s {} chart cannot make its Service {t}",
-                            kind.as_str()
-                        ),
-                        Some(if kind == AddonKind::Prometheus {
-                            "use NodePort (a second prometheus-nodeport Service) or ClusterIP"
-                                .to_string()
-                        } else {
-                            "use ClusterIP and kubectl port-forward".to_string()
-                        }),
-                    );
-                }
-            }
+            (ReleaseLine::V1_0, AddonKind::Zipkin) => Some(
+                "on Istio 1.0 set tracing: true instead: Jaeger serves the Zipkin API".to_string(),
+            ),
+            _ => None,
+        };
+        if let (true, Some(why)) = (addon.enabled, unsupported) {
+            f.error(
+                &at,
+                format!("add-on {} is not available on Istio {line}", kind.as_str()),
+                Some(why),
+            );
+            continue;
+        }
+        if let Some(t) = addon.service_type {
+            addon_service_type(f, line, kind, t);
         }
     }
-    if let Some(tracing) = spec.tracing {
-        let at = ["spec", "tracing", "sampling"];
-        match tracing.sampling() {
-            Some(_) if line == ReleaseLine::V0_6 => f.error(
-                &at,
-                "Istio 0.6's chart has no trace sampling setting (Zipkin receives what the proxies send)",
-                Some(format!(
-                    "remove sampling on 0.6, or use istio {}",
-                    lines_other_than(ReleaseLine::V0_6)
-                )),
+}
+
+/// The Service types 1.0's kiali and prometheus charts cannot make.
+fn addon_service_type(f: &mut Findings, line: ReleaseLine, kind: AddonKind, t: ServiceType) {
+    let fixed = matches!((line, kind), (ReleaseLine::V1_0, AddonKind::Kiali))
+        || (line == ReleaseLine::V1_0
+            && kind == AddonKind::Prometheus
+            && t == ServiceType::LoadBalancer);
+    if fixed && t != ServiceType::ClusterIP {
+        f.error(
+            &["spec", "addons", kind.as_str(), "serviceType"],
+            format!(
+                "Istio {line}'s {} chart cannot make its Service {t}",
+                kind.as_str()
             ),
-            Some(p) if p.value() == 0.0 => f.error(
-                &at,
-                "a sampling of 0 does not reach pilot: the chart skips a zero traceSampling, so pilot's own default applies",
-                Some("to trace nothing, set tracing: false; else give a percentage from 0.01 to 100".to_string()),
-            ),
-            Some(_) if !tracing.enabled() => f.warning(
-                &at,
-                "sampling has no effect while tracing is disabled",
-                Some("set tracing.enabled: true, or remove sampling".to_string()),
-            ),
-            _ => {}
-        }
+            Some(if kind == AddonKind::Prometheus {
+                "use NodePort (a second prometheus-nodeport Service) or ClusterIP".to_string()
+            } else {
+                "use ClusterIP and kubectl port-forward".to_string()
+            }),
+        );
     }
-    if spec.tracing.is_some_and(|t| t.enabled()) && line == ReleaseLine::V0_6 {
+}
+
+fn trace_sampling(f: &mut Findings, p: &Checked) {
+    let Some(tracing) = p.spec.tracing else {
+        return;
+    };
+    let at = ["spec", "tracing", "sampling"];
+    match tracing.sampling() {
+        Some(_) if p.line == ReleaseLine::V0_6 => f.error(
+            &at,
+            "Istio 0.6's chart has no trace sampling setting (Zipkin receives what the proxies send)",
+            Some(format!(
+                "remove sampling on 0.6, or use istio {}",
+                lines_other_than(ReleaseLine::V0_6)
+            )),
+        ),
+        Some(percent) if percent.value() == 0.0 => f.error(
+            &at,
+            "a sampling of 0 does not reach pilot: the chart skips a zero traceSampling, so pilot's own default applies",
+            Some("to trace nothing, set tracing: false; else give a percentage from 0.01 to 100".to_string()),
+        ),
+        Some(_) if !tracing.enabled() => f.warning(
+            &at,
+            "sampling has no effect while tracing is disabled",
+            Some("set tracing.enabled: true, or remove sampling".to_string()),
+        ),
+        _ => {}
+    }
+}
+
+fn zipkin_for_tracing_on_06(f: &mut Findings, p: &Checked) {
+    let spec = p.spec;
+    if spec.tracing.is_some_and(|t| t.enabled()) && p.line == ReleaseLine::V0_6 {
         if let Some(z) = spec.addons.as_ref().and_then(|a| a.zipkin.as_ref()) {
             if !z.enabled {
                 f.error(
@@ -398,65 +506,87 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             }
         }
     }
+}
 
-    if line == ReleaseLine::V0_6
-        && spec
+/// The 0.6 chart's injector is off, its webhook's `caBundle` is the literal `${CA_BUNDLE}`
+/// (the API server refuses it) and its certificate secret is made by a script against the
+/// cluster's CA: no values can make it work, and a label for an injector that is not there
+/// would promise sidecars that never come.
+fn sidecar_injection_on_06(f: &mut Findings, p: &Checked) {
+    if p.line == ReleaseLine::V0_6
+        && p.spec
             .sidecar_injection
             .as_ref()
             .is_some_and(|s| !s.namespaces.is_empty())
     {
-        // The 0.6 chart's injector is off, its webhook's `caBundle` is the literal
-        // `${CA_BUNDLE}` (the API server refuses it) and its certificate secret is made by a
-        // script against the cluster's CA: no values can make it work, and a label for an
-        // injector that is not there would promise sidecars that never come.
         f.error(
             &["spec", "sidecarInjection", "namespaces"],
             NO_INJECTOR_06,
             Some(SIDECAR_INJECTION_06_STEPS.to_string()),
         );
     }
+}
 
-    // Kubernetes version.
-    if let Some(kube) = &spec.kubernetes {
-        let v = kube.minor;
-        let support = line.kubernetes_support();
-        let at = ["spec", "kubernetes"];
-        if v < support.works_from || v > support.works_to {
-            let why = match line {
-                ReleaseLine::V0_6 if v < support.works_from => "automatic sidecar injection needs the mutating webhooks of Kubernetes 1.9",
-                ReleaseLine::V0_6 | ReleaseLine::V1_0 if v > support.works_to => "its charts render extensions/v1beta1 Deployments, removed in Kubernetes 1.16",
-                ReleaseLine::V1_11 if v < support.works_from => "its charts need v1 CRDs and admission webhooks (Kubernetes 1.16)",
-                ReleaseLine::V1_11 => "its charts render policy/v1beta1 PodDisruptionBudgets, removed in Kubernetes 1.25",
-                _ => "its charts use APIs this version does not serve",
-            };
-            f.error(
-                &at,
-                format!("Istio {line} cannot run on Kubernetes {v}: {why}"),
-                Some(format!(
-                    "Istio {line} works on Kubernetes {} to {}",
-                    support.works_from, support.works_to
-                )),
-            );
-        } else if v < support.tested_from || v > support.tested_to {
-            f.warning(
-                &at,
-                format!(
-                    "Istio {line} was released for Kubernetes {} to {}, not {v}",
-                    support.tested_from, support.tested_to
-                ),
-                None,
-            );
-        }
-        if v >= PSP_REMOVED_IN && spec.pod_security_policy.as_ref().is_some_and(|p| p.enabled) {
-            f.error(
-                &["spec", "podSecurityPolicy", "enabled"],
-                format!("Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN})"),
-                Some("use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead".to_string()),
-            );
-        }
+/// The Kubernetes version: one the line runs on (else an error), was released for (else a
+/// warning), and one with PodSecurityPolicy when the platform asks for one.
+fn kubernetes_version(f: &mut Findings, p: &Checked) {
+    let Some(kube) = &p.spec.kubernetes else {
+        return;
+    };
+    let line = p.line;
+    let v = kube.minor;
+    let support = line.kubernetes_support();
+    let at = ["spec", "kubernetes"];
+    if v < support.works_from || v > support.works_to {
+        let why = match line {
+            ReleaseLine::V0_6 if v < support.works_from => {
+                "automatic sidecar injection needs the mutating webhooks of Kubernetes 1.9"
+            }
+            ReleaseLine::V0_6 | ReleaseLine::V1_0 if v > support.works_to => {
+                "its charts render extensions/v1beta1 Deployments, removed in Kubernetes 1.16"
+            }
+            ReleaseLine::V1_11 if v < support.works_from => {
+                "its charts need v1 CRDs and admission webhooks (Kubernetes 1.16)"
+            }
+            ReleaseLine::V1_11 => {
+                "its charts render policy/v1beta1 PodDisruptionBudgets, removed in Kubernetes 1.25"
+            }
+            _ => "its charts use APIs this version does not serve",
+        };
+        f.error(
+            &at,
+            format!("Istio {line} cannot run on Kubernetes {v}: {why}"),
+            Some(format!(
+                "Istio {line} works on Kubernetes {} to {}",
+                support.works_from, support.works_to
+            )),
+        );
+    } else if v < support.tested_from || v > support.tested_to {
+        f.warning(
+            &at,
+            format!(
+                "Istio {line} was released for Kubernetes {} to {}, not {v}",
+                support.tested_from, support.tested_to
+            ),
+            None,
+        );
     }
+    if v >= PSP_REMOVED_IN
+        && p.spec
+            .pod_security_policy
+            .as_ref()
+            .is_some_and(|psp| psp.enabled)
+    {
+        f.error(
+            &["spec", "podSecurityPolicy", "enabled"],
+            format!("Kubernetes {v} has no PodSecurityPolicy API (removed in {PSP_REMOVED_IN})"),
+            Some("use Pod Security Admission labels on the namespace, or the Istio CNI plugin, instead".to_string()),
+        );
+    }
+}
 
-    if let Some(psp) = &spec.pod_security_policy {
+fn pod_security_policy_accounts(f: &mut Findings, p: &Checked) {
+    if let Some(psp) = &p.spec.pod_security_policy {
         if !psp.enabled && !psp.service_accounts.is_empty() {
             f.warning(
                 &["spec", "podSecurityPolicy", "serviceAccounts"],
@@ -465,8 +595,6 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
             );
         }
     }
-
-    f.0
 }
 
 /// The 1.0 tag from which the security chart always applies a mesh-wide MeshPolicy,
@@ -628,12 +756,10 @@ fn extra_gateways(
     node_ports: &NodePortRules,
     used: &mut BTreeMap<u16, String>,
 ) {
-    let line = node_ports.line;
-    let provider = node_ports.provider;
     if spec.gateways.is_empty() {
         return;
     }
-    if line == ReleaseLine::V0_6 {
+    if node_ports.line == ReleaseLine::V0_6 {
         f.error(
             &["spec", "gateways"],
             "Istio 0.6's chart installs one ingress and cannot install another gateway",
@@ -641,6 +767,7 @@ fn extra_gateways(
         );
         return;
     }
+    // Where each name and each selector was first seen: a second one is an error.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut selectors: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, gateway) in spec.gateways.iter().enumerate() {
@@ -649,98 +776,130 @@ fn extra_gateways(
             PathSegment::Key("gateways".into()),
             PathSegment::Index(i),
         ];
-        let at = |rest: &[&str]| [base.as_slice(), &path(rest)].concat();
-        let field = format!("gateways[{i}]");
-        let name = gateway.name.as_str();
-        if let Some((_, whose)) = RESERVED_GATEWAY_NAMES.iter().find(|(n, _)| *n == name) {
-            f.error_at(
-                at(&["name"]),
-                format!("`{name}` is {whose} name"),
-                Some("name the gateway after its role, e.g. `ilb-gateway`".to_string()),
-            );
-        } else if let Some(first) = names.insert(name, i) {
-            f.error_at(
-                at(&["name"]),
-                format!("gateway name `{name}` is used twice"),
-                Some(format!("gateways[{first}] already has it")),
-            );
-        }
+        extra_gateway_name(f, &base, gateway, i, &mut names);
         // Both lines' charts print the namespace without quotes.
         if let Some(namespace) = &gateway.namespace {
-            if let Some(reads_as) = crate::yaml::unquoted_reads_as(namespace.as_str()) {
-                f.error_at(
-                    at(&["namespace"]),
-                    format!("namespace `{namespace}` would reach Kubernetes as {reads_as}: Istio's charts print it without quotes"),
-                    Some(format!("choose a name YAML keeps as text, e.g. `istio-{namespace}`")),
-                );
-            }
+            namespace_as_text(f, under(&base, &["namespace"]), namespace.as_str());
         }
-        for (key, value) in &gateway.labels {
-            if let Err(why) = check_annotation_key(key) {
-                f.error_at(
-                    at(&["labels", key]),
-                    format!("`{key}` is not a valid label key: {why}"),
-                    Some("a label key is `name` or `prefix/name`, e.g. `istio`".to_string()),
-                );
-            } else if let Err(why) = check_label_value(value) {
-                f.error_at(
-                    at(&["labels", key]),
-                    format!("`{value}` is not a valid label value: {why}"),
-                    None,
-                );
-            }
-        }
-        let label = |key: &str| gateway.labels.get(key).map_or(name, String::as_str);
-        let selector = (label("app").to_string(), label("istio").to_string());
-        if let Some((app, _)) = BUILT_IN_GATEWAY_LABELS
-            .iter()
-            .find(|(app, istio)| selector.0 == *app || selector.1 == *istio)
-        {
+        extra_gateway_labels(f, &base, gateway);
+        extra_gateway_selector(f, &base, gateway, i, &mut selectors);
+        extra_gateway_service(f, &base, gateway, i, node_ports, used);
+    }
+}
+
+/// Not a name the charts reserve, nor another extra gateway's.
+fn extra_gateway_name<'a>(
+    f: &mut Findings,
+    base: &[PathSegment],
+    gateway: &'a ExtraGateway,
+    index: usize,
+    names: &mut BTreeMap<&'a str, usize>,
+) {
+    let name = gateway.name.as_str();
+    if let Some((_, whose)) = RESERVED_GATEWAY_NAMES.iter().find(|(n, _)| *n == name) {
+        f.error_at(
+            under(base, &["name"]),
+            format!("`{name}` is {whose} name"),
+            Some("name the gateway after its role, e.g. `ilb-gateway`".to_string()),
+        );
+    } else if let Some(first) = names.insert(name, index) {
+        f.error_at(
+            under(base, &["name"]),
+            format!("gateway name `{name}` is used twice"),
+            Some(format!("gateways[{first}] already has it")),
+        );
+    }
+}
+
+/// Label keys and values Kubernetes takes.
+fn extra_gateway_labels(f: &mut Findings, base: &[PathSegment], gateway: &ExtraGateway) {
+    for (key, value) in &gateway.labels {
+        if let Err(why) = check_annotation_key(key) {
             f.error_at(
-                at(&["labels"]),
-                format!(
-                    "labels `app: {}`, `istio: {}` select the pods of the chart's {app}",
-                    selector.0, selector.1
-                ),
-                Some(
-                    "give the gateway labels of its own (`app` and `istio` default to its name)"
-                        .to_string(),
-                ),
+                under(base, &["labels", key]),
+                format!("`{key}` is not a valid label key: {why}"),
+                Some("a label key is `name` or `prefix/name`, e.g. `istio`".to_string()),
             );
-        } else if let Some(first) = selectors.insert(selector.clone(), i) {
+        } else if let Err(why) = check_label_value(value) {
             f.error_at(
-                at(&["labels"]),
-                format!("labels `app: {}`, `istio: {}` are gateways[{first}]'s too: each Service would select both gateways' pods", selector.0, selector.1),
+                under(base, &["labels", key]),
+                format!("`{value}` is not a valid label value: {why}"),
                 None,
             );
         }
-        let service_type = gateway
-            .service_type
-            .unwrap_or(defaults::ingress_service_type(provider).0);
-        if gateway.internal == Some(true) {
-            check_internal(f, &base, &field, service_type, provider, line);
-        }
-        for key in gateway.annotations.keys() {
-            if let Err(why) = check_annotation_key(key) {
-                f.error_at(
-                    at(&["annotations", key]),
-                    format!("`{key}` is not a valid annotation key: {why}"),
-                    Some("an annotation key is `name` or `prefix/name`, e.g. `service.beta.kubernetes.io/aws-load-balancer-type`".to_string()),
-                );
-            }
-        }
-        if !gateway.node_ports.is_empty() {
-            node_ports.check(
-                f,
-                &base,
-                &field,
-                GatewayKind::Ingress,
-                service_type,
-                &gateway.node_ports,
-                used,
-            );
-        }
     }
+}
+
+/// The `app` and `istio` labels the gateway's Service selects by: neither a chart gateway's
+/// nor another extra gateway's, or one Service would take another gateway's traffic.
+fn extra_gateway_selector(
+    f: &mut Findings,
+    base: &[PathSegment],
+    gateway: &ExtraGateway,
+    index: usize,
+    selectors: &mut BTreeMap<(String, String), usize>,
+) {
+    let name = gateway.name.as_str();
+    let label = |key: &str| gateway.labels.get(key).map_or(name, String::as_str);
+    let selector = (label("app").to_string(), label("istio").to_string());
+    if let Some((app, _)) = BUILT_IN_GATEWAY_LABELS
+        .iter()
+        .find(|(app, istio)| selector.0 == *app || selector.1 == *istio)
+    {
+        f.error_at(
+            under(base, &["labels"]),
+            format!(
+                "labels `app: {}`, `istio: {}` select the pods of the chart's {app}",
+                selector.0, selector.1
+            ),
+            Some(
+                "give the gateway labels of its own (`app` and `istio` default to its name)"
+                    .to_string(),
+            ),
+        );
+    } else if let Some(first) = selectors.insert(selector.clone(), index) {
+        f.error_at(
+            under(base, &["labels"]),
+            format!("labels `app: {}`, `istio: {}` are gateways[{first}]'s too: each Service would select both gateways' pods", selector.0, selector.1),
+            None,
+        );
+    }
+}
+
+/// The ingress gateway's Service rules: internal load balancer, annotation keys, node ports.
+fn extra_gateway_service(
+    f: &mut Findings,
+    base: &[PathSegment],
+    gateway: &ExtraGateway,
+    index: usize,
+    node_ports: &NodePortRules,
+    used: &mut BTreeMap<u16, String>,
+) {
+    let field = format!("gateways[{index}]");
+    let provider = node_ports.provider;
+    let service_type = gateway
+        .service_type
+        .unwrap_or(defaults::ingress_service_type(provider).0);
+    if gateway.internal == Some(true) {
+        check_internal(f, base, &field, service_type, provider, node_ports.line);
+    }
+    annotation_keys(f, base, &gateway.annotations);
+    if !gateway.node_ports.is_empty() {
+        node_ports.check(
+            f,
+            base,
+            &field,
+            GatewayKind::Ingress,
+            service_type,
+            &gateway.node_ports,
+            used,
+        );
+    }
+}
+
+/// The path `rest` under `base`.
+fn under(base: &[PathSegment], rest: &[&str]) -> Vec<PathSegment> {
+    [base, &path(rest)].concat()
 }
 
 /// A Kubernetes label value: at most 63 characters, alphanumerics with `-`, `_` or `.`

@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
 use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
-    AddonKind, AntiAffinity, HaComponent, KubeConfigSecret, MtlsMode, NodePort, NodePortRange,
-    PlatformFile, Provider, ResourceProfile, ServiceType, Spreading,
+    AddonKind, AntiAffinity, ExtraGateway, HaComponent, KubeConfigSecret, MtlsMode, NodePort,
+    NodePortRange, PlatformFile, Provider, ResourceProfile, ServiceType, Spec, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
 use crate::model::release_line::{ChartSource, IstioVersion, KubeMinor, ReleaseLine};
@@ -407,309 +407,33 @@ pub fn resolve(
     version_origin: Origin,
 ) -> ResolvedPlatform {
     let spec = &file.spec;
-    let provider = spec.provider;
-    let line = spec.istio.line;
-    let locate = |segments: &[PathSegment]| -> Origin {
-        Origin::File {
-            line: doc.locate_value(segments).line,
-        }
-    };
-    let at = |path: &[&str]| -> Origin { locate(&keys(path)) };
-
-    let namespace = match &spec.namespace {
-        Some(ns) => Sourced {
-            value: ns.to_string(),
-            origin: at(&["spec", "namespace"]),
-        },
-        None => Sourced {
-            value: "istio-system".to_string(),
-            origin: Origin::Default {
-                why: "Istio's conventional namespace".to_string(),
-            },
-        },
-    };
-
-    let node_port_range = file_or_provider(
-        spec.node_port_range,
-        at(&["spec", "nodePortRange"]),
-        provider,
-        defaults::node_port_range(provider),
-    );
-
-    let ingress_spec = spec.ingress_gateway.clone().unwrap_or_default();
-    let ingress_type = file_or_provider(
-        ingress_spec.service_type,
-        at(&["spec", "ingressGateway", "serviceType"]),
-        provider,
-        defaults::ingress_service_type(provider),
-    );
-    let internal = ingress_spec.internal.unwrap_or(false);
-    let ingress_base = keys(&["spec", "ingressGateway"]);
-    let mut ingress_annotations =
-        user_annotations(&ingress_spec.annotations, &ingress_base, &locate);
-    if internal {
-        ingress_annotations.extend(internal_annotation(provider, line));
-    }
-    // A chart default nodePort yields to a port the platform names anywhere: two Services
-    // cannot hold one node port.
-    let taken: Vec<u16> = [&ingress_spec.node_ports]
-        .into_iter()
-        .chain(spec.egress_gateway.iter().map(|e| &e.node_ports))
-        .chain(spec.gateways.iter().map(|g| &g.node_ports))
-        .flat_map(|ports| ports.values().map(|p| p.0))
-        .collect();
-    let ingress = ResolvedGateway {
-        kind: GatewayKind::Ingress,
-        ports: settle_ports(
-            &version,
-            GatewayKind::Ingress,
-            ingress_type.value,
-            &ingress_spec.node_ports,
-            node_port_range.value,
-            ChartNodePorts::Keep { taken: &taken },
-            &ingress_base,
-            &locate,
-        ),
-        service_type: ingress_type,
-        internal,
-        enabled_origin: Origin::Default {
-            why: "every platform has an ingress gateway".to_string(),
-        },
-        annotations: ingress_annotations,
-        load_balancer_ip: ingress_spec
-            .load_balancer_ip
-            .as_ref()
-            .filter(|ip| !ip.is_empty())
-            .map(|ip| Sourced {
-                value: ip.clone(),
-                origin: at(&["spec", "ingressGateway", "loadBalancerIP"]),
-            }),
-    };
-
-    let egress_spec = spec.egress_gateway.clone().unwrap_or_default();
-    let egress_base = keys(&["spec", "egressGateway"]);
-    let egress = defaults::egress_enabled(&egress_spec, line).then(|| {
-        let service_type = file_or_provider(
-            egress_spec.service_type,
-            at(&["spec", "egressGateway", "serviceType"]),
-            provider,
-            defaults::egress_service_type(provider),
-        );
-        ResolvedGateway {
-            kind: GatewayKind::Egress,
-            ports: settle_ports(
-                &version,
-                GatewayKind::Egress,
-                service_type.value,
-                &egress_spec.node_ports,
-                node_port_range.value,
-                ChartNodePorts::Keep { taken: &taken },
-                &egress_base,
-                &locate,
-            ),
-            service_type,
-            internal: false,
-            enabled_origin: match egress_spec.enabled {
-                Some(_) => at(&["spec", "egressGateway", "enabled"]),
-                None => Origin::LineRule {
-                    line,
-                    why: "the egress gateway is on unless egressGateway.enabled is false"
-                        .to_string(),
-                },
-            },
-            annotations: user_annotations(&egress_spec.annotations, &egress_base, &locate),
-            load_balancer_ip: None,
-        }
-    });
-
-    let high_availability = spec.high_availability.as_ref().map(|ha| ResolvedHa {
-        replicas: ha.replicas,
-        anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
-        spreading: ha.spreading.unwrap_or(Spreading::Required),
-        components: {
-            let named = ha
-                .components
-                .as_deref()
-                .unwrap_or(HaComponent::on_line(line));
-            let mut on_line: Vec<HaComponent> = named.iter().map(|c| c.on_line_as(line)).collect();
-            on_line.dedup();
-            on_line
-        },
-        origin: at(&["spec", "highAvailability"]),
-    });
-
-    let trace_sampling = spec
-        .tracing
-        .filter(|t| t.enabled())
-        .and_then(|t| t.sampling())
-        .map(|p| Sourced {
-            value: p.value(),
-            origin: at(&["spec", "tracing", "sampling"]),
-        });
-    let mtls = spec.mtls.map(|mode| Sourced {
-        value: mode,
-        origin: at(&["spec", "mtls"]),
-    });
-
-    let tracing = match spec.tracing {
-        Some(t) => Sourced {
-            value: t.enabled(),
-            origin: at(&["spec", "tracing"]),
-        },
-        None => Sourced {
-            value: false,
-            origin: Origin::Default {
-                why: "tracing is off unless asked for".to_string(),
-            },
-        },
-    };
-
-    let addons = spec
-        .addons
-        .as_ref()
-        .map(|addons| {
-            AddonKind::ALL
-                .into_iter()
-                .filter_map(|kind| {
-                    addons.get(kind).map(|a| ResolvedAddon {
-                        kind,
-                        enabled: a.enabled,
-                        service_type: match a.service_type {
-                            Some(t) => Sourced {
-                                value: t,
-                                origin: at(&["spec", "addons", kind.as_str(), "serviceType"]),
-                            },
-                            None => Sourced {
-                                value: ServiceType::ClusterIP,
-                                origin: Origin::Default {
-                                    why: "an add-on is ClusterIP unless its serviceType says otherwise"
-                                        .to_string(),
-                                },
-                            },
-                        },
-                        origin: at(&["spec", "addons", kind.as_str()]),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let resources = file_or_provider(
-        spec.resources,
-        at(&["spec", "resources"]),
-        provider,
-        defaults::resources(provider),
-    );
-
-    let pod_security_policy = spec
-        .pod_security_policy
-        .as_ref()
-        .filter(|p| p.enabled)
-        .map(|p| ResolvedPsp {
-            service_accounts: if p.service_accounts.is_empty() {
-                vec![("default".to_string(), "default".to_string())]
-            } else {
-                p.service_accounts
-                    .iter()
-                    .map(|sa| (sa.namespace.to_string(), sa.name.clone()))
-                    .collect()
-            },
-        });
-
-    let gateways = spec
-        .gateways
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let base = [keys(&["spec", "gateways"]), vec![PathSegment::Index(i)]].concat();
-            let field = |rest: &[&str]| locate(&[base.as_slice(), &keys(rest)].concat());
-            let service_type = file_or_provider(
-                g.service_type,
-                field(&["serviceType"]),
-                provider,
-                defaults::ingress_service_type(provider),
-            );
-            let mut annotations = user_annotations(&g.annotations, &base, &locate);
-            let internal = g.internal.unwrap_or(false);
-            if internal {
-                annotations.extend(internal_annotation(provider, line));
-            }
-            let mut labels: BTreeMap<String, Sourced<String>> = ["app", "istio"]
-                .into_iter()
-                .map(|key| {
-                    let value = Sourced {
-                        value: g.name.to_string(),
-                        origin: Origin::Default {
-                            why: format!("a gateway's `{key}` label is its name"),
-                        },
-                    };
-                    (key.to_string(), value)
-                })
-                .collect();
-            labels.extend(g.labels.iter().map(|(k, v)| {
-                let value = Sourced {
-                    value: v.clone(),
-                    origin: field(&["labels", k]),
-                };
-                (k.clone(), value)
-            }));
-            ResolvedExtraGateway {
-                name: g.name.to_string(),
-                namespace: match &g.namespace {
-                    Some(ns) => Sourced {
-                        value: ns.to_string(),
-                        origin: field(&["namespace"]),
-                    },
-                    None => Sourced {
-                        value: namespace.value.clone(),
-                        origin: Origin::Default {
-                            why: "the Istio namespace".to_string(),
-                        },
-                    },
-                },
-                labels,
-                gateway: ResolvedGateway {
-                    kind: GatewayKind::Ingress,
-                    ports: settle_ports(
-                        &version,
-                        GatewayKind::Ingress,
-                        service_type.value,
-                        &g.node_ports,
-                        node_port_range.value,
-                        ChartNodePorts::Drop,
-                        &base,
-                        &locate,
-                    ),
-                    service_type,
-                    internal,
-                    enabled_origin: field(&["name"]),
-                    annotations,
-                    load_balancer_ip: None,
-                },
-            }
-        })
-        .collect();
-
+    let resolver = Resolver::new(spec, doc, &version);
+    let namespace = resolver.namespace();
+    let (tracing, trace_sampling) = resolver.tracing();
     ResolvedPlatform {
         name: file.metadata.name.to_string(),
         description: file.metadata.description.clone(),
-        provider,
-        line,
-        version,
-        version_origin,
+        provider: spec.provider,
+        line: spec.istio.line,
         kubernetes: spec.kubernetes.as_ref().map(|k| k.minor),
-        namespace,
-        node_port_range,
-        ingress,
-        egress,
-        gateways,
-        high_availability,
+        ingress: resolver.ingress(),
+        egress: resolver.egress(),
+        gateways: resolver.extra_gateways(&namespace),
+        high_availability: resolver.high_availability(),
         tracing,
         trace_sampling,
-        mtls,
-        addons,
-        resources,
-        pod_security_policy,
+        mtls: spec.mtls.map(|mode| Sourced {
+            value: mode,
+            origin: resolver.at(&["spec", "mtls"]),
+        }),
+        addons: resolver.addons(),
+        resources: file_or_provider(
+            spec.resources,
+            resolver.at(&["spec", "resources"]),
+            spec.provider,
+            defaults::resources(spec.provider),
+        ),
+        pod_security_policy: pod_security_policy(spec),
         injection_namespaces: spec
             .sidecar_injection
             .as_ref()
@@ -723,7 +447,381 @@ pub fn resolve(
             ])
             .map(chart_values)
             .unwrap_or_default(),
+        node_port_range: resolver.node_port_range.clone(),
+        namespace,
+        version,
+        version_origin,
     }
+}
+
+/// What each concern of `resolve` reads: the spec, its YAML source for origins, and the
+/// facts every gateway's ports depend on.
+struct Resolver<'a> {
+    spec: &'a Spec,
+    doc: &'a Node,
+    version: &'a semver::Version,
+    node_port_range: Sourced<NodePortRange>,
+    /// Node ports the platform names on any gateway (see `node_ports_named`).
+    taken: Vec<u16>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(spec: &'a Spec, doc: &'a Node, version: &'a semver::Version) -> Self {
+        let node_port_range = file_or_provider(
+            spec.node_port_range,
+            file_line(doc, &keys(&["spec", "nodePortRange"])),
+            spec.provider,
+            defaults::node_port_range(spec.provider),
+        );
+        Resolver {
+            spec,
+            doc,
+            version,
+            node_port_range,
+            taken: node_ports_named(spec),
+        }
+    }
+
+    fn provider(&self) -> Provider {
+        self.spec.provider
+    }
+
+    fn line(&self) -> ReleaseLine {
+        self.spec.istio.line
+    }
+
+    /// The platform file line of a value.
+    fn locate(&self, segments: &[PathSegment]) -> Origin {
+        file_line(self.doc, segments)
+    }
+
+    /// The platform file line of a value under keys only.
+    fn at(&self, path: &[&str]) -> Origin {
+        self.locate(&keys(path))
+    }
+
+    fn namespace(&self) -> Sourced<String> {
+        match &self.spec.namespace {
+            Some(ns) => Sourced {
+                value: ns.to_string(),
+                origin: self.at(&["spec", "namespace"]),
+            },
+            None => Sourced {
+                value: "istio-system".to_string(),
+                origin: Origin::Default {
+                    why: "Istio's conventional namespace".to_string(),
+                },
+            },
+        }
+    }
+
+    /// The chart's ports of a gateway with nodePorts settled (`settle_ports`).
+    fn ports(
+        &self,
+        kind: GatewayKind,
+        service_type: ServiceType,
+        explicit: &BTreeMap<String, NodePort>,
+        chart_node_ports: ChartNodePorts<'_>,
+        gateway: &[PathSegment],
+    ) -> Vec<ResolvedPort> {
+        settle_ports(
+            self.version,
+            kind,
+            service_type,
+            explicit,
+            self.node_port_range.value,
+            chart_node_ports,
+            gateway,
+            &|segments| self.locate(segments),
+        )
+    }
+
+    /// A gateway's annotations: the user's, plus the provider's internal load balancer
+    /// annotation when `internal` asks for one.
+    fn annotations(
+        &self,
+        user: &BTreeMap<String, String>,
+        gateway: &[PathSegment],
+        internal: bool,
+    ) -> BTreeMap<String, Sourced<String>> {
+        let mut annotations = user_annotations(user, gateway, &|segments| self.locate(segments));
+        if internal {
+            annotations.extend(internal_annotation(self.provider(), self.line()));
+        }
+        annotations
+    }
+
+    fn ingress(&self) -> ResolvedGateway {
+        let ingress_spec = self.spec.ingress_gateway.clone().unwrap_or_default();
+        let service_type = file_or_provider(
+            ingress_spec.service_type,
+            self.at(&["spec", "ingressGateway", "serviceType"]),
+            self.provider(),
+            defaults::ingress_service_type(self.provider()),
+        );
+        let internal = ingress_spec.internal.unwrap_or(false);
+        let base = keys(&["spec", "ingressGateway"]);
+        ResolvedGateway {
+            kind: GatewayKind::Ingress,
+            ports: self.ports(
+                GatewayKind::Ingress,
+                service_type.value,
+                &ingress_spec.node_ports,
+                ChartNodePorts::Keep { taken: &self.taken },
+                &base,
+            ),
+            service_type,
+            internal,
+            enabled_origin: Origin::Default {
+                why: "every platform has an ingress gateway".to_string(),
+            },
+            annotations: self.annotations(&ingress_spec.annotations, &base, internal),
+            load_balancer_ip: ingress_spec
+                .load_balancer_ip
+                .as_ref()
+                .filter(|ip| !ip.is_empty())
+                .map(|ip| Sourced {
+                    value: ip.clone(),
+                    origin: self.at(&["spec", "ingressGateway", "loadBalancerIP"]),
+                }),
+        }
+    }
+
+    /// None when the platform turns the egress gateway off or the line has none.
+    fn egress(&self) -> Option<ResolvedGateway> {
+        let egress_spec = self.spec.egress_gateway.clone().unwrap_or_default();
+        if !defaults::egress_enabled(&egress_spec, self.line()) {
+            return None;
+        }
+        let base = keys(&["spec", "egressGateway"]);
+        let service_type = file_or_provider(
+            egress_spec.service_type,
+            self.at(&["spec", "egressGateway", "serviceType"]),
+            self.provider(),
+            defaults::egress_service_type(self.provider()),
+        );
+        Some(ResolvedGateway {
+            kind: GatewayKind::Egress,
+            ports: self.ports(
+                GatewayKind::Egress,
+                service_type.value,
+                &egress_spec.node_ports,
+                ChartNodePorts::Keep { taken: &self.taken },
+                &base,
+            ),
+            service_type,
+            internal: false,
+            enabled_origin: match egress_spec.enabled {
+                Some(_) => self.at(&["spec", "egressGateway", "enabled"]),
+                None => Origin::LineRule {
+                    line: self.line(),
+                    why: "the egress gateway is on unless egressGateway.enabled is false"
+                        .to_string(),
+                },
+            },
+            annotations: self.annotations(&egress_spec.annotations, &base, false),
+            load_balancer_ip: None,
+        })
+    }
+
+    /// `spec.gateways`, each in the Istio namespace unless it names its own.
+    fn extra_gateways(&self, namespace: &Sourced<String>) -> Vec<ResolvedExtraGateway> {
+        self.spec
+            .gateways
+            .iter()
+            .enumerate()
+            .map(|(i, g)| self.extra_gateway(i, g, namespace))
+            .collect()
+    }
+
+    fn extra_gateway(
+        &self,
+        index: usize,
+        g: &ExtraGateway,
+        namespace: &Sourced<String>,
+    ) -> ResolvedExtraGateway {
+        let base = [keys(&["spec", "gateways"]), vec![PathSegment::Index(index)]].concat();
+        let field = |rest: &[&str]| self.locate(&[base.as_slice(), &keys(rest)].concat());
+        let service_type = file_or_provider(
+            g.service_type,
+            field(&["serviceType"]),
+            self.provider(),
+            defaults::ingress_service_type(self.provider()),
+        );
+        let internal = g.internal.unwrap_or(false);
+        ResolvedExtraGateway {
+            name: g.name.to_string(),
+            namespace: match &g.namespace {
+                Some(ns) => Sourced {
+                    value: ns.to_string(),
+                    origin: field(&["namespace"]),
+                },
+                None => Sourced {
+                    value: namespace.value.clone(),
+                    origin: Origin::Default {
+                        why: "the Istio namespace".to_string(),
+                    },
+                },
+            },
+            labels: extra_gateway_labels(g, &field),
+            gateway: ResolvedGateway {
+                kind: GatewayKind::Ingress,
+                ports: self.ports(
+                    GatewayKind::Ingress,
+                    service_type.value,
+                    &g.node_ports,
+                    ChartNodePorts::Drop,
+                    &base,
+                ),
+                service_type,
+                internal,
+                enabled_origin: field(&["name"]),
+                annotations: self.annotations(&g.annotations, &base, internal),
+                load_balancer_ip: None,
+            },
+        }
+    }
+
+    fn high_availability(&self) -> Option<ResolvedHa> {
+        let line = self.line();
+        self.spec.high_availability.as_ref().map(|ha| ResolvedHa {
+            replicas: ha.replicas,
+            anti_affinity: ha.anti_affinity.unwrap_or(AntiAffinity::Hostname),
+            spreading: ha.spreading.unwrap_or(Spreading::Required),
+            components: {
+                let named = ha
+                    .components
+                    .as_deref()
+                    .unwrap_or(HaComponent::on_line(line));
+                let mut on_line: Vec<HaComponent> =
+                    named.iter().map(|c| c.on_line_as(line)).collect();
+                on_line.dedup();
+                on_line
+            },
+            origin: self.at(&["spec", "highAvailability"]),
+        })
+    }
+
+    /// Whether tracing is on, and the sampling percentage when the platform sets one.
+    fn tracing(&self) -> (Sourced<bool>, Option<Sourced<f64>>) {
+        let tracing = match self.spec.tracing {
+            Some(t) => Sourced {
+                value: t.enabled(),
+                origin: self.at(&["spec", "tracing"]),
+            },
+            None => Sourced {
+                value: false,
+                origin: Origin::Default {
+                    why: "tracing is off unless asked for".to_string(),
+                },
+            },
+        };
+        let sampling = self
+            .spec
+            .tracing
+            .filter(|t| t.enabled())
+            .and_then(|t| t.sampling())
+            .map(|p| Sourced {
+                value: p.value(),
+                origin: self.at(&["spec", "tracing", "sampling"]),
+            });
+        (tracing, sampling)
+    }
+
+    /// The add-ons `spec.addons` names, in `AddonKind::ALL`'s order.
+    fn addons(&self) -> Vec<ResolvedAddon> {
+        let Some(addons) = self.spec.addons.as_ref() else {
+            return Vec::new();
+        };
+        AddonKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                addons.get(kind).map(|a| ResolvedAddon {
+                    kind,
+                    enabled: a.enabled,
+                    service_type: match a.service_type {
+                        Some(t) => Sourced {
+                            value: t,
+                            origin: self.at(&["spec", "addons", kind.as_str(), "serviceType"]),
+                        },
+                        None => Sourced {
+                            value: ServiceType::ClusterIP,
+                            origin: Origin::Default {
+                                why: "an add-on is ClusterIP unless its serviceType says otherwise"
+                                    .to_string(),
+                            },
+                        },
+                    },
+                    origin: self.at(&["spec", "addons", kind.as_str()]),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The platform file line of a value.
+fn file_line(doc: &Node, segments: &[PathSegment]) -> Origin {
+    Origin::File {
+        line: doc.locate_value(segments).line,
+    }
+}
+
+/// The node ports the platform names on any gateway. A chart default nodePort yields to
+/// them: two Services cannot hold one node port.
+fn node_ports_named(spec: &Spec) -> Vec<u16> {
+    spec.ingress_gateway
+        .iter()
+        .map(|i| &i.node_ports)
+        .chain(spec.egress_gateway.iter().map(|e| &e.node_ports))
+        .chain(spec.gateways.iter().map(|g| &g.node_ports))
+        .flat_map(|ports| ports.values().map(|p| p.0))
+        .collect()
+}
+
+/// An extra gateway's pod and selector labels: `app` and `istio` are its name unless its
+/// `labels` say otherwise.
+fn extra_gateway_labels(
+    g: &ExtraGateway,
+    field: &dyn Fn(&[&str]) -> Origin,
+) -> BTreeMap<String, Sourced<String>> {
+    let mut labels: BTreeMap<String, Sourced<String>> = ["app", "istio"]
+        .into_iter()
+        .map(|key| {
+            let value = Sourced {
+                value: g.name.to_string(),
+                origin: Origin::Default {
+                    why: format!("a gateway's `{key}` label is its name"),
+                },
+            };
+            (key.to_string(), value)
+        })
+        .collect();
+    labels.extend(g.labels.iter().map(|(k, v)| {
+        let value = Sourced {
+            value: v.clone(),
+            origin: field(&["labels", k]),
+        };
+        (k.clone(), value)
+    }));
+    labels
+}
+
+/// The pod security policy when it is on, binding the default service account unless it
+/// names others.
+fn pod_security_policy(spec: &Spec) -> Option<ResolvedPsp> {
+    spec.pod_security_policy
+        .as_ref()
+        .filter(|p| p.enabled)
+        .map(|p| ResolvedPsp {
+            service_accounts: if p.service_accounts.is_empty() {
+                vec![("default".to_string(), "default".to_string())]
+            } else {
+                p.service_accounts
+                    .iter()
+                    .map(|sa| (sa.namespace.to_string(), sa.name.clone()))
+                    .collect()
+            },
+        })
 }
 
 /// The file's value with its line, else the provider's default with its reason.

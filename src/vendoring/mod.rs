@@ -221,14 +221,100 @@ struct Planned<'a> {
     by_commit: Option<git2::Oid>,
 }
 
+impl Mode {
+    fn of(args: &Options) -> Mode {
+        if args.locked {
+            Mode::Locked
+        } else if args.update {
+            Mode::Update
+        } else {
+            Mode::Keep
+        }
+    }
+}
+
+/// The remote a run records in the lock and where it reads the objects from.
+struct Remotes {
+    /// `--remote`, normalized.
+    given: Option<String>,
+    /// What the lock records.
+    remote: String,
+    /// Where the objects come from, after git's `url.<base>.insteadOf`.
+    source: String,
+    /// Whether the old lock was made from `remote`: only then do its commits bind.
+    same_remote: bool,
+}
+
+impl Remotes {
+    fn decide(args: &Options, mode: Mode, old: Option<&Lock>) -> Result<Remotes> {
+        let given = args.remote.as_deref().map(normalize_remote).transpose()?;
+        // `--locked` never changes the lock: `--remote` then only says where the locked
+        // commits are fetched from (a mirror). Otherwise `--remote` is recorded.
+        let remote = match (mode, &given, old) {
+            (Mode::Locked, _, Some(old)) => old.remote.clone(),
+            (_, Some(given), _) => given.clone(),
+            (_, None, Some(old)) => old.remote.clone(),
+            (_, None, None) => lock::DEFAULT_REMOTE.to_string(),
+        };
+        // The repository holding the vendor directory is asked first, then the user's and
+        // the system's settings.
+        let source = fetch::rewrite_url(given.as_deref().unwrap_or(&remote), Some(&args.dir));
+        let same_remote = old.is_some_and(|o| o.remote == remote);
+        Ok(Remotes {
+            given,
+            remote,
+            source,
+            same_remote,
+        })
+    }
+
+    /// How errors name where the objects came from when it is not the lock's remote.
+    fn served_by(&self) -> String {
+        if self.source == self.remote {
+            format!("`{}`", self.source)
+        } else {
+            format!(
+                "the mirror `{}` (standing in for `{}`)",
+                self.source, self.remote
+            )
+        }
+    }
+}
+
+/// What a run wants: the releases, which release each line follows, and what leaves the
+/// lock.
+struct Wanted {
+    versions: BTreeSet<semver::Version>,
+    follow: BTreeMap<ReleaseLine, String>,
+    /// Releases `--prune` removes.
+    pruned: Vec<String>,
+    /// Followed releases `--update` moves off: (old, new).
+    replaced: Vec<(String, String)>,
+}
+
+/// A run's decision, taken before anything is fetched or written: what is wanted, and for
+/// each release where it is read.
+struct Plan<'a> {
+    wanted: Wanted,
+    releases: Vec<Planned<'a>>,
+}
+
+/// What every step of a run reads.
+struct Run<'a> {
+    args: &'a Options,
+    mode: Mode,
+    /// The lock as the run found it.
+    old: Option<&'a Lock>,
+    lock_path: PathBuf,
+    istio_dir: PathBuf,
+    remotes: Remotes,
+    progress: &'a dyn Progress,
+}
+
+/// `run`'s work: under the vendor directory's run lock, decides the plan, then carries it
+/// out.
 fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
-    let mode = if args.locked {
-        Mode::Locked
-    } else if args.update {
-        Mode::Update
-    } else {
-        Mode::Keep
-    };
+    let mode = Mode::of(args);
     if args.prune && args.fleet.is_none() {
         return Err(Error::Usage(
             "--prune needs the repository's platform files, to know which releases they use, and there are none".into(),
@@ -247,45 +333,62 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
     crate::fsutil::remove_stale_temporaries(dir)?;
     let lock_path = dir.join(lock::FILE_NAME);
     let old = Lock::load(&lock_path)?;
-
-    let given = args.remote.as_deref().map(normalize_remote).transpose()?;
-    // What the lock records. `--locked` never changes it: `--remote` then only says where the
-    // locked commits are fetched from (a mirror). Otherwise `--remote` is recorded.
-    let remote = match (mode, &given, &old) {
-        (Mode::Locked, _, Some(old)) => old.remote.clone(),
-        (_, Some(given), _) => given.clone(),
-        (_, None, Some(old)) => old.remote.clone(),
-        (_, None, None) => lock::DEFAULT_REMOTE.to_string(),
+    let remotes = Remotes::decide(args, mode, old.as_ref())?;
+    let run = Run {
+        args,
+        mode,
+        old: old.as_ref(),
+        lock_path,
+        istio_dir,
+        remotes,
+        progress,
     };
-    // Where the objects come from, after git's `url.<base>.insteadOf` (the repository holding
-    // the vendor directory first, then the user's and the system's settings).
-    let source = fetch::rewrite_url(given.as_deref().unwrap_or(&remote), Some(dir));
-    let same_remote = old.as_ref().is_some_and(|o| o.remote == remote);
-    if let (Some(old), Some(given)) = (old.as_ref().filter(|_| !same_remote), &given) {
-        progress.warning(format!(
-            "the lock's remote changes from `{}` to `{remote}`: every release is fetched again from it and recorded so; to fetch from a mirror and keep the lock's remote, run `meshgen vendor --locked --remote {given}` or set git's url.<mirror>.insteadOf",
-            old.remote
-        ));
+    run.warn_of_a_new_remote();
+    // Checked before the network is asked: a `--locked` run needs nothing but the lock.
+    let locked = match mode {
+        Mode::Locked => Some(run.locked_releases()?),
+        _ => None,
+    };
+    let (cache, tag_names) =
+        open_and_list(args.cache_dir.as_deref(), &run.remotes.source, progress)?;
+    let wanted = match locked {
+        Some(versions) => Wanted {
+            versions,
+            follow: run.old.map(|o| o.follow.clone()).unwrap_or_default(),
+            pruned: Vec::new(),
+            replaced: Vec::new(),
+        },
+        None => run.wanted(&tag_names)?,
+    };
+    let plan = run.plan(wanted, &cache, &tag_names)?;
+    run.execute(plan, &cache)
+}
+
+impl<'a> Run<'a> {
+    fn warn_of_a_new_remote(&self) {
+        let Remotes { given, remote, .. } = &self.remotes;
+        if let (Some(old), Some(given)) = (self.old.filter(|_| !self.remotes.same_remote), given) {
+            self.progress.warning(format!(
+                "the lock's remote changes from `{}` to `{remote}`: every release is fetched again from it and recorded so; to fetch from a mirror and keep the lock's remote, run `meshgen vendor --locked --remote {given}` or set git's url.<mirror>.insteadOf",
+                old.remote
+            ));
+        }
     }
-    let requests = if args.requests.is_empty() {
-        default_requests(args.fleet.as_deref(), old.as_ref())
-    } else {
-        args.requests.clone()
-    };
 
-    let mut wanted: BTreeSet<semver::Version> = BTreeSet::new();
-    if mode == Mode::Locked {
-        let Some(old) = &old else {
+    /// `--locked`: every release of the lock, or the ones asked for, which must be locked.
+    fn locked_releases(&self) -> Result<BTreeSet<semver::Version>> {
+        let lock_path = &self.lock_path;
+        let Some(old) = self.old else {
             return Err(Error::Vendor(format!(
                 "--locked needs a lock, and {} does not exist; run `meshgen vendor` first",
                 lock_path.display()
             )));
         };
-        // Every release of the lock, or the ones asked for, which must be locked.
-        if args.requests.is_empty() {
+        let mut wanted = BTreeSet::new();
+        if self.args.requests.is_empty() {
             wanted.extend(old.releases.iter().map(LockedRelease::semver));
         }
-        for request in &args.requests {
+        for request in &self.args.requests {
             let Some(version) = old.version_for(*request) else {
                 let what = match request.exact_version() {
                     Some(v) => format!("release {v} is not in {}", lock_path.display()),
@@ -300,139 +403,223 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
             };
             wanted.insert(version);
         }
+        Ok(wanted)
     }
 
-    let (cache, tag_names) = open_and_list(args.cache_dir.as_deref(), &source, progress)?;
-    // How errors name where the objects came from when it is not the lock's remote.
-    let served_by = if source == remote {
-        format!("`{source}`")
-    } else {
-        format!("the mirror `{source}` (standing in for `{remote}`)")
-    };
+    /// The releases asked for by hand, else by default (`default_requests`).
+    fn requests(&self) -> Vec<IstioVersion> {
+        if self.args.requests.is_empty() {
+            default_requests(self.args.fleet.as_deref(), self.old)
+        } else {
+            self.args.requests.clone()
+        }
+    }
 
-    // Which release each line follows, and the releases pruned.
-    let mut follow = old.as_ref().map(|o| o.follow.clone()).unwrap_or_default();
-    let mut pruned = Vec::new();
-    let mut replaced = Vec::new();
-    if mode != Mode::Locked {
-        wanted.extend(requests.iter().filter_map(|r| r.exact_version()));
+    /// What a run other than `--locked` wants: the exact releases asked for, each line's
+    /// followed release, what the lock held (all of it again with a new remote), less what
+    /// `--update` moved off and `--prune` removes.
+    fn wanted(&self, tag_names: &[String]) -> Result<Wanted> {
+        let requests = self.requests();
+        let mut wanted = Wanted {
+            versions: requests.iter().filter_map(|r| r.exact_version()).collect(),
+            follow: self.old.map(|o| o.follow.clone()).unwrap_or_default(),
+            pruned: Vec::new(),
+            replaced: Vec::new(),
+        };
         for line in requests
             .iter()
             .filter(|r| r.patch.is_none())
             .map(|r| r.line)
         {
-            if mode == Mode::Update || !follow.contains_key(&line) {
-                let (version, _) = resolve::newest(line, &tag_names, &source)?;
-                if let Some(before) = follow.insert(line, version.to_string()) {
-                    // The release the line leaves stays only for the platforms pinned to it.
-                    let before_version =
-                        semver::Version::parse(&before).expect("followed versions are checked");
-                    let pinned = args
-                        .fleet
-                        .iter()
-                        .flatten()
-                        .chain(&requests)
-                        .any(|v| v.exact_version().as_ref() == Some(&before_version));
-                    if before != version.to_string() && !pinned {
-                        replaced.push((before, version.to_string()));
-                    }
+            self.follow_line(line, &requests, tag_names, &mut wanted)?;
+        }
+        if let Some(old) = self.old.filter(|_| !self.remotes.same_remote) {
+            wanted
+                .versions
+                .extend(old.releases.iter().map(LockedRelease::semver));
+        }
+        wanted
+            .versions
+            .retain(|v| !wanted.replaced.iter().any(|(old, _)| *old == v.to_string()));
+        if self.args.prune {
+            self.prune(&mut wanted);
+        }
+        Ok(wanted)
+    }
+
+    /// Settles the release `line` follows (its newest with `--update` or when the lock
+    /// follows none) and wants it.
+    fn follow_line(
+        &self,
+        line: ReleaseLine,
+        requests: &[IstioVersion],
+        tag_names: &[String],
+        wanted: &mut Wanted,
+    ) -> Result<()> {
+        if self.mode == Mode::Update || !wanted.follow.contains_key(&line) {
+            let (version, _) = resolve::newest(line, tag_names, &self.remotes.source)?;
+            if let Some(before) = wanted.follow.insert(line, version.to_string()) {
+                // The release the line leaves stays only for the platforms pinned to it.
+                let before_version =
+                    semver::Version::parse(&before).expect("followed versions are checked");
+                let pinned = self
+                    .args
+                    .fleet
+                    .iter()
+                    .flatten()
+                    .chain(requests)
+                    .any(|v| v.exact_version().as_ref() == Some(&before_version));
+                if before != version.to_string() && !pinned {
+                    wanted.replaced.push((before, version.to_string()));
                 }
             }
-            wanted.insert(
-                semver::Version::parse(&follow[&line]).expect("followed versions are checked"),
-            );
         }
-        // The lock keeps what it held; with a new remote, every release comes again from it.
-        if let Some(old) = old.as_ref().filter(|_| !same_remote) {
-            wanted.extend(old.releases.iter().map(LockedRelease::semver));
-        }
-        wanted.retain(|v| !replaced.iter().any(|(old, _)| *old == v.to_string()));
-        if args.prune {
-            let fleet = args.fleet.as_deref().unwrap_or_default();
-            follow.retain(|line, _| fleet.iter().any(|v| v.patch.is_none() && v.line == *line));
-            let kept = old
-                .iter()
-                .flat_map(|o| o.releases.iter().map(LockedRelease::semver));
-            let mut candidates: BTreeSet<semver::Version> = wanted.clone();
-            candidates.extend(kept);
-            for version in candidates {
-                if !is_used(&version, &follow, fleet) {
-                    wanted.remove(&version);
-                    pruned.push(version.to_string());
-                }
+        wanted.versions.insert(
+            semver::Version::parse(&wanted.follow[&line]).expect("followed versions are checked"),
+        );
+        Ok(())
+    }
+
+    /// `--prune`: drops the follow entries of lines no platform follows and the releases
+    /// no platform renders, the lock's included.
+    fn prune(&self, wanted: &mut Wanted) {
+        let fleet = self.args.fleet.as_deref().unwrap_or_default();
+        wanted
+            .follow
+            .retain(|line, _| fleet.iter().any(|v| v.patch.is_none() && v.line == *line));
+        let kept = self
+            .old
+            .iter()
+            .flat_map(|o| o.releases.iter().map(LockedRelease::semver));
+        let mut candidates: BTreeSet<semver::Version> = wanted.versions.clone();
+        candidates.extend(kept);
+        for version in candidates {
+            if !is_used(&version, &wanted.follow, fleet) {
+                wanted.versions.remove(&version);
+                wanted.pruned.push(version.to_string());
             }
         }
     }
 
-    // Which tag each release is read from.
-    let mut plan: Vec<Planned> = Vec::new();
-    for version in wanted {
+    /// Which tag (or, for `--locked` from a mirror without it, which commit) each wanted
+    /// release is read from.
+    fn plan(&self, wanted: Wanted, cache: &fetch::Cache, tag_names: &[String]) -> Result<Plan<'a>> {
+        let releases = wanted
+            .versions
+            .iter()
+            .map(|version| self.plan_release(version.clone(), cache, tag_names))
+            .collect::<Result<_>>()?;
+        Ok(Plan { wanted, releases })
+    }
+
+    fn plan_release(
+        &self,
+        version: semver::Version,
+        cache: &fetch::Cache,
+        tag_names: &[String],
+    ) -> Result<Planned<'a>> {
+        let source = &self.remotes.source;
         // The tag is kept across a change of remote; the commit check needs the same remote.
-        let prior = old.as_ref().and_then(|o| o.release(&version));
-        let locked = prior.filter(|_| same_remote);
+        let prior = self.old.and_then(|o| o.release(&version));
+        let locked = prior.filter(|_| self.remotes.same_remote);
         let line = ReleaseLine::of_version(&version).expect("wanted releases are of a line");
-        let tag = match (mode, prior) {
-            (Mode::Locked | Mode::Keep, Some(entry)) => {
-                if !tag_names.contains(&entry.tag) {
-                    if mode == Mode::Locked {
-                        // The lock pins the commit; the tag only names it.
-                        let Some(commit) = cache.has_commit(&entry.commit) else {
-                            return Err(Error::Vendor(format!(
-                                "--locked: {served_by} does not serve Istio {} locked for line {line}: neither tag `{}` nor commit {} is there ({}); nothing was written",
-                                entry.version,
-                                entry.tag,
-                                entry.commit,
-                                resolve::describe_tags(line, &tag_names)
-                            )));
-                        };
-                        plan.push(Planned {
-                            version,
-                            tag: entry.tag.clone(),
-                            locked,
-                            by_commit: Some(commit),
-                        });
-                        continue;
-                    }
-                    return Err(Error::Vendor(format!(
-                        "tag `{}` locked for Istio {version} is not at {source}; {}",
-                        entry.tag,
-                        resolve::describe_tags(line, &tag_names)
-                    )));
-                }
+        let mut by_commit = None;
+        let tag = match (self.mode, prior) {
+            (Mode::Locked | Mode::Keep, Some(entry)) if tag_names.contains(&entry.tag) => {
                 entry.tag.clone()
             }
-            _ => resolve::tag_for(&version, &tag_names).ok_or_else(|| {
+            (Mode::Locked, Some(entry)) => {
+                // The lock pins the commit; the tag only names it.
+                let Some(commit) = cache.has_commit(&entry.commit) else {
+                    return Err(Error::Vendor(format!(
+                        "--locked: {} does not serve Istio {} locked for line {line}: neither tag `{}` nor commit {} is there ({}); nothing was written",
+                        self.remotes.served_by(),
+                        entry.version,
+                        entry.tag,
+                        entry.commit,
+                        resolve::describe_tags(line, tag_names)
+                    )));
+                };
+                by_commit = Some(commit);
+                entry.tag.clone()
+            }
+            (Mode::Keep, Some(entry)) => {
+                return Err(Error::Vendor(format!(
+                    "tag `{}` locked for Istio {version} is not at {source}; {}",
+                    entry.tag,
+                    resolve::describe_tags(line, tag_names)
+                )));
+            }
+            _ => resolve::tag_for(&version, tag_names).ok_or_else(|| {
                 Error::Vendor(format!(
                     "Istio {version} has no tag at {source}; {}",
-                    resolve::describe_tags(line, &tag_names)
+                    resolve::describe_tags(line, tag_names)
                 ))
             })?,
         };
-        plan.push(Planned {
+        Ok(Planned {
             version,
             tag,
             locked,
-            by_commit: None,
-        });
+            by_commit,
+        })
     }
 
-    progress.stage(format!(
-        "fetching {}",
-        plan.iter()
-            .map(|p| p.tag.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let fetched: Vec<String> = plan
-        .iter()
-        .filter(|p| p.by_commit.is_none())
-        .map(|p| p.tag.clone())
-        .collect();
-    cache.fetch_tags(&fetched, progress)?;
+    /// Carries the plan out: fetches, builds every release in memory, writes them, then
+    /// the lock.
+    fn execute(&self, plan: Plan<'a>, cache: &fetch::Cache) -> Result<Outcome> {
+        let Plan { wanted, releases } = plan;
+        self.progress.stage(format!(
+            "fetching {}",
+            releases
+                .iter()
+                .map(|p| p.tag.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let fetched: Vec<String> = releases
+            .iter()
+            .filter(|p| p.by_commit.is_none())
+            .map(|p| p.tag.clone())
+            .collect();
+        cache.fetch_tags(&fetched, self.progress)?;
+        // Nothing is written unless every release builds.
+        let built = releases
+            .into_iter()
+            .map(|planned| self.build(planned, cache))
+            .collect::<Result<Vec<_>>>()?;
+        let written = self.write_releases(&built)?;
+        self.progress.finish();
+        let new = self.write_lock(&wanted, &built)?;
+        let unused = match &self.args.fleet {
+            Some(fleet) => unused_releases(&new, fleet),
+            None => Vec::new(),
+        };
+        let vendored = built
+            .iter()
+            .zip(written)
+            .map(|((entry, _), written)| Vendored {
+                version: entry.version.clone(),
+                tag: entry.tag.clone(),
+                commit: entry.commit.clone(),
+                dir: self.istio_dir.join(&entry.version),
+                written,
+            })
+            .collect();
+        Ok(Outcome {
+            vendored,
+            unused,
+            pruned: wanted.pruned,
+            replaced: wanted.replaced,
+        })
+    }
 
-    // Build every release in memory first: nothing is written unless all of them succeed.
-    let mut built = Vec::new();
-    for planned in plan {
+    /// Reads one planned release from the cache, held to its lock entry.
+    fn build(
+        &self,
+        planned: Planned<'_>,
+        cache: &fetch::Cache,
+    ) -> Result<(LockedRelease, ReleaseCharts)> {
         let Planned {
             version,
             tag,
@@ -445,32 +632,11 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
             None => cache.peel(&tag)?,
         };
         if let Some(entry) = locked.filter(|e| e.tag == tag) {
-            if entry.commit != commit.to_string() {
-                if mode == Mode::Locked && source != remote {
-                    // Not upstream moving a tag: the mirror is not a copy of the locked remote.
-                    return Err(Error::Vendor(format!(
-                        "--locked: {served_by} does not serve Istio {} locked for line {line}: its tag `{tag}` is at {commit}, the lock has commit {}; nothing was written",
-                        entry.version, entry.commit
-                    )));
-                }
-                if mode == Mode::Update {
-                    progress.warning(format!(
-                        "warning: tag {tag} of Istio {version} moved from {} to {commit}; --update accepts it",
-                        entry.commit
-                    ));
-                } else {
-                    return Err(Error::MovedTag {
-                        line: line.to_string(),
-                        tag,
-                        locked: entry.commit.clone(),
-                        found: commit.to_string(),
-                    });
-                }
-            }
+            self.check_tag_commit(entry, &version, &tag, commit)?;
         }
-        progress.stage(format!("reading {tag}"));
+        self.progress.stage(format!("reading {tag}"));
         let (entry, charts) = build_release(&cache.repo, &version, &tag, commit)?;
-        if mode == Mode::Locked {
+        if self.mode == Mode::Locked {
             let expected = locked.expect("--locked releases are in the lock");
             if let Some(diff) = first_difference(expected, &entry) {
                 return Err(Error::Vendor(format!(
@@ -478,74 +644,109 @@ fn run_locked(args: &Options, progress: &dyn Progress) -> Result<Outcome> {
                 )));
             }
         }
-        built.push((entry, charts));
+        Ok((entry, charts))
     }
 
-    let mut written = Vec::new();
-    for (entry, charts) in &built {
-        if release_matches(&istio_dir, entry) {
-            written.push(false); // already on disk byte for byte: nothing to rewrite
-            continue;
+    /// A locked tag found at another commit: a mirror that is no copy under `--locked`,
+    /// accepted with a warning under `--update`, else an error.
+    fn check_tag_commit(
+        &self,
+        entry: &LockedRelease,
+        version: &semver::Version,
+        tag: &str,
+        commit: git2::Oid,
+    ) -> Result<()> {
+        if entry.commit == commit.to_string() {
+            return Ok(());
         }
-        progress.stage(format!("writing {}", entry.version));
-        install::install_release(&istio_dir, &entry.version, charts)?;
-        written.push(true);
+        let line = ReleaseLine::of_version(version).expect("planned releases are of a line");
+        if self.mode == Mode::Locked && self.remotes.source != self.remotes.remote {
+            // Not upstream moving a tag: the mirror is not a copy of the locked remote.
+            return Err(Error::Vendor(format!(
+                "--locked: {} does not serve Istio {} locked for line {line}: its tag `{tag}` is at {commit}, the lock has commit {}; nothing was written",
+                self.remotes.served_by(),
+                entry.version,
+                entry.commit
+            )));
+        }
+        if self.mode == Mode::Update {
+            self.progress.warning(format!(
+                "warning: tag {tag} of Istio {version} moved from {} to {commit}; --update accepts it",
+                entry.commit
+            ));
+            return Ok(());
+        }
+        Err(Error::MovedTag {
+            line: line.to_string(),
+            tag: tag.to_string(),
+            locked: entry.commit.clone(),
+            found: commit.to_string(),
+        })
     }
-    progress.finish();
 
-    let mut new = match old.clone().filter(|_| same_remote) {
-        Some(lock) => lock,
-        None => Lock::new(remote.clone()),
-    };
-    if mode != Mode::Locked {
-        new.follow = follow;
-        for (entry, _) in &built {
+    /// Writes the built releases not already on disk byte for byte: whether each was.
+    fn write_releases(&self, built: &[(LockedRelease, ReleaseCharts)]) -> Result<Vec<bool>> {
+        let mut written = Vec::new();
+        for (entry, charts) in built {
+            if release_matches(&self.istio_dir, entry) {
+                written.push(false);
+                continue;
+            }
+            self.progress.stage(format!("writing {}", entry.version));
+            install::install_release(&self.istio_dir, &entry.version, charts)?;
+            written.push(true);
+        }
+        Ok(written)
+    }
+
+    /// The lock after the run, saved when it changed (never under `--locked`), and then
+    /// the releases it no longer names removed from disk.
+    fn write_lock(
+        &self,
+        wanted: &Wanted,
+        built: &[(LockedRelease, ReleaseCharts)],
+    ) -> Result<Lock> {
+        let mut new = match self.old.filter(|_| self.remotes.same_remote) {
+            Some(lock) => lock.clone(),
+            None => Lock::new(self.remotes.remote.clone()),
+        };
+        if self.mode == Mode::Locked {
+            return Ok(new);
+        }
+        new.follow = wanted.follow.clone();
+        for (entry, _) in built {
             new.upsert(entry.clone());
         }
-        for version in pruned.iter().chain(replaced.iter().map(|(old, _)| old)) {
+        for version in wanted
+            .pruned
+            .iter()
+            .chain(wanted.replaced.iter().map(|(old, _)| old))
+        {
             new.remove(version);
         }
-    }
-    // Also when only the layout changes: a lock of the one-release-per-line layout is rewritten.
-    let rewrite = old.as_ref() != Some(&new)
-        || std::fs::read_to_string(&lock_path).ok().as_deref() != Some(new.to_yaml().as_str());
-    if mode != Mode::Locked && rewrite {
-        new.save(&lock_path)?;
+        // Also when only the layout changes: a lock of the one-release-per-line layout is
+        // rewritten.
+        let rewrite = self.old != Some(&new)
+            || std::fs::read_to_string(&self.lock_path).ok().as_deref()
+                != Some(new.to_yaml().as_str());
+        if !rewrite {
+            return Ok(new);
+        }
+        new.save(&self.lock_path)?;
         // Only after the new lock is in place: releases the old lock named and the new does not.
-        if let Some(old) = &old {
-            for gone in old
-                .releases
-                .iter()
-                .filter(|o| !new.releases.iter().any(|n| n.version == o.version))
-            {
-                let path = istio_dir.join(&gone.version);
-                if path.is_dir() {
-                    std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
-                }
+        for gone in self
+            .old
+            .iter()
+            .flat_map(|old| old.releases.iter())
+            .filter(|o| !new.releases.iter().any(|n| n.version == o.version))
+        {
+            let path = self.istio_dir.join(&gone.version);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
             }
         }
+        Ok(new)
     }
-    let unused = match &args.fleet {
-        Some(fleet) => unused_releases(&new, fleet),
-        None => Vec::new(),
-    };
-    let vendored = built
-        .iter()
-        .zip(written)
-        .map(|((entry, _), written)| Vendored {
-            version: entry.version.clone(),
-            tag: entry.tag.clone(),
-            commit: entry.commit.clone(),
-            dir: istio_dir.join(&entry.version),
-            written,
-        })
-        .collect();
-    Ok(Outcome {
-        vendored,
-        unused,
-        pruned,
-        replaced,
-    })
 }
 
 /// Reads the charts of one release at `commit`, applies the release-archive patches and
