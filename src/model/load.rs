@@ -354,6 +354,7 @@ fn load_with(
             !older_keys.iter().any(|older| keys.starts_with(older))
         })
         .collect();
+    let mesh_findings = mesh_config_findings(&doc, &file, version.as_ref(), &values_findings);
     let mut findings = crate::model::rules::check(&file);
     let guarded = doc
         .get(&values_path)
@@ -373,6 +374,7 @@ fn load_with(
         .into_iter()
         .map(|f| (f, true))
         .chain(values_findings)
+        .chain(mesh_findings)
         .chain(guarded)
         .chain(release_findings)
         .map(|(f, at_value)| located(&f.path, f.severity, f.message, f.hint, at_value))
@@ -404,6 +406,35 @@ fn load_with(
         warnings: out,
         overrides: overrides.to_vec(),
     })
+}
+
+/// `spec.values.meshConfig` against the mesh config fields of the release the platform renders
+/// for (its exact release, else the line's pin when no version is known). A value the chart key
+/// check already refused (a plain scalar YAML 1.1 and 1.2 read apart) is not reported again.
+fn mesh_config_findings(
+    doc: &Node,
+    file: &PlatformFile,
+    version: Option<&semver::Version>,
+    values_findings: &[(crate::model::rules::Finding, bool)],
+) -> Vec<(crate::model::rules::Finding, bool)> {
+    let at = [
+        PathSegment::Key("spec".into()),
+        PathSegment::Key("values".into()),
+        PathSegment::Key("meshConfig".into()),
+    ];
+    let Some(node) = doc.get(&at) else {
+        return Vec::new();
+    };
+    let version = version.cloned().unwrap_or_else(|| {
+        file.spec
+            .istio
+            .exact_version()
+            .unwrap_or_else(|| file.spec.istio.line.pinned_version())
+    });
+    crate::model::mesh_config::check(&version, node, &at)
+        .into_iter()
+        .filter(|(f, _)| !values_findings.iter().any(|(v, _)| v.path == f.path))
+        .collect()
 }
 
 fn sort(diagnostics: &mut [Diagnostic]) {
