@@ -369,17 +369,22 @@ impl Declared {
         let (Some(version), Some(mesh)) = (&self.version, node.get(&at)) else {
             return Vec::new();
         };
-        crate::model::mesh_config::check(version, mesh, &at)
-            .into_iter()
-            .map(|(f, at_value)| {
-                let span = if at_value {
-                    node.locate_value(&f.path)
-                } else {
-                    node.locate(&f.path)
-                };
-                finding(file, span, &f.path, f.message, f.hint)
-            })
-            .collect()
+        crate::model::mesh_config::check(
+            version,
+            mesh,
+            &at,
+            crate::model::mesh_config::Reader::Helm,
+        )
+        .into_iter()
+        .map(|(f, at_value)| {
+            let span = if at_value {
+                node.locate_value(&f.path)
+            } else {
+                node.locate(&f.path)
+            };
+            finding(file, span, &f.path, f.message, f.hint)
+        })
+        .collect()
     }
 }
 

@@ -354,7 +354,12 @@ fn load_with(
             !older_keys.iter().any(|older| keys.starts_with(older))
         })
         .collect();
-    let mesh_findings = mesh_config_findings(&doc, &file, version.as_ref(), &values_findings);
+    let mesh_findings = mesh_config_findings(&doc, &file, version.as_ref());
+    // Where both speak (a plain `yes`), the mesh config's finding knows the field's type.
+    let values_findings: Vec<_> = values_findings
+        .into_iter()
+        .filter(|(f, _)| !mesh_findings.iter().any(|(m, _)| m.path == f.path))
+        .collect();
     let mut findings = crate::model::rules::check(&file);
     let guarded = doc
         .get(&values_path)
@@ -409,13 +414,11 @@ fn load_with(
 }
 
 /// `spec.values.meshConfig` against the mesh config fields of the release the platform renders
-/// for (its exact release, else the line's pin when no version is known). A value the chart key
-/// check already refused (a plain scalar YAML 1.1 and 1.2 read apart) is not reported again.
+/// for (its exact release, else the line's pin when no version is known).
 fn mesh_config_findings(
     doc: &Node,
     file: &PlatformFile,
     version: Option<&semver::Version>,
-    values_findings: &[(crate::model::rules::Finding, bool)],
 ) -> Vec<(crate::model::rules::Finding, bool)> {
     let at = [
         PathSegment::Key("spec".into()),
@@ -431,10 +434,12 @@ fn mesh_config_findings(
             .exact_version()
             .unwrap_or_else(|| file.spec.istio.line.pinned_version())
     });
-    crate::model::mesh_config::check(&version, node, &at)
-        .into_iter()
-        .filter(|(f, _)| !values_findings.iter().any(|(v, _)| v.path == f.path))
-        .collect()
+    crate::model::mesh_config::check(
+        &version,
+        node,
+        &at,
+        crate::model::mesh_config::Reader::Meshgen,
+    )
 }
 
 fn sort(diagnostics: &mut [Diagnostic]) {

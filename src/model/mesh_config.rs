@@ -120,17 +120,33 @@ impl MeshFields {
     }
 }
 
+/// Who reads the text the values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// A values file: Helm reads it as YAML 1.1, so a plain `yes` is the boolean it means.
+    Helm,
+    /// A platform file: meshgen reads YAML 1.2, so a plain scalar the two read apart (`yes`,
+    /// `on`, `1_000`) is refused, with a hint fitted to the field's type.
+    Meshgen,
+}
+
 /// Checks the `meshConfig` value (the node at `at`, the last segment being its key) against
 /// the release's `MeshConfig`. Each finding comes with whether it is located at the value
 /// (else at its key: an unknown field). Nothing for a release without the facts, or a
 /// `meshConfig` that is not a map (the chart keys say that).
-pub fn check(version: &semver::Version, node: &Node, at: &[PathSegment]) -> Vec<(Finding, bool)> {
+pub fn check(
+    version: &semver::Version,
+    node: &Node,
+    at: &[PathSegment],
+    reader: Reader,
+) -> Vec<(Finding, bool)> {
     let Some(facts) = of(version) else {
         return Vec::new();
     };
     let mut walk = Walk {
         facts,
         version,
+        reader,
         shown_from: at.len().saturating_sub(1),
         path: at.to_vec(),
         out: Vec::new(),
@@ -144,6 +160,7 @@ pub fn check(version: &semver::Version, node: &Node, at: &[PathSegment]) -> Vec<
 struct Walk<'a> {
     facts: &'a MeshFields,
     version: &'a semver::Version,
+    reader: Reader,
     /// Segments of `path` before `meshConfig`, left out of messages.
     shown_from: usize,
     path: Vec<PathSegment>,
@@ -272,6 +289,11 @@ impl Walk<'_> {
 
     /// One value of the field's type.
     fn value(&mut self, node: &Node, message: &str, field: &Field) {
+        if let (Reader::Meshgen, NodeValue::Str(text, true)) = (self.reader, &node.value) {
+            if let Some(helm) = yaml11_kind(text, true) {
+                return self.ambiguous(text, helm, message, field);
+            }
+        }
         let given = kind_of(node);
         let text = match &node.value {
             NodeValue::Str(s, _) if given == Kind::Str => Some(s.as_str()),
@@ -364,6 +386,26 @@ impl Walk<'_> {
             let want = self.noun(field, false);
             self.wrong(node, message, &want, hint);
         }
+    }
+
+    /// A plain scalar Helm reads as `helm` and meshgen as a string: the hint follows what the
+    /// field takes.
+    fn ambiguous(&mut self, text: &str, helm: Kind, message: &str, field: &Field) {
+        let hint = match (field.ty, helm) {
+            (Type::Bool, Kind::Bool) => "write true or false".to_string(),
+            (Type::Integer | Type::Number, Kind::Number) => {
+                "write the number without `_`, `0b`, `0x` or `:`, as YAML 1.2 reads it".to_string()
+            }
+            _ => format!("quote it: \"{text}\""),
+        };
+        let text = format!(
+            "Helm reads `{text}` as {} (YAML 1.1), meshgen as a string (YAML 1.2); Istio {}'s {message} has {} here (`{}`)",
+            helm.noun(),
+            self.version,
+            self.noun(field, false),
+            self.shown(&self.path)
+        );
+        self.push(text, Some(hint), true);
     }
 
     fn wrong(&mut self, node: &Node, message: &str, want: &str, hint: Option<String>) {
@@ -487,7 +529,7 @@ mod tests {
         let node = crate::yaml::parse(text).unwrap();
         let at = [PathSegment::Key("meshConfig".into())];
         let version = semver::Version::new(1, 11, 8);
-        check(&version, node.get(&at).unwrap(), &at)
+        check(&version, node.get(&at).unwrap(), &at, Reader::Helm)
             .into_iter()
             .map(|(f, v)| (crate::yaml::display_path(&f.path), f.message, f.hint, v))
             .collect()
@@ -574,6 +616,25 @@ mod tests {
         assert!(got.iter().all(|g| g.3), "located at values");
     }
 
+    /// Read by meshgen (a platform file), a plain `yes` is neither: the hint follows the field.
+    #[test]
+    fn platform_files_say_which_ambiguous_scalar_is_meant() {
+        let node =
+            crate::yaml::parse("meshConfig:\n  enableTracing: yes\n  accessLogFile: on\n  enablePrometheusMerge: true\n")
+                .unwrap();
+        let at = [PathSegment::Key("meshConfig".into())];
+        let got = check(
+            &semver::Version::new(1, 11, 8),
+            node.get(&at).unwrap(),
+            &at,
+            Reader::Meshgen,
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0.message, "Helm reads `yes` as a boolean (YAML 1.1), meshgen as a string (YAML 1.2); Istio 1.11.8's MeshConfig has a boolean here (`meshConfig.enableTracing`)");
+        assert_eq!(got[0].0.hint.as_deref(), Some("write true or false"));
+        assert_eq!(got[1].0.hint.as_deref(), Some("quote it: \"on\""));
+    }
+
     #[test]
     fn go_durations() {
         for ok in [
@@ -591,7 +652,10 @@ mod tests {
         let node = crate::yaml::parse("meshConfig:\n  x: 1\n").unwrap();
         let at = [PathSegment::Key("meshConfig".into())];
         let inner = node.get(&at).unwrap();
-        assert!(check(&semver::Version::new(1, 0, 9), inner, &at).is_empty());
-        assert_eq!(check(&semver::Version::new(1, 11, 0), inner, &at).len(), 1);
+        assert!(check(&semver::Version::new(1, 0, 9), inner, &at, Reader::Helm).is_empty());
+        assert_eq!(
+            check(&semver::Version::new(1, 11, 0), inner, &at, Reader::Helm).len(),
+            1
+        );
     }
 }
