@@ -10,6 +10,9 @@ the 0.6 and 1.0 charts build the mesh ConfigMap from their own keys), the script
 hash), then `mesh/v1alpha1/config.proto`, `proxy.proto` and `network.proto` at that commit,
 and parses them with the small proto3 parser below (messages, nested messages and enums,
 `oneof`, `map<K, V>`, `repeated`, `reserved`, field options; comments dropped, never copied).
+The parse is then held to the OpenAPI schema istio/api generates from the same protos at that
+commit (`istio.mesh.v1alpha1.gen.json`: field names, lists, maps, scalar kinds); any
+disagreement stops the script before it writes anything.
 
 Output, written whole each run:
 - `data/mesh-config/<commit>.json`, one per distinct set of facts (named by the first
@@ -298,24 +301,76 @@ def facts(api: str, commit: str) -> dict:
     }
 
 
+def cross_check(api: str, commit: str, out: dict) -> list[str]:
+    """Holds the parse to the OpenAPI schema istio/api generates from the same protos
+    (`mesh/v1alpha1/istio.mesh.v1alpha1.gen.json`, when the commit has it): the same field
+    names in every message, lists and maps where it has arrays and objects, and the same
+    scalar kinds. Returns the disagreements."""
+    text = subprocess.run(["git", "-C", api, "show", f"{commit}:mesh/v1alpha1/istio.mesh.v1alpha1.gen.json"],
+                          capture_output=True, text=True)
+    if text.returncode != 0:
+        return []
+    schemas = json.loads(text.stdout)["components"]["schemas"]
+
+    def properties(schema: dict) -> dict:
+        found = dict(schema.get("properties", {}))
+        for branch in ("oneOf", "anyOf", "allOf"):
+            for sub in schema.get(branch, []):
+                found.update(properties(sub))
+        return found
+
+    scalar = {"string": "string", "duration": "string", "bytes": "string", "bool": "boolean",
+              "integer": "integer", "number": "number"}
+    problems = []
+    for name, fields in out["messages"].items():
+        schema = schemas.get(f"{PACKAGE}.{name}")
+        if schema is None:
+            problems.append(f"{name}: not in the generated schema")
+            continue
+        theirs = properties(schema)
+        if set(theirs) != set(fields):
+            problems.append(f"{name}: fields {sorted(set(fields) ^ set(theirs))} differ")
+            continue
+        for key, field in fields.items():
+            spec = theirs[key]
+            if field.get("list"):
+                kind, spec = "array", spec.get("items", {})
+            elif field.get("map"):
+                kind, spec = "object", spec.get("additionalProperties", {})
+            else:
+                kind = None
+            if kind and theirs[key].get("type") != kind:
+                problems.append(f"{name}.{key}: {theirs[key].get('type')} there, {kind} here")
+            want = scalar.get(field["type"])
+            if want and spec.get("type") not in (want, None):
+                problems.append(f"{name}.{key}: {spec.get('type')} there, {field['type']} here")
+    return problems
+
+
 def main() -> int:
     if len(sys.argv) != 3:
         print(__doc__.strip().split("\n\n")[-1], file=sys.stderr)
         return 2
     istio, api = sys.argv[1:]
-    files: dict[str, str] = {}  # facts text -> file name
+    files: dict[str, tuple[str, str, dict]] = {}  # the facts as JSON -> (file, first commit, facts)
     rows = []
     for tag in RELEASES:
         commit = pinned_api(istio, tag, api)
-        text = json.dumps({"commit": commit, **facts(api, commit)}, indent=1) + "\n"
-        key = text.split("\n", 2)[2]  # the facts without the commit line
-        if key not in files:
-            files[key] = f"{commit[:12]}.json"
-            OUT.mkdir(parents=True, exist_ok=True)
-            (OUT / files[key]).write_text(text)
-        rows.append(f"{tag} {commit} {files[key]}\n")
+        found = facts(api, commit)
+        problems = cross_check(api, commit, found)
+        if problems:
+            print(f"{tag} ({commit}): the parse disagrees with istio/api's generated schema:",
+                  *problems, sep="\n  ", file=sys.stderr)
+            return 1
+        key = json.dumps(found)
+        files.setdefault(key, (f"{commit[:12]}.json", commit, found))
+        rows.append(f"{tag} {commit} {files[key][0]}\n")
+    # Written only once every release has parsed and agreed.
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, commit, found in files.values():
+        (OUT / name).write_text(json.dumps({"commit": commit, **found}, indent=1) + "\n")
     (OUT / "releases.txt").write_text("".join(rows))
-    for stale in set(p.name for p in OUT.glob("*.json")) - set(files.values()):
+    for stale in set(p.name for p in OUT.glob("*.json")) - {name for name, _, _ in files.values()}:
         (OUT / stale).unlink()
     print(f"{len(rows)} releases, {len(files)} distinct sets of fields in {OUT.relative_to(ROOT)}")
     return 0
