@@ -12,6 +12,9 @@
 //!
 //! Values are typed as Helm reads them (YAML 1.1): a plain `no` is a boolean, `1_000` a
 //! number, so a trap that slips into a string field is reported.
+//!
+//! For charts of an Istio release that take `meshConfig` (1.11), that value is held to the
+//! fields istiod reads of it (`model::mesh_config`), of the release the vendored path names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -369,7 +369,15 @@ impl Walk<'_> {
             }
         };
         if !fits {
+            let takes_text = matches!(
+                field.ty,
+                Type::String | Type::Bytes | Type::Duration | Type::Enum
+            );
             let hint = match (field.ty, &node.value) {
+                // `OFF` is an enum value and a YAML 1.1 boolean.
+                (_, NodeValue::Str(s, true)) if takes_text && given != Kind::Str => {
+                    Some(format!("quote it: \"{s}\""))
+                }
                 (Type::Duration, NodeValue::Int(_) | NodeValue::Float(_)) => Some(format!(
                     "write it as a string with its unit: \"{}s\" for seconds",
                     match &node.value {
@@ -614,6 +622,15 @@ mod tests {
             "{got:?}"
         );
         assert!(got.iter().all(|g| g.3), "located at values");
+
+        // Read by Helm, a plain `OFF` is a boolean: quoted, the enum value it means.
+        let got = findings("meshConfig:\n  ingressControllerMode: OFF\n");
+        assert!(got[0].1.starts_with("Helm reads `OFF` as a boolean (YAML 1.1) where Istio 1.11.8's MeshConfig has a value of MeshConfig.IngressControllerMode (UNSPECIFIED, OFF, DEFAULT, STRICT)"), "{got:?}");
+        assert_eq!(got[0].2.as_deref(), Some("quote it: \"OFF\""));
+        assert_eq!(
+            findings("meshConfig:\n  ingressControllerMode: \"OFF\"\n"),
+            []
+        );
     }
 
     /// Read by meshgen (a platform file), a plain `yes` is neither: the hint follows the field.
