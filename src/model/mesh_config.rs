@@ -315,41 +315,16 @@ impl Walk<'_> {
                         t.parse::<f64>().is_ok() || ["NaN", "Infinity", "-Infinity"].contains(&t)
                     })
             }
-            Type::Duration => match text {
-                Some(t) if !go_duration(t) => {
-                    let message = format!(
-                        "`{t}` is no duration Go reads, where Istio {}'s {message} has a duration (`{}`)",
-                        self.version,
-                        self.shown(&self.path)
-                    );
-                    let hint =
-                        "write a number with a unit: ns, us, ms, s, m, h (`10s`, `1m30s`, `0.5s`)";
-                    self.push(message, Some(hint.into()), true);
-                    return;
+            Type::Duration => {
+                if let Some(t) = text.filter(|t| !go_duration(t)) {
+                    self.bad_duration(t, message);
                 }
-                Some(_) => true,
-                None => false,
-            },
+                text.is_some()
+            }
             Type::Enum => match (&node.value, text) {
                 (NodeValue::Int(_), _) => true,
                 (_, Some(t)) => {
-                    let name = field.enumeration.as_deref().unwrap_or_default();
-                    let values = self.facts.enums.get(name).map(Vec::as_slice).unwrap_or(&[]);
-                    if !values.iter().any(|v| v == t) {
-                        let hint = match crate::suggest::did_you_mean(
-                            t,
-                            values.iter().map(String::as_str),
-                        ) {
-                            Some(near) => format!("did you mean `{near}`?"),
-                            None => format!("one of {}", values.join(", ")),
-                        };
-                        let message = format!(
-                            "`{t}` is no value of {name} in Istio {} (`{}`): istiod cannot read the mesh config",
-                            self.version,
-                            self.shown(&self.path)
-                        );
-                        self.push(message, Some(hint), true);
-                    }
+                    self.enum_name(t, field);
                     true
                 }
                 _ => false,
@@ -394,6 +369,35 @@ impl Walk<'_> {
             let want = self.noun(field, false);
             self.wrong(node, message, &want, hint);
         }
+    }
+
+    fn bad_duration(&mut self, text: &str, message: &str) {
+        let message = format!(
+            "`{text}` is no duration Go reads, where Istio {}'s {message} has a duration (`{}`)",
+            self.version,
+            self.shown(&self.path)
+        );
+        let hint = "write a number with a unit: ns, us, ms, s, m, h (`10s`, `1m30s`, `0.5s`)";
+        self.push(message, Some(hint.into()), true);
+    }
+
+    /// An enum given by name: one of its values' names, or reported.
+    fn enum_name(&mut self, text: &str, field: &Field) {
+        let name = field.enumeration.as_deref().unwrap_or_default();
+        let values = self.facts.enums.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        if values.iter().any(|v| v == text) {
+            return;
+        }
+        let hint = match crate::suggest::did_you_mean(text, values.iter().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("one of {}", values.join(", ")),
+        };
+        let message = format!(
+            "`{text}` is no value of {name} in Istio {} (`{}`): istiod cannot read the mesh config",
+            self.version,
+            self.shown(&self.path)
+        );
+        self.push(message, Some(hint), true);
     }
 
     /// A plain scalar Helm reads as `helm` and meshgen as a string: the hint follows what the
