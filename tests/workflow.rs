@@ -424,8 +424,9 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     );
     fleet.restore(&repo);
 
-    // 5b. A misspelt meshConfig field, which istiod would skip: in the platform file, and
-    // written by hand into a generated values file (check-values, at the vendored 1.11.8).
+    // 5b. A misspelt meshConfig field, which istiod would skip, located in the platform file.
+    // (The clean check above held the example's generated meshConfig to the vendored 1.11.8's
+    // MeshConfig through check-values; tests/check_values.rs shows its findings.)
     let example = fleet.read("platforms/example.yaml");
     let line = example
         .lines()
@@ -451,26 +452,6 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "spec.values.meshConfig.acessLogFile",
         message,
     );
-    fleet.restore(&repo);
-    let values = "generated/example/values.yaml";
-    let original = fleet.read(values);
-    let line = original
-        .lines()
-        .position(|l| l.trim_start().starts_with("accessLogFile:"))
-        .unwrap()
-        + 1;
-    fleet.write(
-        values,
-        &original.replacen("accessLogFile:", "acessLogFile:", 1),
-    );
-    let (text, json, _) = fleet.check_fails();
-    assert!(
-        text.contains(&format!(
-            "{values}:{line}:3: meshConfig.acessLogFile: {message}"
-        )),
-        "{text}"
-    );
-    has_finding(&json, values, line, 3, "meshConfig.acessLogFile", message);
     fleet.restore(&repo);
 
     // 6. With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
