@@ -426,3 +426,56 @@ fn extra_gateways_at_1_0_0_write_no_cpu_target() {
         "{stderr}"
     );
 }
+
+/// `meshConfig` is held to the MeshConfig fields of the release a vendored path names, or
+/// of the line's pin with `--istio`; a chart not known to be Istio's leaves it to its defaults.
+#[test]
+fn mesh_config_is_held_to_the_release_fields() {
+    let root = tempfile::tempdir().unwrap();
+    let chart = root.path().join("vendor/istio/1.11.3/istio-discovery");
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "name: istio-discovery\n").unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "meshConfig:\n  enablePrometheusMerge: true\n  defaultConfig:\n    proxyMetadata: {}\n",
+    )
+    .unwrap();
+    let text = "meshConfig:\n  accessLogFile: \"/dev/stdout\"\n  acessLogEncoding: JSON\n  outboundTrafficPolicy:\n    mode: REGISTRY_ONLY\n  defaultConfig:\n    holdApplicationUntilProxyStart: true\n    concurrency: \"two\"\n";
+    let (code, _, stderr) = check(&[chart.to_str().unwrap()], &[], text);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "FILE:3:3: meshConfig.acessLogEncoding: `meshConfig.acessLogEncoding` is no field of Istio 1.11.3's MeshConfig: istiod ignores it",
+            "  hint: did you mean `meshConfig.accessLogEncoding`?",
+            "FILE:7:5: meshConfig.defaultConfig.holdApplicationUntilProxyStart: `meshConfig.defaultConfig.holdApplicationUntilProxyStart` is no field of Istio 1.11.3's ProxyConfig: istiod ignores it",
+            "  hint: did you mean `meshConfig.defaultConfig.holdApplicationUntilProxyStarts`?",
+            "FILE:8:18: meshConfig.defaultConfig.concurrency: a string where Istio 1.11.3's ProxyConfig has an integer (`meshConfig.defaultConfig.concurrency`): istiod cannot read the mesh config",
+        ],
+        "{stderr}"
+    );
+    let fixed = "meshConfig:\n  accessLogEncoding: JSON\n  defaultConfig:\n    holdApplicationUntilProxyStarts: true\n    concurrency: \"2\"\n";
+    let (code, stdout, stderr) = check(&[chart.to_str().unwrap()], &[], fixed);
+    assert_eq!((code, stdout.as_str()), (0, "FILE: ok\n"), "{stderr}");
+
+    // Elsewhere, the line's pin when told the line, else the chart's own open map.
+    let other = root.path().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    for f in ["Chart.yaml", "values.yaml"] {
+        std::fs::copy(chart.join(f), other.join(f)).unwrap();
+    }
+    let other = other.to_str().unwrap();
+    let (code, _, stderr) = check(&[other], &["--istio", "1.11"], text);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("is no field of Istio 1.11.8's MeshConfig"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(
+        &[other],
+        &[],
+        "meshConfig:\n  defaultConfig:\n    proxyMetadata:\n      A: \"b\"\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -55,6 +55,22 @@ fn every_invalid_file_fails_with_its_located_messages() {
     assert!(checked >= 20, "only {checked} invalid files");
 }
 
+/// Every file under tests/valid validates (warnings allowed): what they show as accepted is.
+#[test]
+fn every_valid_file_validates() {
+    let mut files: Vec<_> = std::fs::read_dir("tests/valid")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for path in files {
+        let out = meshgen().arg("validate").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}:\n{stderr}", path.display());
+    }
+}
+
 #[test]
 fn warnings_do_not_fail_validation() {
     let rel = "tests/valid/kubernetes-outside-tested-range.yaml";

@@ -424,6 +424,36 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     );
     fleet.restore(&repo);
 
+    // 5b. A misspelt meshConfig field, which istiod would skip, located in the platform file.
+    // (The clean check above held the example's generated meshConfig to the vendored 1.11.8's
+    // MeshConfig through check-values; tests/check_values.rs shows its findings.)
+    let example = fleet.read("platforms/example.yaml");
+    let line = example
+        .lines()
+        .position(|l| l.contains("accessLogFile:"))
+        .unwrap()
+        + 1;
+    fleet.write(
+        "platforms/example.yaml",
+        &example.replacen("accessLogFile:", "acessLogFile:", 1),
+    );
+    let (text, json, _) = fleet.check_fails();
+    let message =
+        "`meshConfig.acessLogFile` is no field of Istio 1.11.8's MeshConfig: istiod ignores it";
+    assert!(
+        text.contains(&format!("platforms/example.yaml:{line}:7: spec.values.meshConfig.acessLogFile: {message}\n  hint: did you mean `meshConfig.accessLogFile`?")),
+        "{text}"
+    );
+    has_finding(
+        &json,
+        "platforms/example.yaml",
+        line,
+        7,
+        "spec.values.meshConfig.acessLogFile",
+        message,
+    );
+    fleet.restore(&repo);
+
     // 6. With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
     // check then holds current like the rest.
     fleet.write(

@@ -12,8 +12,9 @@ pub struct CheckValuesArgs {
     /// A chart directory; give it several times for a values file shared by several charts.
     #[arg(long = "chart", value_name = "DIR", required = true)]
     pub charts: Vec<PathBuf>,
-    /// Apply this Istio line's known undeclared keys; by default taken from a vendored
-    /// path `vendor/istio/<version>/<chart>`.
+    /// Apply this Istio line's known undeclared keys, and hold `meshConfig` to the fields of
+    /// its pinned release; by default the release a vendored path
+    /// `vendor/istio/<version>/<chart>` names.
     #[arg(long, value_name = "LINE")]
     pub istio: Option<ReleaseLine>,
     /// Values files to check, each on its own.

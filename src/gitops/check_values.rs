@@ -12,6 +12,9 @@
 //!
 //! Values are typed as Helm reads them (YAML 1.1): a plain `no` is a boolean, `1_000` a
 //! number, so a trap that slips into a string field is reported.
+//!
+//! For charts of an Istio release that take `meshConfig` (1.11), that value is held to the
+//! fields istiod reads of it (`model::mesh_config`), of the release the vendored path names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -108,6 +111,9 @@ pub struct Declared {
     pub charts: Vec<PathBuf>,
     /// The Istio line whose known undeclared keys were added, if any.
     pub line: Option<ReleaseLine>,
+    /// The exact release `meshConfig` is held to (`model::mesh_config`): the one the vendored
+    /// paths name, else the line's pin.
+    pub version: Option<semver::Version>,
 }
 
 fn read(path: &Path) -> Result<Option<String>> {
@@ -269,13 +275,16 @@ fn apply_extras(root: &mut Decl, line: ReleaseLine) {
     }
 }
 
-/// The Istio line of a vendored chart path `.../<version>/<chart>` whose chart is one of
-/// that line's.
-fn detect_line(dir: &Path, name: &str) -> Option<ReleaseLine> {
+/// The Istio release of a vendored chart path `.../<version>/<chart>` whose chart is one of
+/// that release's line's.
+fn detect_version(dir: &Path, name: &str) -> Option<semver::Version> {
     let dir = dir.canonicalize().ok()?;
-    let version = dir.parent()?.file_name()?.to_str()?;
-    let line = ReleaseLine::of_version(&semver::Version::parse(version).ok()?)?;
-    line.charts().iter().any(|c| c.name == name).then_some(line)
+    let version = semver::Version::parse(dir.parent()?.file_name()?.to_str()?).ok()?;
+    let line = ReleaseLine::of_version(&version)?;
+    line.charts()
+        .iter()
+        .any(|c| c.name == name)
+        .then_some(version)
 }
 
 /// Loads the charts' declared values.
@@ -290,7 +299,7 @@ pub fn load(charts: &[PathBuf], istio: Option<ReleaseLine>) -> Result<Declared> 
             )));
         }
         let name = chart_name(dir)?;
-        detected.push(detect_line(dir, &name));
+        detected.push(detect_version(dir, &name));
         let decl = load_chart(dir)?;
         match &mut root {
             Some(r) => r.union(decl),
@@ -298,17 +307,26 @@ pub fn load(charts: &[PathBuf], istio: Option<ReleaseLine>) -> Result<Declared> 
         }
     }
     let mut root = root.ok_or_else(|| Error::Usage("no chart given".into()))?;
-    let line = istio.or_else(|| {
-        let first = *detected.first()?;
-        detected.iter().all(|d| *d == first).then_some(first)?
-    });
+    // One release for all the charts, or none.
+    let release = detected
+        .first()
+        .cloned()
+        .flatten()
+        .filter(|first| detected.iter().all(|d| d.as_ref() == Some(first)));
+    let line = istio.or_else(|| ReleaseLine::of_version(release.as_ref()?));
     if let Some(line) = line {
         apply_extras(&mut root, line);
     }
+    let version = line.map(|line| {
+        release
+            .filter(|v| ReleaseLine::of_version(v) == Some(line))
+            .unwrap_or_else(|| line.pinned_version())
+    });
     Ok(Declared {
         root,
         charts: charts.to_vec(),
         line,
+        version,
     })
 }
 
@@ -341,7 +359,35 @@ impl Declared {
             return Ok(out);
         }
         walk(&node, &self.root, file, &mut path, &mut out);
+        out.extend(self.mesh_config(file, &node));
+        // Stable: the walk's findings are in document order already.
+        out.sort_by_key(|d| (d.line, d.col));
         Ok(out)
+    }
+
+    /// `meshConfig` against the fields Istio reads from it, when the charts are an Istio
+    /// release's that take it.
+    fn mesh_config(&self, file: &str, node: &Node) -> Vec<Diagnostic> {
+        let at = [PathSegment::Key("meshConfig".into())];
+        let (Some(version), Some(mesh)) = (&self.version, node.get(&at)) else {
+            return Vec::new();
+        };
+        crate::model::mesh_config::check(
+            version,
+            mesh,
+            &at,
+            crate::model::mesh_config::Reader::Helm,
+        )
+        .into_iter()
+        .map(|(f, at_value)| {
+            let span = if at_value {
+                node.locate_value(&f.path)
+            } else {
+                node.locate(&f.path)
+            };
+            finding(file, span, &f.path, f.message, f.hint)
+        })
+        .collect()
     }
 }
 

@@ -417,13 +417,49 @@ fn rule_findings(
     let guarded = values
         .map(|values| crate::model::rules::guarded_values(line, values, &values_path))
         .unwrap_or_default();
+    let mesh_findings = mesh_config_findings(doc, file, version);
+    // Where both speak (a plain `yes`), the mesh config's finding knows the field's type.
+    let values_findings: Vec<_> = chart_key_findings(values, line, version, &values_path)
+        .into_iter()
+        .filter(|(f, _)| !mesh_findings.iter().any(|(m, _)| m.path == f.path))
+        .collect();
     findings
         .into_iter()
         .map(|f| (f, true))
-        .chain(chart_key_findings(values, line, version, &values_path))
+        .chain(values_findings)
+        .chain(mesh_findings)
         .chain(guarded)
         .chain(release_findings)
         .collect()
+}
+
+/// `spec.values.meshConfig` against the mesh config fields of the release the platform renders
+/// for (its exact release, else the line's pin when no version is known).
+fn mesh_config_findings(
+    doc: &Node,
+    file: &PlatformFile,
+    version: Option<&semver::Version>,
+) -> Vec<(Finding, bool)> {
+    let at = [
+        PathSegment::Key("spec".into()),
+        PathSegment::Key("values".into()),
+        PathSegment::Key("meshConfig".into()),
+    ];
+    let Some(node) = doc.get(&at) else {
+        return Vec::new();
+    };
+    let version = version.cloned().unwrap_or_else(|| {
+        file.spec
+            .istio
+            .exact_version()
+            .unwrap_or_else(|| file.spec.istio.line.pinned_version())
+    });
+    crate::model::mesh_config::check(
+        &version,
+        node,
+        &at,
+        crate::model::mesh_config::Reader::Meshgen,
+    )
 }
 
 /// `spec.values` against the line's chart keys, less the keys the exact release declares

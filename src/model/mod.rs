@@ -3,6 +3,7 @@
 pub mod chart_keys;
 pub mod gateway_ports;
 pub mod load;
+pub mod mesh_config;
 pub mod platform;
 pub mod provider;
 pub mod release_line;
