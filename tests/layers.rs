@@ -384,7 +384,6 @@ const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[
     ("model/load.rs", "load_with"),       // 122 lines
     ("model/rules.rs", "check"),          // 351
     ("model/rules.rs", "extra_gateways"), // 120
-    ("model/schema.rs", "describe"),      // 111
     ("render/resolve.rs", "resolve"),     // 316
     ("vendoring/mod.rs", "run_locked"),   // 320
 ];
