@@ -473,99 +473,13 @@ impl Probes {
     /// else set).
     fn find_defaults(&mut self, line: ReleaseLine, provider: Provider) {
         let bare = resolve(&json!({}), line, provider);
-        let full = resolve(
-            &json!({
-                "gateways": [{"name": "probe-gateway"}],
-                "highAvailability": {"replicas": 2},
-                "tracing": {},
-                "addons": AddonKind::ALL.into_iter().map(|k| (k.as_str().to_string(), json!({"enabled": true}))).collect::<serde_json::Map<_, _>>(),
-                "podSecurityPolicy": {"enabled": true},
-            }),
-            line,
-            provider,
-        );
-        let fixed: Vec<(&str, Option<String>)> = vec![
-            ("spec.kubernetes", {
-                let (version, why) = bare.cluster_kubernetes();
-                Some(format!("meshgen assumes `\"{version}\"` ({why})"))
-            }),
-            ("spec.namespace", Some(sourced(&bare.namespace))),
-            ("spec.nodePortRange", Some(sourced(&bare.node_port_range))),
-            (
-                "spec.ingressGateway.serviceType",
-                Some(sourced(&bare.ingress.service_type)),
-            ),
-            (
-                "spec.ingressGateway.internal",
-                Some(show(&bare.ingress.internal)),
-            ),
-            (
-                "spec.egressGateway.enabled",
-                Some(match &bare.egress {
-                    Some(egress) => with_origin("true", &egress.enabled_origin),
-                    None => "false".to_string(),
-                }),
-            ),
-            (
-                "spec.egressGateway.serviceType",
-                bare.egress.as_ref().map(|e| sourced(&e.service_type)),
-            ),
-            (
-                "spec.gateways[].namespace",
-                full.gateways.first().map(|g| sourced(&g.namespace)),
-            ),
-            (
-                "spec.gateways[].serviceType",
-                full.gateways
-                    .first()
-                    .map(|g| sourced(&g.gateway.service_type)),
-            ),
-            (
-                "spec.gateways[].internal",
-                full.gateways.first().map(|g| show(&g.gateway.internal)),
-            ),
-            ("spec.tracing", Some(sourced(&bare.tracing))),
-            ("spec.tracing.enabled", Some(sourced(&full.tracing))),
-            ("spec.resources", Some(sourced(&bare.resources))),
-        ];
-        let mut found: Vec<(String, Option<String>)> = fixed
+        let full = resolve(&entries_probe(), line, provider);
+        let found = spec_defaults(&bare)
             .into_iter()
-            .map(|(path, value)| (path.to_string(), value))
-            .collect();
-        if let Some(ha) = &full.high_availability {
-            found.push((
-                "spec.highAvailability.antiAffinity".to_string(),
-                Some(show(&ha.anti_affinity)),
-            ));
-            found.push((
-                "spec.highAvailability.spreading".to_string(),
-                Some(show(&ha.spreading)),
-            ));
-            let components: Vec<&str> = ha.components.iter().map(|c| c.as_str()).collect();
-            found.push((
-                "spec.highAvailability.components".to_string(),
-                Some(format!("`[{}]`", components.join(", "))),
-            ));
-        }
-        if let Some(psp) = &full.pod_security_policy {
-            let accounts: Vec<String> = psp
-                .service_accounts
-                .iter()
-                .map(|(ns, name)| format!("{ns}:{name}"))
-                .collect();
-            found.push((
-                "spec.podSecurityPolicy.serviceAccounts".to_string(),
-                Some(format!("`[{}]`", accounts.join(", "))),
-            ));
-        }
-        for addon in &full.addons {
-            let path = format!("spec.addons.{}.serviceType", addon.kind.as_str());
-            found.push((path, Some(sourced(&addon.service_type))));
-        }
+            .chain(entry_defaults(&full))
+            .filter_map(|(path, value)| Some((path, value?)));
         for (path, value) in found {
-            let Some(value) = value else { continue };
-            let steps = path_steps(&path);
-            let entries = self.defaults.entry(steps).or_default();
+            let entries = self.defaults.entry(path_steps(&path)).or_default();
             for patch in line.patches() {
                 add(entries, value.clone(), (line.release(patch), provider));
             }
@@ -616,6 +530,112 @@ impl Probes {
             })
             .collect()
     }
+}
+
+/// A probe holding an entry of each optional object and list, with only what it requires.
+fn entries_probe() -> Value {
+    let addons: serde_json::Map<String, Value> = AddonKind::ALL
+        .into_iter()
+        .map(|k| (k.as_str().to_string(), json!({"enabled": true})))
+        .collect();
+    json!({
+        "gateways": [{"name": "probe-gateway"}],
+        "highAvailability": {"replicas": 2},
+        "tracing": {},
+        "addons": addons,
+        "podSecurityPolicy": {"enabled": true},
+    })
+}
+
+/// The defaults of the fields a bare platform resolves: (field path, default if any).
+fn spec_defaults(bare: &ResolvedPlatform) -> Vec<(String, Option<String>)> {
+    let (kubernetes, why) = bare.cluster_kubernetes();
+    let egress_enabled = match &bare.egress {
+        Some(egress) => with_origin("true", &egress.enabled_origin),
+        None => "false".to_string(),
+    };
+    [
+        (
+            "spec.kubernetes",
+            Some(format!("meshgen assumes `\"{kubernetes}\"` ({why})")),
+        ),
+        ("spec.namespace", Some(sourced(&bare.namespace))),
+        ("spec.nodePortRange", Some(sourced(&bare.node_port_range))),
+        (
+            "spec.ingressGateway.serviceType",
+            Some(sourced(&bare.ingress.service_type)),
+        ),
+        (
+            "spec.ingressGateway.internal",
+            Some(show(&bare.ingress.internal)),
+        ),
+        ("spec.egressGateway.enabled", Some(egress_enabled)),
+        (
+            "spec.egressGateway.serviceType",
+            bare.egress.as_ref().map(|e| sourced(&e.service_type)),
+        ),
+        ("spec.tracing", Some(sourced(&bare.tracing))),
+        ("spec.resources", Some(sourced(&bare.resources))),
+    ]
+    .into_iter()
+    .map(|(path, value)| (path.to_string(), value))
+    .collect()
+}
+
+/// The defaults of the fields inside the entries of `entries_probe`, resolved.
+fn entry_defaults(full: &ResolvedPlatform) -> Vec<(String, Option<String>)> {
+    let gateway = full.gateways.first();
+    let mut found: Vec<(String, Option<String>)> = [
+        (
+            "spec.gateways[].namespace",
+            gateway.map(|g| sourced(&g.namespace)),
+        ),
+        (
+            "spec.gateways[].serviceType",
+            gateway.map(|g| sourced(&g.gateway.service_type)),
+        ),
+        (
+            "spec.gateways[].internal",
+            gateway.map(|g| show(&g.gateway.internal)),
+        ),
+        ("spec.tracing.enabled", Some(sourced(&full.tracing))),
+    ]
+    .into_iter()
+    .map(|(path, value)| (path.to_string(), value))
+    .collect();
+    if let Some(ha) = &full.high_availability {
+        let components: Vec<&str> = ha.components.iter().map(|c| c.as_str()).collect();
+        found.extend([
+            (
+                "spec.highAvailability.antiAffinity".to_string(),
+                Some(show(&ha.anti_affinity)),
+            ),
+            (
+                "spec.highAvailability.spreading".to_string(),
+                Some(show(&ha.spreading)),
+            ),
+            (
+                "spec.highAvailability.components".to_string(),
+                Some(format!("`[{}]`", components.join(", "))),
+            ),
+        ]);
+    }
+    if let Some(psp) = &full.pod_security_policy {
+        let accounts: Vec<String> = psp
+            .service_accounts
+            .iter()
+            .map(|(ns, name)| format!("{ns}:{name}"))
+            .collect();
+        found.push((
+            "spec.podSecurityPolicy.serviceAccounts".to_string(),
+            Some(format!("`[{}]`", accounts.join(", "))),
+        ));
+    }
+    for addon in &full.addons {
+        let path = format!("spec.addons.{}.serviceType", addon.kind.as_str());
+        found.push((path, Some(sourced(&addon.service_type))));
+    }
+    found
 }
 
 fn path_steps(path: &str) -> Vec<Step> {
@@ -840,6 +860,20 @@ mod tests {
             )))
             .collect();
         assert_eq!(scope(&run), "1.0.0, 1.0.3 to 1.0.9 on pks");
+    }
+
+    /// A default or note under a path the schema lacks would never be shown.
+    #[test]
+    fn every_default_and_note_is_under_a_field_of_the_schema() {
+        let fields: Vec<Vec<Step>> = fields_of(crate::model::schema::platform_schema())
+            .into_iter()
+            .map(|f| f.steps)
+            .collect();
+        let probes = Probes::run();
+        assert!(probes.defaults.len() > 20, "{}", probes.defaults.len());
+        for steps in probes.defaults.keys().chain(probes.notes.keys()) {
+            assert!(fields.contains(steps), "{}", path_text(steps));
+        }
     }
 
     #[test]
