@@ -183,15 +183,73 @@ fn an_unknown_platform_name_lists_the_known_ones() {
 
 #[test]
 fn committed_schema_is_current() {
-    let committed =
-        std::fs::read_to_string(meshgen::model::schema::PLATFORM_SCHEMA_PATH).unwrap_or_default();
-    assert!(
-        committed == meshgen::model::schema::platform_schema_text(),
-        "{} is stale: regenerate it with `cargo run -- schema --write .`",
-        meshgen::model::schema::PLATFORM_SCHEMA_PATH
-    );
+    // The schemas and the field reference docs/platform.md generated beside them.
+    for (path, generated) in meshgen::gitops::schemas::files() {
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{path} is stale: regenerate it with `cargo run -- schema --write .`"
+        );
+    }
     let out = meshgen().args(["schema", "--check", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// Every property the platform schema declares, at any depth, as `spec.gateways[].name`:
+/// walked here from the schema JSON itself, not by the reference's own walk.
+fn schema_properties(root: &serde_json::Value) -> Vec<String> {
+    fn walk(root: &serde_json::Value, schema: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        let schema = match schema.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => root.pointer(r.trim_start_matches('#')).unwrap(),
+            None => schema,
+        };
+        if let Some(items) = schema.get("items") {
+            walk(root, items, &format!("{at}[]"), out);
+        }
+        for (name, property) in schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .into_iter()
+            .flatten()
+        {
+            let path = if at.is_empty() {
+                name.clone()
+            } else {
+                format!("{at}.{name}")
+            };
+            out.push(path.clone());
+            walk(root, property, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, "", &mut out);
+    out
+}
+
+#[test]
+fn field_reference_names_every_property_of_the_schema() {
+    let schema = meshgen::model::schema::platform_schema();
+    let reference = meshgen::gitops::field_reference::markdown();
+    let properties = schema_properties(schema);
+    assert!(
+        properties.len() > 40 && properties.contains(&"spec.gateways[].nodePorts".to_string()),
+        "{properties:?}"
+    );
+    let missing: Vec<&String> = properties
+        .iter()
+        .filter(|p| !reference.contains(&format!("\n### `{p}`\n")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/platform.md has no section for {missing:?}"
+    );
+    // Each has its row in the index, too.
+    for p in &properties {
+        assert!(
+            reference.contains(&format!("| [`{p}`](#")),
+            "{p}: no index row"
+        );
+    }
 }
 
 #[test]

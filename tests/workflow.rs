@@ -175,6 +175,7 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "platforms/example.yaml",
         "schemas/platform.schema.json",
         "schemas/lock.schema.json",
+        meshgen::gitops::field_reference::FIELD_REFERENCE_PATH,
         "vendor/meshgen.lock",
         ".github/workflows/meshgen.yml",
         ".pre-commit-config.yaml",

@@ -1,4 +1,5 @@
-//! `meshgen schema`: prints the platform schema, or writes or checks the committed copies.
+//! `meshgen schema`: prints the platform schema, or writes or checks the committed copies
+//! (and the field reference generated with them).
 
 use std::path::PathBuf;
 
@@ -8,10 +9,12 @@ use crate::gitops::schemas;
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// Write the schema files under DIR/schemas/ (regenerates the committed copies).
+    /// Write the schema files under DIR/schemas/ and the field reference DIR/docs/platform.md
+    /// (regenerates the committed copies).
     #[arg(long, value_name = "DIR", conflicts_with = "check")]
     pub write: Option<PathBuf>,
-    /// Exit 1 with a diff when the schema files under DIR/schemas/ are stale.
+    /// Exit 1 with a diff when the schema files under DIR/schemas/ or DIR/docs/platform.md are
+    /// stale.
     #[arg(long, value_name = "DIR")]
     pub check: Option<PathBuf>,
 }

@@ -129,6 +129,7 @@ objects it needs, and the upstream Istio charts, vendored and pinned.
 |---|---|
 | `platforms/*.yaml` | one platform file per cluster; edit these |
 | `schemas/` | JSON schemas of platform files and of the lock (editor completion via the modeline) |
+| `docs/platform.md` | every field of a platform file: type, default, what it does on each line, the gateway ports |
 | `vendor/meshgen.lock` | the Istio releases the platforms use (the one each line's followers render, and every exact pin), commit and chart digests |
 | `vendor/istio/<version>/` | the vendored charts (written by `meshgen vendor`) |
 | `generated/<platform>/` | `values.yaml` and, where needed, `manifests.yaml`, `flux.yaml`, `kustomization.yaml` (written by `meshgen generate`) |

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod check_values;
+pub mod field_reference;
 pub mod fleet;
 pub mod generate;
 pub mod init;

@@ -1,5 +1,6 @@
 //! The generated schema files a repository keeps (`meshgen schema --write`, `init`): the
-//! platform schema and the lock's, and which of them are stale on disk.
+//! platform schema and the lock's, the field reference generated beside them, and which of
+//! them are stale on disk.
 
 use std::path::Path;
 
@@ -15,6 +16,10 @@ pub fn files() -> Vec<(&'static str, String)> {
         (
             "schemas/lock.schema.json",
             crate::vendoring::lock::json_schema(),
+        ),
+        (
+            crate::gitops::field_reference::FIELD_REFERENCE_PATH,
+            crate::gitops::field_reference::markdown(),
         ),
     ]
 }

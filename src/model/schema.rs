@@ -131,110 +131,103 @@ fn describe(
     path: Vec<PathSegment>,
     instance: &Value,
 ) -> Vec<SchemaViolation> {
-    let one = |path: Vec<PathSegment>, message: String, hint: Option<String>| {
-        vec![SchemaViolation {
-            path,
-            message,
-            hint,
-        }]
-    };
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known = properties_at(&path);
-            unexpected
-                .iter()
-                .map(|field| {
-                    let mut p = path.clone();
-                    p.push(PathSegment::Key(field.clone()));
-                    let hint =
-                        match crate::suggest::did_you_mean(field, known.iter().map(String::as_str))
-                        {
-                            Some(s) => Some(format!("did you mean `{s}`?")),
-                            None if !known.is_empty() => {
-                                Some(format!("known fields: {}", known.join(", ")))
-                            }
-                            None => None,
-                        };
-                    SchemaViolation {
-                        path: p,
-                        message: format!("unknown field `{field}`"),
-                        hint,
-                    }
-                })
-                .collect()
+            unknown_fields(&path, unexpected)
         }
+        ValidationErrorKind::Type { kind } => wrong_type(path, kind, instance),
+        ValidationErrorKind::Enum { options } => enum_violation(path, instance, options),
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+            no_alternative(path, instance)
+        }
+        other => vec![SchemaViolation {
+            message: message(other, &path, instance),
+            path,
+            hint: None,
+        }],
+    }
+}
+
+/// The message of a violation that has no hint.
+fn message(kind: &ValidationErrorKind, path: &[PathSegment], instance: &Value) -> String {
+    match kind {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default().to_string();
-            one(path, format!("missing required field `{name}`"), None)
+            format!("missing required field `{name}`")
         }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| t.to_string())
-                    .filter(|t| t != "null")
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            let hint = type_hint(&expected, instance);
-            one(
-                path,
-                format!(
-                    "expected {}, found {}",
-                    article(&expected),
-                    describe_value(instance)
-                ),
-                hint,
-            )
-        }
-        ValidationErrorKind::Enum { options } => enum_violation(path, instance, options),
-        ValidationErrorKind::Constant { expected_value } => one(
-            path,
-            format!(
-                "expected {expected_value}, found {}",
-                describe_value(instance)
-            ),
-            None,
+        ValidationErrorKind::Constant { expected_value } => format!(
+            "expected {expected_value}, found {}",
+            describe_value(instance)
         ),
-        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
-            let options = enum_options_at(&path);
-            if options.is_empty() {
-                one(
-                    path,
-                    format!("invalid value {}", describe_value(instance)),
-                    None,
-                )
-            } else {
-                enum_violation(path, instance, &Value::Array(options))
-            }
-        }
         ValidationErrorKind::Pattern { .. } => {
-            let what = description_at(&path).unwrap_or_else(|| "the expected format".to_string());
-            one(
-                path,
-                format!("{} does not match: {what}", describe_value(instance)),
-                None,
-            )
+            let what = description_at(path).unwrap_or_else(|| "the expected format".to_string());
+            format!("{} does not match: {what}", describe_value(instance))
         }
-        ValidationErrorKind::Minimum { limit } => one(
-            path,
-            format!("{instance} is below the minimum {limit}"),
-            None,
-        ),
-        ValidationErrorKind::Maximum { limit } => one(
-            path,
-            format!("{instance} is above the maximum {limit}"),
-            None,
-        ),
-        ValidationErrorKind::MaxLength { limit } => {
-            one(path, format!("longer than {limit} characters"), None)
+        ValidationErrorKind::Minimum { limit } => {
+            format!("{instance} is below the minimum {limit}")
         }
-        other => one(
-            path,
-            format!("invalid value {}: {other:?}", describe_value(instance)),
-            None,
+        ValidationErrorKind::Maximum { limit } => {
+            format!("{instance} is above the maximum {limit}")
+        }
+        ValidationErrorKind::MaxLength { limit } => format!("longer than {limit} characters"),
+        other => format!("invalid value {}: {other:?}", describe_value(instance)),
+    }
+}
+
+/// Each unexpected field at `path`, with the field it was probably meant to be.
+fn unknown_fields(path: &[PathSegment], unexpected: &[String]) -> Vec<SchemaViolation> {
+    let known = properties_at(path);
+    unexpected
+        .iter()
+        .map(|field| {
+            let mut p = path.to_vec();
+            p.push(PathSegment::Key(field.clone()));
+            let hint = match crate::suggest::did_you_mean(field, known.iter().map(String::as_str)) {
+                Some(s) => Some(format!("did you mean `{s}`?")),
+                None if !known.is_empty() => Some(format!("known fields: {}", known.join(", "))),
+                None => None,
+            };
+            SchemaViolation {
+                path: p,
+                message: format!("unknown field `{field}`"),
+                hint,
+            }
+        })
+        .collect()
+}
+
+fn wrong_type(path: Vec<PathSegment>, kind: &TypeKind, instance: &Value) -> Vec<SchemaViolation> {
+    let expected = match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| t.to_string())
+            .filter(|t| t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    vec![SchemaViolation {
+        path,
+        message: format!(
+            "expected {}, found {}",
+            article(&expected),
+            describe_value(instance)
         ),
+        hint: type_hint(&expected, instance),
+    }]
+}
+
+/// A value that matches none of a `oneOf`/`anyOf`: the options when they are constants.
+fn no_alternative(path: Vec<PathSegment>, instance: &Value) -> Vec<SchemaViolation> {
+    let options = enum_options_at(&path);
+    if options.is_empty() {
+        vec![SchemaViolation {
+            path,
+            message: format!("invalid value {}", describe_value(instance)),
+            hint: None,
+        }]
+    } else {
+        enum_violation(path, instance, &Value::Array(options))
     }
 }
 
