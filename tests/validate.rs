@@ -320,3 +320,39 @@ fn the_schema_is_draft_2020_12_and_describes_every_field() {
         "fields without a description: {missing:?}"
     );
 }
+
+/// A node port name one field gets once: the line's check says what the line lacks (with
+/// `http2` for `http`, Istio's name of its plain HTTP port), the release's check only what the
+/// line has and the release lacks (1.0.0 has no `tcp-dns-tls`).
+#[test]
+fn a_wrong_node_port_name_is_one_finding_with_the_right_hint() {
+    let run = |istio: &str, port: &str| {
+        let out = meshgen()
+            .args([
+                "values",
+                "--platform",
+                "kvm",
+                "--istio",
+                istio,
+                "--set",
+                &format!("spec.ingressGateway.nodePorts.{port}=31000"),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    for istio in ["1.0.0", "1.0.9"] {
+        let stderr = run(istio, "http");
+        assert_eq!(stderr.matches("has no port named").count(), 1, "{stderr}");
+        assert!(stderr.contains("did you mean `http2`?"), "{stderr}");
+    }
+    let stderr = run("1.0.0", "tcp-dns-tls");
+    assert_eq!(stderr.matches("has no port named").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("Istio 1.0.0's ingress gateway has no port named `tcp-dns-tls`: later releases of the line added it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("its ports in 1.0.0: http2, https, tcp, tcp-pilot-grpc-tls, tcp-citadel-grpc-tls, tcp-dns-tls"));
+}

@@ -648,9 +648,12 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
                 )
             }));
         for (at, node_ports) in gateways {
+            // A name the line has no port of is the line's finding (`check`); here, the ports
+            // the line has that this release does not.
+            let line_ports = configurable_node_ports(spec.istio.line, GatewayKind::Ingress);
             for name in node_ports
                 .keys()
-                .filter(|n| !ports.iter().any(|p| p.name == *n))
+                .filter(|n| !ports.iter().any(|p| p.name == *n) && line_ports.contains(&n.as_str()))
             {
                 let mut path = vec![PathSegment::Key("spec".into())];
                 path.extend(at.iter().cloned());
@@ -660,9 +663,9 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
                 ]);
                 f.error_at(
                     path,
-                    format!("Istio {version}'s ingress gateway has no port named `{name}`"),
+                    format!("Istio {version}'s ingress gateway has no port named `{name}`: later releases of the line added it"),
                     Some(format!(
-                        "remove it; its ports there: {}",
+                        "remove it, or use a release that has it; its ports in {version}: {}",
                         ports.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
                     )),
                 );
@@ -981,20 +984,10 @@ impl NodePortRules {
         for (name, port) in node_ports {
             let at = [at_node_ports.as_slice(), &path(&[name.as_str()])].concat();
             if !known.contains(&name.as_str()) {
-                let hint = match crate::suggest::did_you_mean(name, known.iter().copied()) {
-                    Some(s) => format!(
-                        "did you mean `{s}`? ports of this gateway on Istio {line}: {}",
-                        known.join(", ")
-                    ),
-                    None => format!(
-                        "ports of this gateway on Istio {line}: {}",
-                        known.join(", ")
-                    ),
-                };
                 f.error_at(
                     at,
                     format!("Istio {line}'s {field} has no port named `{name}`"),
-                    Some(hint),
+                    Some(unknown_port_hint(name, &known, line)),
                 );
                 continue;
             }
@@ -1031,6 +1024,27 @@ impl NodePortRules {
                 used.insert(port, here);
             }
         }
+    }
+}
+
+/// What to write instead of a port name the line's gateway does not have.
+fn unknown_port_hint(name: &str, known: &[&str], line: ReleaseLine) -> String {
+    // Istio's gateways name their plain HTTP port `http2`: `http` means that one, though
+    // `https` is as near a spelling.
+    let suggestion = known
+        .iter()
+        .copied()
+        .find(|k| name == "http" && *k == "http2")
+        .or_else(|| crate::suggest::did_you_mean(name, known.iter().copied()));
+    match suggestion {
+        Some(s) => format!(
+            "did you mean `{s}`? ports of this gateway on Istio {line}: {}",
+            known.join(", ")
+        ),
+        None => format!(
+            "ports of this gateway on Istio {line}: {}",
+            known.join(", ")
+        ),
     }
 }
 

@@ -281,6 +281,17 @@ fn enum_violation(
         crate::suggest::did_you_mean(&given, names.iter().map(String::as_str))
             .map(|s| format!("did you mean `{s}`?"))
     };
+    // An unquoted version that is a valid one as text (`istio: 1.0`): the number is the
+    // problem, not the value.
+    if instance.is_number() && names.contains(&given) {
+        return vec![SchemaViolation {
+            path,
+            message: format!("{given} is read as a number here: versions are strings"),
+            hint: Some(format!(
+                "quote it: \"{given}\" (unquoted, 1.10 is the number 1.1)"
+            )),
+        }];
+    }
     vec![SchemaViolation {
         path,
         message: format!(
