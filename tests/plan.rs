@@ -724,4 +724,23 @@ fn manifests_left_out_of_flux_are_manual_steps() {
         flux_of("local"),
         ["helm-upgrade automatic", "kubectl-apply automatic"]
     );
+
+    // Objects dropped from such manifests: no Kustomization prunes them either.
+    repo.commit("strict");
+    repo.platform(
+        "edge",
+        "  provider: kvm\n  istio: \"1.0.2\"\n  kubernetes: \"1.11\"\n  kubeConfigSecret:\n    name: edge-kubeconfig\n",
+    );
+    let plan = repo.plan(&["--platform", "edge"]);
+    let deletes: Vec<&Value> = of(&plan, "edge")["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "kubectl-delete")
+        .collect();
+    assert!(!deletes.is_empty(), "{plan:#}");
+    for step in deletes {
+        assert_eq!(step["flux"], "manual", "{step}");
+        assert!(!step["why"].as_str().unwrap().contains("prunes"), "{step}");
+    }
 }

@@ -408,7 +408,7 @@ fn plan_one(
             .collect(),
     }];
     // Each extra gateway's file against the chart it installs.
-    if resolved.line == crate::model::release_line::ReleaseLine::V1_11 {
+    if resolved.line.extra_gateways_are_releases() {
         rendered.extend(resolved.gateways.iter().map(|g| Rendered {
             values: dir.join(crate::render::values::gateway_values_file(&g.name)),
             line: resolved.line,

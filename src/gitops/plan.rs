@@ -1129,7 +1129,12 @@ fn upgrade_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
             ));
         }
     }
-    steps.extend(dropped_objects(a, Some(b), manifests_flux(b)));
+    // Flux prunes what it applied only where it applied the manifests before and after.
+    let prunes = match (manifests_flux(a), manifests_flux(b)) {
+        (Flux::Automatic, Flux::Automatic) => Flux::Automatic,
+        _ => Flux::Manual,
+    };
+    steps.extend(dropped_objects(a, Some(b), prunes));
     steps.extend(restarts(&restart_namespaces(Some(a), Some(b))));
     steps
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::platform::KubeConfigSecret;
-use crate::model::release_line::{KubeMinor, ReleaseLine, SERVER_SIDE_APPLY_FROM};
+use crate::model::release_line::{KubeMinor, SERVER_SIDE_APPLY_FROM};
 use crate::render::resolve::ResolvedPlatform;
 
 /// Name of the GitRepository the HelmReleases take their charts from.
@@ -360,17 +360,6 @@ fn git_repository(source: &Source) -> Value {
     })
 }
 
-/// The HelmReleases a release depends on: 1.11's charts install in order (base holds the
-/// CRDs istiod needs, the gateways need istiod's injection webhook); the umbrella charts of
-/// 0.6 and 1.0 are one release.
-fn depends_on(line: ReleaseLine, chart: &str) -> Option<&'static str> {
-    match (line, chart) {
-        (ReleaseLine::V1_11, "istio-discovery") => Some("istio-base"),
-        (ReleaseLine::V1_11, "istio-ingress" | "istio-egress") => Some("istiod"),
-        _ => None,
-    }
-}
-
 fn helm_release(
     platform: &ResolvedPlatform,
     source: &Source,
@@ -405,7 +394,7 @@ fn helm_release(
             }
         }),
     );
-    if let Some(dependency) = depends_on(platform.line, chart) {
+    if let Some(dependency) = platform.line.depends_on(chart) {
         spec.insert(
             "dependsOn".into(),
             json!([{ "name": object_name(platform, dependency) }]),
@@ -526,6 +515,7 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, rendered: Rendered) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::release_line::ReleaseLine;
 
     #[test]
     fn chart_paths_start_in_the_source_directory() {
@@ -543,14 +533,14 @@ mod tests {
     #[test]
     fn only_1_11_orders_its_releases() {
         assert_eq!(
-            depends_on(ReleaseLine::V1_11, "istio-ingress"),
+            ReleaseLine::V1_11.depends_on("istio-ingress"),
             Some("istiod")
         );
         assert_eq!(
-            depends_on(ReleaseLine::V1_11, "istio-discovery"),
+            ReleaseLine::V1_11.depends_on("istio-discovery"),
             Some("istio-base")
         );
-        assert_eq!(depends_on(ReleaseLine::V1_11, "base"), None);
-        assert_eq!(depends_on(ReleaseLine::V1_0, "istio"), None);
+        assert_eq!(ReleaseLine::V1_11.depends_on("base"), None);
+        assert_eq!(ReleaseLine::V1_0.depends_on("istio"), None);
     }
 }

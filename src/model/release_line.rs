@@ -30,10 +30,15 @@ pub enum ReleaseLine {
 /// One chart of a release line: where it lives upstream and where it is vendored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChartSource {
-    /// Directory name under `vendor/istio/<version>/`, also the Helm release name meshgen suggests.
+    /// Directory name under `vendor/istio/<version>/`.
     pub name: &'static str,
     /// Path of the chart inside the istio/istio repository.
     pub upstream_path: &'static str,
+    /// The Helm release meshgen installs it as.
+    pub release: &'static str,
+    /// The chart of the line whose release must be installed first (the CRDs it needs, the
+    /// webhook that injects its pods), if any.
+    pub after: Option<&'static str>,
 }
 
 /// Kubernetes versions a line was released for, as (major, minor) pairs, inclusive.
@@ -157,23 +162,33 @@ impl ReleaseLine {
         const UMBRELLA: &[ChartSource] = &[ChartSource {
             name: "istio",
             upstream_path: "install/kubernetes/helm/istio",
+            release: "istio",
+            after: None,
         }];
         const SPLIT: &[ChartSource] = &[
             ChartSource {
                 name: "base",
                 upstream_path: "manifests/charts/base",
+                release: "istio-base",
+                after: None,
             },
             ChartSource {
                 name: "istio-discovery",
                 upstream_path: "manifests/charts/istio-control/istio-discovery",
+                release: "istiod",
+                after: Some("base"),
             },
             ChartSource {
                 name: "istio-ingress",
                 upstream_path: "manifests/charts/gateways/istio-ingress",
+                release: "istio-ingress",
+                after: Some("istio-discovery"),
             },
             ChartSource {
                 name: "istio-egress",
                 upstream_path: "manifests/charts/gateways/istio-egress",
+                release: "istio-egress",
+                after: Some("istio-discovery"),
             },
         ];
         match self {
@@ -233,6 +248,19 @@ impl ReleaseLine {
     /// Whether the line's charts ship the add-ons (grafana, prometheus, tracing, ...).
     pub fn ships_addons(self) -> bool {
         self != ReleaseLine::V1_11
+    }
+
+    /// The release a chart's release waits for (Flux's `dependsOn`), by chart name.
+    pub fn depends_on(self, chart: &str) -> Option<&'static str> {
+        let charts = self.charts();
+        let after = charts.iter().find(|c| c.name == chart)?.after?;
+        charts.iter().find(|c| c.name == after).map(|c| c.release)
+    }
+
+    /// Whether each extra gateway (`spec.gateways`) is a release of its own, with its own
+    /// values file (1.11's gateway charts), rather than an entry of the one release's values.
+    pub fn extra_gateways_are_releases(self) -> bool {
+        self == ReleaseLine::V1_11
     }
 
     /// Kubernetes versions the line supports.

@@ -125,13 +125,12 @@ fn comment_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
 
 /// The Helm release name meshgen suggests for a vendored chart path.
 pub fn release_name(chart_dir: &str) -> &'static str {
-    match chart_dir.rsplit('/').next().unwrap_or_default() {
-        "base" => "istio-base",
-        "istio-discovery" => "istiod",
-        "istio-ingress" => "istio-ingress",
-        "istio-egress" => "istio-egress",
-        _ => "istio",
-    }
+    let name = chart_dir.rsplit('/').next().unwrap_or_default();
+    ReleaseLine::ALL
+        .iter()
+        .flat_map(|line| line.charts())
+        .find(|c| c.name == name)
+        .map_or("istio", |c| c.release)
 }
 
 fn release_name_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
@@ -652,7 +651,7 @@ fn installs(
             }
         })
         .collect();
-    if platform.line == ReleaseLine::V1_11 {
+    if platform.line.extra_gateways_are_releases() {
         installs.extend(platform.gateways.iter().map(gateway_install));
     }
     installs
@@ -717,7 +716,7 @@ pub fn render_gateway_in(
             known: platform.gateways.iter().map(|g| g.name.clone()).collect(),
         });
     };
-    if platform.line != ReleaseLine::V1_11 {
+    if !platform.line.extra_gateways_are_releases() {
         return Err(GatewayFileError::NotARelease {
             line: platform.line,
             name: name.to_string(),
@@ -760,7 +759,7 @@ pub fn render_gateways_in(
     platform: &ResolvedPlatform,
     values_dir: Option<&str>,
 ) -> Result<Vec<(String, String)>, GatewayFileError> {
-    if platform.line != ReleaseLine::V1_11 {
+    if !platform.line.extra_gateways_are_releases() {
         return Ok(Vec::new());
     }
     platform
