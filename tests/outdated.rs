@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{meshgen, Upstream};
+use common::{meshgen, Run, Upstream};
 use serde_json::{json, Value};
 
 /// A repository: `platforms/`, `vendor/`, and a private git cache beside it.
@@ -14,14 +14,6 @@ struct Repo {
     _tmp: tempfile::TempDir,
     root: PathBuf,
     cache: PathBuf,
-}
-
-/// What a run printed, and how it ended.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 impl Repo {
@@ -46,13 +38,7 @@ impl Repo {
     }
 
     fn meshgen_in(&self, dir: &Path, args: &[&str]) -> Run {
-        let (code, stdout, stderr) =
-            common::outcome(meshgen(&self.cache).current_dir(dir).args(args));
-        Run {
-            code,
-            stdout,
-            stderr,
-        }
+        common::run(meshgen(&self.cache).current_dir(dir).args(args))
     }
 
     fn meshgen(&self, args: &[&str]) -> Run {

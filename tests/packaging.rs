@@ -15,7 +15,13 @@ fn root() -> &'static Path {
 fn package(out: &Path) -> std::path::PathBuf {
     let run = Command::new("sh")
         .arg(root().join("dist/package.sh"))
-        .args(["--binary", env!("CARGO_BIN_EXE_meshgen"), "--target", "test-target", "--out"])
+        .args([
+            "--binary",
+            env!("CARGO_BIN_EXE_meshgen"),
+            "--target",
+            "test-target",
+            "--out",
+        ])
         .arg(out)
         .output()
         .unwrap();
@@ -88,6 +94,9 @@ fn a_tampered_archive_installs_nothing() {
     let installed = install(&archive, &prefix);
     assert_eq!(installed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&installed.stderr);
-    assert!(stderr.contains("checksum") && stderr.contains("not installed"), "{stderr}");
+    assert!(
+        stderr.contains("checksum") && stderr.contains("not installed"),
+        "{stderr}"
+    );
     assert!(!prefix.join("bin/meshgen").exists());
 }

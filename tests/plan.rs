@@ -8,20 +8,13 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use common::{files_111, meshgen, Upstream};
+use common::{files_111, meshgen, Run, Upstream};
 use serde_json::Value;
 
 struct Repo {
     _tmp: tempfile::TempDir,
     root: PathBuf,
     cache: PathBuf,
-}
-
-/// A run's exit code and output.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 impl Repo {
@@ -71,13 +64,7 @@ impl Repo {
     }
 
     fn meshgen(&self, args: &[&str]) -> Run {
-        let (code, stdout, stderr) =
-            common::outcome(meshgen(&self.cache).current_dir(&self.root).args(args));
-        Run {
-            code,
-            stdout,
-            stderr,
-        }
+        common::run(meshgen(&self.cache).current_dir(&self.root).args(args))
     }
 
     /// `meshgen plan --format json` with `args`, which must succeed.

@@ -416,6 +416,24 @@ pub fn meshgen(cache: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// What a run printed, and how it ended (None: killed by a signal).
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a command to the end, as a `Run`.
+pub fn run(cmd: &mut assert_cmd::Command) -> Run {
+    let (code, stdout, stderr) = outcome(cmd);
+    Run {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
 /// Runs a command to the end: exit code (None when killed by a signal), stdout, stderr.
 pub fn outcome(cmd: &mut assert_cmd::Command) -> (Option<i32>, String, String) {
     let out = cmd.output().unwrap();
