@@ -586,7 +586,7 @@ const NAMED_LINES_LEFT: &[(&str, usize)] = &[
     ("render/resolve.rs", 3),
     ("render/values.rs", 18),
     ("vendoring/mod.rs", 3),
-    ("vendoring/patches.rs", 9),
+    ("vendoring/patches.rs", 10),
 ];
 
 #[test]

@@ -51,6 +51,7 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
         ["global", "hub" | "tag"] => Owner::ReleaseDefault,
         ["global", _, "repository" | "tag"] if line == ReleaseLine::V0_6 => Owner::ReleaseDefault,
         ["global", "istioNamespace"] => field("spec.namespace"),
+        ["global", "k8sIngressGateway"] => field("spec.kubernetesIngressGateway"),
         ["global", "proxy", "resources", ..] => field("spec.resources"),
         ["gateways", "istio-ilbgateway", "enabled"] => field("spec.resources"),
         ["gateways", gateway, rest @ ..] => {

@@ -191,9 +191,18 @@ struct View {
     has_manifests: bool,
     /// The commands that take the platform off its cluster, in order, each with why.
     uninstall: Vec<Step>,
+    /// `spec.kubernetesIngressGateway` on 1.0: the switch and why.
+    k8s_ingress_gateway: Option<SwitchView>,
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
     values_dir: Option<String>,
+}
+
+/// A boolean the platform sets, and where.
+#[derive(Debug, Serialize)]
+struct SwitchView {
+    value: bool,
+    why: String,
 }
 
 /// One `helm install` of the header (also what `meshgen plan` compares release by release).
@@ -521,6 +530,13 @@ fn view(platform: &ResolvedPlatform) -> View {
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
         values_dir: None,
+        k8s_ingress_gateway: platform
+            .kubernetes_ingress_gateway
+            .as_ref()
+            .map(|s| SwitchView {
+                value: s.value,
+                why: s.origin.describe(),
+            }),
     }
 }
 

@@ -251,6 +251,12 @@ pub fn files_10(version: &str) -> Files {
     add(&mut f, CRDS_10, &trap_crds_10());
     add(&mut f, CERTMANAGER_CRDS_10, &trap_certmanager_crds_10());
     add(&mut f, JAEGER_INGRESS_10, &trap_jaeger_condition_10());
+    add(
+        &mut f,
+        &format!("{UMBRELLA}/charts/pilot/Chart.yaml"),
+        "name: pilot\n",
+    );
+    add(&mut f, PILOT_GATEWAY_10, &trap_k8s_ingress_gateway_10());
     add(&mut f, SECURITY_JOB_10, &install_job_10("security"));
     add(&mut f, GRAFANA_JOB_10, &install_job_10("grafana"));
     let patch: u64 = version
@@ -282,6 +288,8 @@ pub const INGRESS_DEPLOYMENT_06: &str =
 pub const CRDS_10: &str = "install/kubernetes/helm/istio/templates/crds.yaml";
 pub const CERTMANAGER_CRDS_10: &str =
     "install/kubernetes/helm/istio/charts/certmanager/templates/crds.yaml";
+pub const PILOT_GATEWAY_10: &str =
+    "install/kubernetes/helm/istio/charts/pilot/templates/gateway.yaml";
 pub const JAEGER_INGRESS_10: &str =
     "install/kubernetes/helm/istio/charts/tracing/templates/ingress-jaeger.yaml";
 pub const TELEMETRY_GATEWAY_10: &str =
@@ -315,6 +323,11 @@ pub const MIXER_DEPLOYMENT_10: &str =
 fn miniature(path: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm-charts");
     std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// 1.0's pilot Gateway for Kubernetes Ingress resources, rendered unconditionally.
+pub fn trap_k8s_ingress_gateway_10() -> String {
+    miniature("1.0/istio/charts/pilot/templates/gateway.yaml")
 }
 
 /// 0.6.0's ingress container: port 443 as a second `containerPort` key of port 80's entry.

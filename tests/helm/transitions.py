@@ -523,6 +523,7 @@ def variants(doc: dict, line: str) -> list[tuple[str, dict, dict]]:
     if line == "1.0":
         pair("mtls permissive -> strict", setter(mtls="permissive"), setter(mtls="strict"))
         pair("grafana on", setter(addons=None), setter(addons={"grafana": {"enabled": True}}))
+        pair("k8s ingress gateway off", setter(kubernetesIngressGateway=None), setter(kubernetesIngressGateway=False))
     if line == "1.11":
         pair("mtls disabled -> strict", setter(mtls="disabled"), setter(mtls="strict"))
         pair("mtls unset -> permissive", setter(mtls=None), setter(mtls="permissive"))
