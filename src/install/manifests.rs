@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Diagnostic, Result};
 use crate::model::platform::MtlsMode;
-use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::model::release_line::{KubeMinor, MtlsMechanism, ReleaseLine};
 use crate::model::rules::PSP_REMOVED_IN;
 use crate::render::resolve::ResolvedPlatform;
 
@@ -115,7 +115,8 @@ pub const PSP_POLICY_API_FROM: KubeMinor = KubeMinor::new(1, 10);
 pub fn psp_api_version(kubernetes: Option<KubeMinor>, line: ReleaseLine) -> &'static str {
     let policy = match kubernetes {
         Some(v) => v >= PSP_POLICY_API_FROM,
-        None => line == ReleaseLine::V1_11,
+        // The line bounds the cluster: policy where every Kubernetes it runs on serves it.
+        None => line.kubernetes_support().works_from >= PSP_POLICY_API_FROM,
     };
     if policy {
         "policy/v1beta1"
@@ -213,11 +214,12 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
     } else {
         ""
     };
-    if platform.line == ReleaseLine::V1_0 {
+    let mechanism = platform.line.mtls_mechanism();
+    if mechanism == MtlsMechanism::MeshPolicy {
         mesh_policy_1_0(platform, &mut out);
     }
     // 0.6 sets the mode through its chart (values); 1.11's charts cannot.
-    if let (ReleaseLine::V1_11, Some(mtls)) = (platform.line, &platform.mtls) {
+    if let (MtlsMechanism::PeerAuthentication, Some(mtls)) = (mechanism, &platform.mtls) {
         let _ = write!(
             out,
             "---\n\

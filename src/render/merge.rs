@@ -49,7 +49,9 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
     let field = |f: &str| Owner::Field(f.to_string());
     match keys {
         ["global", "hub" | "tag"] => Owner::ReleaseDefault,
-        ["global", _, "repository" | "tag"] if line == ReleaseLine::V0_6 => Owner::ReleaseDefault,
+        ["global", _, "repository" | "tag"] if line.sets_component_images() => {
+            Owner::ReleaseDefault
+        }
         ["global", "istioNamespace"] => field("spec.namespace"),
         ["global", "k8sIngressGateway"] => field("spec.kubernetesIngressGateway"),
         ["global", "proxy", "resources", ..] => field("spec.resources"),
@@ -88,10 +90,10 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
         ["pilot", "traceSampling"] | ["meshConfig", "enableTracing"] | ["tracing", "enabled"] => {
             field("spec.tracing")
         }
-        ["zipkin", "enabled"] if line == ReleaseLine::V0_6 => {
+        ["zipkin", "enabled"] if line.tracing_is_zipkin_addon() => {
             field("spec.addons.zipkin.enabled or spec.tracing")
         }
-        ["zipkin", "service", "type"] if line == ReleaseLine::V0_6 => {
+        ["zipkin", "service", "type"] if line.tracing_is_zipkin_addon() => {
             field("spec.addons.zipkin.serviceType or spec.tracing")
         }
         [addon, "enabled"] if ADDONS.contains(addon) => {

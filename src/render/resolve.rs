@@ -14,7 +14,9 @@ use crate::model::platform::{
     NodePortRange, PlatformFile, Provider, ResourceProfile, ServiceType, Spec, Spreading,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
-use crate::model::release_line::{ChartSource, IstioVersion, KubeMinor, ReleaseLine};
+use crate::model::release_line::{
+    ChartSource, IstioVersion, KubeMinor, MtlsMechanism, ReleaseLine,
+};
 use crate::vendoring::lock::{Lock, LOCK_PATH};
 use crate::yaml::{Node, PathSegment};
 
@@ -173,14 +175,14 @@ impl ResolvedPlatform {
     /// (1.11's PeerAuthentication: `istio-base`; 1.0's MeshPolicy, DestinationRules and
     /// grafana's Policy: `istio`), so the manifests are applied after that release.
     pub fn has_custom_resources(&self) -> bool {
-        match self.line {
-            ReleaseLine::V1_11 => self.mtls.is_some(),
-            ReleaseLine::V1_0 => {
+        match self.line.mtls_mechanism() {
+            MtlsMechanism::PeerAuthentication => self.mtls.is_some(),
+            MtlsMechanism::MeshPolicy => {
                 self.chart_mtls_enabled()
                     || self.version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM
                     || self.addon_enabled(AddonKind::Grafana)
             }
-            ReleaseLine::V0_6 => false,
+            MtlsMechanism::ChartValues => false,
         }
     }
 
