@@ -62,6 +62,17 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// Its name, as it serializes (`info`, `warning`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
 /// One located problem in an input file: `FILE:LINE:COL: FIELD-PATH: message`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {

@@ -21,13 +21,10 @@ pub struct ValuesArgs {
 
 pub fn run(args: &ValuesArgs) -> Result<u8> {
     let (_, resolved) = resolve_platform(&args.platform)?;
-    use crate::render::values::{self, GatewayFileError};
+    use crate::render::values;
     let text = match &args.gateway {
         None => values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?,
-        Some(name) => values::render_gateway(&resolved, name).map_err(|e| match e {
-            GatewayFileError::Render(e) => Error::Render(e.to_string()),
-            other => Error::Usage(other.to_string()),
-        })?,
+        Some(name) => values::render_gateway(&resolved, name)?,
     };
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),

@@ -188,10 +188,9 @@ fn lint_findings(
     let mut findings = Vec::new();
     let mut files = 0;
     let config = crate::gitops::repo_config::CONFIG_PATH;
-    // Where an entry's field is in meshgen.yaml, for findings that point at it.
-    let config_doc = std::fs::read_to_string(config)
-        .ok()
-        .and_then(|text| crate::yaml::parse(&text).ok());
+    // Where an entry's field is in meshgen.yaml, for findings that point at it: read again
+    // (the settings keep no positions), and only once a finding needs it.
+    let config_doc = std::cell::OnceCell::new();
     let at = |index: usize, field: &str, message: String, hint: &str| {
         use crate::yaml::PathSegment::{Index, Key};
         let path = [
@@ -201,6 +200,11 @@ fn lint_findings(
             Key(field.to_string()),
         ];
         let span = config_doc
+            .get_or_init(|| {
+                std::fs::read_to_string(config)
+                    .ok()
+                    .and_then(|text| crate::yaml::parse(&text).ok())
+            })
             .as_ref()
             .map(|doc| doc.locate_value(&path))
             .unwrap_or(crate::yaml::Span { line: 0, col: 0 });

@@ -123,21 +123,9 @@ pub struct Step {
 /// Something that stops working or needs a person's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    #[serde(serialize_with = "severity_name")]
     pub severity: Severity,
     pub message: String,
     pub hint: String,
-}
-
-fn severity_name<S: serde::Serializer>(
-    severity: &Severity,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-    })
 }
 
 /// The Istio a side runs.
@@ -539,14 +527,18 @@ fn manifest_objects(manifests: &str) -> Result<Vec<Object>> {
     .into_iter()
     .map(|node| node.to_json())
     .filter(|body| body.is_object())
-    .map(|body| Object {
-        kind: text_at(&body, &["kind"]),
-        name: text_at(&body, &["metadata", "name"]),
-        namespace: body
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        body,
+    .map(|body| {
+        let text = |pointer: &str| {
+            body.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        Object {
+            kind: text("/kind").unwrap_or_default(),
+            name: text("/metadata/name").unwrap_or_default(),
+            namespace: text("/metadata/namespace"),
+            body,
+        }
     })
     .collect())
 }
@@ -574,14 +566,6 @@ fn crd_files(
             (r.chart_name.clone(), files)
         })
         .collect()
-}
-
-fn text_at(value: &Value, path: &[&str]) -> String {
-    let mut at = value;
-    for key in path {
-        at = at.get(key).unwrap_or(&Value::Null);
-    }
-    at.as_str().unwrap_or_default().to_string()
 }
 
 /// A file of a chart's (or sub-chart's) `crds/` directory, which Helm installs and never upgrades.
@@ -952,21 +936,17 @@ fn leftover_steps(a: &Side, all: bool) -> Vec<Step> {
             namespace: Some(ns.clone()),
             objects: vec![format!("Namespace/{ns}")],
             command: Some(format!("kubectl delete namespace {ns}")),
-            why: "`--create-namespace` made it; Helm never deletes a namespace".to_string(),
+            why: crate::render::values::NAMESPACE_LEFT.to_string(),
             flux: Flux::Manual,
         });
-        if let Some(pattern) = crate::render::values::crd_pattern(a.platform.line) {
+        if let Some(command) = crate::render::values::crd_delete_command(a.platform.line, &[]) {
             steps.push(Step {
                 action: Action::KubectlDelete,
                 release: None,
                 namespace: None,
                 objects: vec!["CustomResourceDefinition/*".to_string()],
-                command: Some(format!(
-                    "kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete"
-                )),
-                why:
-                    "Helm keeps the CRDs of crds/; this deletes every Istio resource in the cluster"
-                        .to_string(),
+                command: Some(command),
+                why: crate::render::values::CRDS_LEFT.to_string(),
                 flux: Flux::Manual,
             });
         }
@@ -1211,7 +1191,6 @@ fn reinstall_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
 
 /// Deleting the old line's CRDs but those the new line shares (None when Helm keeps none).
 fn orphaned_crds_step(a: &Side, b: &Side) -> Option<Step> {
-    let pattern = crate::render::values::crd_pattern(a.platform.line)?;
     // The shared networking CRDs stay, so the VirtualServices, DestinationRules, Gateways
     // and ServiceEntries in them stay; the new line's crd-apply upgrades them in place.
     let kept = b.platform.line.networking_crds();
@@ -1223,17 +1202,7 @@ fn orphaned_crds_step(a: &Side, b: &Side) -> Option<Step> {
         .copied()
         .filter(|c| kept.contains(c))
         .collect();
-    let command = if keep.is_empty() {
-        format!("kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete")
-    } else {
-        format!(
-            "kubectl get crd -o name | grep -E {pattern} | grep -vE '/({})$' | xargs kubectl delete",
-            keep.iter()
-                .map(|c| c.replace('.', "\\."))
-                .collect::<Vec<_>>()
-                .join("|")
-        )
-    };
+    let command = crate::render::values::crd_delete_command(a.platform.line, &keep)?;
     Some(Step {
         action: Action::KubectlDelete,
         release: None,
@@ -1406,14 +1375,6 @@ fn target(step: &Step) -> String {
     parts.join(" ")
 }
 
-fn severity_word(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-    }
-}
-
 /// The plan as text: a block per platform, steps numbered.
 pub fn format_text(plan: &Plan) -> String {
     let mut out = format!(
@@ -1441,7 +1402,7 @@ pub fn format_text(plan: &Plan) -> String {
         for f in &p.findings {
             out.push_str(&format!(
                 "  {}: {}\n    hint: {}\n",
-                severity_word(f.severity),
+                f.severity.as_str(),
                 f.message,
                 f.hint
             ));
@@ -1497,7 +1458,7 @@ pub fn format_markdown(plan: &Plan) -> String {
             for f in &p.findings {
                 out.push_str(&format!(
                     "| {} | {} | {} |\n",
-                    severity_word(f.severity),
+                    f.severity.as_str(),
                     md(&f.message).replace('|', "\\|"),
                     md(&f.hint).replace('|', "\\|")
                 ));

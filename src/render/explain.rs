@@ -198,7 +198,7 @@ pub fn report(
     resolved: &ResolvedPlatform,
     gateway: Option<&str>,
 ) -> Result<String> {
-    use crate::render::values::{self, GatewayFileError};
+    use crate::render::values;
     let (file, text) = match gateway {
         None => (
             "values.yaml".to_string(),
@@ -206,10 +206,7 @@ pub fn report(
         ),
         Some(name) => (
             values::gateway_values_file(name),
-            values::render_gateway(resolved, name).map_err(|e| match e {
-                GatewayFileError::Render(e) => Error::Render(e.to_string()),
-                other => Error::Usage(other.to_string()),
-            })?,
+            values::render_gateway(resolved, name)?,
         ),
     };
     let fallback = format!(

@@ -245,6 +245,30 @@ pub fn crd_pattern(line: ReleaseLine) -> Option<&'static str> {
     }
 }
 
+/// The command deleting the CRDs of a line's `crds/` (Helm keeps them) but those named in
+/// `keep`; None where the charts render their CRDs as templates of the release (0.6).
+pub fn crd_delete_command(line: ReleaseLine, keep: &[&str]) -> Option<String> {
+    let pattern = crd_pattern(line)?;
+    Some(if keep.is_empty() {
+        format!("kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete")
+    } else {
+        format!(
+            "kubectl get crd -o name | grep -E {pattern} | grep -vE '/({})$' | xargs kubectl delete",
+            keep.iter()
+                .map(|c| c.replace('.', "\\."))
+                .collect::<Vec<_>>()
+                .join("|")
+        )
+    })
+}
+
+/// Why the namespace is deleted by hand when a platform goes.
+pub const NAMESPACE_LEFT: &str = "`--create-namespace` made it; Helm never deletes a namespace";
+
+/// Why every CRD is deleted by hand when a platform goes.
+pub const CRDS_LEFT: &str =
+    "Helm keeps the CRDs of crds/; this deletes every Istio resource in the cluster";
+
 /// An extra gateway (`spec.gateways`).
 #[derive(Debug, Serialize)]
 struct ExtraGatewayView {
@@ -619,13 +643,13 @@ fn uninstall_steps(
     }
     steps.push(Step {
         command: format!("kubectl delete namespace {namespace}"),
-        why: "`--create-namespace` made it; Helm never deletes a namespace",
+        why: NAMESPACE_LEFT,
     });
     // 0.6's charts render their CRDs as templates: the releases took them.
-    if let Some(pattern) = crd_pattern(platform.line) {
+    if let Some(command) = crd_delete_command(platform.line, &[]) {
         steps.push(Step {
-            command: format!("kubectl get crd -o name | grep -E {pattern} | xargs kubectl delete"),
-            why: "Helm keeps the CRDs of crds/; this deletes every Istio resource in the cluster",
+            command,
+            why: CRDS_LEFT,
         });
     }
     steps
@@ -711,6 +735,16 @@ pub enum GatewayFileError {
     NotARelease { line: ReleaseLine, name: String },
     #[error(transparent)]
     Render(#[from] RenderError),
+}
+
+/// A gateway the platform does not have (as a file) is the user's mistake; a render error is not.
+impl From<GatewayFileError> for crate::error::Error {
+    fn from(e: GatewayFileError) -> Self {
+        match e {
+            GatewayFileError::Render(e) => crate::error::Error::Render(e.to_string()),
+            other => crate::error::Error::Usage(other.to_string()),
+        }
+    }
 }
 
 /// Renders the values file of an extra gateway's own release (1.11): the platform's values
