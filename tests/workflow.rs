@@ -1292,7 +1292,7 @@ fn a_stale_values_file_is_not_held_against_the_charts() {
     ] {
         files.insert(
             format!("manifests/charts/{chart}/values.yaml"),
-            (meshgen::render::emit::to_yaml(&values).into_bytes(), false),
+            (meshgen::yaml::emit::to_yaml(&values).into_bytes(), false),
         );
     }
     up.release("1.11.8", files);

@@ -504,7 +504,7 @@ pub fn render(platform: &ResolvedPlatform, source: &Source, rendered: Rendered) 
     }
     for object in objects(platform, source, rendered)? {
         out.push_str("---\n");
-        out.push_str(&crate::render::emit::to_yaml(&object));
+        out.push_str(&crate::yaml::emit::to_yaml(&object));
     }
     if manifests_path(platform, rendered.manifests) == ManifestsPath::Inline {
         out.push_str(rendered.manifests);

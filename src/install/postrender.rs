@@ -552,7 +552,7 @@ fn reemit(chunk: &Chunk<'_>, doc: &Yaml) -> String {
 /// through meshgen's own writer: strings a YAML 1.1 reader (Kubernetes) would take for another
 /// type (`on`, `1_000`, `0b101`) stay strings, which yaml-rust2's emitter does not ensure.
 fn emit(doc: &Yaml) -> String {
-    crate::render::emit::to_yaml(&json_of(doc))
+    crate::yaml::emit::to_yaml(&json_of(doc))
 }
 
 /// The JSON a Kubernetes client makes of a document (keys as strings, as it reads objects).

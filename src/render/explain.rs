@@ -164,7 +164,7 @@ fn walk(
         }
         _ => out.push(Explained {
             path,
-            value: crate::render::emit::yaml_scalar(&node.to_json()),
+            value: crate::yaml::emit::yaml_scalar(&node.to_json()),
             line: key_line,
             why: why.to_string(),
         }),

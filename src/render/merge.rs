@@ -288,7 +288,7 @@ fn comment(origin: &Origin) -> String {
 
 /// `key: value` at `indent` as block YAML, the comment on its first line.
 fn entry_text(value: &ChartValue, indent: usize) -> String {
-    let text = crate::render::emit::entry(&value.key, &value.to_json(), indent);
+    let text = crate::yaml::emit::entry(&value.key, &value.to_json(), indent);
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     format!("{first}  # {}\n{rest}", comment(&value.origin))
 }

@@ -1,6 +1,5 @@
 //! From a validated platform to its values file.
 
-pub mod emit;
 pub mod explain;
 pub mod merge;
 pub mod resolve;

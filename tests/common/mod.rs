@@ -613,7 +613,7 @@ pub fn values_of_release(line: &str, release: Option<&str>) -> Vec<u8> {
                 .or_insert(serde_json::Value::Null);
         }
     }
-    meshgen::render::emit::to_yaml(&tree).into_bytes()
+    meshgen::yaml::emit::to_yaml(&tree).into_bytes()
 }
 
 /// The upstream with exactly the built-in pins, so the lock `init` writes keeps its versions,

@@ -9,6 +9,8 @@
 //! ([`parse_stream`]): there a duplicate key is not refused but read as Kubernetes clients
 //! read it (the last one wins), and tags other than YAML's core ones are read as text.
 
+pub mod emit;
+
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
