@@ -331,7 +331,7 @@ fn f() {
 #[test]
 fn the_graph_check_catches_upward_arrows_and_cycles() {
     let refs = crate_references(
-        "use crate::model::load;\nuse crate::{error::Result, yaml};\nfn f() { crate::render::values::render(x); }\n// crate::gitops\n",
+        "use crate::model::load;\nuse crate::{error::Result, yaml};\nfn f() { crate::render::pipeline::render(x); }\n// crate::gitops\n",
     );
     assert_eq!(
         refs.into_iter().collect::<Vec<_>>(),
@@ -635,16 +635,6 @@ fn the_function_scan_measures_bodies() {
     );
 }
 
-/// The modules of `src/`'s folders that still reach each other in a circle (issue #25: the
-/// render pipeline, to become resolve → merge → emit with explain reading typed origins).
-/// Any other circle fails, and so does this one once it is gone or changes.
-const FILE_CIRCLES_LEFT: &[&str] = &[
-    "render/explain",
-    "render/merge",
-    "render/resolve",
-    "render/values",
-];
-
 /// The graph of the files of each folder (a folder's `mod.rs`, which declares them, left
 /// out): `render/values` → `render/merge` when `values.rs` names `super::merge` or
 /// `crate::render::merge`. Unit tests left out.
@@ -720,17 +710,25 @@ fn no_circle_between_the_files_of_a_folder() {
     let graph = file_graph(&all_source_files());
     assert!(graph.contains_key("render/values") && graph.contains_key("model/rules"));
     let circles = on_circles(&graph);
-    let left: BTreeSet<String> = FILE_CIRCLES_LEFT.iter().map(|m| m.to_string()).collect();
-    let new: Vec<_> = circles.difference(&left).collect();
     assert!(
-        new.is_empty(),
-        "modules on an import circle: {new:?}; make the arrows point one way\n{graph:#?}"
+        circles.is_empty(),
+        "modules on an import circle: {circles:?}; make the arrows point one way\n{graph:#?}"
     );
-    let gone: Vec<_> = left.difference(&circles).collect();
-    assert!(
-        gone.is_empty(),
-        "no longer on a circle: remove from FILE_CIRCLES_LEFT: {gone:?}"
-    );
+    // The render pipeline's order (issue #25): each stage reaches only the ones below it.
+    let render_order = [
+        "render/resolve",
+        "render/values",
+        "render/origins",
+        "render/merge",
+        "render/pipeline",
+        "render/explain",
+    ];
+    for (i, module) in render_order.iter().enumerate() {
+        for target in &graph[*module] {
+            let below = render_order[..i].contains(&target.as_str());
+            assert!(below, "{module} reaches {target}, which is not below it");
+        }
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use meshgen::model::load::PlatformRequest;
 use meshgen::model::release_line::KubeMinor;
-use meshgen::render::resolve::resolve_request;
+use meshgen::render::pipeline::resolve_request;
 
 fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
     common::outcome(

@@ -7,7 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use meshgen::install::postrender::{flux_patches, flux_post_renderers, parse_objects};
 use meshgen::model::load::PlatformRequest;
-use meshgen::render::resolve::resolve_request;
+use meshgen::render::pipeline::resolve_request;
 use meshgen::render::resolve::ResolvedPlatform;
 use serde_json::Value;
 

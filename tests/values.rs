@@ -747,7 +747,7 @@ mod properties {
             let line = loaded.file.spec.istio.line;
             let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
             let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, version, meshgen::render::resolve::Origin::Default { why: "test".into() });
-            let rendered = meshgen::render::values::render(&resolved).expect("valid platforms render");
+            let rendered = meshgen::render::pipeline::render(&resolved).expect("valid platforms render");
             let doc = meshgen::yaml::parse(&rendered).expect("output parses").to_json();
             let range = resolved.node_port_range.value;
             let mut seen = BTreeSet::new();
@@ -1282,12 +1282,12 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
                 };
                 let (version, origin) = resolve::version_for(None, line.into());
                 let mut resolved = resolve::resolve(&loaded.file, &loaded.doc, version, origin);
-                let text = values::render_template(&resolved).unwrap();
+                let text = values::template(&resolved, None).unwrap();
                 for e in merge::emitted(&text, line).unwrap() {
                     let path = e.path();
                     resolved.values = vec![chart_value(&e.keys, Value::from("x"))];
-                    let conflicts = merge::conflicts(&resolved).unwrap();
-                    let merged = values::render(&resolved);
+                    let conflicts = meshgen::render::pipeline::conflicts(&resolved).unwrap();
+                    let merged = meshgen::render::pipeline::render(&resolved);
                     match &e.owner {
                         Owner::Unknown => panic!(
                             "{name} {variant} on {line}: the template sets `{path}` ({}), which merge::owner does not name",
@@ -1362,7 +1362,8 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
 fn mtls_on_1_0_follows_the_pinned_tag() {
     use meshgen::error::Error;
     use meshgen::model::load::PlatformRequest;
-    use meshgen::render::resolve::{resolve_request, Origin};
+    use meshgen::render::pipeline::resolve_request;
+    use meshgen::render::resolve::Origin;
     let at = |version: &'static str| {
         move |_: meshgen::model::release_line::IstioVersion| {
             (
@@ -1439,7 +1440,7 @@ fn mtls_on_1_0_follows_the_pinned_tag() {
         let (_, platform) =
             resolve_request(&request(mode), std::path::Path::new("."), &at(version))
                 .unwrap_or_else(|e| panic!("{mode} on {version}: {e}"));
-        let text = meshgen::render::values::render(&platform).unwrap();
+        let text = meshgen::render::pipeline::render(&platform).unwrap();
         let doc = meshgen::yaml::parse(&text).unwrap().to_json();
         assert_eq!(
             doc["global"]["mtls"]["enabled"], enabled,

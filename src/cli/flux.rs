@@ -80,9 +80,9 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     let source = args.source.check(config.flux.as_ref())?;
     let (loaded, platform) = resolve_platform(&args.platform)?;
     let values =
-        crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
+        crate::render::pipeline::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(&platform, &loaded.source.display)?;
-    let gateways = crate::render::values::render_gateways(&platform)
+    let gateways = crate::render::pipeline::render_gateways(&platform)
         .map_err(|e| Error::Render(e.to_string()))?;
     // Where `meshgen generate` writes this platform: its file's name, or a built-in's.
     let stem = loaded

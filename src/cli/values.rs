@@ -21,10 +21,10 @@ pub struct ValuesArgs {
 
 pub fn run(args: &ValuesArgs) -> Result<u8> {
     let (_, resolved) = resolve_platform(&args.platform)?;
-    use crate::render::values;
+    use crate::render::pipeline;
     let text = match &args.gateway {
-        None => values::render(&resolved).map_err(|e| Error::Render(e.to_string()))?,
-        Some(name) => values::render_gateway(&resolved, name)?,
+        None => pipeline::render(&resolved).map_err(|e| Error::Render(e.to_string()))?,
+        Some(name) => pipeline::render_gateway(&resolved, name)?,
     };
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),

@@ -60,10 +60,10 @@ pub fn platform_outputs(
     let header = format!("{MARKER} from platform file {file_name}; do not edit.\n");
     // The header's commands run from the repository root, where the values files are here.
     let values_dir = dir.display().to_string();
-    let values = crate::render::values::render_in(resolved, Some(&values_dir))
+    let values = crate::render::pipeline::render_in(resolved, Some(&values_dir))
         .map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(resolved, &loaded.source.display)?;
-    let gateways = crate::render::values::render_gateways_in(resolved, Some(&values_dir))
+    let gateways = crate::render::pipeline::render_gateways_in(resolved, Some(&values_dir))
         .map_err(|e| Error::Render(e.to_string()))?;
     let rendered = crate::install::flux::Rendered {
         values: &values,
@@ -349,7 +349,7 @@ fn plan_one(
         }
         warnings.push(missing);
     }
-    let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
+    let resolved = crate::render::pipeline::resolve_loaded(&loaded, version, origin)?;
     let t = add(&counters.validate, t);
     let file_name = path
         .file_name()

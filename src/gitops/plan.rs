@@ -461,10 +461,10 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
         }
     };
     let (version, origin) = crate::render::resolve::version_for(lock, loaded.file.spec.istio);
-    let platform = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
+    let platform = crate::render::pipeline::resolve_loaded(&loaded, version, origin)?;
     let values =
-        crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
-    let gateways = crate::render::values::render_gateways(&platform)
+        crate::render::pipeline::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
+    let gateways = crate::render::pipeline::render_gateways(&platform)
         .map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(&platform, &source.display)?;
     let parse = |text: &str, what: &str| -> Result<Value> {

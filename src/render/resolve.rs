@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::Result;
 use crate::model::gateway_ports::{default_ports, GatewayKind};
-use crate::model::load::{self, LoadedPlatform, PlatformRequest};
 use crate::model::platform::{
     AddonKind, AntiAffinity, ExtraGateway, HaComponent, KubeConfigSecret, MtlsMode, NodePort,
     NodePortRange, PlatformFile, Provider, ResourceProfile, ServiceType, Spec, Spreading,
@@ -370,37 +368,6 @@ pub fn version_for(lock: Option<&Lock>, istio: IstioVersion) -> (semver::Version
             },
         ),
     }
-}
-
-/// Finds, validates and resolves the platform a command asked for. The exact Istio
-/// version comes from `version_for` (the lock file, else the built-in pin).
-pub fn resolve_request(
-    request: &PlatformRequest,
-    dir: &std::path::Path,
-    version_for: &dyn Fn(IstioVersion) -> (semver::Version, Origin),
-) -> Result<(LoadedPlatform, ResolvedPlatform)> {
-    let loaded = load::load_request(request, dir, &|istio| version_for(istio).0)?;
-    let (version, origin) = version_for(loaded.file.spec.istio);
-    let resolved = resolve_loaded(&loaded, version, origin)?;
-    Ok((loaded, resolved))
-}
-
-/// Resolves a loaded platform and holds its `spec.values` against what meshgen sets
-/// (`merge::conflicts`): every key a typed field sets is a located error.
-pub fn resolve_loaded(
-    loaded: &LoadedPlatform,
-    version: semver::Version,
-    version_origin: Origin,
-) -> Result<ResolvedPlatform> {
-    let resolved = resolve(&loaded.file, &loaded.doc, version, version_origin);
-    let found = crate::render::merge::conflicts(&resolved)
-        .map_err(|e| crate::error::Error::Render(e.to_string()))?;
-    if found.is_empty() {
-        return Ok(resolved);
-    }
-    Err(crate::error::Error::Findings(
-        found.into_iter().map(|f| loaded.locate(f)).collect(),
-    ))
 }
 
 /// Resolves a platform file that passed validation. `doc` is its YAML source, for origins.

@@ -747,14 +747,11 @@ impl From<GatewayFileError> for crate::error::Error {
     }
 }
 
-/// Renders the values file of an extra gateway's own release (1.11): the platform's values
-/// with that gateway in the `istio-ingress` chart's place, its name and labels.
-pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String, GatewayFileError> {
-    render_gateway_in(platform, name, None)
-}
-
-/// `render_gateway`, its header's commands taking the values file from `values_dir`.
-pub fn render_gateway_in(
+/// What the line's template renders for an extra gateway's own release (1.11): the
+/// platform's values with that gateway in the `istio-ingress` chart's place, its name and
+/// labels, without `spec.values`; the header's commands take the values file from
+/// `values_dir`.
+pub fn gateway_template(
     platform: &ResolvedPlatform,
     name: &str,
     values_dir: Option<&str>,
@@ -784,64 +781,19 @@ pub fn render_gateway_in(
     let release = extra_gateway_view(gateway, &platform.version);
     view.ingress = release.gateway.clone();
     view.gateway_release = Some(release);
-    let text = render_view(platform.line, view)?;
-    // Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
-    // gateway of the platform's own values file.
-    let global: Vec<_> = platform
-        .values
-        .iter()
-        .filter(|v| v.key == "global")
-        .cloned()
-        .collect();
-    Ok(crate::render::merge::merge(&text, platform.line, &global)?)
+    Ok(render_view(platform.line, view)?)
 }
 
-/// The values files of a platform's extra gateways that are releases of their own (1.11), by
-/// gateway name; none on other lines.
-pub fn render_gateways(
-    platform: &ResolvedPlatform,
-) -> Result<Vec<(String, String)>, GatewayFileError> {
-    render_gateways_in(platform, None)
-}
-
-/// `render_gateways`, their headers' commands taking the values files from `values_dir`.
-pub fn render_gateways_in(
-    platform: &ResolvedPlatform,
-    values_dir: Option<&str>,
-) -> Result<Vec<(String, String)>, GatewayFileError> {
-    if !platform.line.extra_gateways_are_releases() {
-        return Ok(Vec::new());
-    }
-    platform
-        .gateways
-        .iter()
-        .map(|g| {
-            render_gateway_in(platform, &g.name, values_dir).map(|text| (g.name.clone(), text))
-        })
-        .collect()
-}
-
-/// Renders the values file of a resolved platform: the line's template, then `spec.values`
-/// merged in (`merge`).
-pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    render_in(platform, None)
-}
-
-/// `render`, the header's commands taking the values file from `values_dir` (what `generate`
-/// writes, whose commands run from the repository root).
-pub fn render_in(
+/// What the line's template alone renders: everything meshgen sets, without `spec.values`;
+/// the header's commands take the values file from `values_dir` (what `generate` writes,
+/// whose commands run from the repository root).
+pub fn template(
     platform: &ResolvedPlatform,
     values_dir: Option<&str>,
 ) -> Result<String, RenderError> {
     let mut view = view(platform);
     view.values_dir = values_dir.map(str::to_string);
-    let text = render_view(platform.line, view)?;
-    crate::render::merge::merge(&text, platform.line, &platform.values)
-}
-
-/// What the line's template alone renders: everything meshgen sets, without `spec.values`.
-pub fn render_template(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    render_view(platform.line, view(platform))
+    render_view(platform.line, view)
 }
 
 fn render_view(line: ReleaseLine, view: View) -> Result<String, RenderError> {
