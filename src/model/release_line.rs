@@ -286,6 +286,15 @@ impl ReleaseLine {
         self == ReleaseLine::V0_6
     }
 
+    /// Whether the line's charts install revisioned control planes side by side (`revision`
+    /// in istio-discovery, per-revision injection and validation webhooks): 1.11.
+    pub fn has_revisions(self) -> bool {
+        match self {
+            ReleaseLine::V0_6 | ReleaseLine::V1_0 => false,
+            ReleaseLine::V1_11 => true,
+        }
+    }
+
     /// How `spec.mtls` reaches the mesh on this line.
     pub fn mtls_mechanism(self) -> MtlsMechanism {
         match self {
