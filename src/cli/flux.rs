@@ -84,6 +84,8 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     let manifests = crate::install::manifests::render(&platform, &loaded.source.display)?;
     let gateways = crate::render::pipeline::render_gateways(&platform)
         .map_err(|e| Error::Render(e.to_string()))?;
+    let canary = crate::render::pipeline::render_canary_file(&platform, None)
+        .map_err(|e| Error::Render(e.to_string()))?;
     // Where `meshgen generate` writes this platform: its file's name, or a built-in's.
     let stem = loaded
         .source
@@ -99,6 +101,7 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
         values: &values,
         manifests: &manifests,
         gateways: &gateways,
+        canary: canary.as_ref().map(|(_, text)| text.as_str()),
         generated_dir: &generated_dir,
     };
     let text = flux::render(&platform, &source, rendered)?;

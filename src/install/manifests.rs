@@ -235,13 +235,16 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
         );
     }
     for namespace in &platform.injection_namespaces {
+        let (key, value) = platform.injection_label(namespace);
         let _ = write!(
             out,
             "---\n\
              apiVersion: v1\n\
              kind: Namespace\n\
-             metadata:\n  name: {}\n  labels:\n    \"istio-injection\": \"enabled\"\n{keep}",
-            q(namespace)
+             metadata:\n  name: {}\n  labels:\n    {}: {}\n{keep}",
+            q(namespace),
+            q(key),
+            q(&value)
         );
     }
     Ok(out)

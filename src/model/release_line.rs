@@ -289,9 +289,15 @@ impl ReleaseLine {
     /// Whether the line's charts install revisioned control planes side by side (`revision`
     /// in istio-discovery, per-revision injection and validation webhooks): 1.11.
     pub fn has_revisions(self) -> bool {
+        self.revisioned_chart().is_some()
+    }
+
+    /// The chart of the line's control plane that takes the `revision` value, its release
+    /// then named `istiod-<revision>`: 1.11's istio-discovery.
+    pub fn revisioned_chart(self) -> Option<&'static str> {
         match self {
-            ReleaseLine::V0_6 | ReleaseLine::V1_0 => false,
-            ReleaseLine::V1_11 => true,
+            ReleaseLine::V0_6 | ReleaseLine::V1_0 => None,
+            ReleaseLine::V1_11 => Some("istio-discovery"),
         }
     }
 

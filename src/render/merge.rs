@@ -53,6 +53,7 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
             Owner::ReleaseDefault
         }
         ["global", "istioNamespace"] => field("spec.namespace"),
+        ["revision"] => field("spec.revision (a canary's file: spec.canary)"),
         ["global", "k8sIngressGateway"] => field("spec.kubernetesIngressGateway"),
         ["global", "proxy", "resources", ..] => field("spec.resources"),
         ["gateways", "istio-ilbgateway", "enabled"] => field("spec.resources"),

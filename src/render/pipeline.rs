@@ -91,6 +91,34 @@ pub fn render_gateway_in(
     )?)
 }
 
+/// The values file of a canary control plane's own release (1.11): the platform's values at
+/// the canary's release and revision, `spec.values` merged in as into `values.yaml` (mesh
+/// config, pilot's settings: the canary runs the mesh the stable one runs).
+pub fn render_canary(platform: &ResolvedPlatform) -> std::result::Result<String, RenderError> {
+    render_canary_in(platform, None)
+}
+
+/// The canary's values file, as (file name, text), when the platform has a canary.
+pub fn render_canary_file(
+    platform: &ResolvedPlatform,
+    values_dir: Option<&str>,
+) -> std::result::Result<Option<(String, String)>, RenderError> {
+    let Some(canary) = &platform.canary else {
+        return Ok(None);
+    };
+    let text = render_canary_in(platform, values_dir)?;
+    Ok(Some((values::canary_values_file(canary), text)))
+}
+
+/// `render_canary`, its header's commands taking the values file from `values_dir`.
+pub fn render_canary_in(
+    platform: &ResolvedPlatform,
+    values_dir: Option<&str>,
+) -> std::result::Result<String, RenderError> {
+    let text = values::canary_template(platform, values_dir)?;
+    merge::merge(&text, platform.line, &platform.values)
+}
+
 /// Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
 /// gateway of the platform's own values file.
 fn global_values(platform: &ResolvedPlatform) -> Vec<ChartValue> {

@@ -15,7 +15,10 @@ use serde_json::Value;
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
-use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
+use crate::render::resolve::{
+    revisioned_release, ResolvedCanary, ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform,
+    Sourced,
+};
 use crate::yaml::emit::yaml_scalar;
 
 /// The image registry of Istio's published releases.
@@ -193,6 +196,13 @@ struct View {
     uninstall: Vec<Step>,
     /// `spec.kubernetesIngressGateway` on 1.0: the switch and why.
     k8s_ingress_gateway: Option<SwitchView>,
+    /// The charts' `revision` value (1.11): the stable control plane's, or the canary's in its
+    /// own file; and why.
+    revision: Option<String>,
+    revision_why: String,
+    /// The canary control plane this file is for (its own istio-discovery release): the
+    /// gateways are not its.
+    canary_release: Option<String>,
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
     values_dir: Option<String>,
@@ -554,6 +564,13 @@ fn view(platform: &ResolvedPlatform) -> View {
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
         values_dir: None,
+        revision: platform.revision.as_ref().map(|r| r.value.clone()),
+        revision_why: platform
+            .revision
+            .as_ref()
+            .map(|r| r.origin.describe())
+            .unwrap_or_default(),
+        canary_release: None,
         k8s_ingress_gateway: platform
             .kubernetes_ingress_gateway
             .as_ref()
@@ -631,7 +648,10 @@ fn uninstall_steps(
     }
     for injected in &platform.injection_namespaces {
         steps.push(Step {
-            command: format!("kubectl label namespace {injected} istio-injection-"),
+            command: format!(
+                "kubectl label namespace {injected} {}-",
+                platform.injection_label(injected).0
+            ),
             why: "the injection label; the namespace and its workloads stay",
         });
     }
@@ -678,23 +698,53 @@ fn installs(
             .as_ref()
             .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
     });
-    let mut installs: Vec<InstallView> = platform
-        .install_charts()
-        .map(|c| {
-            let chart = platform.chart_dir(c.name);
-            InstallView {
-                release: release_name(&chart).to_string(),
-                namespace: platform.namespace.value.clone(),
-                values_file: "values.yaml".to_string(),
-                post_render: post_render_chart == Some(c.name),
-                chart,
-            }
-        })
-        .collect();
+    let revisioned = platform.line.revisioned_chart();
+    let mut installs: Vec<InstallView> = Vec::new();
+    for c in platform.install_charts() {
+        let chart = platform.chart_dir(c.name);
+        installs.push(InstallView {
+            release: platform.release_of(c.name),
+            namespace: platform.namespace.value.clone(),
+            values_file: "values.yaml".to_string(),
+            post_render: post_render_chart == Some(c.name),
+            chart,
+        });
+        if let (Some(canary), true) = (&platform.canary, revisioned == Some(c.name)) {
+            installs.push(canary_install(
+                platform,
+                canary,
+                post_render_chart == Some(c.name),
+            ));
+        }
+    }
     if platform.line.extra_gateways_are_releases() {
         installs.extend(platform.gateways.iter().map(gateway_install));
     }
     installs
+}
+
+/// The file a canary control plane's values go to (`meshgen values --canary`).
+pub fn canary_values_file(canary: &ResolvedCanary) -> String {
+    format!("{}.yaml", revisioned_release(&canary.revision))
+}
+
+/// The canary's release: the revisioned chart of its own release, with its own values file.
+fn canary_install(
+    platform: &ResolvedPlatform,
+    canary: &ResolvedCanary,
+    post_render: bool,
+) -> InstallView {
+    let chart = platform
+        .line
+        .revisioned_chart()
+        .expect("validation refuses a canary where the line has no revisions");
+    InstallView {
+        release: revisioned_release(&canary.revision),
+        chart: format!("vendor/istio/{}/{chart}", canary.version),
+        namespace: platform.namespace.value.clone(),
+        values_file: canary_values_file(canary),
+        post_render,
+    }
 }
 
 /// The chart an extra gateway installs from on 1.11.
@@ -782,6 +832,46 @@ pub fn gateway_template(
     view.ingress = release.gateway.clone();
     view.gateway_release = Some(release);
     Ok(render_view(platform.line, view)?)
+}
+
+/// What the line's template renders for a canary control plane's own release (1.11): the
+/// platform's values at the canary's release, with its revision, for the istio-discovery
+/// chart alone (the gateways stay on the stable control plane), without `spec.values`.
+pub fn canary_template(
+    platform: &ResolvedPlatform,
+    values_dir: Option<&str>,
+) -> Result<String, RenderError> {
+    let Some(canary) = &platform.canary else {
+        return Err(RenderError::Template(format!(
+            "platform {} has no spec.canary",
+            platform.name
+        )));
+    };
+    let mut at_canary = platform.clone();
+    at_canary.version = canary.version.clone();
+    at_canary.version_origin = canary.origin.clone();
+    let post_render = installs(platform, None)
+        .iter()
+        .any(|i| i.post_render && i.values_file == canary_values_file(canary));
+    let mut view = view(&at_canary);
+    view.values_dir = values_dir.map(str::to_string);
+    view.installs = vec![canary_install(platform, canary, post_render)];
+    view.uninstall = vec![Step {
+        command: format!(
+            "helm uninstall {} --namespace {}",
+            revisioned_release(&canary.revision),
+            platform.namespace.value
+        ),
+        why: "",
+    }];
+    view.has_manifests = false;
+    view.manifests_after = None;
+    view.post_render = post_render;
+    view.kiali_secret = None;
+    view.revision = Some(canary.revision.clone());
+    view.revision_why = format!("canary: {}", canary.origin.describe());
+    view.canary_release = Some(revisioned_release(&canary.revision));
+    render_view(platform.line, view)
 }
 
 /// What the line's template alone renders: everything meshgen sets, without `spec.values`;
