@@ -731,3 +731,67 @@ fn manifests_left_out_of_flux_are_manual_steps() {
         assert!(!step["why"].as_str().unwrap().contains("prunes"), "{step}");
     }
 }
+
+const STABLE: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n";
+const WITH_CANARY: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n  canary:\n    istio: \"1.11.8\"\n    namespaces: [payments]\n";
+const PROMOTED: &str = "  provider: gke\n  istio: \"1.11.8\"\n  revision: 1-11-8\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n";
+
+/// Adding a canary installs its istiod beside the stable one, which stays untouched, then
+/// moves its namespaces to it and restarts them.
+#[test]
+fn adding_a_canary_installs_its_istiod_and_moves_its_namespaces() {
+    let repo = Repo::new();
+    repo.platform("shop", STABLE);
+    repo.commit("stable");
+    repo.platform("shop", WITH_CANARY);
+    let plan = repo.plan(&["--base", "HEAD"]);
+    let shop = of(&plan, "shop");
+    assert_eq!(
+        steps(shop),
+        [
+            "helm-install istiod-1-11-8 in istio-system",
+            "kubectl-apply Namespace/payments",
+            "kubectl-label Namespace/payments in payments",
+            "restart in payments",
+        ],
+        "{shop:#}"
+    );
+    let commands = commands(shop);
+    assert_eq!(
+        commands[0],
+        "helm install istiod-1-11-8 vendor/istio/1.11.8/istio-discovery --namespace istio-system -f generated/shop/istiod-1-11-8.yaml"
+    );
+    assert_eq!(
+        commands[2],
+        "kubectl label namespace payments istio-injection-"
+    );
+}
+
+/// Promotion: the gateways and base move to the canary's release, the remaining namespaces
+/// move to its revision and restart, and only then the old istiod goes; the canary's release
+/// is upgraded in place, never installed again, and its namespaces do not restart.
+#[test]
+fn promoting_a_canary_moves_the_rest_then_uninstalls_the_old_istiod() {
+    let repo = Repo::new();
+    repo.platform("shop", WITH_CANARY);
+    repo.commit("canary");
+    repo.platform("shop", PROMOTED);
+    let plan = repo.plan(&["--base", "HEAD"]);
+    let shop = of(&plan, "shop");
+    let steps = steps(shop);
+    assert_eq!(
+        steps,
+        [
+            "crd-apply istio-base",
+            "helm-upgrade istio-base in istio-system",
+            "kubectl-apply Namespace/default",
+            "helm-upgrade istiod-1-11-8 in istio-system",
+            "helm-upgrade istio-ingress in istio-system",
+            "kubectl-label Namespace/default in default",
+            "restart in default",
+            "helm-uninstall istiod in istio-system",
+        ],
+        "{shop:#}"
+    );
+    assert!(!steps.iter().any(|s| s.starts_with("helm-install")));
+}

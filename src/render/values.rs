@@ -181,7 +181,7 @@ struct View {
     /// The release whose CRDs the custom resources of `meshgen manifests` need (1.11's
     /// PeerAuthentication: `istio-base`; 1.0's MeshPolicy and the rest: `istio`): the manifests
     /// are applied right after it, for the reason given.
-    manifests_after: Option<&'static str>,
+    manifests_after: Option<String>,
     manifests_why: &'static str,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
@@ -448,6 +448,21 @@ pub fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
     }
 }
 
+/// Why the manifests of a platform with a canary follow the canary's istiod.
+const AFTER_CANARY: &str = "after the canary's istiod: the namespaces its `istio.io/rev` label moves have no injector before it runs";
+
+/// The release `meshgen manifests` is applied right after, and why; None: before every
+/// release (nothing in them needs a release first).
+pub fn manifests_after_release(platform: &ResolvedPlatform) -> Option<(String, &'static str)> {
+    if let Some(canary) = &platform.canary {
+        return Some((revisioned_release(&canary.revision), AFTER_CANARY));
+    }
+    let (release, why) = manifests_after(platform.line);
+    platform
+        .has_custom_resources()
+        .then(|| (release.to_string(), why))
+}
+
 /// The add-ons' switches, Services and reasons; on 0.6, tracing is the Zipkin add-on.
 fn addons_view(platform: &ResolvedPlatform) -> BTreeMap<&'static str, AddonView> {
     let line = platform.line;
@@ -506,7 +521,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         .and_then(|m| mtls_view(line, &platform.version, m.value, m.origin.describe()));
     let installs = installs(platform, None);
     let post_render = installs.iter().any(|i| i.post_render);
-    let manifests_after = manifests_after(line);
+    let manifests_after = manifests_after_release(platform);
     View {
         meshgen_version: env!("CARGO_PKG_VERSION"),
         platform: platform.name.clone(),
@@ -558,8 +573,8 @@ fn view(platform: &ResolvedPlatform) -> View {
             .map(|p| p.origin.describe())
             .unwrap_or_default(),
         mtls,
-        manifests_after: platform.has_custom_resources().then_some(manifests_after.0),
-        manifests_why: manifests_after.1,
+        manifests_why: manifests_after.as_ref().map_or("", |m| m.1),
+        manifests_after: manifests_after.map(|m| m.0),
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
