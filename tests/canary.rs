@@ -251,3 +251,57 @@ fn values_canary_without_a_canary_is_a_usage_error() {
     assert!(stdout.is_empty());
     assert!(stderr.contains("has no spec.canary"), "{stderr}");
 }
+
+/// Two control planes' pods both carry `istio: pilot`: the post-renderer spreads each istiod
+/// over its own pods only, found by `app: istiod` and its `istio.io/rev`.
+#[test]
+fn post_render_spreads_each_istiod_by_its_own_revision() {
+    let platform = CANARY.replace(
+        "  sidecarInjection:",
+        "  highAvailability:\n    replicas: 2\n    antiAffinity: hostname\n    components: [pilot]\n  sidecarInjection:",
+    );
+    let dir = platform_dir(&platform);
+    let istiod = |name: &str, rev: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    metadata:\n      labels:\n        app: istiod\n        istio.io/rev: {rev}\n        istio: pilot\n    spec:\n      containers: []\n")
+    };
+    let stream = format!(
+        "---\n{}---\n{}",
+        istiod("istiod", "default"),
+        istiod("istiod-1-11-8", "1-11-8")
+    );
+    let (code, stdout, stderr) = common::outcome(
+        Command::cargo_bin("meshgen")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["post-render", "--platform", "./shop.yaml"])
+            .write_stdin(stream),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let objects = meshgen::install::postrender::parse_objects(&stdout).unwrap();
+    for (name, rev) in [("istiod", "default"), ("istiod-1-11-8", "1-11-8")] {
+        let o = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == name)
+            .unwrap();
+        assert_eq!(o["spec"]["replicas"], 2, "{name}");
+        let term = &o["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+            ["requiredDuringSchedulingIgnoredDuringExecution"][0];
+        let expressions = term["labelSelector"]["matchExpressions"]
+            .as_array()
+            .unwrap();
+        let selected: Vec<(String, String)> = expressions
+            .iter()
+            .map(|e| {
+                (
+                    e["key"].as_str().unwrap().to_string(),
+                    e["values"][0].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert!(
+            selected.contains(&("istio.io/rev".to_string(), rev.to_string()))
+                && !selected.iter().any(|(k, _)| k == "istio"),
+            "{name}: {selected:?}"
+        );
+    }
+}

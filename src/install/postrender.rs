@@ -119,7 +119,7 @@ pub fn targets(line: ReleaseLine) -> Vec<Target> {
             ),
         ],
         ReleaseLine::V1_11 => vec![target(
-            "istiod",
+            NON_REVISIONED_ISTIOD,
             "apps/v1",
             &[("app", "istiod"), ("istio", "pilot")],
         )],
@@ -141,6 +141,28 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
         .filter(|t| t.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
         .filter(|t| covers(line_target_component(&t.name)))
         .collect();
+    if let (Some(chart), true) = (
+        platform.line.revisioned_chart(),
+        platform.revision.is_some() || platform.canary.is_some(),
+    ) {
+        // Two control planes' pods both carry `istio: pilot`: each istiod is told apart by its
+        // revision, and named after it.
+        let stable = platform
+            .revision
+            .as_ref()
+            .map_or("default", |r| r.value.as_str());
+        for t in all.iter_mut().filter(|t| t.name == NON_REVISIONED_ISTIOD) {
+            t.name = platform.release_of(chart);
+            t.pod_labels = revision_labels(stable);
+        }
+        if let (Some(canary), true) = (&platform.canary, covers(HaComponent::Pilot)) {
+            all.push(Target {
+                name: crate::render::resolve::revisioned_release(&canary.revision),
+                api_version: "apps/v1",
+                pod_labels: revision_labels(&canary.revision),
+            });
+        }
+    }
     if platform.line == ReleaseLine::V1_0 && covers(HaComponent::Gateways) {
         all.extend(platform.gateways.iter().map(|g| {
             Target {
@@ -155,6 +177,20 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
         }));
     }
     all
+}
+
+/// 1.11's istiod Deployment without a revision.
+const NON_REVISIONED_ISTIOD: &str = "istiod";
+
+/// The pod labels of the istiod of one revision (`default`: the non-revisioned one).
+fn revision_labels(revision: &str) -> Vec<(String, String)> {
+    vec![
+        ("app".to_string(), "istiod".to_string()),
+        (
+            crate::render::resolve::REVISION_LABEL.to_string(),
+            revision.to_string(),
+        ),
+    ]
 }
 
 /// The `highAvailability.components` entry that scales a Deployment of `targets`.
