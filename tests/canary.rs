@@ -12,31 +12,8 @@ use serde_json::Value;
 
 const URL: &str = "https://git.example.com/platform/fleet.git";
 
-const CANARY: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: shop
-spec:
-  provider: gke
-  istio: \"1.11.4\"
-  sidecarInjection:
-    namespaces: [default, payments]
-  canary:
-    istio: \"1.11.8\"
-    namespaces: [payments]
-";
-
-const PROMOTED: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: shop
-spec:
-  provider: gke
-  istio: \"1.11.8\"
-  revision: 1-11-8
-  sidecarInjection:
-    namespaces: [default, payments]
-";
+const CANARY: &str = include_str!("fixtures/canary/shop-canary.yaml");
+const PROMOTED: &str = include_str!("fixtures/canary/shop-promoted.yaml");
 
 fn meshgen(dir: &Path, args: &[&str]) -> String {
     let (code, stdout, stderr) = common::outcome(
