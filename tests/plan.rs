@@ -769,7 +769,8 @@ fn adding_a_canary_installs_its_istiod_and_moves_its_namespaces() {
 
 /// Promotion: the gateways and base move to the canary's release, the remaining namespaces
 /// move to its revision and restart, and only then the old istiod goes; the canary's release
-/// is upgraded in place, never installed again, and its namespaces do not restart.
+/// keeps its values (its file held what values.yaml now holds) and is neither upgraded nor
+/// installed again, and its namespaces do not restart.
 #[test]
 fn promoting_a_canary_moves_the_rest_then_uninstalls_the_old_istiod() {
     let repo = Repo::new();
@@ -785,7 +786,6 @@ fn promoting_a_canary_moves_the_rest_then_uninstalls_the_old_istiod() {
             "crd-apply istio-base",
             "helm-upgrade istio-base in istio-system",
             "kubectl-apply Namespace/default",
-            "helm-upgrade istiod-1-11-8 in istio-system",
             "helm-upgrade istio-ingress in istio-system",
             "kubectl-label Namespace/default in default",
             "restart in default",
@@ -793,5 +793,43 @@ fn promoting_a_canary_moves_the_rest_then_uninstalls_the_old_istiod() {
         ],
         "{shop:#}"
     );
-    assert!(!steps.iter().any(|s| s.starts_with("helm-install")));
+    assert!(!steps.iter().any(|s| s.contains("istiod-1-11-8")));
+}
+
+/// The README's canary walk-through: the plan of each of its two pull requests, as printed.
+#[test]
+fn readme_canary_plans_are_what_meshgen_prints() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme
+        .find("### Canary control planes (1.11)")
+        .expect("README has the canary section")..];
+    let blocks: Vec<&str> = section
+        .split("```text\n")
+        .skip(1)
+        .take(2)
+        .map(|b| &b[..b.find("```\n").unwrap()])
+        .collect();
+    assert_eq!(blocks.len(), 2, "two plans in the canary section");
+    let repo = Repo::new();
+    repo.platform("shop", STABLE);
+    repo.commit("stable");
+    let mut expected = Vec::new();
+    for next in [WITH_CANARY, PROMOTED] {
+        repo.platform("shop", next);
+        let printed = repo.meshgen(&["plan"]);
+        assert_eq!(printed.code, Some(0), "{}", printed.stderr);
+        expected.push(printed.stdout);
+        repo.commit("next");
+    }
+    let commit = |text: &str| -> String {
+        let at = text.find("HEAD (").unwrap() + "HEAD (".len();
+        text[at..at + 12].to_string()
+    };
+    for (shown, printed) in blocks.iter().zip(&expected) {
+        let printed = printed.replace(&commit(printed), &commit(shown));
+        assert!(
+            *shown == printed,
+            "README's canary plan is stale; replace it with:\n{printed}"
+        );
+    }
 }

@@ -481,6 +481,11 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
             parse(text, "gateway values")?,
         );
     }
+    if let Some((file, text)) = crate::render::pipeline::render_canary_file(&platform, None)
+        .map_err(|e| Error::Render(e.to_string()))?
+    {
+        files.insert(file, parse(&text, "the canary's values")?);
+    }
     let releases = crate::render::values::header_installs(&platform)
         .into_iter()
         .map(|install| Release {

@@ -200,8 +200,9 @@ struct View {
     /// own file; and why.
     revision: Option<String>,
     revision_why: String,
-    /// The canary control plane this file is for (its own istio-discovery release): the
-    /// gateways are not its.
+    /// The canary control plane this file is for (its own istio-discovery release). Its
+    /// gateways, which istio-discovery does not read, are the ones values.yaml holds once the
+    /// canary is promoted, so that promotion leaves the release's values as they are.
     canary_release: Option<String>,
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
@@ -851,7 +852,8 @@ pub fn gateway_template(
 
 /// What the line's template renders for a canary control plane's own release (1.11): the
 /// platform's values at the canary's release, with its revision, for the istio-discovery
-/// chart alone (the gateways stay on the stable control plane), without `spec.values`.
+/// chart alone (the gateways stay on the stable control plane), without `spec.values`: what
+/// values.yaml holds once the canary is promoted.
 pub fn canary_template(
     platform: &ResolvedPlatform,
     values_dir: Option<&str>,
