@@ -52,16 +52,11 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn vendor_cmd(cache: &Path, vendor: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    let mut cmd = common::meshgen_process(cache);
     cmd.arg("vendor")
         .arg("--dir")
         .arg(vendor)
         .args(args)
-        .env("MESHGEN_CACHE_DIR", cache)
-        .env("HOME", cache)
-        .env("XDG_CONFIG_HOME", cache)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("MESHGEN_FAILPOINT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -289,11 +284,10 @@ fn contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn generate_cmd(repo: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    let mut cmd = common::meshgen_process(&common::scratch_cache());
     cmd.arg("generate")
         .args(args)
         .current_dir(repo)
-        .env_remove("MESHGEN_FAILPOINT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -630,7 +624,7 @@ fn an_impossible_target_fails_clearly_and_writes_nothing() {
         common::give_to_nobody(dir.path());
         common::as_nobody()
     } else {
-        std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"))
+        common::meshgen_process(&cache)
     };
     let out = cmd
         .current_dir(dir.path())

@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use meshgen::install::postrender::parse_objects;
 use serde_json::Value;
 
@@ -15,12 +14,7 @@ const URL: &str = "https://git.example.com/platform/fleet.git";
 const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
 
 fn meshgen(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .current_dir(dir)
-            .args(args),
-    )
+    common::outcome(common::meshgen_bin().current_dir(dir).args(args))
 }
 
 /// `meshgen vendor` of the platforms of `root` from a test upstream (flux.yaml installs from
