@@ -163,14 +163,48 @@ fn has_finding(json: &Value, file: &str, line: usize, col: usize, path: &str, me
     );
 }
 
-#[test]
-fn init_generate_commit_then_check_catches_each_breakage() {
+/// A repository `init` scaffolded, in `fleet.root`.
+fn initialized_fleet() -> Repo {
     let fleet = Repo::new();
-    let up = upstream_with_builtin_pins();
-
-    // init scaffolds the repository; the example platform validates against the rules.
     let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap()]);
     assert_eq!(init.code, 0, "{init:?}");
+    fleet
+}
+
+/// What every breakage below starts from: an initialized repository with a platform written
+/// here (edge) and two built-ins (kvm, pks), vendored from a test upstream, generated and
+/// committed, `check` clean.
+struct Committed {
+    fleet: Repo,
+    _up: Upstream,
+}
+
+fn committed_fleet() -> Committed {
+    let fleet = initialized_fleet();
+    let up = upstream_with_builtin_pins();
+    // Add platforms: one written here, two built-ins.
+    fleet.write("platforms/edge.yaml", EDGE);
+    for (name, text) in meshgen::model::load::BUILTIN_PLATFORMS {
+        if ["kvm", "pks"].contains(name) {
+            fleet.write(&format!("platforms/{name}.yaml"), text);
+        }
+    }
+
+    // Vendor the pinned releases from the test upstream.
+    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
+    assert_eq!(vendor.code, 0, "{vendor:?}");
+    assert!(fleet.path("vendor/istio/1.0.9/istio/values.yaml").is_file());
+
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    fleet.commit_all();
+    Committed { fleet, _up: up }
+}
+
+/// init scaffolds the repository; the example platform validates against the rules.
+#[test]
+fn init_scaffolds_a_repository_whose_example_validates() {
+    let fleet = initialized_fleet();
     for rel in [
         "platforms/example.yaml",
         "schemas/platform.schema.json",
@@ -184,8 +218,26 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     ] {
         assert!(fleet.path(rel).is_file(), "{rel} missing");
     }
-    // Helm 4's post-renderer plugin: the type Helm 4 requires of `--post-renderer`, the name
-    // the values header's Helm 4 commands give it, and meshgen's post-render as its command.
+    assert!(fleet
+        .read("platforms/example.yaml")
+        .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));
+    assert!(fleet
+        .read(".github/workflows/meshgen.yml")
+        .contains("meshgen check --format github"));
+    assert!(fleet
+        .read(".pre-commit-config.yaml")
+        .contains("entry: meshgen check"));
+    let schema = fleet.meshgen(&["schema", "--check", "."]);
+    assert_eq!(schema.code, 0, "init writes current schemas: {schema:?}");
+    let valid = fleet.meshgen(&["validate", "platforms/example.yaml"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+/// Helm 4's post-renderer plugin: the type Helm 4 requires of `--post-renderer`, the name the
+/// values header's Helm 4 commands give it, and meshgen's post-render as its command.
+#[test]
+fn init_writes_the_helm_4_post_renderer_plugin() {
+    let fleet = initialized_fleet();
     let plugin = fleet.read(meshgen::gitops::init::HELM_PLUGIN_PATH);
     let doc = meshgen::yaml::parse(&plugin).unwrap();
     let doc = doc.to_json();
@@ -212,35 +264,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "{}",
         values.stdout
     );
-    assert!(fleet
-        .read("platforms/example.yaml")
-        .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));
-    assert!(fleet
-        .read(".github/workflows/meshgen.yml")
-        .contains("meshgen check --format github"));
-    assert!(fleet
-        .read(".pre-commit-config.yaml")
-        .contains("entry: meshgen check"));
-    let schema = fleet.meshgen(&["schema", "--check", "."]);
-    assert_eq!(schema.code, 0, "init writes current schemas: {schema:?}");
-    let valid = fleet.meshgen(&["validate", "platforms/example.yaml"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+}
 
-    // Add platforms: one written here, two built-ins.
-    fleet.write("platforms/edge.yaml", EDGE);
-    for (name, text) in meshgen::model::load::BUILTIN_PLATFORMS {
-        if ["kvm", "pks"].contains(name) {
-            fleet.write(&format!("platforms/{name}.yaml"), text);
-        }
-    }
-
-    // Vendor the pinned releases from the test upstream.
-    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
-    assert_eq!(vendor.code, 0, "{vendor:?}");
-    assert!(fleet.path("vendor/istio/1.0.9/istio/values.yaml").is_file());
-
-    let gen = fleet.meshgen(&["generate"]);
-    assert_eq!(gen.code, 0, "{gen:?}");
+/// generate writes each platform's files, those of `meshgen values`; the commit checks clean.
+#[test]
+fn generate_writes_what_values_prints_and_the_commit_checks_clean() {
+    let fleet = committed_fleet().fleet;
     for rel in [
         "generated/edge/values.yaml",
         "generated/example/values.yaml",
@@ -271,7 +300,6 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     let again = fleet.meshgen(&["generate", "--check"]);
     assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{again:?}");
 
-    let repo = fleet.commit_all();
     let clean = fleet.meshgen(&["check"]);
     assert_eq!((clean.code, clean.stdout.as_str()), (0, ""), "{clean:?}");
     let clean: Value =
@@ -281,8 +309,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     // What the platforms use: 1.0's umbrella chart and 1.11's four; no 0.6 chart.
     assert_eq!(clean["checked"]["vendoredCharts"], 5);
     assert!(!fleet.path("vendor/istio/0.6.0").exists());
+}
 
-    // 1. A bad field: a nodePort outside Kubernetes' range.
+#[test]
+fn check_locates_a_bad_field_and_generate_refuses_whole() {
+    let fleet = committed_fleet().fleet;
+    // A bad field: a nodePort outside Kubernetes' range.
     fleet.write(
         "platforms/edge.yaml",
         &EDGE.replace("http2: 31380", "http2: 29000"),
@@ -314,9 +346,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("platforms/edge.yaml:13:14:"));
     assert_eq!(fleet.tree("generated"), before);
-    fleet.restore(&repo);
+}
 
-    // 2. A stale values file: edited by hand.
+#[test]
+fn check_finds_a_hand_edited_values_file_stale() {
+    let fleet = committed_fleet().fleet;
+    // A stale values file: edited by hand.
     let stale = fleet.read("generated/edge/values.yaml");
     let line = stale
         .lines()
@@ -344,9 +379,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         diff.stdout
     );
     assert!(diff.stdout.contains("+    type: \"NodePort\""));
-    fleet.restore(&repo);
+}
 
-    // 3. A tampered vendored chart.
+#[test]
+fn check_finds_a_tampered_vendored_chart() {
+    let fleet = committed_fleet().fleet;
+    // A tampered vendored chart.
     let chart = "vendor/istio/1.0.9/istio/values.yaml";
     fleet.write(chart, &format!("{}evil: true\n", fleet.read(chart)));
     let (text, json, github) = fleet.check_fails();
@@ -370,9 +408,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         )),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 4. A typo'd key.
+#[test]
+fn check_locates_a_typo_d_key_with_a_hint() {
+    let fleet = committed_fleet().fleet;
+    // A typo'd key.
     fleet.write(
         "platforms/edge.yaml",
         &EDGE.replace("serviceType:", "servceType:"),
@@ -394,9 +435,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         github.contains("::error file=platforms/edge.yaml,line=11,col=5,title=meshgen check::spec.ingressGateway.servceType: unknown field `servceType`%0Ahint: did you mean `serviceType`?"),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 5. A typo'd key hand-edited into a generated values file, where Helm would silently
+#[test]
+fn check_finds_a_key_typo_d_into_generated_values_stale_from_its_line() {
+    let fleet = committed_fleet().fleet;
+    // A typo'd key hand-edited into a generated values file, where Helm would silently
     // ignore it: the file is stale from that very line (`generate` writes it back); a stale
     // file is not also held against the charts (see a_stale_values_file_is_not_held_against_the_charts).
     let values = "generated/kvm/values.yaml";
@@ -423,9 +467,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         )),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 5b. A misspelt meshConfig field, which istiod would skip, located in the platform file.
+#[test]
+fn check_locates_a_misspelt_mesh_config_field_in_the_platform_file() {
+    let fleet = committed_fleet().fleet;
+    // A misspelt meshConfig field, which istiod would skip, located in the platform file.
     // (The clean check above held the example's generated meshConfig to the vendored 1.11.8's
     // MeshConfig through check-values; tests/check_values.rs shows its findings.)
     let example = fleet.read("platforms/example.yaml");
@@ -453,9 +500,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "spec.values.meshConfig.acessLogFile",
         message,
     );
-    fleet.restore(&repo);
+}
 
-    // 6. With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
+#[test]
+fn a_flux_source_in_meshgen_yaml_adds_flux_yaml_held_current() {
+    let fleet = committed_fleet().fleet;
+    // With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
     // check then holds current like the rest.
     fleet.write(
         "meshgen.yaml",
@@ -487,11 +537,11 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         !fleet.path("generated/kvm/flux.yaml").exists(),
         "flux.yaml removed with its source"
     );
-    fleet.restore(&repo);
+}
 
-    let clean = fleet.meshgen(&["check"]);
-    assert_eq!(clean.code, 0, "restored: {clean:?}");
-
+#[test]
+fn a_removed_platform_s_generated_files_are_orphans_generate_deletes() {
+    let fleet = committed_fleet().fleet;
     // A platform removed: its generated files are orphans; generate deletes only those.
     fs::remove_file(fleet.path("platforms/pks.yaml")).unwrap();
     fs::remove_file(fleet.path("platforms/kvm.yaml")).unwrap();
