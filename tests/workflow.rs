@@ -124,12 +124,6 @@ impl Repo {
         repo
     }
 
-    /// Puts every tracked file back as committed.
-    fn restore(&self, repo: &git2::Repository) {
-        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-            .unwrap();
-    }
-
     /// Runs `check` in the three formats, asserts exit 1 each time, returns the outputs.
     fn check_fails(&self) -> (String, Value, String) {
         let text = self.meshgen(&["check"]);
@@ -996,12 +990,16 @@ fn vendored_releases(fleet: &Repo) -> Vec<String> {
 }
 
 /// The fleet: platforms on 1.0.2 (pinned), 1.0 (following, at 1.0.9), 1.11 (staging,
-/// following) and 1.11.4 (production, pinned). `meshgen vendor` vendors exactly those releases,
-/// each platform renders for its own; upstream then ships 1.11.8 and the rollout is two pull
-/// requests that `check` verifies: staging moves with `vendor --update` (pins stay), then
-/// production is edited to follow, and the release nobody uses any more is pruned.
-#[test]
-fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
+/// following) and 1.11.4 (production, pinned), vendored, generated and committed. Upstream
+/// then ships 1.11.8 and the rollout is two pull requests that `check` verifies: staging moves
+/// with `vendor --update` (pins stay), then production is edited to follow, and the release
+/// nobody uses any more is pruned.
+struct FourReleases {
+    fleet: Repo,
+    up: Upstream,
+}
+
+fn fleet_on_four_releases() -> FourReleases {
     let fleet = Repo::new();
     let up = Upstream::empty();
     upstream_of_fleet(&up, &["1.0.2", "1.0.9", "1.11.4"]);
@@ -1016,17 +1014,35 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "platforms/prod.yaml",
         &platform_at("edge", "prod", "1.11.4"),
     );
-
     let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
     assert_eq!(vendor.code, 0, "{vendor:?}");
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    fleet.commit_all();
+    FourReleases { fleet, up }
+}
+
+/// Pull request 1 of the rollout: upstream ships 1.11.8, `vendor --update` moves the
+/// followers, generate.
+fn staging_moved_to_1_11_8(four: &FourReleases) {
+    upstream_of_fleet(&four.up, &["1.11.8"]);
+    let update = four.fleet.meshgen(&["vendor", "--update"]);
+    assert_eq!(update.code, 0, "{update:?}");
+    four.fleet.meshgen(&["generate"]);
+}
+
+/// `meshgen vendor` vendors exactly the releases the platforms use; each platform renders for
+/// its own; the commit checks clean.
+#[test]
+fn a_fleet_on_four_releases_vendors_each_and_renders_each_platform_for_its_own() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.4"]);
     let lock = fleet.read("vendor/meshgen.lock");
     assert!(
         lock.contains("follow:\n  \"1.0\": \"1.0.9\"\n  \"1.11\": \"1.11.4\"\n"),
         "{lock}"
     );
-    let gen = fleet.meshgen(&["generate"]);
-    assert_eq!(gen.code, 0, "{gen:?}");
     // Each platform renders for its own release: images, chart paths, header.
     for (name, version) in [
         ("pks", "1.0.2"),
@@ -1063,7 +1079,6 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         flux.stdout
     );
     assert!(flux.stdout.contains("tag: \"1.0.2\""), "{}", flux.stdout);
-    let repo = fleet.commit_all();
     let clean = fleet.meshgen(&["check", "--format", "json"]);
     assert_eq!(clean.code, 0, "{clean:?}");
     let json: Value = serde_json::from_str(&clean.stdout).unwrap();
@@ -1074,7 +1089,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     );
     assert_eq!(json["checked"]["valuesAgainstCharts"], 4, "{json:#}");
     assert_eq!(json["checked"]["vendoredCharts"], 2 + 4, "{json:#}");
+}
 
+#[test]
+fn a_chart_value_is_refused_before_the_release_that_declares_it() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // A chart value 1.0.2's charts do not declare yet (1.0.3 added it): refused at 1.0.2 by
     // the model, located; accepted at 1.0.9, where check-values finds it in the chart.
     let with_value = |istio: &str| {
@@ -1095,9 +1115,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     fleet.meshgen(&["generate"]);
     let accepted = fleet.meshgen(&["check"]);
     assert_eq!(accepted.code, 0, "{accepted:?}");
-    fleet.restore(&repo);
-    fleet.meshgen(&["generate"]);
+}
 
+#[test]
+fn a_pin_to_a_release_not_vendored_is_located_at_spec_istio() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // A pin to a release not vendored is an error at spec.istio.
     fleet.write(
         "platforms/prod.yaml",
@@ -1112,9 +1135,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "{}",
         text.stdout
     );
-    fleet.restore(&repo);
-    fleet.meshgen(&["generate"]);
+}
 
+#[test]
+fn outdated_lists_a_deliberate_pin_and_nothing_to_move() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // Nothing to move yet: pks is pinned behind 1.0.9 on purpose, and listed so.
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 0, "{outdated:?}");
@@ -1125,9 +1151,15 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "{}",
         outdated.stdout
     );
+}
 
-    // Upstream releases 1.11.8. Pull request 1: staging first.
-    upstream_of_fleet(&up, &["1.11.8"]);
+/// Upstream releases 1.11.8: outdated names what `vendor --update` would move and what is
+/// pinned behind, in text and JSON.
+#[test]
+fn outdated_reports_a_new_release_and_whom_it_would_move() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    upstream_of_fleet(&four.up, &["1.11.8"]);
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 1, "{outdated:?}");
     assert!(
@@ -1160,6 +1192,14 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         serde_json::json!(["prod"]),
         "{json:#}"
     );
+}
+
+/// Pull request 1: `vendor --update` moves staging; prod's pinned release stays beside it.
+#[test]
+fn vendor_update_moves_the_followers_and_keeps_the_pinned_release() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    upstream_of_fleet(&four.up, &["1.11.8"]);
     let update = fleet.meshgen(&["vendor", "--update"]);
     assert_eq!(update.code, 0, "{update:?}");
     assert_eq!(
@@ -1194,9 +1234,16 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     assert_eq!(pr1.code, 0, "{pr1:?}");
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 0, "staging moved: {outdated:?}");
-    let repo = fleet.commit_all();
+}
 
-    // Pull request 2, a week later: production follows the line too.
+/// Pull request 2, after staging moved: production follows the line too; the release nobody
+/// uses is reported, then pruned.
+#[test]
+fn production_follows_next_and_the_unused_release_is_pruned() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    staging_moved_to_1_11_8(&four);
+    fleet.commit_all();
     fleet.write("platforms/prod.yaml", &platform_at("edge", "prod", "1.11"));
     let stale = fleet.meshgen(&["check"]);
     assert_eq!(stale.code, 1, "values not regenerated: {stale:?}");
@@ -1225,7 +1272,6 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         (0, Some(0)),
         "{json:#}"
     );
-    drop(repo);
 }
 
 /// A repository whose platforms are all on 1.11 vendors and commits only 1.11 charts, and
