@@ -157,7 +157,7 @@ fn day_two() -> Repo {
 }
 
 #[test]
-fn day_two_pull_request_is_planned_step_by_step() {
+fn day_two_plans_every_platform_against_head() {
     let repo = day_two();
     let plan = repo.plan(&[]);
     assert!(
@@ -172,9 +172,14 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["cloud", "lab", "onprem"]);
+}
 
-    // 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
-    // chart's post-install Job would never apply again) is applied after it.
+/// 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
+/// chart's post-install Job would never apply again) is applied after it.
+#[test]
+fn day_two_plans_1_0_strict_mtls_as_an_upgrade_then_the_mesh_policy() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let onprem = of(&plan, "onprem");
     assert_eq!(onprem["change"], "upgrade");
     assert_eq!(onprem["from"]["istio"], "1.0.9");
@@ -193,10 +198,15 @@ fn day_two_pull_request_is_planned_step_by_step() {
         ]
     );
     assert!(onprem["findings"].as_array().unwrap().is_empty());
+}
 
-    // 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
-    // dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
-    // restarts once the control plane is new.
+/// 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
+/// dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
+/// restarts once the control plane is new.
+#[test]
+fn day_two_plans_a_1_11_patch_upgrade_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let cloud = of(&plan, "cloud");
     assert_eq!(cloud["change"], "upgrade");
     assert_eq!(
@@ -238,8 +248,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         cloud["steps"][5]["flux"], "automatic",
         "Flux prunes the HelmRelease"
     );
+}
 
-    // 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+/// 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+#[test]
+fn day_two_plans_1_0_to_1_11_as_a_reinstall_with_what_stops_working() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let lab = of(&plan, "lab");
     assert_eq!(lab["change"], "reinstall");
     let lab_steps = steps(lab);
@@ -295,8 +310,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .iter()
         .any(|(s, m)| *s == "warning" && m.contains("Mixer")));
     assert!(findings.iter().any(|(_, m)| m.contains("MeshPolicy")));
+}
 
-    // Text and markdown say the same steps in the same order.
+/// Text and markdown say the same steps in the same order.
+#[test]
+fn day_two_text_and_markdown_say_the_same_steps_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let text = repo.meshgen(&["plan"]);
     assert_eq!(text.code, Some(0), "{}", text.stderr);
     let markdown = repo.meshgen(&["plan", "--format", "markdown"]);
