@@ -130,9 +130,10 @@ fn commands(platform: &Value) -> Vec<String> {
         .collect()
 }
 
-const ONPREM: &str = "  provider: kvm\n  istio: \"1.0\"\n  mtls: permissive\n  sidecarInjection:\n    namespaces: [default]\n";
-const CLOUD: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: true\n  gateways:\n  - name: ilb-gateway\n    internal: true\n    serviceType: LoadBalancer\n  sidecarInjection:\n    namespaces: [shop, billing]\n";
-const LAB: &str = "  provider: minikube\n  istio: \"1.0\"\n  kubernetes: \"1.15\"\n  sidecarInjection:\n    namespaces: [default]\n";
+/// `spec` of the platforms below (`platform` adds the rest), as files under tests/fixtures/plan.
+const ONPREM: &str = include_str!("fixtures/plan/onprem.spec.yaml");
+const CLOUD: &str = include_str!("fixtures/plan/cloud.spec.yaml");
+const LAB: &str = include_str!("fixtures/plan/lab.spec.yaml");
 
 /// The repository of the issue: a 1.0 platform goes permissive → strict; a 1.11 one goes
 /// 1.11.4 → 1.11.8 with its egress gateway off, its extra gateway and an injection namespace
@@ -146,13 +147,9 @@ fn day_two() -> Repo {
     repo.platform("onprem", &ONPREM.replace("permissive", "strict"));
     repo.platform(
         "cloud",
-        "  provider: gke\n  istio: \"1.11.8\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [shop]\n",
+        include_str!("fixtures/plan/cloud-day-two.spec.yaml"),
     );
-    repo.platform(
-        "lab",
-        &LAB.replace("\"1.0\"", "\"1.11\"")
-            .replace("\"1.15\"", "\"1.16\""),
-    );
+    repo.platform("lab", include_str!("fixtures/plan/lab-day-two.spec.yaml"));
     repo
 }
 

@@ -298,11 +298,12 @@ pub const TELEMETRY_GATEWAY_10: &str =
 // Helm install they would break, so they are written here, once.
 /// 1.0.0 and 1.0.1's telemetry gateway condition, `(x) or (y)`.
 pub const TRAP_TELEMETRY_CONDITION_10: &str =
-    "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n";
+    include_str!("../fixtures/traps/1.0.0-telemetry-gateway-condition.yaml");
 pub const GATEWAY_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/gateways/templates/deployment.yaml";
 /// 1.0.0's gateway Deployment labels: `app` from `labels.istio`, then every label again.
-pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}\n    {{- range $key, $val := $spec.labels }}\n    {{ $key }}: {{ $val }}\n    {{- end }}\n";
+pub const TRAP_GATEWAY_APP_LABEL_10: &str =
+    include_str!("../fixtures/traps/1.0.0-gateway-app-label.yaml");
 pub const SECURITY_JOB_10: &str =
     "install/kubernetes/helm/istio/charts/security/templates/create-custom-resources-job.yaml";
 pub const GRAFANA_JOB_10: &str =
