@@ -455,37 +455,10 @@ fn the_repository_settings_supply_the_source() {
 
 /// A platform installed from a management cluster: kvm's (Istio 1.0, pod security policy and
 /// an injection namespace) with `kubeConfigSecret`, as `platforms/edge.yaml` of a repository.
-const EDGE: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge
-spec:
-  provider: kvm
-  istio: \"1.0\"
-  kubernetes: \"1.11\"
-  podSecurityPolicy:
-    enabled: true
-  sidecarInjection:
-    namespaces: [default, shop]
-  kubeConfigSecret:
-    name: edge-kubeconfig
-    key: value.yaml
-";
+const EDGE: &str = include_str!("fixtures/flux/edge.yaml");
 
 /// The same on Istio 1.11 and Kubernetes 1.21, the Secret's key left to Flux.
-const EDGE_111: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge-111
-spec:
-  provider: kvm
-  istio: \"1.11\"
-  kubernetes: \"1.21\"
-  sidecarInjection:
-    namespaces: [shop]
-  kubeConfigSecret:
-    name: edge-111.kubeconfig
-";
+const EDGE_111: &str = include_str!("fixtures/flux/edge-111.yaml");
 
 /// A repository directory holding `platforms/<name>.yaml` for each file.
 fn repository(platforms: &[(&str, &str)]) -> tempfile::TempDir {

@@ -699,7 +699,7 @@ fn readme_day_two_plan_is_what_meshgen_prints() {
 #[test]
 fn manifests_left_out_of_flux_are_manual_steps() {
     let repo = Repo::new();
-    let remote = "  provider: kvm\n  istio: \"1.0\"\n  kubernetes: \"1.11\"\n  mtls: permissive\n  kubeConfigSecret:\n    name: edge-kubeconfig\n";
+    let remote = include_str!("fixtures/plan/remote.spec.yaml");
     repo.platform("edge", remote);
     repo.platform("local", ONPREM);
     repo.commit("day one");

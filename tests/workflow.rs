@@ -12,20 +12,7 @@ use common::{upstream_with_builtin_pins, values_of_release, Upstream};
 use serde_json::Value;
 
 /// Line numbers below refer to this file: 13 holds the nodePort, 11 the serviceType key.
-const EDGE: &str = r#"# yaml-language-server: $schema=../schemas/platform.schema.json
-apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge
-spec:
-  provider: kvm
-  istio: "1.11"
-  kubernetes: "1.21"
-  ingressGateway:
-    serviceType: NodePort
-    nodePorts:
-      http2: 31380
-"#;
+const EDGE: &str = include_str!("fixtures/workflow/edge.yaml");
 
 struct Repo {
     _tmp: tempfile::TempDir,
