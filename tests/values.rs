@@ -207,20 +207,7 @@ fn uninstall_undoes_the_install_in_reverse() {
         assert_eq!(uninstall[..releases.len()], releases, "{platform}@{line}");
         let rest = &uninstall[releases.len()..];
 
-        let dir = tempfile::tempdir().unwrap();
-        let manifests = common::meshgen_bin()
-            .current_dir(dir.path())
-            .args([
-                "manifests",
-                "--platform",
-                platform,
-                "--istio",
-                line.as_str(),
-            ])
-            .output()
-            .unwrap();
-        assert!(manifests.status.success(), "{platform}@{line}");
-        let manifests = String::from_utf8(manifests.stdout).unwrap();
+        let manifests = manifests_of(platform, line);
         let apply = format!("meshgen manifests --platform {platform} | kubectl apply -f -");
         // First, or (custom resources: 1.0's mesh policy, 1.11's PeerAuthentication) right
         // after the release that installs their CRDs.
@@ -252,61 +239,83 @@ fn uninstall_undoes_the_install_in_reverse() {
                 }
             );
         }
-        let mut expected = Vec::new();
-        let objects: Vec<(&str, &str)> = manifests
-            .split("---\n")
-            .filter_map(|doc| {
-                let field = |key: &str| {
-                    doc.lines()
-                        .find_map(|l| l.strip_prefix(key))
-                        .map(|v| v.trim().trim_matches('"'))
-                };
-                Some((field("kind: ")?, field("  name: ")?))
-            })
-            .collect();
-        // Istio's custom resources go with their CRDs (the last command).
-        let cluster: Vec<&str> = objects
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    *k,
-                    "Namespace"
-                        | "MeshPolicy"
-                        | "DestinationRule"
-                        | "Policy"
-                        | "PeerAuthentication"
-                )
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        if !cluster.is_empty() {
-            assert_eq!(
-                cluster,
-                ["PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding"]
-            );
-            expected.push(
-                "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding istio-sidecar"
-                    .to_string(),
-            );
-        }
-        for (_, namespace) in objects.iter().filter(|(k, _)| *k == "Namespace") {
-            expected.push(format!(
-                "kubectl label namespace {namespace} istio-injection-"
-            ));
-        }
-        if line == ReleaseLine::V1_0 {
-            expected.push("kubectl delete validatingwebhookconfiguration istio-galley".into());
-        }
-        expected.push("kubectl delete namespace istio-system".into());
-        match line {
-            ReleaseLine::V0_6 => {}
-            ReleaseLine::V1_0 => expected.push(r"kubectl get crd -o name | grep -E '\.(istio\.io|certmanager\.k8s\.io)$' | xargs kubectl delete".into()),
-            ReleaseLine::V1_11 => expected.push(r"kubectl get crd -o name | grep -E '\.istio\.io$' | xargs kubectl delete".into()),
-        }
+        let expected = cleanup_after_uninstall(&manifests, line);
         assert_eq!(rest, expected, "{platform}@{line}");
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} platforms checked");
+}
+
+/// `meshgen manifests` of a built-in platform on a line, run in an empty directory.
+fn manifests_of(platform: &str, line: ReleaseLine) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::meshgen_bin()
+        .current_dir(dir.path())
+        .args([
+            "manifests",
+            "--platform",
+            platform,
+            "--istio",
+            line.as_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{platform}@{line}");
+    String::from_utf8(run.stdout).unwrap()
+}
+
+/// The uninstall commands after the releases', for the objects `manifests` applies on `line`:
+/// cluster objects deleted, injection labels removed (never the namespace), then what Helm
+/// leaves on the line.
+fn cleanup_after_uninstall(manifests: &str, line: ReleaseLine) -> Vec<String> {
+    let mut expected = Vec::new();
+    let objects: Vec<(&str, &str)> = manifests
+        .split("---\n")
+        .filter_map(|doc| {
+            let field = |key: &str| {
+                doc.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(|v| v.trim().trim_matches('"'))
+            };
+            Some((field("kind: ")?, field("  name: ")?))
+        })
+        .collect();
+    // Istio's custom resources go with their CRDs (the last command).
+    let cluster: Vec<&str> = objects
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                *k,
+                "Namespace" | "MeshPolicy" | "DestinationRule" | "Policy" | "PeerAuthentication"
+            )
+        })
+        .map(|(k, _)| *k)
+        .collect();
+    if !cluster.is_empty() {
+        assert_eq!(
+            cluster,
+            ["PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding"]
+        );
+        expected.push(
+            "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding istio-sidecar"
+                .to_string(),
+        );
+    }
+    for (_, namespace) in objects.iter().filter(|(k, _)| *k == "Namespace") {
+        expected.push(format!(
+            "kubectl label namespace {namespace} istio-injection-"
+        ));
+    }
+    if line == ReleaseLine::V1_0 {
+        expected.push("kubectl delete validatingwebhookconfiguration istio-galley".into());
+    }
+    expected.push("kubectl delete namespace istio-system".into());
+    match line {
+        ReleaseLine::V0_6 => {}
+        ReleaseLine::V1_0 => expected.push(r"kubectl get crd -o name | grep -E '\.(istio\.io|certmanager\.k8s\.io)$' | xargs kubectl delete".into()),
+        ReleaseLine::V1_11 => expected.push(r"kubectl get crd -o name | grep -E '\.istio\.io$' | xargs kubectl delete".into()),
+    }
+    expected
 }
 
 fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
