@@ -1024,7 +1024,7 @@ fn staging_moved_to_1_11_8(four: &FourReleases) {
 fn a_fleet_on_four_releases_vendors_each_and_renders_each_platform_for_its_own() {
     let four = fleet_on_four_releases();
     let fleet = &four.fleet;
-    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.4"]);
+    assert_eq!(vendored_releases(fleet), ["1.0.2", "1.0.9", "1.11.4"]);
     let lock = fleet.read("vendor/meshgen.lock");
     assert!(
         lock.contains("follow:\n  \"1.0\": \"1.0.9\"\n  \"1.11\": \"1.11.4\"\n"),
@@ -1190,7 +1190,7 @@ fn vendor_update_moves_the_followers_and_keeps_the_pinned_release() {
     let update = fleet.meshgen(&["vendor", "--update"]);
     assert_eq!(update.code, 0, "{update:?}");
     assert_eq!(
-        vendored_releases(&fleet),
+        vendored_releases(fleet),
         ["1.0.2", "1.0.9", "1.11.4", "1.11.8"],
         "the pinned 1.11.4 stays beside the new release"
     );
@@ -1251,7 +1251,7 @@ fn production_follows_next_and_the_unused_release_is_pruned() {
         "{}",
         prune.stderr
     );
-    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.8"]);
+    assert_eq!(vendored_releases(fleet), ["1.0.2", "1.0.9", "1.11.8"]);
     let pruned = fleet.meshgen(&["check", "--format", "json"]);
     let json: Value = serde_json::from_str(&pruned.stdout).unwrap();
     assert_eq!(
