@@ -3,6 +3,8 @@
 //! rule) may decide it; a value explained by anything else, or by a platform file line that
 //! is not that field, fails.
 
+mod common;
+
 use meshgen::model::load::{PlatformRequest, BUILTIN_PLATFORMS};
 use meshgen::model::release_line::ReleaseLine;
 use meshgen::render::origins::{explain_values, Explained};
@@ -456,18 +458,7 @@ fn explain_gateway_explains_the_gateways_own_file() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/gateways/ilb-111.yaml"
     );
-    let run = |args: &[&str]| {
-        let out = assert_cmd::Command::cargo_bin("meshgen")
-            .unwrap()
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    };
+    let run = |args: &[&str]| common::outcome(common::meshgen_bin().args(args));
     let (code, out, err) = run(&["explain", "--platform", fixture, "--gateway", "ilb-gateway"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(

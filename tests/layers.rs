@@ -757,3 +757,41 @@ fn the_file_graph_sees_super_and_crate_paths() {
         BTreeSet::from(["render/a".to_string(), "render/b".to_string()])
     );
 }
+
+/// Longest a test of the integration tests may be: one behaviour per test, the setup it shares
+/// with its neighbours in a helper (issue #25 split the 353- and 226-line ones).
+const MAX_TEST_FUNCTION_LINES: usize = 120;
+
+/// Whether the function whose `fn` is on 1-based `line` carries `#[test]` among the attribute
+/// and comment lines right above it.
+fn is_test(lines: &[&str], line: usize) -> bool {
+    lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
+        .any(|l| l == "#[test]")
+}
+
+#[test]
+fn no_test_in_the_tests_is_over_120_lines() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = Vec::new();
+    source_files(&dir, &mut files);
+    let mut long = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (name, line, length) in functions(&text) {
+            if length > MAX_TEST_FUNCTION_LINES && is_test(&lines, line) {
+                let rel = path.strip_prefix(&dir).unwrap().display();
+                long.push(format!("tests/{rel}:{line}: `{name}` is {length} lines"));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "tests over {MAX_TEST_FUNCTION_LINES} lines: one test per behaviour, shared setup in helpers\n{}",
+        long.join("\n")
+    );
+}

@@ -130,9 +130,10 @@ fn commands(platform: &Value) -> Vec<String> {
         .collect()
 }
 
-const ONPREM: &str = "  provider: kvm\n  istio: \"1.0\"\n  mtls: permissive\n  sidecarInjection:\n    namespaces: [default]\n";
-const CLOUD: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: true\n  gateways:\n  - name: ilb-gateway\n    internal: true\n    serviceType: LoadBalancer\n  sidecarInjection:\n    namespaces: [shop, billing]\n";
-const LAB: &str = "  provider: minikube\n  istio: \"1.0\"\n  kubernetes: \"1.15\"\n  sidecarInjection:\n    namespaces: [default]\n";
+/// `spec` of the platforms below (`platform` adds the rest), as files under tests/fixtures/plan.
+const ONPREM: &str = include_str!("fixtures/plan/onprem.spec.yaml");
+const CLOUD: &str = include_str!("fixtures/plan/cloud.spec.yaml");
+const LAB: &str = include_str!("fixtures/plan/lab.spec.yaml");
 
 /// The repository of the issue: a 1.0 platform goes permissive → strict; a 1.11 one goes
 /// 1.11.4 → 1.11.8 with its egress gateway off, its extra gateway and an injection namespace
@@ -146,18 +147,14 @@ fn day_two() -> Repo {
     repo.platform("onprem", &ONPREM.replace("permissive", "strict"));
     repo.platform(
         "cloud",
-        "  provider: gke\n  istio: \"1.11.8\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [shop]\n",
+        include_str!("fixtures/plan/cloud-day-two.spec.yaml"),
     );
-    repo.platform(
-        "lab",
-        &LAB.replace("\"1.0\"", "\"1.11\"")
-            .replace("\"1.15\"", "\"1.16\""),
-    );
+    repo.platform("lab", include_str!("fixtures/plan/lab-day-two.spec.yaml"));
     repo
 }
 
 #[test]
-fn day_two_pull_request_is_planned_step_by_step() {
+fn day_two_plans_every_platform_against_head() {
     let repo = day_two();
     let plan = repo.plan(&[]);
     assert!(
@@ -172,9 +169,14 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["cloud", "lab", "onprem"]);
+}
 
-    // 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
-    // chart's post-install Job would never apply again) is applied after it.
+/// 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
+/// chart's post-install Job would never apply again) is applied after it.
+#[test]
+fn day_two_plans_1_0_strict_mtls_as_an_upgrade_then_the_mesh_policy() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let onprem = of(&plan, "onprem");
     assert_eq!(onprem["change"], "upgrade");
     assert_eq!(onprem["from"]["istio"], "1.0.9");
@@ -193,10 +195,15 @@ fn day_two_pull_request_is_planned_step_by_step() {
         ]
     );
     assert!(onprem["findings"].as_array().unwrap().is_empty());
+}
 
-    // 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
-    // dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
-    // restarts once the control plane is new.
+/// 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
+/// dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
+/// restarts once the control plane is new.
+#[test]
+fn day_two_plans_a_1_11_patch_upgrade_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let cloud = of(&plan, "cloud");
     assert_eq!(cloud["change"], "upgrade");
     assert_eq!(
@@ -238,8 +245,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         cloud["steps"][5]["flux"], "automatic",
         "Flux prunes the HelmRelease"
     );
+}
 
-    // 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+/// 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+#[test]
+fn day_two_plans_1_0_to_1_11_as_a_reinstall_with_what_stops_working() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let lab = of(&plan, "lab");
     assert_eq!(lab["change"], "reinstall");
     let lab_steps = steps(lab);
@@ -295,8 +307,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .iter()
         .any(|(s, m)| *s == "warning" && m.contains("Mixer")));
     assert!(findings.iter().any(|(_, m)| m.contains("MeshPolicy")));
+}
 
-    // Text and markdown say the same steps in the same order.
+/// Text and markdown say the same steps in the same order.
+#[test]
+fn day_two_text_and_markdown_say_the_same_steps_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let text = repo.meshgen(&["plan"]);
     assert_eq!(text.code, Some(0), "{}", text.stderr);
     let markdown = repo.meshgen(&["plan", "--format", "markdown"]);
@@ -682,7 +699,7 @@ fn readme_day_two_plan_is_what_meshgen_prints() {
 #[test]
 fn manifests_left_out_of_flux_are_manual_steps() {
     let repo = Repo::new();
-    let remote = "  provider: kvm\n  istio: \"1.0\"\n  kubernetes: \"1.11\"\n  mtls: permissive\n  kubeConfigSecret:\n    name: edge-kubeconfig\n";
+    let remote = include_str!("fixtures/plan/remote.spec.yaml");
     repo.platform("edge", remote);
     repo.platform("local", ONPREM);
     repo.commit("day one");

@@ -18,8 +18,6 @@
 //! document is passed through byte-for-byte, duplicates included, so comments, quoting and
 //! block scalars of untouched objects survive exactly.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 use yaml_rust2::Yaml;
 
@@ -652,11 +650,8 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
     platform_targets(platform)
         .iter()
         .map(|target| {
-            let mut patch = String::new();
-            let _ = writeln!(patch, "apiVersion: {}", target.api_version);
-            patch.push_str("kind: Deployment\n");
-            let _ = writeln!(patch, "metadata:\n  name: {}", target.name);
-            let _ = writeln!(patch, "spec:\n  replicas: {}", change.replicas);
+            use crate::yaml::emit::{node_to_yaml, Lists, Node as Out};
+            let mut spec = vec![("replicas", Out::Data(change.replicas.into()))];
             if let Some(topology_key) = change.topology_key {
                 let mut doc = yaml_rust2::yaml::Hash::new();
                 let mut anti = yaml_rust2::yaml::Hash::new();
@@ -671,12 +666,19 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
                 let mut affinity = yaml_rust2::yaml::Hash::new();
                 affinity.insert(s("podAntiAffinity"), Yaml::Hash(anti));
                 doc.insert(s("affinity"), Yaml::Hash(affinity));
-                let body = emit(&Yaml::Hash(doc));
-                patch.push_str("  template:\n    spec:\n");
-                for line in body.lines() {
-                    let _ = writeln!(patch, "      {line}");
-                }
+                let pod_spec = Out::Data(json_of(&Yaml::Hash(doc)));
+                spec.push(("template", Out::map([("spec", pod_spec)])));
             }
+            let patch = Out::map([
+                ("apiVersion", Out::word(target.api_version)),
+                ("kind", Out::word("Deployment")),
+                (
+                    "metadata",
+                    Out::map([("name", Out::word(target.name.as_str()))]),
+                ),
+                ("spec", Out::map(spec)),
+            ]);
+            let patch = node_to_yaml(&patch, Lists::Indented);
             KustomizePatch {
                 target: PatchTarget {
                     kind: "Deployment".to_string(),

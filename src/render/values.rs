@@ -19,7 +19,7 @@ use crate::render::resolve::{
     revisioned_release, ResolvedCanary, ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform,
     Sourced,
 };
-use crate::yaml::emit::yaml_scalar;
+use crate::yaml::emit::{prequoted_key, prequoted_scalar, yaml_scalar};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -75,36 +75,8 @@ fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value>
     Ok(Value::String(yaml_scalar(value)))
 }
 
-/// For chart templates that print a value unquoted (`{{ $key }}: {{ $val }}` in the 1.0
-/// gateway Service): the value carries its own quotes, so that what Helm renders into the
-/// manifest is still a quoted string.
-pub fn prequoted_scalar(value: &Value) -> String {
-    let inner = match value {
-        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
-        other => serde_json::to_string(&other.to_string()).expect("strings serialize"),
-    };
-    yaml_scalar(&Value::String(inner))
-}
-
 fn prequoted_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(prequoted_scalar(value)))
-}
-
-/// For a map key the chart prints unquoted (`{{ $key }}:` in the 1.0 and 1.11 gateway
-/// Services and labels): a key YAML 1.1 may read as another type (`on`, `null`, `012`,
-/// `2001-12-14`: anything not starting with a letter, or a boolean or null word) carries its
-/// own quotes. Any other key stays plain, so that a template can still look it up by name
-/// (`$spec.labels.istio` in the 1.0 gateways chart). A Kubernetes key with a `/` prefix never
-/// is one (no YAML 1.1 implicit type holds a `/`).
-pub fn prequoted_key(key: &str) -> String {
-    let plain = key.contains('/')
-        || (key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && crate::yaml::unquoted_reads_as(key).is_none());
-    if plain {
-        yaml_scalar(&Value::String(key.to_string()))
-    } else {
-        prequoted_scalar(&Value::String(key.to_string()))
-    }
 }
 
 fn prequoted_key_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
