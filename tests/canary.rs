@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const URL: &str = "https://git.example.com/platform/fleet.git";
@@ -16,12 +15,7 @@ const CANARY: &str = include_str!("fixtures/canary/shop-canary.yaml");
 const PROMOTED: &str = include_str!("fixtures/canary/shop-promoted.yaml");
 
 fn meshgen(dir: &Path, args: &[&str]) -> String {
-    let (code, stdout, stderr) = common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .current_dir(dir)
-            .args(args),
-    );
+    let (code, stdout, stderr) = common::outcome(common::meshgen_bin().current_dir(dir).args(args));
     assert_eq!(code, Some(0), "meshgen {args:?}: {stderr}");
     stdout
 }
@@ -205,12 +199,13 @@ fn generate_writes_the_canarys_values_file() {
 #[test]
 fn values_canary_without_a_canary_is_a_usage_error() {
     let dir = platform_dir(PROMOTED);
-    let (code, stdout, stderr) = common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .current_dir(dir.path())
-            .args(["values", "--platform", "./shop.yaml", "--canary"]),
-    );
+    let (code, stdout, stderr) =
+        common::outcome(common::meshgen_bin().current_dir(dir.path()).args([
+            "values",
+            "--platform",
+            "./shop.yaml",
+            "--canary",
+        ]));
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty());
     assert!(stderr.contains("has no spec.canary"), "{stderr}");
@@ -234,8 +229,7 @@ fn post_render_spreads_each_istiod_by_its_own_revision() {
         istiod("istiod-1-11-8", "1-11-8")
     );
     let (code, stdout, stderr) = common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
+        common::meshgen_bin()
             .current_dir(dir.path())
             .args(["post-render", "--platform", "./shop.yaml"])
             .write_stdin(stream),

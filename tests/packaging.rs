@@ -2,6 +2,8 @@
 //! built archive through install.sh, and the installed binary runs the main job; a tampered
 //! archive installs nothing. The archive is built from the binary under test (no cargo run).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -172,7 +174,7 @@ fn init_workflow_installs_the_pinned_release() {
     let releases = tmp.path().join("releases");
     let url = format!("file://{}", releases.display());
     let repo = tmp.path().join("fleet");
-    let init = Command::new(env!("CARGO_BIN_EXE_meshgen"))
+    let init = common::meshgen_process(&tmp.path().join("cache"))
         .args(["init", "--releases", &url])
         .arg(&repo)
         .output()
