@@ -99,6 +99,10 @@ impl fmt::Display for KubeMinor {
     }
 }
 
+/// A chart's `crds/` directory, relative to the chart, with the values switch of the
+/// sub-chart it belongs to (Helm installs the `crds/` of an enabled sub-chart only).
+pub type CrdDir = (&'static str, Option<&'static str>);
+
 /// Everything a release line differs by, as data: one `LineSpec` per line, in
 /// `model/release_line/<line>.rs`. The rest of the code asks the spec (or a capability of
 /// `ReleaseLine` read off it), never which line it is.
@@ -112,10 +116,7 @@ pub struct LineSpec {
     /// The charts, in install order.
     pub charts: &'static [ChartSource],
     /// The `crds/` directories of each chart that has some (see `ReleaseLine::crd_dirs`).
-    pub crd_dirs: &'static [(
-        &'static str,
-        &'static [(&'static str, Option<&'static str>)],
-    )],
+    pub crd_dirs: &'static [(&'static str, &'static [CrdDir])],
     /// The `networking.istio.io` CRDs the charts define.
     pub networking_crds: &'static [&'static str],
     /// The chart keys, built in from `data/chart-keys/`.
@@ -439,7 +440,7 @@ impl ReleaseLine {
     /// installs with the release and never upgrades, so a new release's CRDs are applied by
     /// hand. A sub-chart's comes with the values switch of its condition: Helm installs the
     /// `crds/` of an enabled sub-chart only.
-    pub fn crd_dirs(self, chart: &str) -> &'static [(&'static str, Option<&'static str>)] {
+    pub fn crd_dirs(self, chart: &str) -> &'static [CrdDir] {
         self.spec()
             .crd_dirs
             .iter()
