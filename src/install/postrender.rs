@@ -66,62 +66,14 @@ fn target(name: &str, api_version: &'static str, pod_labels: &[(&str, &str)]) ->
     }
 }
 
-/// The egress gateway's Deployment on 1.0, absent when the platform switches it off.
-pub const EGRESS_GATEWAY_1_0: &str = "istio-egressgateway";
-
-/// The Deployments the post-renderer changes on a line. 0.6 has none: its charts set replicas
-/// through values, and validation refuses anti-affinity on 0.6. On 1.0 no chart has an
-/// anti-affinity value, so every Deployment the values give replicas is here, with the pod
-/// labels its template writes in every 1.0 tag (1.0.0 to 1.0.9): the two mixers share
-/// `istio: mixer` and differ by `istio-mixer-type`; the gateways' come from the chart's
-/// `gateways.<name>.labels`, which meshgen leaves at their defaults.
+/// The Deployments the post-renderer changes on a line (its spec's post-render targets).
 pub fn targets(line: ReleaseLine) -> Vec<Target> {
-    match line {
-        ReleaseLine::V0_6 => Vec::new(),
-        ReleaseLine::V1_0 => vec![
-            target(
-                "istio-pilot",
-                "extensions/v1beta1",
-                &[("app", "pilot"), ("istio", "pilot")],
-            ),
-            target(
-                "istio-policy",
-                "extensions/v1beta1",
-                &[("istio", "mixer"), ("istio-mixer-type", "policy")],
-            ),
-            target(
-                "istio-telemetry",
-                "extensions/v1beta1",
-                &[("istio", "mixer"), ("istio-mixer-type", "telemetry")],
-            ),
-            target(
-                "istio-citadel",
-                "extensions/v1beta1",
-                &[("istio", "citadel")],
-            ),
-            target("istio-galley", "extensions/v1beta1", &[("istio", "galley")]),
-            target(
-                "istio-sidecar-injector",
-                "extensions/v1beta1",
-                &[("istio", "sidecar-injector")],
-            ),
-            target(
-                "istio-ingressgateway",
-                "extensions/v1beta1",
-                &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
-            ),
-            target(
-                EGRESS_GATEWAY_1_0,
-                "extensions/v1beta1",
-                &[("app", "istio-egressgateway"), ("istio", "egressgateway")],
-            ),
-        ],
-        ReleaseLine::V1_11 => vec![target(
-            NON_REVISIONED_ISTIOD,
-            "apps/v1",
-            &[("app", "istiod"), ("istio", "pilot")],
-        )],
-    }
+    line.spec()
+        .post_render
+        .targets
+        .iter()
+        .map(|t| target(t.name, t.api_version, t.pod_labels))
+        .collect()
 }
 
 /// The Deployments the post-renderer changes for a platform: its line's, less the egress
@@ -134,10 +86,13 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
             .as_ref()
             .is_none_or(|ha| ha.covers(c))
     };
-    let mut all: Vec<Target> = targets(platform.line)
-        .into_iter()
-        .filter(|t| t.name != EGRESS_GATEWAY_1_0 || platform.egress.is_some())
-        .filter(|t| covers(line_target_component(&t.name)))
+    let post_render = &platform.line.spec().post_render;
+    let mut all: Vec<Target> = post_render
+        .targets
+        .iter()
+        .filter(|t| t.component != HaComponent::EgressGateway || platform.egress.is_some())
+        .filter(|t| covers(t.component))
+        .map(|t| target(t.name, t.api_version, t.pod_labels))
         .collect();
     if let (Some(chart), true) = (
         platform.line.revisioned_chart(),
@@ -161,11 +116,14 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
             });
         }
     }
-    if platform.line == ReleaseLine::V1_0 && covers(HaComponent::Gateways) {
+    if let Some(api_version) = post_render
+        .extra_gateways
+        .filter(|_| covers(HaComponent::Gateways))
+    {
         all.extend(platform.gateways.iter().map(|g| {
             Target {
                 name: g.name.clone(),
-                api_version: "extensions/v1beta1",
+                api_version,
                 pod_labels: g
                     .labels
                     .iter()
@@ -189,20 +147,6 @@ fn revision_labels(revision: &str) -> Vec<(String, String)> {
             revision.to_string(),
         ),
     ]
-}
-
-/// The `highAvailability.components` entry that scales a Deployment of `targets`.
-fn line_target_component(name: &str) -> HaComponent {
-    match name {
-        "istio-policy" | "istio-telemetry" => HaComponent::Mixer,
-        "istio-citadel" => HaComponent::Citadel,
-        "istio-galley" => HaComponent::Galley,
-        "istio-sidecar-injector" => HaComponent::SidecarInjector,
-        "istio-ingressgateway" => HaComponent::IngressGateway,
-        EGRESS_GATEWAY_1_0 => HaComponent::EgressGateway,
-        // istio-pilot, and 1.11's istiod.
-        _ => HaComponent::Pilot,
-    }
 }
 
 /// What the post-renderer does to each target: `None` when the platform asks for no HA.

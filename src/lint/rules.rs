@@ -7,7 +7,7 @@ use super::facts;
 use super::read::{get, scalar, str_at, Manifests, Object};
 use super::{Rule, Target};
 use crate::error::Diagnostic;
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::{ReleaseLine, SidecarInjector};
 use crate::yaml::{Node, NodeValue, PathSegment, Span};
 
 /// The annotation (and, on 1.11, the label) a pod opts in or out of injection with.
@@ -373,7 +373,7 @@ fn port_protocol(
 }
 
 fn unnamed_fallback(line: ReleaseLine, number: Option<i64>) -> bool {
-    line != ReleaseLine::V1_11 || number.is_some_and(|p| facts::WELL_KNOWN_TCP_PORTS.contains(&p))
+    facts::unnamed_is_tcp(line, number)
 }
 
 fn protocol_hint(line: ReleaseLine) -> String {
@@ -452,12 +452,15 @@ fn injection(
         )
     };
     let span = o.node.locate(&segments(&path));
-    // 0.6's chart cannot install the injector (`sidecarInjection` is refused there).
-    let mut hint = if target.line == ReleaseLine::V0_6 {
-        "Istio 0.6 injects by hand: `istioctl kube-inject -f app.yaml | kubectl apply -f -`"
-            .to_string()
-    } else {
-        format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}")
+    // Where the chart cannot install the injector, `sidecarInjection` is refused.
+    let mut hint = match target.line.spec().sidecar_injector {
+        SidecarInjector::ByHand { .. } => format!(
+            "Istio {} injects by hand: `istioctl kube-inject -f app.yaml | kubectl apply -f -`",
+            target.line
+        ),
+        SidecarInjector::Chart => {
+            format!("add `{namespace}` to spec.sidecarInjection.namespaces of {platform}")
+        }
     };
     if by_label {
         hint.push_str(&format!(", or label the pod `{INJECT_KEY}: \"true\"`"));

@@ -44,20 +44,12 @@ pub const OPEN_KEYS: &[&str] = &[
 
 /// Known undeclared keys per line (`open PATH`, `read PATH`).
 pub fn extras(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V0_6 => include_str!("../../data/chart-keys/0.6.extra.txt"),
-        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.extra.txt"),
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.extra.txt"),
-    }
+    line.spec().chart_keys.extra
 }
 
 /// Every declared key path of a line with the kind of its default (`PATH KIND`).
 fn types(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V0_6 => include_str!("../../data/chart-keys/0.6.types.txt"),
-        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.types.txt"),
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.types.txt"),
-    }
+    line.spec().chart_keys.types
 }
 
 /// The kind of a value as Helm reads it.
@@ -288,21 +280,14 @@ pub fn check_values(
 /// first release from which every later one does (`data/chart-keys/<line>.since.txt`, facts
 /// read off every release tag by `tests/real-charts/chart-keys-since.py`).
 fn since(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V0_6 => "", // one release
-        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.since.txt"),
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.since.txt"),
-    }
+    line.spec().chart_keys.since
 }
 
 /// Keys every release of the line declares but whose templates read them only from a later
 /// release (`data/chart-keys/<line>.read-since.txt`, facts read off the templates of each tag):
 /// set earlier, they would change nothing.
 fn read_since(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.read-since.txt"),
-        _ => "",
-    }
+    line.spec().chart_keys.read_since
 }
 
 /// The entries of a `since` list: (key path, first release declaring it).
@@ -323,11 +308,7 @@ fn entries(text: &'static str) -> impl Iterator<Item = (&'static str, semver::Ve
 /// with another kind), each with the first release without them
 /// (`data/chart-keys/<line>.until.txt`, written with the since list).
 fn until(line: ReleaseLine) -> &'static str {
-    match line {
-        ReleaseLine::V0_6 => "",
-        ReleaseLine::V1_0 => include_str!("../../data/chart-keys/1.0.until.txt"),
-        ReleaseLine::V1_11 => include_str!("../../data/chart-keys/1.11.until.txt"),
-    }
+    line.spec().chart_keys.until
 }
 
 /// The key paths (split) that `version`'s charts declare although the line's list does not

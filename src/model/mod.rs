@@ -4,6 +4,7 @@ pub mod chart_keys;
 pub mod gateway_ports;
 pub mod load;
 pub mod mesh_config;
+pub mod parts;
 pub mod platform;
 pub mod provider;
 pub mod release_line;

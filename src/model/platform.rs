@@ -10,6 +10,7 @@ use std::str::FromStr;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::parts::{AddonKind, HaComponent, ServiceType};
 use crate::model::release_line::{IstioVersion, KubeMinor};
 
 /// A platform file: one Kubernetes cluster and how Istio should be installed on it.
@@ -194,37 +195,6 @@ impl fmt::Display for Provider {
     }
 }
 
-/// How a Service is exposed.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-pub enum ServiceType {
-    LoadBalancer,
-    NodePort,
-    ClusterIP,
-}
-
-impl ServiceType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceType::LoadBalancer => "LoadBalancer",
-            ServiceType::NodePort => "NodePort",
-            ServiceType::ClusterIP => "ClusterIP",
-        }
-    }
-
-    /// Whether Services of this type open node ports.
-    pub fn has_node_ports(self) -> bool {
-        matches!(self, ServiceType::LoadBalancer | ServiceType::NodePort)
-    }
-}
-
-impl fmt::Display for ServiceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The ingress gateway Service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -321,92 +291,22 @@ pub struct HighAvailability {
     pub components: Option<Vec<HaComponent>>,
 }
 
-/// A component `highAvailability` scales and spreads.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum HaComponent {
-    /// Pilot (1.11: istiod).
-    Pilot,
-    /// Mixer (1.0: istio-policy and istio-telemetry, which share one replica count).
-    Mixer,
-    /// Citadel (0.6: the CA).
-    Citadel,
-    /// Galley (1.0).
-    Galley,
-    /// The sidecar injector (0.6, 1.0).
-    SidecarInjector,
-    /// The ingress gateway (0.6: the ingress).
-    IngressGateway,
-    /// The egress gateway (1.0, 1.11).
-    EgressGateway,
-    /// The extra gateways of `spec.gateways` (1.0, 1.11).
-    Gateways,
-}
-
 impl HaComponent {
-    pub const ALL: [HaComponent; 8] = [
-        HaComponent::Pilot,
-        HaComponent::Mixer,
-        HaComponent::Citadel,
-        HaComponent::Galley,
-        HaComponent::SidecarInjector,
-        HaComponent::IngressGateway,
-        HaComponent::EgressGateway,
-        HaComponent::Gateways,
-    ];
-
-    /// The components a line's charts have: 0.6 has no galley, egress gateway or extra
-    /// gateways; 1.11 has no mixer, and its istiod is pilot, citadel, galley and the injector
-    /// in one (each of the four names it, so seed 000's set holds on every line).
+    /// The components a line's charts have (its spec's `ha_components`).
     pub fn on_line(line: crate::model::release_line::ReleaseLine) -> &'static [HaComponent] {
-        use crate::model::release_line::ReleaseLine;
-        match line {
-            ReleaseLine::V0_6 => &[
-                HaComponent::Pilot,
-                HaComponent::Mixer,
-                HaComponent::Citadel,
-                HaComponent::SidecarInjector,
-                HaComponent::IngressGateway,
-            ],
-            ReleaseLine::V1_0 => &HaComponent::ALL,
-            ReleaseLine::V1_11 => &[
-                HaComponent::Pilot,
-                HaComponent::Citadel,
-                HaComponent::Galley,
-                HaComponent::SidecarInjector,
-                HaComponent::IngressGateway,
-                HaComponent::EgressGateway,
-                HaComponent::Gateways,
-            ],
-        }
+        line.spec().ha_components
     }
 
-    /// The Deployment's component on a line: on 1.11 pilot, citadel, galley and the
-    /// injector are istiod, `pilot`.
+    /// The Deployment's component on a line: where the control plane is istiod (1.11),
+    /// pilot, citadel, galley and the injector are istiod, `pilot`.
     pub fn on_line_as(self, line: crate::model::release_line::ReleaseLine) -> HaComponent {
         match self {
             HaComponent::Citadel | HaComponent::Galley | HaComponent::SidecarInjector
-                if line == crate::model::release_line::ReleaseLine::V1_11 =>
+                if line.spec().control_plane_is_istiod =>
             {
                 HaComponent::Pilot
             }
             c => c,
-        }
-    }
-
-    /// The name a platform file spells.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HaComponent::Pilot => "pilot",
-            HaComponent::Mixer => "mixer",
-            HaComponent::Citadel => "citadel",
-            HaComponent::Galley => "galley",
-            HaComponent::SidecarInjector => "sidecarInjector",
-            HaComponent::IngressGateway => "ingressGateway",
-            HaComponent::EgressGateway => "egressGateway",
-            HaComponent::Gateways => "gateways",
         }
     }
 }
@@ -618,37 +518,6 @@ pub struct Addons {
     pub servicegraph: Option<Addon>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zipkin: Option<Addon>,
-}
-
-/// The add-ons by name, in a fixed order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AddonKind {
-    Grafana,
-    Prometheus,
-    Kiali,
-    Servicegraph,
-    Zipkin,
-}
-
-impl AddonKind {
-    pub const ALL: [AddonKind; 5] = [
-        AddonKind::Grafana,
-        AddonKind::Prometheus,
-        AddonKind::Kiali,
-        AddonKind::Servicegraph,
-        AddonKind::Zipkin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AddonKind::Grafana => "grafana",
-            AddonKind::Prometheus => "prometheus",
-            AddonKind::Kiali => "kiali",
-            AddonKind::Servicegraph => "servicegraph",
-            AddonKind::Zipkin => "zipkin",
-        }
-    }
 }
 
 impl Addons {

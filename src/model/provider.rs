@@ -12,23 +12,21 @@ pub fn internal_lb_annotation(
     provider: Provider,
     line: ReleaseLine,
 ) -> Option<(&'static str, &'static str)> {
-    match (provider, line) {
-        (_, ReleaseLine::V0_6) => None,
-        (Provider::Gke, ReleaseLine::V1_0) => {
-            Some(("cloud.google.com/load-balancer-type", "Internal"))
-        }
-        (Provider::Gke, ReleaseLine::V1_11) => {
-            Some(("networking.gke.io/load-balancer-type", "Internal"))
-        }
-        (Provider::Aws, _) => Some((
+    if !line.spec().configurable_ingress_service {
+        // The line's Service takes no annotations.
+        return None;
+    }
+    match provider {
+        Provider::Gke => line.spec().gke_internal_lb_annotation,
+        Provider::Aws => Some((
             "service.beta.kubernetes.io/aws-load-balancer-internal",
             "true",
         )),
-        (Provider::Azure, _) => Some((
+        Provider::Azure => Some((
             "service.beta.kubernetes.io/azure-load-balancer-internal",
             "true",
         )),
-        (Provider::Pks | Provider::Kvm | Provider::Minikube, _) => None,
+        Provider::Pks | Provider::Kvm | Provider::Minikube => None,
     }
 }
 
@@ -82,7 +80,7 @@ pub mod defaults {
 
     /// Whether the egress gateway is installed: as the file says, else wherever the line has one.
     pub fn egress_enabled(egress: &EgressGateway, line: ReleaseLine) -> bool {
-        egress.enabled.unwrap_or(line != ReleaseLine::V0_6)
+        egress.enabled.unwrap_or(line.spec().has_egress_gateway)
     }
 
     pub fn resources(provider: Provider) -> (ResourceProfile, &'static str) {

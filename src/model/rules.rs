@@ -10,7 +10,9 @@ use crate::model::platform::{
     NodePort, NodePortRange, PlatformFile, Provider, ServiceType, Spec, KUBERNETES_NODE_PORTS,
 };
 use crate::model::provider::{defaults, internal_lb_annotation};
-use crate::model::release_line::{KubeMinor, ReleaseLine};
+use crate::model::release_line::{
+    ExtraGateways, KubeMinor, LineSpec, ReleaseLine, SidecarInjector,
+};
 use crate::yaml::{Node, NodeValue, PathSegment};
 
 /// One broken rule, at a path of the platform file.
@@ -55,31 +57,24 @@ impl Findings {
     }
 }
 
-/// PodSecurityPolicy was removed from the Kubernetes API in 1.25.
-/// What a 0.6 platform does instead of `sidecarInjection`: inject by hand, or the 0.6
-/// release's own steps (as the minikube seed runs them), outside Helm.
-pub const SIDECAR_INJECTION_06_STEPS: &str = "remove `sidecarInjection` and inject by hand (`istioctl kube-inject -f app.yaml | kubectl apply -f -`), or install the injector from the istio-0.6.0 release archive outside Helm: `./install/kubernetes/webhook-create-signed-cert.sh --service istio-sidecar-injector --namespace istio-system --secret sidecar-injector-certs`, `kubectl apply -f install/kubernetes/istio-sidecar-injector-configmap-release.yaml`, `cat install/kubernetes/istio-sidecar-injector.yaml | ./install/kubernetes/webhook-patch-ca-bundle.sh | kubectl apply -f -`, then `kubectl label namespace NAME istio-injection=enabled`; or use Istio 1.0, whose chart installs the injector";
-
-/// Why 0.6's chart cannot install the sidecar injector, for the typed field and `spec.values`.
-const NO_INJECTOR_06: &str = "Istio 0.6's chart cannot install automatic sidecar injection: its webhook's caBundle is the placeholder `${CA_BUNDLE}` and its certificate secret `sidecar-injector-certs` must be signed by the cluster's CA";
-
 /// A chart key of `spec.values` whose value a typed field's refusal guards: set through the
 /// escape hatch, it is refused with the field's reason.
 struct ValuesGuard {
-    line: ReleaseLine,
     path: &'static [&'static str],
     refused: fn(&Node) -> bool,
-    message: &'static str,
-    hint: fn() -> String,
+    /// The message and hint on the line, if the line refuses the value.
+    refusal: fn(&LineSpec) -> Option<(&'static str, String)>,
 }
 
 const VALUES_GUARDS: &[ValuesGuard] = &[ValuesGuard {
-    line: ReleaseLine::V0_6,
     path: &["sidecar-injector", "enabled"],
     refused: |n| matches!(n.value, NodeValue::Bool(true)),
-    message: NO_INJECTOR_06,
-    hint: || {
-        SIDECAR_INJECTION_06_STEPS.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1)
+    refusal: |spec| match spec.sidecar_injector {
+        SidecarInjector::ByHand { why, steps } => Some((
+            why,
+            steps.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1),
+        )),
+        SidecarInjector::Chart => None,
     },
 }];
 
@@ -92,8 +87,8 @@ pub fn guarded_values(
 ) -> Vec<(Finding, bool)> {
     VALUES_GUARDS
         .iter()
-        .filter(|g| g.line == line)
         .filter_map(|g| {
+            let (message, hint) = (g.refusal)(line.spec())?;
             let keys: Vec<PathSegment> = g
                 .path
                 .iter()
@@ -104,8 +99,8 @@ pub fn guarded_values(
                 let finding = Finding {
                     severity: Severity::Error,
                     path: base.iter().cloned().chain(keys).collect(),
-                    message: g.message.to_string(),
-                    hint: Some((g.hint)()),
+                    message: message.to_string(),
+                    hint: Some(hint),
                 };
                 (finding, true)
             })
@@ -113,6 +108,7 @@ pub fn guarded_values(
         .collect()
 }
 
+/// PodSecurityPolicy was removed from the Kubernetes API in 1.25.
 pub const PSP_REMOVED_IN: KubeMinor = KubeMinor::new(1, 25);
 
 /// Checks every rule and returns all findings, errors and warnings, in file order of rules.
@@ -129,18 +125,18 @@ pub fn check(file: &PlatformFile) -> Vec<Finding> {
 const RULES: &[fn(&mut Findings, &Checked)] = &[
     namespace,
     node_port_range,
-    egress_gateway_on_06,
+    egress_gateway_on_line,
     internal_ingress_gateway,
-    ingress_gateway_on_06,
+    fixed_ingress_service,
     load_balancer_ip,
     gateway_annotation_keys,
     node_ports_and_extra_gateways,
     high_availability,
-    permissive_mtls_on_06,
+    permissive_mtls_on_line,
     addons,
     trace_sampling,
-    zipkin_for_tracing_on_06,
-    sidecar_injection_on_06,
+    zipkin_for_tracing,
+    sidecar_injection_by_hand,
     kubernetes_version,
     pod_security_policy_accounts,
     kubernetes_ingress_gateway,
@@ -228,14 +224,14 @@ fn node_port_range(f: &mut Findings, p: &Checked) {
     }
 }
 
-fn egress_gateway_on_06(f: &mut Findings, p: &Checked) {
-    if p.line == ReleaseLine::V0_6 && p.egress.enabled == Some(true) {
+fn egress_gateway_on_line(f: &mut Findings, p: &Checked) {
+    if !p.line.spec().has_egress_gateway && p.egress.enabled == Some(true) {
         f.error(
             &["spec", "egressGateway", "enabled"],
-            "Istio 0.6 has no egress gateway",
+            format!("Istio {} has no egress gateway", p.line),
             Some(format!(
                 "use istio {} for an egress gateway, or remove egressGateway",
-                lines_other_than(ReleaseLine::V0_6)
+                lines_where(|l| l.has_egress_gateway)
             )),
         );
     }
@@ -254,16 +250,18 @@ fn internal_ingress_gateway(f: &mut Findings, p: &Checked) {
     }
 }
 
-/// What 0.6's ingress Service cannot take: annotations, a load balancer IP, ClusterIP.
-fn ingress_gateway_on_06(f: &mut Findings, p: &Checked) {
-    if p.line != ReleaseLine::V0_6 {
+/// What a fixed ingress Service (0.6's) cannot take: annotations, a load balancer IP,
+/// ClusterIP.
+fn fixed_ingress_service(f: &mut Findings, p: &Checked) {
+    if p.line.spec().configurable_ingress_service {
         return;
     }
+    let line = p.line;
     if !p.ingress.annotations.is_empty() {
         f.error(
             &["spec", "ingressGateway", "annotations"],
-            "Istio 0.6's ingress Service takes no annotations",
-            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+            format!("Istio {line}'s ingress Service takes no annotations"),
+            Some(format!("use istio {}", configurable_ingress_lines())),
         );
     }
     if p.ingress
@@ -273,14 +271,14 @@ fn ingress_gateway_on_06(f: &mut Findings, p: &Checked) {
     {
         f.error(
             &["spec", "ingressGateway", "loadBalancerIP"],
-            "Istio 0.6's ingress Service takes no loadBalancerIP",
-            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+            format!("Istio {line}'s ingress Service takes no loadBalancerIP"),
+            Some(format!("use istio {}", configurable_ingress_lines())),
         );
     }
     if p.ingress_type == ServiceType::ClusterIP {
         f.error(
             &["spec", "ingressGateway", "serviceType"],
-            "Istio 0.6's ingress Service is LoadBalancer or NodePort, never ClusterIP",
+            format!("Istio {line}'s ingress Service is LoadBalancer or NodePort, never ClusterIP"),
             None,
         );
     }
@@ -374,13 +372,20 @@ fn high_availability(f: &mut Findings, p: &Checked) {
     let Some(ha) = &p.spec.high_availability else {
         return;
     };
-    if p.line == ReleaseLine::V0_6
+    let line = p.line;
+    if !line.spec().spreads_replicas
         && ha.anti_affinity.unwrap_or(AntiAffinity::Hostname) != AntiAffinity::None
     {
         f.error(
             &["spec", "highAvailability", "antiAffinity"],
-            "meshgen can spread replicas with pod anti-affinity on Istio 1.0 and 1.11, not on 0.6",
-            Some("set antiAffinity: none on 0.6, or use istio \"1.0\" or \"1.11\"".to_string()),
+            format!(
+                "meshgen can spread replicas with pod anti-affinity on Istio {}, not on {line}",
+                ReleaseLine::listed_where(|l| l.spreads_replicas, " and ")
+            ),
+            Some(format!(
+                "set antiAffinity: none on {line}, or use istio {}",
+                lines_where(|l| l.spreads_replicas)
+            )),
         );
     }
     if ha.spreading.is_some() && ha.anti_affinity == Some(AntiAffinity::None) {
@@ -395,14 +400,15 @@ fn high_availability(f: &mut Findings, p: &Checked) {
 
 /// 0.6's only switch is `global.securityEnabled`: mutual TLS for every service, or none;
 /// the authentication policies with a permissive mode came with 0.8.
-fn permissive_mtls_on_06(f: &mut Findings, p: &Checked) {
-    if p.spec.mtls == Some(MtlsMode::Permissive) && p.line == ReleaseLine::V0_6 {
+fn permissive_mtls_on_line(f: &mut Findings, p: &Checked) {
+    let line = p.line;
+    if p.spec.mtls == Some(MtlsMode::Permissive) && !line.spec().permissive_mtls {
         f.error(
             &["spec", "mtls"],
-            "Istio 0.6 has no permissive mutual TLS: its chart switches mutual TLS on for every service (global.securityEnabled) or off",
+            format!("Istio {line} has no permissive mutual TLS: its chart switches mutual TLS on for every service (global.securityEnabled) or off"),
             Some(format!(
-                "use mtls: strict or disabled on 0.6, or istio {} to move through permissive",
-                lines_other_than(ReleaseLine::V0_6)
+                "use mtls: strict or disabled on {line}, or istio {} to move through permissive",
+                lines_where(|l| l.permissive_mtls)
             )),
         );
     }
@@ -419,18 +425,16 @@ fn addons(f: &mut Findings, p: &Checked) {
             continue;
         };
         let at = ["spec", "addons", kind.as_str()];
-        let unsupported = match (line, kind) {
-            (ReleaseLine::V1_11, _) => Some(
-                "the 1.11 charts ship no add-ons; install Istio's samples/addons manifests instead"
-                    .to_string(),
-            ),
-            (ReleaseLine::V0_6, AddonKind::Kiali) => {
-                Some("Istio 0.6 has no Kiali chart; use istio \"1.0\"".to_string())
-            }
-            (ReleaseLine::V1_0, AddonKind::Zipkin) => Some(
-                "on Istio 1.0 set tracing: true instead: Jaeger serves the Zipkin API".to_string(),
-            ),
-            _ => None,
+        let unsupported = if line.ships_addons() {
+            line.spec()
+                .addon_refusals
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, why)| why.to_string())
+        } else {
+            Some(format!(
+                "the {line} charts ship no add-ons; install Istio's samples/addons manifests instead"
+            ))
         };
         if let (true, Some(why)) = (addon.enabled, unsupported) {
             f.error(
@@ -446,13 +450,14 @@ fn addons(f: &mut Findings, p: &Checked) {
     }
 }
 
-/// The Service types 1.0's kiali and prometheus charts cannot make.
+/// The Service types an add-on's chart cannot make (1.0's kiali and prometheus).
 fn addon_service_type(f: &mut Findings, line: ReleaseLine, kind: AddonKind, t: ServiceType) {
-    let fixed = matches!((line, kind), (ReleaseLine::V1_0, AddonKind::Kiali))
-        || (line == ReleaseLine::V1_0
-            && kind == AddonKind::Prometheus
-            && t == ServiceType::LoadBalancer);
-    if fixed && t != ServiceType::ClusterIP {
+    let refused = line
+        .spec()
+        .addon_service_types_refused
+        .iter()
+        .any(|(k, types)| *k == kind && types.contains(&t));
+    if refused {
         f.error(
             &["spec", "addons", kind.as_str(), "serviceType"],
             format!(
@@ -474,12 +479,13 @@ fn trace_sampling(f: &mut Findings, p: &Checked) {
     };
     let at = ["spec", "tracing", "sampling"];
     match tracing.sampling() {
-        Some(_) if p.line == ReleaseLine::V0_6 => f.error(
+        Some(_) if !p.line.spec().trace_sampling => f.error(
             &at,
-            "Istio 0.6's chart has no trace sampling setting (Zipkin receives what the proxies send)",
+            format!("Istio {}'s chart has no trace sampling setting (Zipkin receives what the proxies send)", p.line),
             Some(format!(
-                "remove sampling on 0.6, or use istio {}",
-                lines_other_than(ReleaseLine::V0_6)
+                "remove sampling on {}, or use istio {}",
+                p.line,
+                lines_where(|l| l.trace_sampling)
             )),
         ),
         Some(percent) if percent.value() == 0.0 => f.error(
@@ -496,14 +502,14 @@ fn trace_sampling(f: &mut Findings, p: &Checked) {
     }
 }
 
-fn zipkin_for_tracing_on_06(f: &mut Findings, p: &Checked) {
+fn zipkin_for_tracing(f: &mut Findings, p: &Checked) {
     let spec = p.spec;
-    if spec.tracing.is_some_and(|t| t.enabled()) && p.line == ReleaseLine::V0_6 {
+    if spec.tracing.is_some_and(|t| t.enabled()) && p.line.tracing_is_zipkin_addon() {
         if let Some(z) = spec.addons.as_ref().and_then(|a| a.zipkin.as_ref()) {
             if !z.enabled {
                 f.error(
                     &["spec", "addons", "zipkin", "enabled"],
-                    "tracing on Istio 0.6 is the Zipkin add-on: it cannot be off while tracing is true",
+                    format!("tracing on Istio {} is the Zipkin add-on: it cannot be off while tracing is true", p.line),
                     None,
                 );
             }
@@ -515,17 +521,19 @@ fn zipkin_for_tracing_on_06(f: &mut Findings, p: &Checked) {
 /// (the API server refuses it) and its certificate secret is made by a script against the
 /// cluster's CA: no values can make it work, and a label for an injector that is not there
 /// would promise sidecars that never come.
-fn sidecar_injection_on_06(f: &mut Findings, p: &Checked) {
-    if p.line == ReleaseLine::V0_6
-        && p.spec
-            .sidecar_injection
-            .as_ref()
-            .is_some_and(|s| !s.namespaces.is_empty())
+fn sidecar_injection_by_hand(f: &mut Findings, p: &Checked) {
+    let SidecarInjector::ByHand { why, steps } = p.line.spec().sidecar_injector else {
+        return;
+    };
+    if p.spec
+        .sidecar_injection
+        .as_ref()
+        .is_some_and(|s| !s.namespaces.is_empty())
     {
         f.error(
             &["spec", "sidecarInjection", "namespaces"],
-            NO_INJECTOR_06,
-            Some(SIDECAR_INJECTION_06_STEPS.to_string()),
+            why,
+            Some(steps.to_string()),
         );
     }
 }
@@ -627,20 +635,10 @@ fn kubernetes_version(f: &mut Findings, p: &Checked) {
     let support = line.kubernetes_support();
     let at = ["spec", "kubernetes"];
     if v < support.works_from || v > support.works_to {
-        let why = match line {
-            ReleaseLine::V0_6 if v < support.works_from => {
-                "automatic sidecar injection needs the mutating webhooks of Kubernetes 1.9"
-            }
-            ReleaseLine::V0_6 | ReleaseLine::V1_0 if v > support.works_to => {
-                "its charts render extensions/v1beta1 Deployments, removed in Kubernetes 1.16"
-            }
-            ReleaseLine::V1_11 if v < support.works_from => {
-                "its charts need v1 CRDs and admission webhooks (Kubernetes 1.16)"
-            }
-            ReleaseLine::V1_11 => {
-                "its charts render policy/v1beta1 PodDisruptionBudgets, removed in Kubernetes 1.25"
-            }
-            _ => "its charts use APIs this version does not serve",
+        let why = if v < support.works_from {
+            support.too_old
+        } else {
+            support.too_new
         };
         f.error(
             &at,
@@ -700,9 +698,7 @@ fn pod_security_policy_accounts(f: &mut Findings, p: &Checked) {
     }
 }
 
-/// The 1.0 tag from which the security chart always applies a mesh-wide MeshPolicy,
-/// PERMISSIVE while `global.mtls.enabled` is false; before it, that case applied none.
-pub const MESH_POLICY_ALWAYS_FROM: semver::Version = semver::Version::new(1, 0, 3);
+pub use crate::model::release_line::MESH_POLICY_ALWAYS_FROM;
 
 /// The 1.0 tag from which the gateways chart reads each gateway's
 /// `cpu.targetAverageUtilization` (1.0.0's autoscaler has a fixed target and declares none).
@@ -713,68 +709,30 @@ pub const GATEWAY_CPU_TARGET_FROM: semver::Version = semver::Version::new(1, 0, 
 pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Finding> {
     let mut f = Findings(Vec::new());
     let spec = &file.spec;
-    if spec.istio.line == ReleaseLine::V1_0 {
-        let always = *version >= MESH_POLICY_ALWAYS_FROM;
+    let line = spec.istio.line;
+    if let Some(always_from) = &line.spec().mesh_policy_always_from {
+        let always = version >= always_from;
+        let before =
+            semver::Version::new(always_from.major, always_from.minor, always_from.patch - 1);
         match spec.mtls {
             Some(MtlsMode::Disabled) if always => f.error(
                 &["spec", "mtls"],
                 format!(
                     "Istio {version}'s chart cannot switch mutual TLS off: with global.mtls.enabled false its post-install job still applies a mesh-wide MeshPolicy in PERMISSIVE mode"
                 ),
-                Some("use mtls: permissive (sidecars then accept plain text, and clients send it unless a DestinationRule asks for ISTIO_MUTUAL), or set spec.istio to a release from 1.0.0 to 1.0.2".to_string()),
+                Some(format!("use mtls: permissive (sidecars then accept plain text, and clients send it unless a DestinationRule asks for ISTIO_MUTUAL), or set spec.istio to a release from {} to {before}", line.release(*line.patches().start()))),
             ),
             Some(MtlsMode::Permissive) if !always => f.error(
                 &["spec", "mtls"],
                 format!(
                     "Istio {version}'s chart has no permissive mutual TLS: with global.mtls.enabled false it applies no MeshPolicy, so sidecars accept plain text only"
                 ),
-                Some("set spec.istio to 1.0.3 or later, whose chart applies a PERMISSIVE MeshPolicy, or use mtls: disabled or strict".to_string()),
+                Some(format!("set spec.istio to {always_from} or later, whose chart applies a PERMISSIVE MeshPolicy, or use mtls: disabled or strict")),
             ),
             _ => {}
         }
-        // The line's port names are its newest release's; an earlier release may lack one
-        // (1.0.0 has no `tcp-dns-tls`), and a nodePort for it would vanish from the values.
-        let ports = crate::model::gateway_ports::default_ports(version, GatewayKind::Ingress);
-        let gateways = spec
-            .ingress_gateway
-            .iter()
-            .map(|g| {
-                (
-                    vec![PathSegment::Key("ingressGateway".into())],
-                    &g.node_ports,
-                )
-            })
-            .chain(spec.gateways.iter().enumerate().map(|(i, g)| {
-                (
-                    vec![PathSegment::Key("gateways".into()), PathSegment::Index(i)],
-                    &g.node_ports,
-                )
-            }));
-        for (at, node_ports) in gateways {
-            // A name the line has no port of is the line's finding (`check`); here, the ports
-            // the line has that this release does not.
-            let line_ports = configurable_node_ports(spec.istio.line, GatewayKind::Ingress);
-            for name in node_ports
-                .keys()
-                .filter(|n| !ports.iter().any(|p| p.name == *n) && line_ports.contains(&n.as_str()))
-            {
-                let mut path = vec![PathSegment::Key("spec".into())];
-                path.extend(at.iter().cloned());
-                path.extend([
-                    PathSegment::Key("nodePorts".into()),
-                    PathSegment::Key(name.clone()),
-                ]);
-                f.error_at(
-                    path,
-                    format!("Istio {version}'s ingress gateway has no port named `{name}`: later releases of the line added it"),
-                    Some(format!(
-                        "remove it, or use a release that has it; its ports in {version}: {}",
-                        ports.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
-                    )),
-                );
-            }
-        }
     }
+    release_node_ports(&mut f, spec, version);
     kiali_secret(&mut f, spec, version);
     canary_release(&mut f, spec, version);
     f.0
@@ -793,9 +751,52 @@ fn canary_release(f: &mut Findings, spec: &Spec, version: &semver::Version) {
     }
 }
 
-/// The 1.0 tag from which the kiali chart no longer creates the `kiali` Secret its Deployment
-/// reads the dashboard's credentials from (1.0.0 to 1.0.5 wrote it from `kiali.dashboard`).
-pub const KIALI_SECRET_GONE_FROM: semver::Version = semver::Version::new(1, 0, 6);
+/// The line's port names are its newest release's; an earlier release may lack one (1.0.0
+/// has no `tcp-dns-tls`), and a nodePort for it would vanish from the values.
+fn release_node_ports(f: &mut Findings, spec: &Spec, version: &semver::Version) {
+    let ports = crate::model::gateway_ports::default_ports(version, GatewayKind::Ingress);
+    let gateways = spec
+        .ingress_gateway
+        .iter()
+        .map(|g| {
+            (
+                vec![PathSegment::Key("ingressGateway".into())],
+                &g.node_ports,
+            )
+        })
+        .chain(spec.gateways.iter().enumerate().map(|(i, g)| {
+            (
+                vec![PathSegment::Key("gateways".into()), PathSegment::Index(i)],
+                &g.node_ports,
+            )
+        }));
+    for (at, node_ports) in gateways {
+        // A name the line has no port of is the line's finding (`check`); here, the ports
+        // the line has that this release does not.
+        let line_ports = configurable_node_ports(spec.istio.line, GatewayKind::Ingress);
+        for name in node_ports
+            .keys()
+            .filter(|n| !ports.iter().any(|p| p.name == *n) && line_ports.contains(&n.as_str()))
+        {
+            let mut path = vec![PathSegment::Key("spec".into())];
+            path.extend(at.iter().cloned());
+            path.extend([
+                PathSegment::Key("nodePorts".into()),
+                PathSegment::Key(name.clone()),
+            ]);
+            f.error_at(
+                path,
+                format!("Istio {version}'s ingress gateway has no port named `{name}`: later releases of the line added it"),
+                Some(format!(
+                    "remove it, or use a release that has it; its ports in {version}: {}",
+                    ports.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
+    }
+}
+
+pub use crate::model::release_line::KIALI_SECRET_GONE_FROM;
 
 /// The Secret Kiali's Deployment needs, keys `username` and `passphrase`.
 pub const KIALI_SECRET: &str = "kiali";
@@ -803,10 +804,8 @@ pub const KIALI_SECRET: &str = "kiali";
 /// Kiali on 1.0.6 and later: its pod waits for a Secret nothing installs.
 fn kiali_secret(f: &mut Findings, spec: &Spec, version: &semver::Version) {
     let kiali = spec.addons.as_ref().and_then(|a| a.kiali.as_ref());
-    if spec.istio.line == ReleaseLine::V1_0
-        && *version >= KIALI_SECRET_GONE_FROM
-        && kiali.is_some_and(|k| k.enabled)
-    {
+    let gone = spec.istio.line.spec().kiali_secret_gone_from.as_ref();
+    if gone.is_some_and(|from| version >= from) && kiali.is_some_and(|k| k.enabled) {
         let namespace = spec
             .namespace
             .as_ref()
@@ -879,11 +878,15 @@ fn extra_gateways(
     if spec.gateways.is_empty() {
         return;
     }
-    if node_ports.line == ReleaseLine::V0_6 {
+    let line = node_ports.line;
+    if line.spec().extra_gateways == ExtraGateways::Unsupported {
         f.error(
             &["spec", "gateways"],
-            "Istio 0.6's chart installs one ingress and cannot install another gateway",
-            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+            format!("Istio {line}'s chart installs one ingress and cannot install another gateway"),
+            Some(format!(
+                "use istio {}",
+                lines_where(|l| l.extra_gateways != ExtraGateways::Unsupported)
+            )),
         );
         return;
     }
@@ -1184,11 +1187,11 @@ fn check_internal(
                 "set {field}.serviceType: LoadBalancer, or internal: false"
             )),
         );
-    } else if line == ReleaseLine::V0_6 {
+    } else if !line.spec().configurable_ingress_service {
         f.error_at(
             at,
-            "Istio 0.6's ingress chart has no Service annotations, so it cannot ask for an internal load balancer",
-            Some(format!("use istio {}", lines_other_than(ReleaseLine::V0_6))),
+            format!("Istio {line}'s ingress chart has no Service annotations, so it cannot ask for an internal load balancer"),
+            Some(format!("use istio {}", configurable_ingress_lines())),
         );
     } else if internal_lb_annotation(provider, line).is_none() {
         f.error_at(
@@ -1202,13 +1205,14 @@ fn check_internal(
 }
 
 /// The other release lines, as a hint writes them: `"1.0" or "1.11"`.
-fn lines_other_than(line: ReleaseLine) -> String {
-    ReleaseLine::ALL
-        .into_iter()
-        .filter(|l| *l != line)
-        .map(|l| format!("\"{l}\""))
-        .collect::<Vec<_>>()
-        .join(" or ")
+/// The lines whose spec has `property`, as `"1.0" or "1.11"`.
+fn lines_where(property: impl Fn(&LineSpec) -> bool) -> String {
+    ReleaseLine::quoted_where(property, " or ")
+}
+
+/// The lines whose ingress Service takes annotations, a load balancer IP and any type.
+fn configurable_ingress_lines() -> String {
+    lines_where(|l| l.configurable_ingress_service)
 }
 
 fn check_annotation_key(key: &str) -> Result<(), String> {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::model::release_line::{IstioVersion, ReleaseLine};
+use crate::model::release_line::{IstioVersion, ReleaseLine, VendoredValues};
 use digest::ChartFile;
 use lock::{Lock, LockedChart, LockedRelease};
 
@@ -765,8 +765,8 @@ pub fn build_release(
     for chart in line.charts().iter() {
         let mut files = extract::chart_files(repo, commit, chart.upstream_path, tag)?;
         let mut applied = Vec::new();
-        match line {
-            ReleaseLine::V0_6 => {
+        match line.spec().vendored_values {
+            VendoredValues::GeneratedFromTemplate => {
                 if files.iter().any(|f| f.path == "values.yaml") {
                     return Err(Error::Vendor(format!(
                         "{tag}:{}/values.yaml exists in git; meshgen expected to generate it from {}",
@@ -785,8 +785,8 @@ pub fn build_release(
                 });
                 applied.push(patches::GENERATE_VALUES_06.to_string());
             }
-            ReleaseLine::V1_0 | ReleaseLine::V1_11 if chart.name != "base" => {
-                // base carries no images, hence no global.hub to set.
+            // base carries no images, hence no global.hub to set.
+            VendoredValues::ReleaseHubTag if chart.name != "base" => {
                 let origin = format!("{tag}:{}/values.yaml", chart.upstream_path);
                 let values = files
                     .iter_mut()
@@ -797,7 +797,7 @@ pub fn build_release(
                 values.content = patches::release_hub_tag(text, version, &origin)?.into_bytes();
                 applied.push(patches::RELEASE_HUB_TAG.to_string());
             }
-            _ => {}
+            VendoredValues::ReleaseHubTag => {}
         }
         let origin = format!("{tag}:{}", chart.upstream_path);
         applied.extend(patches::apply_chart_fixes(

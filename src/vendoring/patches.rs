@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::release_line::ReleaseLine;
+pub use crate::model::release_line::{ChartFix, Edit};
 use crate::vendoring::digest::ChartFile;
 
 /// Generates the 0.6 chart's values.yaml from its template, as the release build did.
@@ -142,224 +143,12 @@ fn replace_value(line: &str, value: &str) -> String {
     format!("{head} {value}{comment}{ending}")
 }
 
-/// A narrow fix of upstream chart files, for the releases of a line that carry the trap it
-/// removes. Without these the charts do not install with Helm 3 and 4, or read differently in
-/// kustomize than in Kubernetes. ARCHITECTURE.md lists each one and why.
-#[derive(Debug)]
-pub struct ChartFix {
-    /// Recorded in the lock beside the chart it changed.
-    pub name: &'static str,
-    pub line: ReleaseLine,
-    /// The chart directory it applies to, as vendored (`istio`).
-    pub chart: &'static str,
-    /// The releases of the line that carry the trap (a semver requirement).
-    pub versions: &'static str,
-    pub edits: &'static [Edit],
+/// Every chart fix meshgen applies, line by line, each line's in the order it applies them.
+pub fn all_chart_fixes() -> impl Iterator<Item = &'static ChartFix> {
+    ReleaseLine::ALL
+        .into_iter()
+        .flat_map(|line| line.spec().chart_fixes)
 }
-
-/// One change to one file; each checks its anchor so that an upstream that differs fails
-/// loudly instead of being vendored half-fixed.
-#[derive(Debug)]
-pub enum Edit {
-    /// Replace `anchor`, which must occur exactly `count` times in `file`.
-    Replace {
-        file: &'static str,
-        anchor: &'static str,
-        with: &'static str,
-        count: usize,
-    },
-    /// Move CRDs that Helm 2 created through the `crd-install` hook into the chart's `crds/`
-    /// directory, which Helm 3 and 4 (and Flux) install before rendering the release. Helm
-    /// does not template `crds/`, so the file may hold template actions only in comments.
-    MoveCrds {
-        from: &'static str,
-        to: &'static str,
-    },
-    /// Remove a template whose only hook is the `post-install` Job that applies `applies` with
-    /// kubectl (with the account, role and binding the file gives that Job): what it delivered
-    /// at install only, `meshgen manifests` now reapplies on every change.
-    DropInstallJob {
-        file: &'static str,
-        applies: &'static str,
-    },
-}
-
-/// 1.0's umbrella chart, as vendored.
-const UMBRELLA: &str = "istio";
-
-/// Every chart fix meshgen applies, in the order it applies them.
-pub const CHART_FIXES: &[ChartFix] = &[
-    // Helm 3 and 4 skip the `crd-install` hook ("skipping unknown hooks"), so the release's
-    // own Gateways, rules and metrics would find no CRD.
-    ChartFix {
-        name: "crds-dir-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[
-            Edit::MoveCrds {
-                from: "templates/crds.yaml",
-                to: "crds/crds.yaml",
-            },
-            Edit::MoveCrds {
-                from: "charts/certmanager/templates/crds.yaml",
-                to: "charts/certmanager/crds/crds.yaml",
-            },
-        ],
-    },
-    // `(x) and eq a b` gave arguments to a non-function: Go templates before 1.11 ignored them,
-    // today's refuse to render, so `tracing: true` failed. Written as the condition meant.
-    ChartFix {
-        name: "jaeger-ingress-condition-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[Edit::Replace {
-            file: "charts/tracing/templates/ingress-jaeger.yaml",
-            anchor: "{{ if (.Values.jaeger.ingress.enabled) and eq .Values.provider \"jaeger\" }}",
-            with: "{{ if and .Values.jaeger.ingress.enabled (eq .Values.provider \"jaeger\") }}",
-            count: 1,
-        }],
-    },
-    // The same, with `or`, in 1.0.0 and 1.0.1: the telemetry gateway never rendered. 1.0.2
-    // wrote it as here.
-    ChartFix {
-        name: "telemetry-gateway-condition-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "<1.0.2",
-        edits: &[Edit::Replace {
-            file: "charts/telemetry-gateway/templates/gateway.yaml",
-            anchor: "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}",
-            with: "{{- if or (.Values.prometheusEnabled) (.Values.grafanaEnabled) }}",
-            count: 1,
-        }],
-    },
-    // 1.0.0's gateway Deployments write `app` once from `labels.istio` and again from the
-    // labels themselves: Kubernetes keeps the second, kustomize refuses the object. 1.0.1
-    // dropped the first, as here.
-    ChartFix {
-        name: "gateway-app-label-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "<1.0.1",
-        edits: &[Edit::Replace {
-            file: "charts/gateways/templates/deployment.yaml",
-            anchor: "  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}",
-            with: "  labels:\n    chart: {{ $.Chart.Name }}",
-            count: 1,
-        }],
-    },
-    // The proxy containers of mixer's Deployments open a second `ports:` key for the Prometheus
-    // port. Kubernetes keeps the last key, kustomize (Flux's post-renderers) refuses the
-    // object; one list holds all the ports, as the template meant.
-    ChartFix {
-        name: "mixer-proxy-ports-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: ">=1.0.3",
-        edits: &[Edit::Replace {
-            file: "charts/mixer/templates/deployment.yaml",
-            anchor: "{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n        ports:\n",
-            with: "{{ if ne .Values.global.proxy.stats.prometheusPort 0. }}\n",
-            count: 2,
-        }],
-    },
-    // The security chart's post-install Job applies the MeshPolicy and `*.local`
-    // DestinationRules, grafana's its `grafana-ports-mtls-disabled` Policy: only at install, so
-    // a later change of `spec.mtls` or of the add-ons never reached the mesh. `meshgen
-    // manifests` applies the same objects on every change; the Jobs would fight it at install.
-    ChartFix {
-        name: "custom-resources-jobs-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[
-            Edit::DropInstallJob {
-                file: "charts/security/templates/create-custom-resources-job.yaml",
-                applies: "/tmp/security/custom-resources.yaml",
-            },
-            Edit::DropInstallJob {
-                file: "charts/grafana/templates/create-custom-resources-job.yaml",
-                applies: "/tmp/grafana/custom-resources.yaml",
-            },
-        ],
-    },
-    // Pilot's chart renders the `istio-autogenerated-k8s-ingress` Gateway unconditionally;
-    // seed 003 deletes it when requests miss the ingress gateway, and a deletion lasts until
-    // the next upgrade. `global.k8sIngressGateway: false` (`spec.kubernetesIngressGateway`)
-    // leaves it out; unset, it renders as upstream.
-    ChartFix {
-        name: "k8s-ingress-gateway-switch-1.0",
-        line: ReleaseLine::V1_0,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[
-            Edit::Replace {
-                file: "charts/pilot/templates/gateway.yaml",
-                anchor: "apiVersion: networking.istio.io/v1alpha3\nkind: Gateway\nmetadata:\n  name: istio-autogenerated-k8s-ingress\n",
-                with: "{{- if ne (toString .Values.global.k8sIngressGateway) \"false\" }}\napiVersion: networking.istio.io/v1alpha3\nkind: Gateway\nmetadata:\n  name: istio-autogenerated-k8s-ingress\n",
-                count: 1,
-            },
-            Edit::Replace {
-                file: "charts/pilot/templates/gateway.yaml",
-                anchor: "{{ end }}\n---\n{{- if .Values.global.meshExpansion }}",
-                with: "{{ end }}\n{{- end }}\n---\n{{- if .Values.global.meshExpansion }}",
-                count: 1,
-            },
-        ],
-    },
-    // The 0.6 chart's add-on images are `latest`; the 0.6.0 release's kubectl install
-    // (install/kubernetes/templates/) pinned these, and today's `latest` Prometheus cannot
-    // read 0.6's configuration. (Its Zipkin was `latest` there too: no pin to restore.)
-    ChartFix {
-        name: "addon-images-0.6",
-        line: ReleaseLine::V0_6,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[
-            Edit::Replace {
-                file: "values.yaml",
-                anchor: "    repository: prom/statsd-exporter\n    tag: latest\n",
-                with: "    repository: prom/statsd-exporter\n    tag: v0.5.0\n",
-                count: 1,
-            },
-            Edit::Replace {
-                file: "values.yaml",
-                anchor: "    repository: docker.io/prom/prometheus\n    tag: latest\n",
-                with: "    repository: docker.io/prom/prometheus\n    tag: v2.0.0\n",
-                count: 1,
-            },
-        ],
-    },
-    // Mixer sends spans to `zipkin`, the kubectl install's Service; the chart names it after
-    // the release (`istio-zipkin`).
-    ChartFix {
-        name: "mixer-zipkin-address-0.6",
-        line: ReleaseLine::V0_6,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[Edit::Replace {
-            file: "charts/mixer/templates/deployment.yaml",
-            anchor: "--zipkinURL=http://zipkin:9411/",
-            with: "--zipkinURL=http://{{ .Release.Name }}-zipkin:9411/",
-            count: 1,
-        }],
-    },
-    // The ingress container lists port 443 as a second `containerPort` key of port 80's entry.
-    ChartFix {
-        name: "ingress-container-ports-0.6",
-        line: ReleaseLine::V0_6,
-        chart: UMBRELLA,
-        versions: "*",
-        edits: &[Edit::Replace {
-            file: "charts/ingress/templates/deployment.yaml",
-            anchor: "            - containerPort: 80\n              containerPort: 443\n",
-            with: "            - containerPort: 80\n            - containerPort: 443\n",
-            count: 1,
-        }],
-    },
-];
 
 /// Applies the chart fixes for `chart` of `line` at `version` to its files; returns the names
 /// applied. `origin` names the chart in git (`1.0.9:install/kubernetes/helm/istio`) for errors.
@@ -371,10 +160,7 @@ pub fn apply_chart_fixes(
     origin: &str,
 ) -> Result<Vec<String>> {
     let mut applied = Vec::new();
-    for fix in CHART_FIXES
-        .iter()
-        .filter(|f| f.line == line && f.chart == chart)
-    {
+    for fix in line.spec().chart_fixes.iter().filter(|f| f.chart == chart) {
         let wanted = semver::VersionReq::parse(fix.versions).map_err(|e| {
             Error::Vendor(format!(
                 "chart fix {}: versions `{}`: {e}",
@@ -507,7 +293,7 @@ mod tests {
     #[test]
     fn chart_fixes_are_well_formed() {
         let mut names = std::collections::BTreeSet::new();
-        for fix in CHART_FIXES {
+        for fix in all_chart_fixes() {
             assert!(names.insert(fix.name), "{} named twice", fix.name);
             assert!(
                 semver::VersionReq::parse(fix.versions).is_ok(),
@@ -534,7 +320,7 @@ mod tests {
         let mut twice = vec![file(&anchor.repeat(2))];
         let err = apply_edit(
             "jaeger-ingress-condition-1.0",
-            &CHART_FIXES[1].edits[0],
+            &ReleaseLine::V1_0.spec().chart_fixes[1].edits[0],
             &mut twice,
             "1.0.9:x",
         )
@@ -545,8 +331,7 @@ mod tests {
 
     #[test]
     fn an_install_job_is_dropped_only_as_upstream_writes_it() {
-        let fix = CHART_FIXES
-            .iter()
+        let fix = all_chart_fixes()
             .find(|f| f.name == "custom-resources-jobs-1.0")
             .unwrap();
         let job = |hook: &str, applies: &str| {
