@@ -263,3 +263,26 @@ fn post_render_spreads_each_istiod_by_its_own_revision() {
         );
     }
 }
+
+/// `explain --canary` names where each value of the canary's file comes from: its revision and
+/// release from `spec.canary`.
+#[test]
+fn explain_names_the_canarys_origins() {
+    let dir = platform_dir(CANARY);
+    let report = meshgen(
+        dir.path(),
+        &["explain", "--platform", "./shop.yaml", "--canary"],
+    );
+    assert!(
+        report.starts_with("# istiod-1-11-8.yaml of platform shop for Istio 1.11.8"),
+        "{report}"
+    );
+    let revision = report
+        .split("\nrevision = ")
+        .nth(1)
+        .expect("the revision is explained");
+    assert!(
+        revision.starts_with("\"1-11-8\"\n    canary: platform file line 11"),
+        "{revision}"
+    );
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use super::platform::{resolve_platform, PlatformArgs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, clap::Args)]
 pub struct ValuesArgs {
@@ -25,22 +25,13 @@ pub struct ValuesArgs {
 
 pub fn run(args: &ValuesArgs) -> Result<u8> {
     let (_, resolved) = resolve_platform(&args.platform)?;
-    use crate::render::pipeline;
-    let text = match &args.gateway {
-        None if args.canary => match &resolved.canary {
-            Some(_) => {
-                pipeline::render_canary(&resolved).map_err(|e| Error::Render(e.to_string()))?
-            }
-            None => {
-                return Err(Error::Usage(format!(
-                    "platform {} has no spec.canary: no canary values file",
-                    resolved.name
-                )))
-            }
-        },
-        None => pipeline::render(&resolved).map_err(|e| Error::Render(e.to_string()))?,
-        Some(name) => pipeline::render_gateway(&resolved, name)?,
+    use crate::render::pipeline::{render_file, ValuesFile};
+    let which = match (&args.gateway, args.canary) {
+        (Some(name), _) => ValuesFile::Gateway(name),
+        (None, true) => ValuesFile::Canary,
+        (None, false) => ValuesFile::Platform,
     };
+    let (_, text) = render_file(&resolved, which)?;
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, text.as_bytes()).map(|()| exit::SUCCESS),
         None => super::stdout_write(&text),

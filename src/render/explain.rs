@@ -5,7 +5,7 @@
 //! It reads the rendered values file itself (`origins`), so what it lists is exactly what is
 //! emitted.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::load::LoadedPlatform;
 use crate::render::origins::explain_values;
 use crate::render::pipeline;
@@ -36,29 +36,23 @@ fn with_source_line(why: &str, display: &str, source: &str) -> String {
 pub fn report(
     loaded: &LoadedPlatform,
     resolved: &ResolvedPlatform,
-    gateway: Option<&str>,
+    which: pipeline::ValuesFile,
 ) -> Result<String> {
-    use crate::render::values;
-    let (file, text) = match gateway {
-        None => (
-            "values.yaml".to_string(),
-            pipeline::render(resolved).map_err(|e| Error::Render(e.to_string()))?,
-        ),
-        Some(name) => (
-            values::gateway_values_file(name),
-            pipeline::render_gateway(resolved, name)?,
-        ),
-    };
+    let (file, text) = pipeline::render_file(resolved, which)?;
     let fallback = format!(
         "meshgen's template for Istio {}: no platform field decides it",
         resolved.line
     );
     let entries = explain_values(&text, &fallback)?;
+    // A canary's file renders its own release.
+    let (version, origin) = match (which, &resolved.canary) {
+        (pipeline::ValuesFile::Canary, Some(c)) => (&c.version, &c.origin),
+        _ => (&resolved.version, &resolved.version_origin),
+    };
     let mut out = format!(
-        "# {file} of platform {} for Istio {} ({}), {} values\n",
+        "# {file} of platform {} for Istio {version} ({}), {} values\n",
         resolved.name,
-        resolved.version,
-        resolved.version_origin.describe(),
+        origin.describe(),
         entries.len()
     );
     for e in entries {

@@ -119,6 +119,41 @@ pub fn render_canary_in(
     merge::merge(&text, platform.line, &platform.values)
 }
 
+/// One of a platform's values files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValuesFile<'a> {
+    /// `values.yaml`, every chart's of the line.
+    Platform,
+    /// An extra gateway's own release (1.11, `--gateway NAME`).
+    Gateway(&'a str),
+    /// The canary control plane's own release (1.11, `--canary`).
+    Canary,
+}
+
+/// A values file of a platform, as (file name, text); asking for a gateway or a canary the
+/// platform does not have is the user's mistake.
+pub fn render_file(platform: &ResolvedPlatform, which: ValuesFile) -> Result<(String, String)> {
+    let render_error = |e: RenderError| Error::Render(e.to_string());
+    match which {
+        ValuesFile::Platform => Ok((
+            "values.yaml".to_string(),
+            render(platform).map_err(render_error)?,
+        )),
+        ValuesFile::Gateway(name) => Ok((
+            values::gateway_values_file(name),
+            render_gateway(platform, name)?,
+        )),
+        ValuesFile::Canary => render_canary_file(platform, None)
+            .map_err(render_error)?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "platform {} has no spec.canary: no canary values file",
+                    platform.name
+                ))
+            }),
+    }
+}
+
 /// Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
 /// gateway of the platform's own values file.
 fn global_values(platform: &ResolvedPlatform) -> Vec<ChartValue> {
