@@ -177,6 +177,38 @@ pub struct LineSpec {
     pub post_render: PostRender,
     /// What `meshgen check`'s lint knows of the line's proxies.
     pub lint: LintFacts,
+    /// What the values header and the line's template need to know.
+    pub render: RenderFacts,
+}
+
+/// Where 0.6's and 1.0's manifests go: after the one release, whose `crds/` (1.0) hold the
+/// CRDs of their mesh policy objects.
+const MANIFESTS_AFTER_ISTIO: (&str, &str) = (
+    "istio",
+    "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
+);
+
+/// What the values header and template of a line need: objects and CRDs Helm leaves behind,
+/// add-on Service names, where the manifests go in the install order, revisions.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderFacts {
+    /// What no Helm release of the line owns and its uninstall deletes by hand:
+    /// (resource, name, why).
+    pub unowned_objects: &'static [(&'static str, &'static str, &'static str)],
+    /// The `grep -E` pattern of the line's CRD names, when its charts keep CRDs in `crds/`
+    /// (which Helm never deletes nor upgrades); None where they are templates of the release.
+    pub crd_pattern: Option<&'static str>,
+    /// What the charts put before an add-on's name in its Service's (`istio-` on 0.6: the
+    /// release name), and the add-ons whose Service keeps its bare name anyway.
+    pub addon_service_prefix: &'static str,
+    pub addon_services_unprefixed: &'static [AddonKind],
+    /// The release whose CRDs the custom resources of `meshgen manifests` need, and why they
+    /// are applied right after it.
+    pub manifests_after: (&'static str, &'static str),
+    /// The chart of the control plane that takes the `revision` value (its release then
+    /// `istiod-<revision>`), on a line whose charts install revisioned control planes side by
+    /// side.
+    pub revisioned_chart: Option<&'static str>,
 }
 
 /// A line's built-in chart key lists (`data/chart-keys/<line>.*.txt`); empty text where the
@@ -498,10 +530,7 @@ impl ReleaseLine {
     /// The chart of the line's control plane that takes the `revision` value, its release
     /// then named `istiod-<revision>`: 1.11's istio-discovery.
     pub fn revisioned_chart(self) -> Option<&'static str> {
-        match self {
-            ReleaseLine::V0_6 | ReleaseLine::V1_0 => None,
-            ReleaseLine::V1_11 => Some("istio-discovery"),
-        }
+        self.spec().render.revisioned_chart
     }
 
     /// How `spec.mtls` reaches the mesh on this line.

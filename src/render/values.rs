@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
-use crate::model::release_line::ReleaseLine;
+use crate::model::release_line::{MtlsMechanism, ReleaseLine};
 use crate::render::resolve::{
     revisioned_release, ResolvedCanary, ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform,
     Sourced,
@@ -208,24 +208,13 @@ pub fn header_installs(platform: &ResolvedPlatform) -> Vec<InstallView> {
 
 /// What no Helm release of a line owns and its uninstall deletes by hand: (resource, name, why).
 pub fn unowned_objects(line: ReleaseLine) -> &'static [(&'static str, &'static str, &'static str)] {
-    match line {
-        ReleaseLine::V1_0 => &[(
-            "validatingwebhookconfiguration",
-            "istio-galley",
-            "Galley registers it at run time: no release owns it",
-        )],
-        _ => &[],
-    }
+    line.spec().render.unowned_objects
 }
 
 /// The `grep -E` pattern of a line's CRD names, when its charts keep CRDs in `crds/` (which
 /// Helm never deletes nor upgrades); 0.6's charts render theirs as templates of the release.
 pub fn crd_pattern(line: ReleaseLine) -> Option<&'static str> {
-    match line {
-        ReleaseLine::V0_6 => None,
-        ReleaseLine::V1_0 => Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
-        ReleaseLine::V1_11 => Some(r"'\.istio\.io$'"),
-    }
+    line.spec().render.crd_pattern
 }
 
 /// The command deleting the CRDs of a line's `crds/` (Helm keeps them) but those named in
@@ -341,11 +330,11 @@ struct AddonView {
 /// name before the chart's (`istio-grafana`), except Prometheus's; 1.0's name it after the
 /// add-on.
 fn addon_service(kind: AddonKind, line: ReleaseLine) -> String {
-    match (line, kind) {
-        (ReleaseLine::V0_6, AddonKind::Prometheus)
-        | (ReleaseLine::V1_0 | ReleaseLine::V1_11, _) => kind.as_str().to_string(),
-        (ReleaseLine::V0_6, _) => format!("istio-{}", kind.as_str()),
+    let render = &line.spec().render;
+    if render.addon_services_unprefixed.contains(&kind) {
+        return kind.as_str().to_string();
     }
+    format!("{}{}", render.addon_service_prefix, kind.as_str())
 }
 
 impl AnnotationView {
@@ -409,16 +398,7 @@ fn node_port_range_text(platform: &ResolvedPlatform) -> String {
 /// The release whose CRDs the custom resources of `meshgen manifests` need, and why they
 /// are applied right after it.
 pub fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
-    match line {
-        ReleaseLine::V1_11 => (
-            "istio-base",
-            "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
-        ),
-        _ => (
-            "istio",
-            "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
-        ),
-    }
+    line.spec().render.manifests_after
 }
 
 /// Why the manifests of a platform with a canary follow the canary's istiod.
@@ -453,7 +433,7 @@ fn addons_view(platform: &ResolvedPlatform) -> BTreeMap<&'static str, AddonView>
         );
     }
     // Tracing on 0.6 is the Zipkin add-on.
-    if line == ReleaseLine::V0_6 && platform.tracing.value && !addons.contains_key("zipkin") {
+    if line.tracing_is_zipkin_addon() && platform.tracing.value && !addons.contains_key("zipkin") {
         let why = format!(
             "tracing on Istio 0.6 is Zipkin ({})",
             platform.tracing.origin.describe()
@@ -509,8 +489,11 @@ fn view(platform: &ResolvedPlatform) -> View {
         node_port_range: node_port_range_text(platform),
         hub: RELEASE_HUB,
         tag: platform.version.to_string(),
-        kiali_secret: (line == ReleaseLine::V1_0
-            && platform.version >= crate::model::rules::KIALI_SECRET_GONE_FROM
+        kiali_secret: (line
+            .spec()
+            .kiali_secret_gone_from
+            .as_ref()
+            .is_some_and(|gone| platform.version >= *gone)
             && platform
                 .addons
                 .iter()
@@ -521,7 +504,7 @@ fn view(platform: &ResolvedPlatform) -> View {
             .egress
             .as_ref()
             .map(|g| gateway_view(g, &platform.version)),
-        egress_supported: line != ReleaseLine::V0_6,
+        egress_supported: line.spec().has_egress_gateway,
         gateway_cpu_target: platform.version >= crate::model::rules::GATEWAY_CPU_TARGET_FROM,
         extra_gateways: platform
             .gateways
@@ -579,21 +562,26 @@ fn mtls_view(
     why: String,
 ) -> Option<MtlsView> {
     let strict = mode == MtlsMode::Strict;
-    let effect = match line {
-        ReleaseLine::V0_6 if strict => {
+    let mesh_policy_always = line
+        .spec()
+        .mesh_policy_always_from
+        .as_ref()
+        .is_some_and(|from| version >= from);
+    let effect = match line.mtls_mechanism() {
+        MtlsMechanism::ChartValues if strict => {
             "the mesh config's authPolicy MUTUAL_TLS for every service (the Kubernetes API excluded) and mutual TLS to the control plane".to_string()
         }
-        ReleaseLine::V0_6 => "no mutual TLS, the chart's default".to_string(),
-        ReleaseLine::V1_0 if strict => {
+        MtlsMechanism::ChartValues => "no mutual TLS, the chart's default".to_string(),
+        MtlsMechanism::MeshPolicy if strict => {
             "`meshgen manifests` applies a MeshPolicy without mode (STRICT) and DestinationRules asking ISTIO_MUTUAL (the Kubernetes API excluded), as the security chart's post-install job did at install only".to_string()
         }
-        ReleaseLine::V1_0 if *version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM => {
+        MtlsMechanism::MeshPolicy if mesh_policy_always => {
             "the chart's default: `meshgen manifests` applies a PERMISSIVE MeshPolicy, as the security chart's post-install job did at install only".to_string()
         }
-        ReleaseLine::V1_0 => {
+        MtlsMechanism::MeshPolicy => {
             "the chart's default: no MeshPolicy, so sidecars accept plain text only".to_string()
         }
-        ReleaseLine::V1_11 => return None,
+        MtlsMechanism::PeerAuthentication => return None,
     };
     Some(MtlsView {
         mode: mode.as_str(),

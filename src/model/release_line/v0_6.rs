@@ -172,4 +172,12 @@ pub(super) static SPEC: LineSpec = LineSpec {
         reserved_ports_before: None,
         injects_by_pod_label: false,
     },
+    render: RenderFacts {
+        unowned_objects: &[],
+        crd_pattern: None,
+        addon_service_prefix: "istio-",
+        addon_services_unprefixed: &[AddonKind::Prometheus],
+        manifests_after: MANIFESTS_AFTER_ISTIO,
+        revisioned_chart: None,
+    },
 };

@@ -327,4 +327,16 @@ pub(super) static SPEC: LineSpec = LineSpec {
         reserved_ports_before: Some((PROMETHEUS_PORT_FROM, super::v0_6::RESERVED_PORTS)),
         injects_by_pod_label: false,
     },
+    render: RenderFacts {
+        unowned_objects: &[(
+            "validatingwebhookconfiguration",
+            "istio-galley",
+            "Galley registers it at run time: no release owns it",
+        )],
+        crd_pattern: Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
+        addon_service_prefix: "",
+        addon_services_unprefixed: &[],
+        manifests_after: MANIFESTS_AFTER_ISTIO,
+        revisioned_chart: None,
+    },
 };

@@ -164,4 +164,15 @@ pub(super) static SPEC: LineSpec = LineSpec {
         // the `object.` webhook.
         injects_by_pod_label: true,
     },
+    render: RenderFacts {
+        unowned_objects: &[],
+        crd_pattern: Some(r"'\.istio\.io$'"),
+        addon_service_prefix: "",
+        addon_services_unprefixed: &[],
+        manifests_after: (
+            "istio-base",
+            "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
+        ),
+        revisioned_chart: Some("istio-discovery"),
+    },
 };
