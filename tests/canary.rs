@@ -286,3 +286,33 @@ fn explain_names_the_canarys_origins() {
         "{revision}"
     );
 }
+
+/// The canary's release is installed from vendor/ as the stable one's: `check` fails at
+/// `spec.canary.istio` when the lock does not hold it.
+#[test]
+fn check_fails_at_the_canary_when_its_release_is_not_vendored() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("fleet");
+    meshgen(dir.path(), &["init", repo.to_str().unwrap()]);
+    let lock = std::fs::read_to_string(repo.join("vendor/meshgen.lock")).unwrap();
+    assert!(lock.contains("1.11.8"), "{lock}");
+    std::fs::write(
+        repo.join("platforms/example.yaml"),
+        CANARY
+            .replace("name: shop", "name: example")
+            .replace("\"1.11.4\"", "\"1.11.8\"")
+            .replace("istio: \"1.11.8\"\n    namespaces", "istio: \"1.11.4\"\n    namespaces"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = common::outcome(
+        common::meshgen_bin()
+            .current_dir(&repo)
+            .args(["check", "--format", "json"]),
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("spec.canary.istio")
+            && stdout.contains("Istio 1.11.4 is not vendored"),
+        "{stdout}"
+    );
+}

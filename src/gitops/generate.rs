@@ -280,8 +280,39 @@ fn unvendored(
     with_flux: bool,
     loaded: &LoadedPlatform,
     version: &semver::Version,
+) -> Vec<Diagnostic> {
+    let stable = unvendored_at(
+        lock,
+        with_flux,
+        loaded,
+        loaded.file.spec.istio,
+        version,
+        &["spec", "istio"],
+    );
+    // A canary's release is installed from vendor/ as the stable one's.
+    let canary = loaded.file.spec.canary.as_ref().and_then(|c| {
+        let version = c.istio.exact_version()?;
+        unvendored_at(
+            lock,
+            with_flux,
+            loaded,
+            c.istio,
+            &version,
+            &["spec", "canary", "istio"],
+        )
+    });
+    stable.into_iter().chain(canary).collect()
+}
+
+/// `unvendored` of one release the platform names at `at`.
+fn unvendored_at(
+    lock: Option<&Lock>,
+    with_flux: bool,
+    loaded: &LoadedPlatform,
+    istio: crate::model::release_line::IstioVersion,
+    version: &semver::Version,
+    at: &[&str],
 ) -> Option<Diagnostic> {
-    let istio = loaded.file.spec.istio;
     let (message, hint) = match lock {
         Some(lock) if lock.release(version).is_some() => return None,
         None if !with_flux => return None,
@@ -294,15 +325,17 @@ fn unvendored(
         ),
         Some(_) => unlocked_release(istio, version),
     };
-    Some(loaded.locate_value(crate::model::rules::Finding {
-        severity: crate::error::Severity::Error,
-        path: vec![
-            crate::yaml::PathSegment::Key("spec".into()),
-            crate::yaml::PathSegment::Key("istio".into()),
-        ],
-        message,
-        hint: Some(hint),
-    }))
+    Some(
+        loaded.locate_value(crate::model::rules::Finding {
+            severity: crate::error::Severity::Error,
+            path: at
+                .iter()
+                .map(|k| crate::yaml::PathSegment::Key(k.to_string()))
+                .collect(),
+            message,
+            hint: Some(hint),
+        }),
+    )
 }
 
 /// Why a lock does not hold the release a platform renders for, and what to run.
@@ -348,8 +381,7 @@ fn plan_one(
         crate::render::resolve::version_for(settings.lock, loaded.file.spec.istio);
     let mut warnings = loaded.warnings.clone();
     // `check` fails on it; `generate` still writes the files, and says so.
-    if let Some(mut missing) = unvendored(settings.lock, settings.flux.is_some(), &loaded, &version)
-    {
+    for mut missing in unvendored(settings.lock, settings.flux.is_some(), &loaded, &version) {
         if !for_check {
             missing.severity = crate::error::Severity::Warning;
         }
