@@ -301,7 +301,10 @@ fn check_fails_at_the_canary_when_its_release_is_not_vendored() {
         CANARY
             .replace("name: shop", "name: example")
             .replace("\"1.11.4\"", "\"1.11.8\"")
-            .replace("istio: \"1.11.8\"\n    namespaces", "istio: \"1.11.4\"\n    namespaces"),
+            .replace(
+                "istio: \"1.11.8\"\n    namespaces",
+                "istio: \"1.11.4\"\n    namespaces",
+            ),
     )
     .unwrap();
     let (code, stdout, stderr) = common::outcome(
@@ -311,8 +314,7 @@ fn check_fails_at_the_canary_when_its_release_is_not_vendored() {
     );
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(
-        stdout.contains("spec.canary.istio")
-            && stdout.contains("Istio 1.11.4 is not vendored"),
+        stdout.contains("spec.canary.istio") && stdout.contains("Istio 1.11.4 is not vendored"),
         "{stdout}"
     );
 }

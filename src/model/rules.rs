@@ -66,17 +66,31 @@ struct ValuesGuard {
     refusal: fn(&LineSpec) -> Option<(&'static str, String)>,
 }
 
-const VALUES_GUARDS: &[ValuesGuard] = &[ValuesGuard {
-    path: &["sidecar-injector", "enabled"],
-    refused: |n| matches!(n.value, NodeValue::Bool(true)),
-    refusal: |spec| match spec.sidecar_injector {
-        SidecarInjector::ByHand { why, steps } => Some((
-            why,
-            steps.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1),
-        )),
-        SidecarInjector::Chart => None,
+const VALUES_GUARDS: &[ValuesGuard] = &[
+    ValuesGuard {
+        path: &["sidecar-injector", "enabled"],
+        refused: |n| matches!(n.value, NodeValue::Bool(true)),
+        refusal: |spec| match spec.sidecar_injector {
+            SidecarInjector::ByHand { why, steps } => Some((
+                why,
+                steps.replacen("`sidecarInjection`", "`sidecar-injector.enabled`", 1),
+            )),
+            SidecarInjector::Chart => None,
+        },
     },
-}];
+    ValuesGuard {
+        path: &["revision"],
+        refused: |_| true,
+        refusal: |spec| {
+            spec.render.revisioned_chart.map(|_| {
+            (
+                "the control plane's revision is spec.revision (a canary's, its release's): set here, the charts would name istiod, its webhooks and the gateways' address after it while the release names and namespace labels meshgen writes would not",
+                "remove it and set spec.revision, or add a canary with spec.canary".to_string(),
+            )
+        })
+        },
+    },
+];
 
 /// `spec.values` (the node at `base`) against the refusals of the typed fields: each guarded
 /// key holding a refused value, located at the value.
