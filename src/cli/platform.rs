@@ -36,6 +36,29 @@ impl PlatformArgs {
     }
 }
 
+/// Which of a platform's values files a command reads (`values`, `explain`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValuesFileArgs {
+    /// The values file of this extra gateway (`spec.gateways`) instead: on Istio 1.11 each is
+    /// its own release of the istio-ingress chart.
+    #[arg(long, value_name = "NAME", conflicts_with = "canary")]
+    pub gateway: Option<String>,
+    /// The values file of the canary control plane (`spec.canary`, Istio 1.11) instead: its own
+    /// release of the istio-discovery chart, `istiod-<revision>`.
+    #[arg(long)]
+    pub canary: bool,
+}
+
+impl ValuesFileArgs {
+    pub fn which(&self) -> pipeline::ValuesFile<'_> {
+        match (&self.gateway, self.canary) {
+            (Some(name), _) => pipeline::ValuesFile::Gateway(name),
+            (None, true) => pipeline::ValuesFile::Canary,
+            (None, false) => pipeline::ValuesFile::Platform,
+        }
+    }
+}
+
 /// Finds, validates and resolves the platform named by a command's arguments, at the version
 /// `vendor/meshgen.lock` pins; its warnings go to stderr.
 pub fn resolve_platform(args: &PlatformArgs) -> Result<(LoadedPlatform, ResolvedPlatform)> {
