@@ -698,6 +698,73 @@ mod tests {
         assert!(req.matches(&semver::Version::parse("1.11.0").unwrap()));
     }
 
+    /// Each spec agrees with itself: what it names exists in it, and what holds "before" a
+    /// release is about a release of the line.
+    #[test]
+    fn every_spec_is_coherent() {
+        for line in ReleaseLine::ALL {
+            let spec = line.spec();
+            let chart = |name: &str| spec.charts.iter().any(|c| c.name == name);
+            assert_eq!(spec.name.parse::<ReleaseLine>().unwrap(), line);
+            for c in spec.charts {
+                assert!(
+                    c.after.is_none_or(chart),
+                    "{line}: {} after {:?}",
+                    c.name,
+                    c.after
+                );
+            }
+            for (name, _) in spec.crd_dirs {
+                assert!(chart(name), "{line}: crd_dirs of {name}");
+            }
+            for fix in spec.chart_fixes {
+                assert!(
+                    chart(fix.chart),
+                    "{line}: fix {} on {}",
+                    fix.name,
+                    fix.chart
+                );
+                assert!(fix.name.ends_with(&format!("-{line}")), "{}", fix.name);
+            }
+            assert!(spec.post_render.chart.is_none_or(chart), "{line}");
+            assert_eq!(
+                spec.post_render.chart.is_none(),
+                spec.post_render.targets.is_empty()
+            );
+            for t in spec.post_render.targets {
+                assert!(
+                    spec.ha_components.contains(&t.component),
+                    "{line}: {}",
+                    t.name
+                );
+            }
+            let releases = line.patches();
+            let of_line = |v: &semver::Version| {
+                ReleaseLine::of_version(v) == Some(line) && releases.contains(&v.patch)
+            };
+            if let Some((until, _)) = &spec.gateway_ports.ingress_before {
+                assert!(of_line(until), "{line}: ingress ports until {until}");
+            }
+            if let Some((until, _)) = &spec.lint.reserved_ports_before {
+                assert!(of_line(until), "{line}: reserved ports until {until}");
+            }
+            for v in [&spec.mesh_policy_always_from, &spec.kiali_secret_gone_from] {
+                assert!(v.as_ref().is_none_or(of_line), "{line}: {v:?}");
+            }
+            assert_eq!(
+                spec.gateway_ports.egress.is_empty(),
+                !spec.has_egress_gateway
+            );
+            if let Some(only) = spec.only_node_port_value {
+                assert!(spec.gateway_ports.ingress.iter().any(|p| p.name == only));
+            }
+            let k = spec.kubernetes;
+            assert!(k.works_from <= k.tested_from && k.tested_from <= k.tested_to);
+            assert!(k.tested_to <= k.works_to, "{line}");
+            assert!(!spec.chart_keys.types.is_empty(), "{line}");
+        }
+    }
+
     #[test]
     fn parses_and_prints_round_trip() {
         for line in ReleaseLine::ALL {
