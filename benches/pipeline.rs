@@ -32,7 +32,7 @@ fn stages(c: &mut Criterion) {
     let (v, o) = version();
     let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, v, o);
     group.bench_function("render values", |b| {
-        b.iter(|| meshgen::render::values::render(black_box(&resolved)).unwrap())
+        b.iter(|| meshgen::render::pipeline::render(black_box(&resolved)).unwrap())
     });
     group.bench_function("all outputs", |b| {
         b.iter(|| {

@@ -5,8 +5,8 @@
 #
 #   sh install.sh --archive PATH|URL [--prefix DIR]
 #
-# URL: https://…/meshgen-<version>-<target>.tar.gz, its checksum at the same URL + .sha256
-# (downloaded with curl). PREFIX defaults to ~/.local.
+# URL: https://… or file://…/meshgen-<version>-<target>.tar.gz, its checksum at the same URL
+# + .sha256 (downloaded with curl). PREFIX defaults to ~/.local.
 set -eu
 
 archive=
@@ -25,9 +25,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 file="$work/$(basename "$archive")"
 case "$archive" in
-  http://*|https://*)
-    curl --proto '=https' --tlsv1.2 -fsSL "$archive" -o "$file"
-    curl --proto '=https' --tlsv1.2 -fsSL "$archive.sha256" -o "$file.sha256" ;;
+  http://*|https://*|file://*)
+    # https only over the network (a plain http URL is refused); file:// for a local mirror.
+    curl --proto '=https,file' --tlsv1.2 -fsSL "$archive" -o "$file"
+    curl --proto '=https,file' --tlsv1.2 -fsSL "$archive.sha256" -o "$file.sha256" ;;
   *)
     cp "$archive" "$file"
     cp "$archive.sha256" "$file.sha256" ;;

@@ -38,7 +38,7 @@ fn check_load(source: &Source, overrides: &[meshgen::model::set::Assignment]) {
         Ok(loaded) => {
             let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
             // spec.values meeting a key meshgen sets is refused here, located.
-            let resolved = match meshgen::render::resolve::resolve_loaded(
+            let resolved = match meshgen::render::pipeline::resolve_loaded(
                 &loaded,
                 version,
                 meshgen::render::resolve::Origin::Default {
@@ -50,7 +50,7 @@ fn check_load(source: &Source, overrides: &[meshgen::model::set::Assignment]) {
                 Err(e) => panic!("a valid platform resolves: {e}"),
             };
             let rendered =
-                meshgen::render::values::render(&resolved).expect("a valid platform renders");
+                meshgen::render::pipeline::render(&resolved).expect("a valid platform renders");
             meshgen::yaml::parse(&rendered).expect("rendered values parse back");
         }
         Err(diagnostics) => refused(diagnostics),

@@ -2,9 +2,9 @@
 //! (`tests/fixtures/charts/`): sub-chart values and globals, open maps, typos, wrong types,
 //! YAML 1.1 traps, several charts at once, and the Istio lines' known undeclared keys.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
 
 const SHOP: &str = "tests/fixtures/charts/shop";
 const SIDE: &str = "tests/fixtures/charts/side";
@@ -19,7 +19,7 @@ fn values_file(dir: &Path, text: &str) -> PathBuf {
 fn check(charts: &[&str], extra: &[&str], text: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = values_file(dir.path(), text);
-    let mut cmd = Command::cargo_bin("meshgen").unwrap();
+    let mut cmd = common::meshgen_bin();
     cmd.arg("check-values");
     for c in charts {
         cmd.arg("--chart").arg(c);
@@ -222,8 +222,7 @@ fn a_missing_chart_or_file_is_a_usage_error() {
         "{stderr}"
     );
 
-    Command::cargo_bin("meshgen")
-        .unwrap()
+    common::meshgen_bin()
         .args(["check-values", "--chart", SHOP, "/nonexistent/values.yaml"])
         .assert()
         .code(2)
@@ -248,11 +247,7 @@ fn chart_from_key_list(dir: &Path, line: &str) -> PathBuf {
 
 /// `meshgen ARGS`: (exit code, stdout, stderr).
 fn meshgen_output(args: &[&str]) -> (i32, String, String) {
-    let o = Command::cargo_bin("meshgen")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
+    let o = common::meshgen_bin().args(args).output().unwrap();
     (
         o.status.code().unwrap(),
         String::from_utf8(o.stdout).unwrap(),

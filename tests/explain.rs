@@ -3,10 +3,12 @@
 //! rule) may decide it; a value explained by anything else, or by a platform file line that
 //! is not that field, fails.
 
+mod common;
+
 use meshgen::model::load::{PlatformRequest, BUILTIN_PLATFORMS};
 use meshgen::model::release_line::ReleaseLine;
-use meshgen::render::explain::{explain_values, Explained};
-use meshgen::render::resolve;
+use meshgen::render::origins::{explain_values, Explained};
+use meshgen::render::{pipeline, resolve};
 
 const FALLBACK: &str = "no origin recorded";
 
@@ -261,17 +263,17 @@ fn explained(platform: &str, line: ReleaseLine, set: &[&str]) -> Option<(Vec<Exp
     let version_for = |l| resolve::version_for(None, l);
     // A platform's Kubernetes version outside the line is moved into its range (as the
     // real-chart run does); combinations meshgen still refuses explain nothing.
-    let (loaded, resolved) = resolve::resolve_request(&request, empty.path(), &version_for)
+    let (loaded, resolved) = pipeline::resolve_request(&request, empty.path(), &version_for)
         .or_else(|_| {
             let k = line.kubernetes_support().tested_from;
             let mut moved = request.clone();
             moved
                 .set
                 .push(format!("spec.kubernetes={}.{}", k.major, k.minor));
-            resolve::resolve_request(&moved, empty.path(), &version_for)
+            pipeline::resolve_request(&moved, empty.path(), &version_for)
         })
         .ok()?;
-    let text = meshgen::render::values::render(&resolved).unwrap();
+    let text = meshgen::render::pipeline::render(&resolved).unwrap();
     Some((explain_values(&text, FALLBACK).unwrap(), loaded.source.text))
 }
 
@@ -414,8 +416,8 @@ fn a_port_without_a_node_port_is_explained_by_its_own_default() {
         ..Default::default()
     };
     let version_for = |l| resolve::version_for(None, l);
-    let (_, resolved) = resolve::resolve_request(&request, dir.path(), &version_for).unwrap();
-    let values = meshgen::render::values::render(&resolved).unwrap();
+    let (_, resolved) = pipeline::resolve_request(&request, dir.path(), &version_for).unwrap();
+    let values = meshgen::render::pipeline::render(&resolved).unwrap();
     let entries = explain_values(&values, FALLBACK).unwrap();
     let defaults = [("http2", 31380), ("https", 31390), ("tcp", 31400)];
     let mut checked = 0;
@@ -456,18 +458,7 @@ fn explain_gateway_explains_the_gateways_own_file() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/gateways/ilb-111.yaml"
     );
-    let run = |args: &[&str]| {
-        let out = assert_cmd::Command::cargo_bin("meshgen")
-            .unwrap()
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    };
+    let run = |args: &[&str]| common::outcome(common::meshgen_bin().args(args));
     let (code, out, err) = run(&["explain", "--platform", fixture, "--gateway", "ilb-gateway"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(

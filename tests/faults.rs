@@ -52,16 +52,11 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn vendor_cmd(cache: &Path, vendor: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    let mut cmd = common::meshgen_process(cache);
     cmd.arg("vendor")
         .arg("--dir")
         .arg(vendor)
         .args(args)
-        .env("MESHGEN_CACHE_DIR", cache)
-        .env("HOME", cache)
-        .env("XDG_CONFIG_HOME", cache)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("MESHGEN_FAILPOINT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -129,7 +124,6 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
     eprintln!("seed {seed}, {iterations} kills, an uninterrupted update takes {full:?}");
-    let mut rng = Rng(seed);
     let (mut old_seen, mut new_seen, mut mid_write) = (0, 0, 0);
     // The tree without the run lock, which every run creates first, killed or not.
     let charts = |dir: &Path| {
@@ -183,14 +177,32 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         assert!(left.is_empty(), "after the recovering run: {left:?}");
         landed
     };
-    let mut window = Window::new(full);
-    let mut count = |landed: Option<bool>| match landed {
+    let count = |landed: Option<bool>| match landed {
         Some(torn) => {
             old_seen += 1;
             mid_write += usize::from(torn);
         }
         None => new_seen += 1,
     };
+    let kills = kill_until_torn(full, seed, iterations, kill_at, count);
+    eprintln!(
+        "{kills} kills: {old_seen} left the old lock ({mid_write} of them mid-write), {new_seen} the new one"
+    );
+}
+
+/// Kills `iterations` runs after random delays in a run of `full` uninterrupted, then aimed
+/// ones (at most 120) until one lands part-way (`kill_at` gives `Some(true)`), each outcome
+/// to `count`; returns how many kills ran. Without a kill part-way the test proved nothing
+/// about torn writes: it fails naming the seed.
+fn kill_until_torn(
+    full: Duration,
+    seed: u64,
+    iterations: usize,
+    mut kill_at: impl FnMut(usize, Duration) -> Option<bool>,
+    mut count: impl FnMut(Option<bool>),
+) -> usize {
+    let mut rng = Rng(seed);
+    let mut window = Window::new(full);
     let mut landed_mid_write = false;
     for i in 0..iterations {
         let delay = window.any(&mut rng);
@@ -199,13 +211,12 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         landed_mid_write |= landed == Some(true);
         window.learn(delay, landed);
     }
-    // At least one kill must land mid-write, or the test proved nothing about torn writes:
-    // aim between the latest kill that came too early and the earliest that came too late.
+    // Aim between the latest kill that came too early and the earliest that came too late.
     let mut extra = 0;
     while !landed_mid_write {
         assert!(
             extra < 120,
-            "seed {seed}: no kill of {} landed mid-write (last window {window:?})",
+            "seed {seed}: no kill of {} landed part-way (last window {window:?})",
             iterations + extra
         );
         let delay = window.aimed(&mut rng);
@@ -215,10 +226,7 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         window.learn(delay, landed);
         extra += 1;
     }
-    eprintln!(
-        "{} kills: {old_seen} left the old lock ({mid_write} of them mid-write), {new_seen} the new one",
-        iterations + extra
-    );
+    iterations + extra
 }
 
 /// Where kills land in a run that takes `full` uninterrupted: the latest delay that came
@@ -289,11 +297,10 @@ fn contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn generate_cmd(repo: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
+    let mut cmd = common::meshgen_process(&common::scratch_cache());
     cmd.arg("generate")
         .args(args)
         .current_dir(repo)
-        .env_remove("MESHGEN_FAILPOINT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -341,7 +348,6 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
 
     let seed = common::seed_from_env("MESHGEN_FAULT_SEED");
     eprintln!("generate kills: seed {seed}");
-    let mut rng = Rng(seed);
     let iterations: usize = std::env::var("MESHGEN_FAULT_ITERATIONS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -396,38 +402,29 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
         landed
     };
     let (mut torn_runs, mut untouched, mut finished) = (0, 0, 0);
-    let mut count = |landed: Option<bool>| match landed {
+    let count = |landed: Option<bool>| match landed {
         Some(false) => untouched += 1,
         Some(true) => torn_runs += 1,
         None => finished += 1,
     };
-    let mut window = Window::new(full);
-    let mut landed_mid_write = false;
-    for i in 0..iterations {
-        let delay = window.any(&mut rng);
-        let landed = kill_at(i, delay);
-        count(landed);
-        landed_mid_write |= landed == Some(true);
-        window.learn(delay, landed);
-    }
-    // At least one kill must land part-way, or the test proved nothing about torn trees.
-    let mut extra = 0;
-    while !landed_mid_write && extra < 120 {
-        let delay = window.aimed(&mut rng);
-        let landed = kill_at(iterations + extra, delay);
-        count(landed);
-        landed_mid_write = landed == Some(true);
-        window.learn(delay, landed);
-        extra += 1;
-    }
-    assert!(
-        torn_runs > 0,
-        "seed {seed}: no kill of {} landed part-way (last window {window:?})",
-        iterations + extra
+    let iterations = kill_until_torn(full, seed, iterations, kill_at, count);
+    eprintln!(
+        "{iterations} kills of generate ({full:?} uninterrupted): {untouched} before any write, \
+         {torn_runs} part-way (old and new files, each whole), {finished} after the last write"
     );
-    let iterations = iterations + extra;
-    // A temporary a killed run left (planted, as a kill rarely lands inside a write): `check`
-    // names it, `generate` removes it.
+}
+
+/// A temporary a killed run left (planted, as a kill rarely lands inside a write): `check`
+/// names it, `generate` removes it.
+#[test]
+fn a_killed_run_s_temporary_is_named_by_check_and_removed_by_generate() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("repo");
+    let platforms = repo.join("platforms");
+    std::fs::create_dir_all(&platforms).unwrap();
+    let (_, text) = meshgen::model::load::BUILTIN_PLATFORMS[0];
+    std::fs::write(platforms.join("p000.yaml"), common::renamed(text, "p000")).unwrap();
+    assert!(generate_cmd(&repo, &[]).status().unwrap().success());
     let planted = repo.join("generated/p000/.meshgen-Ab12Cd.tmp");
     std::fs::write(
         &planted,
@@ -443,10 +440,6 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
     assert!(String::from_utf8_lossy(&check.stdout).contains(".meshgen-Ab12Cd.tmp"));
     assert!(generate_cmd(&repo, &[]).status().unwrap().success());
     assert!(!planted.exists());
-    eprintln!(
-        "{iterations} kills of generate ({full:?} uninterrupted): {untouched} before any write, \
-         {torn_runs} part-way (old and new files, each whole), {finished} after the last write"
-    );
 }
 
 /// The files in `dir` (not recursive), for "nothing else was written".
@@ -630,7 +623,7 @@ fn an_impossible_target_fails_clearly_and_writes_nothing() {
         common::give_to_nobody(dir.path());
         common::as_nobody()
     } else {
-        std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"))
+        common::meshgen_process(&cache)
     };
     let out = cmd
         .current_dir(dir.path())

@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use meshgen::install::postrender::parse_objects;
 use serde_json::Value;
 
@@ -15,12 +14,7 @@ const URL: &str = "https://git.example.com/platform/fleet.git";
 const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
 
 fn meshgen(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .current_dir(dir)
-            .args(args),
-    )
+    common::outcome(common::meshgen_bin().current_dir(dir).args(args))
 }
 
 /// `meshgen vendor` of the platforms of `root` from a test upstream (flux.yaml installs from
@@ -461,37 +455,10 @@ fn the_repository_settings_supply_the_source() {
 
 /// A platform installed from a management cluster: kvm's (Istio 1.0, pod security policy and
 /// an injection namespace) with `kubeConfigSecret`, as `platforms/edge.yaml` of a repository.
-const EDGE: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge
-spec:
-  provider: kvm
-  istio: \"1.0\"
-  kubernetes: \"1.11\"
-  podSecurityPolicy:
-    enabled: true
-  sidecarInjection:
-    namespaces: [default, shop]
-  kubeConfigSecret:
-    name: edge-kubeconfig
-    key: value.yaml
-";
+const EDGE: &str = include_str!("fixtures/flux/edge.yaml");
 
 /// The same on Istio 1.11 and Kubernetes 1.21, the Secret's key left to Flux.
-const EDGE_111: &str = "apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge-111
-spec:
-  provider: kvm
-  istio: \"1.11\"
-  kubernetes: \"1.21\"
-  sidecarInjection:
-    namespaces: [shop]
-  kubeConfigSecret:
-    name: edge-111.kubeconfig
-";
+const EDGE_111: &str = include_str!("fixtures/flux/edge-111.yaml");
 
 /// A repository directory holding `platforms/<name>.yaml` for each file.
 fn repository(platforms: &[(&str, &str)]) -> tempfile::TempDir {
@@ -812,8 +779,15 @@ fn a_private_repository_takes_a_secret() {
     );
 }
 
-#[test]
-fn generate_writes_the_kustomization_file_and_check_holds_it() {
+/// A repository of three platforms on Flux (`meshgen.yaml` names the source), vendored and
+/// generated: edge from a management cluster to a target serving server-side apply (1.11 on
+/// 1.21), plain and local without a management cluster (1.11, and 1.0 with its MeshPolicy).
+struct KustomizeRepo {
+    repo: tempfile::TempDir,
+    _vendored: (common::Upstream, tempfile::TempDir),
+}
+
+fn kustomize_repo() -> KustomizeRepo {
     // From a management cluster, to a target serving server-side apply (1.11 on 1.21).
     let edge = EDGE
         .replace("istio: \"1.0\"", "istio: \"1.11\"")
@@ -838,16 +812,22 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
             ),
         ),
     ]);
-    let root = repo.path();
     std::fs::write(
-        root.join("meshgen.yaml"),
+        repo.path().join("meshgen.yaml"),
         format!("flux:\n  gitUrl: {URL}\n"),
     )
     .unwrap();
-    let _vendored = vendor_from_test_upstream(root);
-    let run = |args: &[&str]| meshgen(root, args);
-    let (code, _, stderr) = run(&["generate"]);
+    let _vendored = vendor_from_test_upstream(repo.path());
+    let (code, _, stderr) = meshgen(repo.path(), &["generate"]);
     assert_eq!(code, Some(0), "{stderr}");
+    KustomizeRepo { repo, _vendored }
+}
+
+#[test]
+fn generate_writes_the_kustomization_file_where_a_kustomization_reads_the_directory() {
+    let fleet = kustomize_repo();
+    let root = fleet.repo.path();
+    let run = |args: &[&str]| meshgen(root, args);
     let kustomize_path = root.join("generated/edge/kustomization.yaml");
     let text = std::fs::read_to_string(&kustomize_path).unwrap();
     assert!(
@@ -893,7 +873,15 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     assert!(manifests.contains("kind: PodSecurityPolicy"), "{manifests}");
     let (code, _, stderr) = run(&["check"]);
     assert_eq!(code, Some(0), "{stderr}");
+}
 
+#[test]
+fn check_holds_the_kustomization_file_and_generate_rewrites_it() {
+    let fleet = kustomize_repo();
+    let root = fleet.repo.path();
+    let run = |args: &[&str]| meshgen(root, args);
+    let kustomize_path = root.join("generated/edge/kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomize_path).unwrap();
     // Edited by hand: stale.
     std::fs::write(
         &kustomize_path,
@@ -918,7 +906,14 @@ fn generate_writes_the_kustomization_file_and_check_holds_it() {
     let (code, _, stderr) = run(&["generate"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(std::fs::read_to_string(&kustomize_path).unwrap(), text);
+}
 
+#[test]
+fn a_kustomization_file_no_longer_needed_is_an_orphan_generate_removes() {
+    let fleet = kustomize_repo();
+    let root = fleet.repo.path();
+    let run = |args: &[&str]| meshgen(root, args);
+    let kustomize_path = root.join("generated/edge/kustomization.yaml");
     // The platform no longer installs from a management cluster, and its manifests hold no
     // Istio custom resource (1.0.2 without mtls applies no MeshPolicy): the file is an orphan,
     // and generate removes it (the raw manifests return to flux.yaml).

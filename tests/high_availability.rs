@@ -5,7 +5,7 @@ use meshgen::install::postrender;
 use meshgen::model::load::{load, Source};
 use meshgen::model::release_line::ReleaseLine;
 use meshgen::model::set;
-use meshgen::render::{resolve, values};
+use meshgen::render::{pipeline, resolve};
 use serde_json::Value;
 
 /// The values file (as JSON) and the post-renderer's Deployments of a built-in on a line with
@@ -19,7 +19,7 @@ fn render(name: &str, line: ReleaseLine, overrides: &str) -> Result<(Value, Vec<
     let loaded = load(&Source::builtin(name).unwrap(), &o).map_err(|e| format!("{e:?}"))?;
     let (version, origin) = resolve::version_for(None, line.into());
     let resolved = resolve::resolve(&loaded.file, &loaded.doc, version, origin);
-    let text = values::render(&resolved).unwrap();
+    let text = pipeline::render(&resolved).unwrap();
     let doc = meshgen::yaml::parse(&text).unwrap().to_json();
     let targets = postrender::platform_targets(&resolved)
         .into_iter()

@@ -3,16 +3,13 @@
 //! and its exit code; plus stdin, directories, formats, `--deny warnings`, and the property
 //! that breaking a valid port name gives exactly one finding.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use assert_cmd::Command;
 use proptest::prelude::*;
 use serde_json::Value;
-
-fn meshgen() -> Command {
-    Command::cargo_bin("meshgen").unwrap()
-}
 
 fn findings(json: &Value) -> BTreeSet<(String, u64, u64)> {
     json["findings"]
@@ -61,7 +58,7 @@ fn every_case_gives_exactly_its_findings_at_their_lines() {
                 )
             })
             .collect();
-        let out = meshgen()
+        let out = common::meshgen_bin()
             .current_dir(&dir)
             .args(["lint", "--format", "json"])
             .args(&args)
@@ -108,7 +105,7 @@ fn meshgen_rules() -> BTreeSet<String> {
 fn reads_stdin_and_directories_and_prints_github_annotations() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/cases");
     let glued = std::fs::read_to_string(dir.join("port-glued.yaml")).unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args(["lint", "--istio", "1.0", "--format", "github", "-"])
         .write_stdin(glued)
         .output()
@@ -129,7 +126,7 @@ fn reads_stdin_and_directories_and_prints_github_annotations() {
     )
     .unwrap();
     std::fs::write(tmp.path().join("a/notes.txt"), "not: [yaml").unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args(["lint", "--istio", "1.0"])
         .arg(tmp.path())
         .output()
@@ -142,14 +139,14 @@ fn reads_stdin_and_directories_and_prints_github_annotations() {
         "{text}"
     );
     assert!(text.contains("[port-protocol]"), "{text}");
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args(["lint", "--istio", "1.0", "--deny", "warnings"])
         .arg(tmp.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     // --disable switches the rule off.
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args([
             "lint",
             "--istio",
@@ -167,12 +164,12 @@ fn reads_stdin_and_directories_and_prints_github_annotations() {
 
 #[test]
 fn unusable_input_exits_2() {
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args(["lint", "--istio", "1.0", "/nonexistent/apps"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .args(["lint", "--istio", "1.0", "-"])
         .write_stdin("# meshgen-lint-disable: port-nam\nkind: Service\n")
         .output()
@@ -270,7 +267,7 @@ fn check_lints_the_paths_meshgen_yaml_lists_in_every_format() {
     )
     .unwrap();
     let run = |format: &str| {
-        let out = meshgen()
+        let out = common::meshgen_bin()
             .current_dir(root)
             .args(["check", "--format", format])
             .output()
@@ -313,7 +310,7 @@ fn check_lints_the_paths_meshgen_yaml_lists_in_every_format() {
 fn reserved_ports_follow_the_exact_release() {
     let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: m\nspec:\n  selector: {app: m}\n  ports:\n  - name: http-metrics\n    port: 15090\n";
     let run = |istio: &str| {
-        let out = meshgen()
+        let out = common::meshgen_bin()
             .args(["lint", "--istio", istio, "--format", "json", "-"])
             .write_stdin(service)
             .output()
@@ -336,7 +333,7 @@ fn reserved_ports_follow_the_exact_release() {
 #[test]
 fn no_sidecar_on_0_6_hints_at_manual_injection() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/cases");
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .current_dir(&dir)
         .args([
             "lint",

@@ -5,18 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use meshgen::model::load::PlatformRequest;
 use meshgen::model::release_line::KubeMinor;
-use meshgen::render::resolve::resolve_request;
+use meshgen::render::pipeline::resolve_request;
 
 fn manifests(args: &[&str]) -> (Option<i32>, String, String) {
-    common::outcome(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .arg("manifests")
-            .args(args),
-    )
+    common::outcome(common::meshgen_bin().arg("manifests").args(args))
 }
 
 #[test]

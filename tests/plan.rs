@@ -130,9 +130,10 @@ fn commands(platform: &Value) -> Vec<String> {
         .collect()
 }
 
-const ONPREM: &str = "  provider: kvm\n  istio: \"1.0\"\n  mtls: permissive\n  sidecarInjection:\n    namespaces: [default]\n";
-const CLOUD: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: true\n  gateways:\n  - name: ilb-gateway\n    internal: true\n    serviceType: LoadBalancer\n  sidecarInjection:\n    namespaces: [shop, billing]\n";
-const LAB: &str = "  provider: minikube\n  istio: \"1.0\"\n  kubernetes: \"1.15\"\n  sidecarInjection:\n    namespaces: [default]\n";
+/// `spec` of the platforms below (`platform` adds the rest), as files under tests/fixtures/plan.
+const ONPREM: &str = include_str!("fixtures/plan/onprem.spec.yaml");
+const CLOUD: &str = include_str!("fixtures/plan/cloud.spec.yaml");
+const LAB: &str = include_str!("fixtures/plan/lab.spec.yaml");
 
 /// The repository of the issue: a 1.0 platform goes permissive → strict; a 1.11 one goes
 /// 1.11.4 → 1.11.8 with its egress gateway off, its extra gateway and an injection namespace
@@ -146,18 +147,14 @@ fn day_two() -> Repo {
     repo.platform("onprem", &ONPREM.replace("permissive", "strict"));
     repo.platform(
         "cloud",
-        "  provider: gke\n  istio: \"1.11.8\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [shop]\n",
+        include_str!("fixtures/plan/cloud-day-two.spec.yaml"),
     );
-    repo.platform(
-        "lab",
-        &LAB.replace("\"1.0\"", "\"1.11\"")
-            .replace("\"1.15\"", "\"1.16\""),
-    );
+    repo.platform("lab", include_str!("fixtures/plan/lab-day-two.spec.yaml"));
     repo
 }
 
 #[test]
-fn day_two_pull_request_is_planned_step_by_step() {
+fn day_two_plans_every_platform_against_head() {
     let repo = day_two();
     let plan = repo.plan(&[]);
     assert!(
@@ -172,9 +169,14 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["cloud", "lab", "onprem"]);
+}
 
-    // 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
-    // chart's post-install Job would never apply again) is applied after it.
+/// 1.0, permissive → strict: the values change reaches istio, the MeshPolicy (which the
+/// chart's post-install Job would never apply again) is applied after it.
+#[test]
+fn day_two_plans_1_0_strict_mtls_as_an_upgrade_then_the_mesh_policy() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let onprem = of(&plan, "onprem");
     assert_eq!(onprem["change"], "upgrade");
     assert_eq!(onprem["from"]["istio"], "1.0.9");
@@ -193,10 +195,15 @@ fn day_two_pull_request_is_planned_step_by_step() {
         ]
     );
     assert!(onprem["findings"].as_array().unwrap().is_empty());
+}
 
-    // 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
-    // dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
-    // restarts once the control plane is new.
+/// 1.11 patch upgrade: CRDs (no lock says they are equal), upgrades in install order, the
+/// dropped releases uninstalled in reverse order, the dropped namespace unlabelled, then the
+/// restarts once the control plane is new.
+#[test]
+fn day_two_plans_a_1_11_patch_upgrade_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let cloud = of(&plan, "cloud");
     assert_eq!(cloud["change"], "upgrade");
     assert_eq!(
@@ -238,8 +245,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         cloud["steps"][5]["flux"], "automatic",
         "Flux prunes the HelmRelease"
     );
+}
 
-    // 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+/// 1.0 → 1.11: a reinstall, in the order the issue gives, and what stops working.
+#[test]
+fn day_two_plans_1_0_to_1_11_as_a_reinstall_with_what_stops_working() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let lab = of(&plan, "lab");
     assert_eq!(lab["change"], "reinstall");
     let lab_steps = steps(lab);
@@ -295,8 +307,13 @@ fn day_two_pull_request_is_planned_step_by_step() {
         .iter()
         .any(|(s, m)| *s == "warning" && m.contains("Mixer")));
     assert!(findings.iter().any(|(_, m)| m.contains("MeshPolicy")));
+}
 
-    // Text and markdown say the same steps in the same order.
+/// Text and markdown say the same steps in the same order.
+#[test]
+fn day_two_text_and_markdown_say_the_same_steps_in_order() {
+    let repo = day_two();
+    let plan = repo.plan(&[]);
     let text = repo.meshgen(&["plan"]);
     assert_eq!(text.code, Some(0), "{}", text.stderr);
     let markdown = repo.meshgen(&["plan", "--format", "markdown"]);
@@ -682,7 +699,7 @@ fn readme_day_two_plan_is_what_meshgen_prints() {
 #[test]
 fn manifests_left_out_of_flux_are_manual_steps() {
     let repo = Repo::new();
-    let remote = "  provider: kvm\n  istio: \"1.0\"\n  kubernetes: \"1.11\"\n  mtls: permissive\n  kubeConfigSecret:\n    name: edge-kubeconfig\n";
+    let remote = include_str!("fixtures/plan/remote.spec.yaml");
     repo.platform("edge", remote);
     repo.platform("local", ONPREM);
     repo.commit("day one");
@@ -729,5 +746,107 @@ fn manifests_left_out_of_flux_are_manual_steps() {
     for step in deletes {
         assert_eq!(step["flux"], "manual", "{step}");
         assert!(!step["why"].as_str().unwrap().contains("prunes"), "{step}");
+    }
+}
+
+const STABLE: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n";
+const WITH_CANARY: &str = "  provider: gke\n  istio: \"1.11.4\"\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n  canary:\n    istio: \"1.11.8\"\n    namespaces: [payments]\n";
+const PROMOTED: &str = "  provider: gke\n  istio: \"1.11.8\"\n  revision: 1-11-8\n  egressGateway:\n    enabled: false\n  sidecarInjection:\n    namespaces: [default, payments]\n";
+
+/// Adding a canary installs its istiod beside the stable one, which stays untouched, then
+/// moves its namespaces to it and restarts them.
+#[test]
+fn adding_a_canary_installs_its_istiod_and_moves_its_namespaces() {
+    let repo = Repo::new();
+    repo.platform("shop", STABLE);
+    repo.commit("stable");
+    repo.platform("shop", WITH_CANARY);
+    let plan = repo.plan(&["--base", "HEAD"]);
+    let shop = of(&plan, "shop");
+    assert_eq!(
+        steps(shop),
+        [
+            "helm-install istiod-1-11-8 in istio-system",
+            "kubectl-apply Namespace/payments",
+            "kubectl-label Namespace/payments in payments",
+            "restart in payments",
+        ],
+        "{shop:#}"
+    );
+    let commands = commands(shop);
+    assert_eq!(
+        commands[0],
+        "helm install istiod-1-11-8 vendor/istio/1.11.8/istio-discovery --namespace istio-system -f generated/shop/istiod-1-11-8.yaml"
+    );
+    assert_eq!(
+        commands[2],
+        "kubectl label namespace payments istio-injection-"
+    );
+}
+
+/// Promotion: the gateways and base move to the canary's release, the remaining namespaces
+/// move to its revision and restart, and only then the old istiod goes; the canary's release
+/// keeps its values (its file held what values.yaml now holds) and is neither upgraded nor
+/// installed again, and its namespaces do not restart.
+#[test]
+fn promoting_a_canary_moves_the_rest_then_uninstalls_the_old_istiod() {
+    let repo = Repo::new();
+    repo.platform("shop", WITH_CANARY);
+    repo.commit("canary");
+    repo.platform("shop", PROMOTED);
+    let plan = repo.plan(&["--base", "HEAD"]);
+    let shop = of(&plan, "shop");
+    let steps = steps(shop);
+    assert_eq!(
+        steps,
+        [
+            "crd-apply istio-base",
+            "helm-upgrade istio-base in istio-system",
+            "kubectl-apply Namespace/default",
+            "helm-upgrade istio-ingress in istio-system",
+            "kubectl-label Namespace/default in default",
+            "restart in default",
+            "helm-uninstall istiod in istio-system",
+        ],
+        "{shop:#}"
+    );
+    assert!(!steps.iter().any(|s| s.contains("istiod-1-11-8")));
+}
+
+/// The README's canary walk-through: the plan of each of its two pull requests, as printed.
+#[test]
+fn readme_canary_plans_are_what_meshgen_prints() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme
+        .find("### Canary control planes (1.11)")
+        .expect("README has the canary section")..];
+    let blocks: Vec<&str> = section
+        .split("```text\n")
+        .skip(1)
+        .take(2)
+        .map(|b| &b[..b.find("```\n").unwrap()])
+        .collect();
+    assert_eq!(blocks.len(), 2, "two plans in the canary section");
+    let repo = Repo::new();
+    repo.platform("shop", STABLE);
+    repo.commit("stable");
+    let mut expected = Vec::new();
+    for next in [WITH_CANARY, PROMOTED] {
+        repo.platform("shop", next);
+        let printed = repo.meshgen(&["plan"]);
+        assert_eq!(printed.code, Some(0), "{}", printed.stderr);
+        expected.push(printed.stdout);
+        repo.commit("next");
+    }
+    let commit = |text: &str| -> String {
+        let at = text.find("HEAD (").unwrap() + "HEAD (".len();
+        text[at..at + 12].to_string()
+    };
+    for (shown, printed) in blocks.iter().zip(&expected) {
+        let printed = printed.replace(&commit(printed), &commit(shown));
+        assert!(
+            *shown == printed,
+            "README's canary plan is stale; replace it with:\n{printed}"
+        );
     }
 }

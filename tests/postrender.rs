@@ -2,12 +2,13 @@
 //! 1.0.9 and 1.11.8 charts (tests/fixtures/postrender/), run as the real binary, and the
 //! agreement of the Flux kustomize patches with it.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use meshgen::install::postrender::{flux_patches, flux_post_renderers, parse_objects};
 use meshgen::model::load::PlatformRequest;
-use meshgen::render::resolve::resolve_request;
+use meshgen::render::pipeline::resolve_request;
 use meshgen::render::resolve::ResolvedPlatform;
 use serde_json::Value;
 
@@ -23,16 +24,10 @@ fn platform_path(name: &str) -> String {
 
 /// Runs `meshgen post-render --platform PLATFORM` with `input` on stdin.
 fn post_render(platform: &str, input: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("meshgen")
-        .unwrap()
-        .args(["post-render", "--platform", platform])
-        .write_stdin(input.to_string())
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    common::outcome(
+        common::meshgen_bin()
+            .args(["post-render", "--platform", platform])
+            .write_stdin(input.to_string()),
     )
 }
 

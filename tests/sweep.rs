@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// What a corpus case is.
@@ -656,7 +656,7 @@ fn exec(dir: &Path, args: &[String], stdin: Vec<u8>, as_nobody: bool) -> Outcome
     let mut cmd = if as_nobody {
         common::as_nobody()
     } else {
-        Command::new(env!("CARGO_BIN_EXE_meshgen"))
+        common::meshgen_process(&dir.join("../cache"))
     };
     let mut child = cmd
         .args(args)

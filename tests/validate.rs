@@ -2,11 +2,7 @@
 //! tests/valid. Each file states what it expects in `# expect:` comment lines:
 //! `# expect: LINE:COL: FIELD-PATH: message start` and `# expect-hint: text`.
 
-use assert_cmd::Command;
-
-fn meshgen() -> Command {
-    Command::cargo_bin("meshgen").expect("binary builds")
-}
+mod common;
 
 fn expectations(text: &str, tag: &str) -> Vec<String> {
     text.lines()
@@ -31,7 +27,10 @@ fn every_invalid_file_fails_with_its_located_messages() {
         let text = std::fs::read_to_string(&path).unwrap();
         let expected = expectations(&text, "# expect:");
         assert!(!expected.is_empty(), "{rel} states no expectation");
-        let out = meshgen().args(["validate", &rel]).output().unwrap();
+        let out = common::meshgen_bin()
+            .args(["validate", &rel])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{rel}: exit code\n{stderr}");
         assert!(out.stdout.is_empty(), "{rel}: nothing on stdout");
@@ -65,7 +64,11 @@ fn every_valid_file_validates() {
     files.sort();
     assert!(files.len() >= 3, "{files:?}");
     for path in files {
-        let out = meshgen().arg("validate").arg(&path).output().unwrap();
+        let out = common::meshgen_bin()
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{}:\n{stderr}", path.display());
     }
@@ -75,7 +78,10 @@ fn every_valid_file_validates() {
 fn warnings_do_not_fail_validation() {
     let rel = "tests/valid/kubernetes-outside-tested-range.yaml";
     let text = std::fs::read_to_string(rel).unwrap();
-    let out = meshgen().args(["validate", rel]).output().unwrap();
+    let out = common::meshgen_bin()
+        .args(["validate", rel])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for want in expectations(&text, "# expect-warning:") {
@@ -91,7 +97,7 @@ fn builtin_platforms_validate_clean() {
     let names = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
     // Run outside the repository so the built-ins are used, not ./platforms.
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .current_dir(dir.path())
         .arg("validate")
         .args(names)
@@ -115,7 +121,7 @@ fn builtin_platforms_validate_clean() {
 #[test]
 fn platforms_lists_every_builtin_with_a_description() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .current_dir(dir.path())
         .arg("platforms")
         .output()
@@ -148,7 +154,7 @@ fn a_platform_name_resolves_to_the_local_directory_first() {
         "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: kvm\nspec:\n  provider: kvm\n  istio: \"2.0\"\n",
     )
     .unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .current_dir(dir.path())
         .args(["validate", "kvm"])
         .output()
@@ -164,7 +170,7 @@ fn a_platform_name_resolves_to_the_local_directory_first() {
 #[test]
 fn an_unknown_platform_name_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .current_dir(dir.path())
         .args(["validate", "kvmm"])
         .output()
@@ -191,7 +197,10 @@ fn committed_schema_is_current() {
             "{path} is stale: regenerate it with `cargo run -- schema --write .`"
         );
     }
-    let out = meshgen().args(["schema", "--check", "."]).output().unwrap();
+    let out = common::meshgen_bin()
+        .args(["schema", "--check", "."])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -259,7 +268,7 @@ fn schema_check_reports_a_stale_copy_with_a_diff() {
     std::fs::create_dir(&schema_dir).unwrap();
     let stale = meshgen::model::schema::platform_schema_text().replace("DNS-1123", "DNS");
     std::fs::write(schema_dir.join("platform.schema.json"), stale).unwrap();
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .arg("schema")
         .arg("--check")
         .arg(dir.path())
@@ -271,14 +280,14 @@ fn schema_check_reports_a_stale_copy_with_a_diff() {
         stdout.contains("+") && stdout.contains("meshgen schema --write"),
         "{stdout}"
     );
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .arg("schema")
         .arg("--write")
         .arg(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success());
-    let out = meshgen()
+    let out = common::meshgen_bin()
         .arg("schema")
         .arg("--check")
         .arg(dir.path())
@@ -327,7 +336,7 @@ fn the_schema_is_draft_2020_12_and_describes_every_field() {
 #[test]
 fn a_wrong_node_port_name_is_one_finding_with_the_right_hint() {
     let run = |istio: &str, port: &str| {
-        let out = meshgen()
+        let out = common::meshgen_bin()
             .args([
                 "values",
                 "--platform",

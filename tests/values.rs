@@ -2,25 +2,21 @@
 //! key paths checked against each line's chart defaults, determinism, and properties
 //! over random valid platforms.
 
+mod common;
+
 use std::collections::BTreeSet;
 
-use assert_cmd::Command;
 use meshgen::model::release_line::ReleaseLine;
 use serde_json::Value;
 
 const BUILTINS: [&str; 6] = ["pks", "gke-internal", "aws", "azure", "kvm", "minikube"];
 
-fn meshgen_in(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("meshgen").expect("binary builds");
-    cmd.current_dir(dir);
-    cmd
-}
-
 /// Runs `meshgen values` for a built-in on a line, in an empty directory (no lock, no
 /// ./platforms), returning (exit code, stdout, stderr).
 fn values(platform: &str, line: ReleaseLine) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", platform, "--istio", line.as_str()])
         .output()
         .unwrap();
@@ -211,19 +207,7 @@ fn uninstall_undoes_the_install_in_reverse() {
         assert_eq!(uninstall[..releases.len()], releases, "{platform}@{line}");
         let rest = &uninstall[releases.len()..];
 
-        let dir = tempfile::tempdir().unwrap();
-        let manifests = meshgen_in(dir.path())
-            .args([
-                "manifests",
-                "--platform",
-                platform,
-                "--istio",
-                line.as_str(),
-            ])
-            .output()
-            .unwrap();
-        assert!(manifests.status.success(), "{platform}@{line}");
-        let manifests = String::from_utf8(manifests.stdout).unwrap();
+        let manifests = manifests_of(platform, line);
         let apply = format!("meshgen manifests --platform {platform} | kubectl apply -f -");
         // First, or (custom resources: 1.0's mesh policy, 1.11's PeerAuthentication) right
         // after the release that installs their CRDs.
@@ -255,61 +239,83 @@ fn uninstall_undoes_the_install_in_reverse() {
                 }
             );
         }
-        let mut expected = Vec::new();
-        let objects: Vec<(&str, &str)> = manifests
-            .split("---\n")
-            .filter_map(|doc| {
-                let field = |key: &str| {
-                    doc.lines()
-                        .find_map(|l| l.strip_prefix(key))
-                        .map(|v| v.trim().trim_matches('"'))
-                };
-                Some((field("kind: ")?, field("  name: ")?))
-            })
-            .collect();
-        // Istio's custom resources go with their CRDs (the last command).
-        let cluster: Vec<&str> = objects
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    *k,
-                    "Namespace"
-                        | "MeshPolicy"
-                        | "DestinationRule"
-                        | "Policy"
-                        | "PeerAuthentication"
-                )
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        if !cluster.is_empty() {
-            assert_eq!(
-                cluster,
-                ["PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding"]
-            );
-            expected.push(
-                "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding istio-sidecar"
-                    .to_string(),
-            );
-        }
-        for (_, namespace) in objects.iter().filter(|(k, _)| *k == "Namespace") {
-            expected.push(format!(
-                "kubectl label namespace {namespace} istio-injection-"
-            ));
-        }
-        if line == ReleaseLine::V1_0 {
-            expected.push("kubectl delete validatingwebhookconfiguration istio-galley".into());
-        }
-        expected.push("kubectl delete namespace istio-system".into());
-        match line {
-            ReleaseLine::V0_6 => {}
-            ReleaseLine::V1_0 => expected.push(r"kubectl get crd -o name | grep -E '\.(istio\.io|certmanager\.k8s\.io)$' | xargs kubectl delete".into()),
-            ReleaseLine::V1_11 => expected.push(r"kubectl get crd -o name | grep -E '\.istio\.io$' | xargs kubectl delete".into()),
-        }
+        let expected = cleanup_after_uninstall(&manifests, line);
         assert_eq!(rest, expected, "{platform}@{line}");
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} platforms checked");
+}
+
+/// `meshgen manifests` of a built-in platform on a line, run in an empty directory.
+fn manifests_of(platform: &str, line: ReleaseLine) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::meshgen_bin()
+        .current_dir(dir.path())
+        .args([
+            "manifests",
+            "--platform",
+            platform,
+            "--istio",
+            line.as_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{platform}@{line}");
+    String::from_utf8(run.stdout).unwrap()
+}
+
+/// The uninstall commands after the releases', for the objects `manifests` applies on `line`:
+/// cluster objects deleted, injection labels removed (never the namespace), then what Helm
+/// leaves on the line.
+fn cleanup_after_uninstall(manifests: &str, line: ReleaseLine) -> Vec<String> {
+    let mut expected = Vec::new();
+    let objects: Vec<(&str, &str)> = manifests
+        .split("---\n")
+        .filter_map(|doc| {
+            let field = |key: &str| {
+                doc.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(|v| v.trim().trim_matches('"'))
+            };
+            Some((field("kind: ")?, field("  name: ")?))
+        })
+        .collect();
+    // Istio's custom resources go with their CRDs (the last command).
+    let cluster: Vec<&str> = objects
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                *k,
+                "Namespace" | "MeshPolicy" | "DestinationRule" | "Policy" | "PeerAuthentication"
+            )
+        })
+        .map(|(k, _)| *k)
+        .collect();
+    if !cluster.is_empty() {
+        assert_eq!(
+            cluster,
+            ["PodSecurityPolicy", "ClusterRole", "ClusterRoleBinding"]
+        );
+        expected.push(
+            "kubectl delete podsecuritypolicy,clusterrole,clusterrolebinding istio-sidecar"
+                .to_string(),
+        );
+    }
+    for (_, namespace) in objects.iter().filter(|(k, _)| *k == "Namespace") {
+        expected.push(format!(
+            "kubectl label namespace {namespace} istio-injection-"
+        ));
+    }
+    if line == ReleaseLine::V1_0 {
+        expected.push("kubectl delete validatingwebhookconfiguration istio-galley".into());
+    }
+    expected.push("kubectl delete namespace istio-system".into());
+    match line {
+        ReleaseLine::V0_6 => {}
+        ReleaseLine::V1_0 => expected.push(r"kubectl get crd -o name | grep -E '\.(istio\.io|certmanager\.k8s\.io)$' | xargs kubectl delete".into()),
+        ReleaseLine::V1_11 => expected.push(r"kubectl get crd -o name | grep -E '\.istio\.io$' | xargs kubectl delete".into()),
+    }
+    expected
 }
 
 fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
@@ -356,8 +362,7 @@ fn rendered_fixtures() -> Vec<(String, ReleaseLine, String)> {
         paths.sort();
         for path in paths {
             let path = path.to_string_lossy().into_owned();
-            let run = Command::cargo_bin("meshgen")
-                .unwrap()
+            let run = common::meshgen_bin()
                 .args(["values", "--platform", &path])
                 .output()
                 .unwrap();
@@ -525,7 +530,8 @@ fn output_is_deterministic_and_written_atomically() {
     assert_eq!(first, second);
     let dir = tempfile::tempdir().unwrap();
     // A directory that does not exist is an error, not a new tree.
-    let missing = meshgen_in(dir.path())
+    let missing = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", "pks", "-o", "out/values.yaml"])
         .output()
         .unwrap();
@@ -535,7 +541,8 @@ fn output_is_deterministic_and_written_atomically() {
     assert!(!dir.path().join("out").exists(), "no directory created");
 
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", "pks", "-o", "out/values.yaml"])
         .output()
         .unwrap();
@@ -593,7 +600,8 @@ fn values_output_keeps_the_mode_or_follows_the_umask() {
 #[test]
 fn an_invalid_platform_prints_the_located_errors_and_no_values() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args([
             "values",
             "--platform",
@@ -610,7 +618,8 @@ fn an_invalid_platform_prints_the_located_errors_and_no_values() {
         stderr.contains("--set spec.ingressGateway.nodePorts.http2=29000: spec.ingressGateway.nodePorts.http2: nodePort 29000 is outside Kubernetes' node port range 30000-32767"),
         "{stderr}"
     );
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", "kvm", "--set", "spec..x=1"])
         .output()
         .unwrap();
@@ -620,7 +629,8 @@ fn an_invalid_platform_prints_the_located_errors_and_no_values() {
 #[test]
 fn set_overrides_reach_the_values_as_the_same_strings() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args([
             "values",
             "--platform",
@@ -747,7 +757,7 @@ mod properties {
             let line = loaded.file.spec.istio.line;
             let (version, _) = meshgen::render::resolve::version_for(None, loaded.file.spec.istio);
             let resolved = meshgen::render::resolve::resolve(&loaded.file, &loaded.doc, version, meshgen::render::resolve::Origin::Default { why: "test".into() });
-            let rendered = meshgen::render::values::render(&resolved).expect("valid platforms render");
+            let rendered = meshgen::render::pipeline::render(&resolved).expect("valid platforms render");
             let doc = meshgen::yaml::parse(&rendered).expect("output parses").to_json();
             let range = resolved.node_port_range.value;
             let mut seen = BTreeSet::new();
@@ -827,7 +837,8 @@ fn a_node_port_on_0_6_s_load_balancer_is_refused() {
         "apiVersion: meshgen/v1alpha1\nkind: Platform\nmetadata:\n  name: lb-06\nspec:\n  provider: pks\n  istio: \"0.6\"\n  ingressGateway:\n    serviceType: LoadBalancer\n    nodePorts:\n      http: 30400\n",
     )
     .unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", "lb-06.yaml"])
         .output()
         .unwrap();
@@ -848,7 +859,8 @@ fn the_locked_version_pins_the_images() {
         .unwrap()
         .replace("\"1.0.9\"", "\"1.0.8\"");
     std::fs::write(dir.path().join("vendor/meshgen.lock"), lock).unwrap();
-    let out = meshgen_in(dir.path())
+    let out = common::meshgen_bin()
+        .current_dir(dir.path())
         .args(["values", "--platform", "kvm"])
         .output()
         .unwrap();
@@ -920,7 +932,11 @@ fn extra_gateways_render_on_each_line() {
 // ---- spec.values ------------------------------------------------------------------------
 
 fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = meshgen_in(dir).args(args).output().unwrap();
+    let out = common::meshgen_bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
@@ -1282,12 +1298,12 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
                 };
                 let (version, origin) = resolve::version_for(None, line.into());
                 let mut resolved = resolve::resolve(&loaded.file, &loaded.doc, version, origin);
-                let text = values::render_template(&resolved).unwrap();
+                let text = values::template(&resolved, None).unwrap();
                 for e in merge::emitted(&text, line).unwrap() {
                     let path = e.path();
                     resolved.values = vec![chart_value(&e.keys, Value::from("x"))];
-                    let conflicts = merge::conflicts(&resolved).unwrap();
-                    let merged = values::render(&resolved);
+                    let conflicts = meshgen::render::pipeline::conflicts(&resolved).unwrap();
+                    let merged = meshgen::render::pipeline::render(&resolved);
                     match &e.owner {
                         Owner::Unknown => panic!(
                             "{name} {variant} on {line}: the template sets `{path}` ({}), which merge::owner does not name",
@@ -1362,7 +1378,8 @@ fn every_key_the_templates_set_is_owned_and_refused_in_spec_values() {
 fn mtls_on_1_0_follows_the_pinned_tag() {
     use meshgen::error::Error;
     use meshgen::model::load::PlatformRequest;
-    use meshgen::render::resolve::{resolve_request, Origin};
+    use meshgen::render::pipeline::resolve_request;
+    use meshgen::render::resolve::Origin;
     let at = |version: &'static str| {
         move |_: meshgen::model::release_line::IstioVersion| {
             (
@@ -1439,7 +1456,7 @@ fn mtls_on_1_0_follows_the_pinned_tag() {
         let (_, platform) =
             resolve_request(&request(mode), std::path::Path::new("."), &at(version))
                 .unwrap_or_else(|e| panic!("{mode} on {version}: {e}"));
-        let text = meshgen::render::values::render(&platform).unwrap();
+        let text = meshgen::render::pipeline::render(&platform).unwrap();
         let doc = meshgen::yaml::parse(&text).unwrap().to_json();
         assert_eq!(
             doc["global"]["mtls"]["enabled"], enabled,
@@ -1494,13 +1511,7 @@ fn json_of(out: std::process::Output) -> Value {
 
 /// `meshgen ARGS`' values file as JSON.
 fn values_json(args: &[&str]) -> Value {
-    json_of(
-        Command::cargo_bin("meshgen")
-            .unwrap()
-            .args(args)
-            .output()
-            .unwrap(),
-    )
+    json_of(common::meshgen_bin().args(args).output().unwrap())
 }
 
 /// Kiali on 1.0.6 and later: the chart no longer creates the Secret its Deployment reads, so
@@ -1514,7 +1525,8 @@ fn kiali_s_secret_is_in_the_header_and_a_warning_from_1_0_6() {
     )
     .unwrap();
     for (istio, warned) in [("1.0.6", true), ("1.0.9", true), ("1.0.5", false)] {
-        let out = meshgen_in(dir.path())
+        let out = common::meshgen_bin()
+            .current_dir(dir.path())
             .args(["values", "--platform", "kiali.yaml", "--istio", istio])
             .output()
             .unwrap();

@@ -188,12 +188,12 @@ fn vendors_every_line_resolving_peeling_and_patching() {
         .stdout(predicate::str::contains("ok: 6 charts match"));
 }
 
-#[cfg(unix)]
-/// The 1.0 and 0.6 traps each chart fix removes, on every 1.0 tag that carries them: the
-/// text each fix writes. (That the fixed charts install with Helm is the Helm harness's
-/// proof, tests/helm/harness.py.)
-#[test]
-fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
+// The 1.0 and 0.6 traps each chart fix removes, on every 1.0 tag that carries them: the text
+// each fix writes. (That the fixed charts install with Helm is the Helm harness's proof,
+// tests/helm/harness.py.)
+
+/// 0.6.0 and 1.0.2 vendored from a test upstream; keep the upstream alive while it is used.
+fn vendored_06_and_1_0_2() -> (Upstream, Workspace) {
     let up = Upstream::empty();
     up.release("0.6.0", common::files_06());
     up.release("1.0.2", common::files_10("1.0.2"));
@@ -201,8 +201,23 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
     ws.vendor(&up.path_str(), &["0.6", "1.0"])
         .assert()
         .success();
+    (up, ws)
+}
 
-    // 1.0.2: CRDs out of the hook into crds/, byte for byte; the condition rewritten.
+/// One 1.0 release vendored alone from a test upstream.
+fn vendored_1_0(version: &str) -> (Upstream, Workspace) {
+    let up = Upstream::empty();
+    up.release(version, common::files_10(version));
+    let ws = workspace();
+    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+    (up, ws)
+}
+
+#[cfg(unix)]
+/// 1.0.2: CRDs out of the hook into crds/, byte for byte; the condition rewritten.
+#[test]
+fn chart_fixes_of_1_0_2_crds_jaeger_pilot_gateway_and_jobs() {
+    let (_up, ws) = vendored_06_and_1_0_2();
     let chart = ws.chart("1.0.2", "istio");
     assert!(!chart.join("templates/crds.yaml").exists());
     assert_eq!(read(&chart.join("crds/crds.yaml")), common::trap_crds_10());
@@ -270,7 +285,13 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
             .exists());
         assert!(chart.join(format!("charts/{sub}/Chart.yaml")).exists());
     }
-    // 0.6.0: port 443 its own entry.
+}
+
+#[cfg(unix)]
+/// 0.6.0: port 443 its own entry.
+#[test]
+fn chart_fix_of_0_6_0_ingress_container_ports() {
+    let (_up, ws) = vendored_06_and_1_0_2();
     let ingress = read(
         &ws.chart("0.6.0", "istio")
             .join("charts/ingress/templates/deployment.yaml"),
@@ -292,8 +313,13 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
             "ingress-container-ports-0.6"
         ]
     );
+}
 
-    // 1.0.3 and later: one ports list per proxy container, in both Deployments.
+#[cfg(unix)]
+/// 1.0.3 and later: one ports list per proxy container, in both Deployments.
+#[test]
+fn chart_fix_of_1_0_3_mixer_proxy_ports() {
+    let (up, ws) = vendored_06_and_1_0_2();
     up.release("1.0.3", common::files_10("1.0.3"));
     ws.run(&["--update", "1.0"]).assert().success();
     let mixer = read(
@@ -311,12 +337,13 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
         .charts[0]
         .patches
         .contains(&"mixer-proxy-ports-1.0".to_string()));
+}
 
-    // 1.0.0 and 1.0.1: the telemetry gateway's `(x) or (y)` written as `or (x) (y)`.
-    let up = Upstream::empty();
-    up.release("1.0.1", common::files_10("1.0.1"));
-    let ws = workspace();
-    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+#[cfg(unix)]
+/// 1.0.0 and 1.0.1: the telemetry gateway's `(x) or (y)` written as `or (x) (y)`.
+#[test]
+fn chart_fix_of_1_0_1_telemetry_gateway_condition() {
+    let (_up, ws) = vendored_1_0("1.0.1");
     assert_eq!(
         read(
             &ws.chart("1.0.1", "istio")
@@ -331,12 +358,13 @@ fn chart_fixes_rewrite_each_trap_on_the_tags_that_carry_it() {
         .charts[0]
         .patches
         .contains(&"telemetry-gateway-condition-1.0".to_string()));
+}
 
-    // 1.0.0: the gateway Deployments' first `app` label dropped, as 1.0.1 did.
-    let up = Upstream::empty();
-    up.release("1.0.0", common::files_10("1.0.0"));
-    let ws = workspace();
-    ws.vendor(&up.path_str(), &["1.0"]).assert().success();
+#[cfg(unix)]
+/// 1.0.0: the gateway Deployments' first `app` label dropped, as 1.0.1 did.
+#[test]
+fn chart_fix_of_1_0_0_gateway_app_label() {
+    let (_up, ws) = vendored_1_0("1.0.0");
     let gateway = read(
         &ws.chart("1.0.0", "istio")
             .join("charts/gateways/templates/deployment.yaml"),

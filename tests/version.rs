@@ -1,6 +1,8 @@
 //! `meshgen --version` names the commit it was built from: the build script's lookup
 //! (build/version.rs) on real repositories, and the binary against this checkout.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -87,7 +89,7 @@ fn no_git_and_no_record_give_the_plain_version() {
 #[test]
 fn the_binary_names_the_commit_of_this_checkout() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_meshgen"))
+    let out = common::meshgen_process(&common::scratch_cache())
         .arg("--version")
         .output()
         .unwrap();

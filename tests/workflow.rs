@@ -12,20 +12,7 @@ use common::{upstream_with_builtin_pins, values_of_release, Upstream};
 use serde_json::Value;
 
 /// Line numbers below refer to this file: 13 holds the nodePort, 11 the serviceType key.
-const EDGE: &str = r#"# yaml-language-server: $schema=../schemas/platform.schema.json
-apiVersion: meshgen/v1alpha1
-kind: Platform
-metadata:
-  name: edge
-spec:
-  provider: kvm
-  istio: "1.11"
-  kubernetes: "1.21"
-  ingressGateway:
-    serviceType: NodePort
-    nodePorts:
-      http2: 31380
-"#;
+const EDGE: &str = include_str!("fixtures/workflow/edge.yaml");
 
 struct Repo {
     _tmp: tempfile::TempDir,
@@ -124,12 +111,6 @@ impl Repo {
         repo
     }
 
-    /// Puts every tracked file back as committed.
-    fn restore(&self, repo: &git2::Repository) {
-        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-            .unwrap();
-    }
-
     /// Runs `check` in the three formats, asserts exit 1 each time, returns the outputs.
     fn check_fails(&self) -> (String, Value, String) {
         let text = self.meshgen(&["check"]);
@@ -163,14 +144,48 @@ fn has_finding(json: &Value, file: &str, line: usize, col: usize, path: &str, me
     );
 }
 
-#[test]
-fn init_generate_commit_then_check_catches_each_breakage() {
+/// A repository `init` scaffolded, in `fleet.root`.
+fn initialized_fleet() -> Repo {
     let fleet = Repo::new();
-    let up = upstream_with_builtin_pins();
-
-    // init scaffolds the repository; the example platform validates against the rules.
     let init = fleet.meshgen(&["init", fleet.root.to_str().unwrap()]);
     assert_eq!(init.code, 0, "{init:?}");
+    fleet
+}
+
+/// What every breakage below starts from: an initialized repository with a platform written
+/// here (edge) and two built-ins (kvm, pks), vendored from a test upstream, generated and
+/// committed, `check` clean.
+struct Committed {
+    fleet: Repo,
+    _up: Upstream,
+}
+
+fn committed_fleet() -> Committed {
+    let fleet = initialized_fleet();
+    let up = upstream_with_builtin_pins();
+    // Add platforms: one written here, two built-ins.
+    fleet.write("platforms/edge.yaml", EDGE);
+    for (name, text) in meshgen::model::load::BUILTIN_PLATFORMS {
+        if ["kvm", "pks"].contains(name) {
+            fleet.write(&format!("platforms/{name}.yaml"), text);
+        }
+    }
+
+    // Vendor the pinned releases from the test upstream.
+    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
+    assert_eq!(vendor.code, 0, "{vendor:?}");
+    assert!(fleet.path("vendor/istio/1.0.9/istio/values.yaml").is_file());
+
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    fleet.commit_all();
+    Committed { fleet, _up: up }
+}
+
+/// init scaffolds the repository; the example platform validates against the rules.
+#[test]
+fn init_scaffolds_a_repository_whose_example_validates() {
+    let fleet = initialized_fleet();
     for rel in [
         "platforms/example.yaml",
         "schemas/platform.schema.json",
@@ -184,8 +199,26 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     ] {
         assert!(fleet.path(rel).is_file(), "{rel} missing");
     }
-    // Helm 4's post-renderer plugin: the type Helm 4 requires of `--post-renderer`, the name
-    // the values header's Helm 4 commands give it, and meshgen's post-render as its command.
+    assert!(fleet
+        .read("platforms/example.yaml")
+        .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));
+    assert!(fleet
+        .read(".github/workflows/meshgen.yml")
+        .contains("meshgen check --format github"));
+    assert!(fleet
+        .read(".pre-commit-config.yaml")
+        .contains("entry: meshgen check"));
+    let schema = fleet.meshgen(&["schema", "--check", "."]);
+    assert_eq!(schema.code, 0, "init writes current schemas: {schema:?}");
+    let valid = fleet.meshgen(&["validate", "platforms/example.yaml"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+/// Helm 4's post-renderer plugin: the type Helm 4 requires of `--post-renderer`, the name the
+/// values header's Helm 4 commands give it, and meshgen's post-render as its command.
+#[test]
+fn init_writes_the_helm_4_post_renderer_plugin() {
+    let fleet = initialized_fleet();
     let plugin = fleet.read(meshgen::gitops::init::HELM_PLUGIN_PATH);
     let doc = meshgen::yaml::parse(&plugin).unwrap();
     let doc = doc.to_json();
@@ -212,35 +245,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "{}",
         values.stdout
     );
-    assert!(fleet
-        .read("platforms/example.yaml")
-        .starts_with("# yaml-language-server: $schema=../schemas/platform.schema.json\n"));
-    assert!(fleet
-        .read(".github/workflows/meshgen.yml")
-        .contains("meshgen check --format github"));
-    assert!(fleet
-        .read(".pre-commit-config.yaml")
-        .contains("entry: meshgen check"));
-    let schema = fleet.meshgen(&["schema", "--check", "."]);
-    assert_eq!(schema.code, 0, "init writes current schemas: {schema:?}");
-    let valid = fleet.meshgen(&["validate", "platforms/example.yaml"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+}
 
-    // Add platforms: one written here, two built-ins.
-    fleet.write("platforms/edge.yaml", EDGE);
-    for (name, text) in meshgen::model::load::BUILTIN_PLATFORMS {
-        if ["kvm", "pks"].contains(name) {
-            fleet.write(&format!("platforms/{name}.yaml"), text);
-        }
-    }
-
-    // Vendor the pinned releases from the test upstream.
-    let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
-    assert_eq!(vendor.code, 0, "{vendor:?}");
-    assert!(fleet.path("vendor/istio/1.0.9/istio/values.yaml").is_file());
-
-    let gen = fleet.meshgen(&["generate"]);
-    assert_eq!(gen.code, 0, "{gen:?}");
+/// generate writes each platform's files, those of `meshgen values`; the commit checks clean.
+#[test]
+fn generate_writes_what_values_prints_and_the_commit_checks_clean() {
+    let fleet = committed_fleet().fleet;
     for rel in [
         "generated/edge/values.yaml",
         "generated/example/values.yaml",
@@ -271,7 +281,6 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     let again = fleet.meshgen(&["generate", "--check"]);
     assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{again:?}");
 
-    let repo = fleet.commit_all();
     let clean = fleet.meshgen(&["check"]);
     assert_eq!((clean.code, clean.stdout.as_str()), (0, ""), "{clean:?}");
     let clean: Value =
@@ -281,8 +290,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     // What the platforms use: 1.0's umbrella chart and 1.11's four; no 0.6 chart.
     assert_eq!(clean["checked"]["vendoredCharts"], 5);
     assert!(!fleet.path("vendor/istio/0.6.0").exists());
+}
 
-    // 1. A bad field: a nodePort outside Kubernetes' range.
+#[test]
+fn check_locates_a_bad_field_and_generate_refuses_whole() {
+    let fleet = committed_fleet().fleet;
+    // A bad field: a nodePort outside Kubernetes' range.
     fleet.write(
         "platforms/edge.yaml",
         &EDGE.replace("http2: 31380", "http2: 29000"),
@@ -314,9 +327,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("platforms/edge.yaml:13:14:"));
     assert_eq!(fleet.tree("generated"), before);
-    fleet.restore(&repo);
+}
 
-    // 2. A stale values file: edited by hand.
+#[test]
+fn check_finds_a_hand_edited_values_file_stale() {
+    let fleet = committed_fleet().fleet;
+    // A stale values file: edited by hand.
     let stale = fleet.read("generated/edge/values.yaml");
     let line = stale
         .lines()
@@ -344,9 +360,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         diff.stdout
     );
     assert!(diff.stdout.contains("+    type: \"NodePort\""));
-    fleet.restore(&repo);
+}
 
-    // 3. A tampered vendored chart.
+#[test]
+fn check_finds_a_tampered_vendored_chart() {
+    let fleet = committed_fleet().fleet;
+    // A tampered vendored chart.
     let chart = "vendor/istio/1.0.9/istio/values.yaml";
     fleet.write(chart, &format!("{}evil: true\n", fleet.read(chart)));
     let (text, json, github) = fleet.check_fails();
@@ -370,9 +389,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         )),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 4. A typo'd key.
+#[test]
+fn check_locates_a_typo_d_key_with_a_hint() {
+    let fleet = committed_fleet().fleet;
+    // A typo'd key.
     fleet.write(
         "platforms/edge.yaml",
         &EDGE.replace("serviceType:", "servceType:"),
@@ -394,9 +416,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         github.contains("::error file=platforms/edge.yaml,line=11,col=5,title=meshgen check::spec.ingressGateway.servceType: unknown field `servceType`%0Ahint: did you mean `serviceType`?"),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 5. A typo'd key hand-edited into a generated values file, where Helm would silently
+#[test]
+fn check_finds_a_key_typo_d_into_generated_values_stale_from_its_line() {
+    let fleet = committed_fleet().fleet;
+    // A typo'd key hand-edited into a generated values file, where Helm would silently
     // ignore it: the file is stale from that very line (`generate` writes it back); a stale
     // file is not also held against the charts (see a_stale_values_file_is_not_held_against_the_charts).
     let values = "generated/kvm/values.yaml";
@@ -423,9 +448,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         )),
         "{github}"
     );
-    fleet.restore(&repo);
+}
 
-    // 5b. A misspelt meshConfig field, which istiod would skip, located in the platform file.
+#[test]
+fn check_locates_a_misspelt_mesh_config_field_in_the_platform_file() {
+    let fleet = committed_fleet().fleet;
+    // A misspelt meshConfig field, which istiod would skip, located in the platform file.
     // (The clean check above held the example's generated meshConfig to the vendored 1.11.8's
     // MeshConfig through check-values; tests/check_values.rs shows its findings.)
     let example = fleet.read("platforms/example.yaml");
@@ -453,9 +481,12 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         "spec.values.meshConfig.acessLogFile",
         message,
     );
-    fleet.restore(&repo);
+}
 
-    // 6. With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
+#[test]
+fn a_flux_source_in_meshgen_yaml_adds_flux_yaml_held_current() {
+    let fleet = committed_fleet().fleet;
+    // With the Flux source in meshgen.yaml, each platform also gets flux.yaml, which
     // check then holds current like the rest.
     fleet.write(
         "meshgen.yaml",
@@ -487,11 +518,11 @@ fn init_generate_commit_then_check_catches_each_breakage() {
         !fleet.path("generated/kvm/flux.yaml").exists(),
         "flux.yaml removed with its source"
     );
-    fleet.restore(&repo);
+}
 
-    let clean = fleet.meshgen(&["check"]);
-    assert_eq!(clean.code, 0, "restored: {clean:?}");
-
+#[test]
+fn a_removed_platform_s_generated_files_are_orphans_generate_deletes() {
+    let fleet = committed_fleet().fleet;
     // A platform removed: its generated files are orphans; generate deletes only those.
     fs::remove_file(fleet.path("platforms/pks.yaml")).unwrap();
     fs::remove_file(fleet.path("platforms/kvm.yaml")).unwrap();
@@ -946,12 +977,16 @@ fn vendored_releases(fleet: &Repo) -> Vec<String> {
 }
 
 /// The issue's fleet: platforms on 1.0.2 (pinned), 1.0 (following, at 1.0.9), 1.11 (staging,
-/// following) and 1.11.4 (production, pinned). `meshgen vendor` vendors exactly those releases,
-/// each platform renders for its own; upstream then ships 1.11.8 and the rollout is two pull
-/// requests that `check` verifies: staging moves with `vendor --update` (pins stay), then
-/// production is edited to follow, and the release nobody uses any more is pruned.
-#[test]
-fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
+/// following) and 1.11.4 (production, pinned), vendored, generated and committed. Upstream
+/// then ships 1.11.8 and the rollout is two pull requests that `check` verifies: staging moves
+/// with `vendor --update` (pins stay), then production is edited to follow, and the release
+/// nobody uses any more is pruned.
+struct FourReleases {
+    fleet: Repo,
+    up: Upstream,
+}
+
+fn fleet_on_four_releases() -> FourReleases {
     let fleet = Repo::new();
     let up = Upstream::empty();
     upstream_of_fleet(&up, &["1.0.2", "1.0.9", "1.11.4"]);
@@ -966,17 +1001,35 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "platforms/prod.yaml",
         &platform_at("edge", "prod", "1.11.4"),
     );
-
     let vendor = fleet.meshgen(&["vendor", "--remote", &up.path_str()]);
     assert_eq!(vendor.code, 0, "{vendor:?}");
-    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.4"]);
+    let gen = fleet.meshgen(&["generate"]);
+    assert_eq!(gen.code, 0, "{gen:?}");
+    fleet.commit_all();
+    FourReleases { fleet, up }
+}
+
+/// Pull request 1 of the rollout: upstream ships 1.11.8, `vendor --update` moves the
+/// followers, generate.
+fn staging_moved_to_1_11_8(four: &FourReleases) {
+    upstream_of_fleet(&four.up, &["1.11.8"]);
+    let update = four.fleet.meshgen(&["vendor", "--update"]);
+    assert_eq!(update.code, 0, "{update:?}");
+    four.fleet.meshgen(&["generate"]);
+}
+
+/// `meshgen vendor` vendors exactly the releases the platforms use; each platform renders for
+/// its own; the commit checks clean.
+#[test]
+fn a_fleet_on_four_releases_vendors_each_and_renders_each_platform_for_its_own() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    assert_eq!(vendored_releases(fleet), ["1.0.2", "1.0.9", "1.11.4"]);
     let lock = fleet.read("vendor/meshgen.lock");
     assert!(
         lock.contains("follow:\n  \"1.0\": \"1.0.9\"\n  \"1.11\": \"1.11.4\"\n"),
         "{lock}"
     );
-    let gen = fleet.meshgen(&["generate"]);
-    assert_eq!(gen.code, 0, "{gen:?}");
     // Each platform renders for its own release: images, chart paths, header.
     for (name, version) in [
         ("pks", "1.0.2"),
@@ -1013,7 +1066,6 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         flux.stdout
     );
     assert!(flux.stdout.contains("tag: \"1.0.2\""), "{}", flux.stdout);
-    let repo = fleet.commit_all();
     let clean = fleet.meshgen(&["check", "--format", "json"]);
     assert_eq!(clean.code, 0, "{clean:?}");
     let json: Value = serde_json::from_str(&clean.stdout).unwrap();
@@ -1024,7 +1076,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     );
     assert_eq!(json["checked"]["valuesAgainstCharts"], 4, "{json:#}");
     assert_eq!(json["checked"]["vendoredCharts"], 2 + 4, "{json:#}");
+}
 
+#[test]
+fn a_chart_value_is_refused_before_the_release_that_declares_it() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // A chart value 1.0.2's charts do not declare yet (1.0.3 added it): refused at 1.0.2 by
     // the model, located; accepted at 1.0.9, where check-values finds it in the chart.
     let with_value = |istio: &str| {
@@ -1045,9 +1102,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     fleet.meshgen(&["generate"]);
     let accepted = fleet.meshgen(&["check"]);
     assert_eq!(accepted.code, 0, "{accepted:?}");
-    fleet.restore(&repo);
-    fleet.meshgen(&["generate"]);
+}
 
+#[test]
+fn a_pin_to_a_release_not_vendored_is_located_at_spec_istio() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // A pin to a release not vendored is an error at spec.istio.
     fleet.write(
         "platforms/prod.yaml",
@@ -1062,9 +1122,12 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "{}",
         text.stdout
     );
-    fleet.restore(&repo);
-    fleet.meshgen(&["generate"]);
+}
 
+#[test]
+fn outdated_lists_a_deliberate_pin_and_nothing_to_move() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
     // Nothing to move yet: pks is pinned behind 1.0.9 on purpose, and listed so.
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 0, "{outdated:?}");
@@ -1075,9 +1138,15 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "{}",
         outdated.stdout
     );
+}
 
-    // Upstream releases 1.11.8. Pull request 1: staging first.
-    upstream_of_fleet(&up, &["1.11.8"]);
+/// Upstream releases 1.11.8: outdated names what `vendor --update` would move and what is
+/// pinned behind, in text and JSON.
+#[test]
+fn outdated_reports_a_new_release_and_whom_it_would_move() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    upstream_of_fleet(&four.up, &["1.11.8"]);
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 1, "{outdated:?}");
     assert!(
@@ -1110,10 +1179,18 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         serde_json::json!(["prod"]),
         "{json:#}"
     );
+}
+
+/// Pull request 1: `vendor --update` moves staging; prod's pinned release stays beside it.
+#[test]
+fn vendor_update_moves_the_followers_and_keeps_the_pinned_release() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    upstream_of_fleet(&four.up, &["1.11.8"]);
     let update = fleet.meshgen(&["vendor", "--update"]);
     assert_eq!(update.code, 0, "{update:?}");
     assert_eq!(
-        vendored_releases(&fleet),
+        vendored_releases(fleet),
         ["1.0.2", "1.0.9", "1.11.4", "1.11.8"],
         "the pinned 1.11.4 stays beside the new release"
     );
@@ -1144,9 +1221,16 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
     assert_eq!(pr1.code, 0, "{pr1:?}");
     let outdated = fleet.meshgen(&["outdated"]);
     assert_eq!(outdated.code, 0, "staging moved: {outdated:?}");
-    let repo = fleet.commit_all();
+}
 
-    // Pull request 2, a week later: production follows the line too.
+/// Pull request 2, after staging moved: production follows the line too; the release nobody
+/// uses is reported, then pruned.
+#[test]
+fn production_follows_next_and_the_unused_release_is_pruned() {
+    let four = fleet_on_four_releases();
+    let fleet = &four.fleet;
+    staging_moved_to_1_11_8(&four);
+    fleet.commit_all();
     fleet.write("platforms/prod.yaml", &platform_at("edge", "prod", "1.11"));
     let stale = fleet.meshgen(&["check"]);
     assert_eq!(stale.code, 1, "values not regenerated: {stale:?}");
@@ -1167,7 +1251,7 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         "{}",
         prune.stderr
     );
-    assert_eq!(vendored_releases(&fleet), ["1.0.2", "1.0.9", "1.11.8"]);
+    assert_eq!(vendored_releases(fleet), ["1.0.2", "1.0.9", "1.11.8"]);
     let pruned = fleet.meshgen(&["check", "--format", "json"]);
     let json: Value = serde_json::from_str(&pruned.stdout).unwrap();
     assert_eq!(
@@ -1175,7 +1259,6 @@ fn a_fleet_on_four_releases_vendors_them_and_rolls_out_in_stages() {
         (0, Some(0)),
         "{json:#}"
     );
-    drop(repo);
 }
 
 /// A repository whose platforms are all on 1.11 vendors and commits only 1.11 charts, and

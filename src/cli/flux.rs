@@ -80,9 +80,11 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
     let source = args.source.check(config.flux.as_ref())?;
     let (loaded, platform) = resolve_platform(&args.platform)?;
     let values =
-        crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
+        crate::render::pipeline::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(&platform, &loaded.source.display)?;
-    let gateways = crate::render::values::render_gateways(&platform)
+    let gateways = crate::render::pipeline::render_gateways(&platform)
+        .map_err(|e| Error::Render(e.to_string()))?;
+    let canary = crate::render::pipeline::render_canary_file(&platform, None)
         .map_err(|e| Error::Render(e.to_string()))?;
     // Where `meshgen generate` writes this platform: its file's name, or a built-in's.
     let stem = loaded
@@ -99,6 +101,7 @@ pub fn run(args: &FluxArgs) -> Result<u8> {
         values: &values,
         manifests: &manifests,
         gateways: &gateways,
+        canary: canary.as_ref().map(|(_, text)| text.as_str()),
         generated_dir: &generated_dir,
     };
     let text = flux::render(&platform, &source, rendered)?;

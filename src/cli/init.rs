@@ -23,6 +23,11 @@ pub struct InitArgs {
     /// written to meshgen.yaml as the GitRepository's secretRef.
     #[arg(long, value_name = "NAME", requires = "git_url")]
     pub git_secret: Option<String>,
+    /// Where meshgen's release archives are published (URL/v<version>/ holds each release's
+    /// archives and install.sh): the CI workflow installs this meshgen's version from there.
+    /// Default: the repository variable MESHGEN_RELEASES.
+    #[arg(long, value_name = "URL")]
+    pub releases: Option<String>,
 }
 
 pub fn run(args: &InitArgs) -> Result<u8> {
@@ -30,6 +35,7 @@ pub fn run(args: &InitArgs) -> Result<u8> {
         &args.dir,
         args.git_url.as_deref(),
         args.git_secret.as_deref(),
+        args.releases.as_deref(),
     )?;
     if !args.force {
         init::refuse_existing(&args.dir, &files)?;

@@ -4,6 +4,7 @@
 use crate::error::Result;
 use crate::model::load::{LoadedPlatform, PlatformRequest};
 use crate::model::release_line::IstioVersion;
+use crate::render::pipeline;
 use crate::render::resolve::{self, ResolvedPlatform};
 use crate::vendoring::lock::{Lock, LOCK_PATH};
 
@@ -40,7 +41,7 @@ impl PlatformArgs {
 pub fn resolve_platform(args: &PlatformArgs) -> Result<(LoadedPlatform, ResolvedPlatform)> {
     let dir = super::current_dir()?;
     let lock = Lock::load(&dir.join(LOCK_PATH))?;
-    let (loaded, resolved) = resolve::resolve_request(&args.request(), &dir, &|line| {
+    let (loaded, resolved) = pipeline::resolve_request(&args.request(), &dir, &|line| {
         resolve::version_for(lock.as_ref(), line)
     })?;
     for w in &loaded.warnings {

@@ -4,7 +4,8 @@
 use super::exit;
 use crate::error::{Error, Result};
 use crate::model::load;
-use crate::render::resolve::{self, version_for};
+use crate::render::pipeline;
+use crate::render::resolve::version_for;
 use crate::vendoring::lock::{Lock, LOCK_PATH};
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +32,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
             .and_then(|loaded| {
                 // spec.values against what meshgen sets, for the version the lock pins.
                 let (version, origin) = version_for(lock.as_ref(), loaded.file.spec.istio);
-                resolve::resolve_loaded(&loaded, version, origin)?;
+                pipeline::resolve_loaded(&loaded, version, origin)?;
                 Ok(loaded)
             });
         match outcome {

@@ -231,9 +231,10 @@ fn lint_findings(
             platform: entry.platform.clone(),
             ..Default::default()
         };
-        let resolved = crate::render::resolve::resolve_request(&request, Path::new("."), &|line| {
-            crate::render::resolve::version_for(lock, line)
-        });
+        let resolved =
+            crate::render::pipeline::resolve_request(&request, Path::new("."), &|line| {
+                crate::render::resolve::version_for(lock, line)
+            });
         let target = match resolved {
             Ok((_, platform)) => crate::lint::Target::platform(&platform),
             Err(Error::Findings(found)) => {

@@ -14,6 +14,8 @@ pub struct Member {
     pub name: String,
     pub file: PathBuf,
     pub istio: IstioVersion,
+    /// `spec.canary.istio`: the canary control plane's release, vendored beside the stable one.
+    pub canary: Option<IstioVersion>,
 }
 
 /// The platforms of `dir`, in name order; `None` when the directory does not exist or holds no
@@ -36,6 +38,7 @@ pub fn read(dir: &Path) -> Result<Option<Vec<Member>>> {
                 name,
                 file: path,
                 istio: loaded.file.spec.istio,
+                canary: loaded.file.spec.canary.as_ref().map(|c| c.istio),
             }),
             Err(found) => findings.extend(found.into_iter().filter(Diagnostic::is_error)),
         }
@@ -46,9 +49,13 @@ pub fn read(dir: &Path) -> Result<Option<Vec<Member>>> {
     Ok(Some(members))
 }
 
-/// The distinct `spec.istio` values of `members`, in order.
+/// The distinct `spec.istio` (and canary) releases of `members`, in order.
 pub fn versions(members: &[Member]) -> Vec<IstioVersion> {
-    distinct(members.iter().map(|m| m.istio))
+    distinct(
+        members
+            .iter()
+            .flat_map(|m| std::iter::once(m.istio).chain(m.canary)),
+    )
 }
 
 /// Distinct `spec.istio` values, in order: what a fleet uses.

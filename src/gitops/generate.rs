@@ -60,15 +60,18 @@ pub fn platform_outputs(
     let header = format!("{MARKER} from platform file {file_name}; do not edit.\n");
     // The header's commands run from the repository root, where the values files are here.
     let values_dir = dir.display().to_string();
-    let values = crate::render::values::render_in(resolved, Some(&values_dir))
+    let values = crate::render::pipeline::render_in(resolved, Some(&values_dir))
         .map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(resolved, &loaded.source.display)?;
-    let gateways = crate::render::values::render_gateways_in(resolved, Some(&values_dir))
+    let gateways = crate::render::pipeline::render_gateways_in(resolved, Some(&values_dir))
+        .map_err(|e| Error::Render(e.to_string()))?;
+    let canary = crate::render::pipeline::render_canary_file(resolved, Some(&values_dir))
         .map_err(|e| Error::Render(e.to_string()))?;
     let rendered = crate::install::flux::Rendered {
         values: &values,
         manifests: &manifests,
         gateways: &gateways,
+        canary: canary.as_ref().map(|(_, text)| text.as_str()),
         generated_dir: dir,
     };
     let flux_objects = match flux {
@@ -81,6 +84,9 @@ pub fn platform_outputs(
             crate::render::values::gateway_values_file(name),
             format!("{header}{text}"),
         ));
+    }
+    if let Some((name, text)) = &canary {
+        out.push((name.clone(), format!("{header}{text}")));
     }
     if !manifests.is_empty() {
         out.push((MANIFESTS_FILE.to_string(), format!("{header}{manifests}")));
@@ -349,7 +355,7 @@ fn plan_one(
         }
         warnings.push(missing);
     }
-    let resolved = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
+    let resolved = crate::render::pipeline::resolve_loaded(&loaded, version, origin)?;
     let t = add(&counters.validate, t);
     let file_name = path
         .file_name()
@@ -397,6 +403,17 @@ fn plan_one(
         for_check,
     )?);
     add(&counters.compare, t);
+    let rendered = rendered_files(&loaded, &resolved, &dir);
+    Ok((changes, produced, warnings, rendered))
+}
+
+/// A platform's values files, each with the charts it is installed with, for `check`'s
+/// chart checks.
+fn rendered_files(
+    loaded: &LoadedPlatform,
+    resolved: &ResolvedPlatform,
+    dir: &Path,
+) -> Vec<Rendered> {
     let istio = loaded.file.spec.istio;
     let mut rendered = vec![Rendered {
         values: dir.join("values.yaml"),
@@ -416,7 +433,17 @@ fn plan_one(
             charts: vec![resolved.vendored_chart(crate::render::values::EXTRA_GATEWAY_CHART)],
         }));
     }
-    Ok((changes, produced, warnings, rendered))
+    // The canary's file against its own release's chart.
+    if let Some(canary) = &resolved.canary {
+        let chart = resolved.line.revisioned_chart().unwrap_or_default();
+        rendered.push(Rendered {
+            values: dir.join(crate::render::values::canary_values_file(canary)),
+            line: resolved.line,
+            istio: loaded.file.spec.canary.as_ref().map_or(istio, |c| c.istio),
+            charts: vec![format!("istio/{}/{chart}", canary.version)],
+        });
+    }
+    rendered
 }
 
 /// Deletions of the generated files directly in `dir` whose name `unwanted` accepts.

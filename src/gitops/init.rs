@@ -47,6 +47,11 @@ on:
 jobs:
   check:
     runs-on: ubuntu-latest
+    env:
+      MESHGEN_VERSION: @VERSION@
+      # Where meshgen's releases are published: MESHGEN_RELEASES/v<version>/ holds each
+      # release's archives and install.sh.
+      MESHGEN_RELEASES: @RELEASES@
     permissions:
       contents: read
       pull-requests: write
@@ -55,10 +60,32 @@ jobs:
         with:
           # The plan reads the platform files at the pull request's base commit.
           fetch-depth: 0
-      # Install meshgen as your team distributes it; this builds it from the git repository
-      # named by the repository variable MESHGEN_GIT (pin a tag with --tag).
+      # meshgen from its release archives (dist/package.sh, install.sh beside them): the
+      # version `meshgen init` pinned, cached per version. To build from source instead,
+      # replace these steps with `cargo install --locked --git <meshgen's git URL> --tag
+      # v${{ env.MESHGEN_VERSION }} meshgen` (minutes of compilation on every run).
+      - name: Cache meshgen
+        id: meshgen-cache
+        uses: actions/cache@v4
+        with:
+          path: ~/.local/bin/meshgen
+          key: meshgen-${{ env.MESHGEN_VERSION }}-${{ runner.os }}-${{ runner.arch }}
       - name: Install meshgen
-        run: cargo install --locked --git "${{ vars.MESHGEN_GIT }}" meshgen
+        if: steps.meshgen-cache.outputs.cache-hit != 'true'
+        run: |
+          case "$(uname -sm)" in
+            "Linux x86_64") target=x86_64-unknown-linux-gnu ;;
+            "Linux aarch64") target=aarch64-unknown-linux-gnu ;;
+            "Darwin x86_64") target=x86_64-apple-darwin ;;
+            "Darwin arm64") target=aarch64-apple-darwin ;;
+            *) echo "no meshgen release archive for $(uname -sm)" >&2; exit 1 ;;
+          esac
+          release="$MESHGEN_RELEASES/v$MESHGEN_VERSION"
+          curl --proto '=https,file' -fsSL "$release/install.sh" -o "$RUNNER_TEMP/install-meshgen.sh"
+          sh "$RUNNER_TEMP/install-meshgen.sh" --prefix "$HOME/.local" \
+            --archive "$release/meshgen-$MESHGEN_VERSION-$target.tar.gz"
+      - name: Put meshgen on the PATH
+        run: echo "$HOME/.local/bin" >> "$GITHUB_PATH"
       - name: meshgen check
         run: meshgen check --format github
       - name: meshgen plan
@@ -74,6 +101,26 @@ jobs:
           gh pr comment "${{ github.event.pull_request.number }}" --edit-last --body-file plan.md ||
             gh pr comment "${{ github.event.pull_request.number }}" --body-file plan.md
 "#;
+
+/// The workflow installing the release of this meshgen from `releases` (a base URL; by
+/// default the repository variable `MESHGEN_RELEASES`, or the releases of the repository
+/// meshgen was built from).
+fn workflow(releases: Option<&str>) -> String {
+    let default = match env!("CARGO_PKG_REPOSITORY") {
+        "" => None,
+        repository => Some(format!("{repository}/releases/download")),
+    };
+    let releases = match releases.map(str::to_string).or(default) {
+        Some(url) => crate::yaml::emit::yaml_scalar(&url.into()),
+        None => "${{ vars.MESHGEN_RELEASES }}".to_string(),
+    };
+    WORKFLOW
+        .replace(
+            "@VERSION@",
+            &crate::yaml::emit::yaml_scalar(&env!("CARGO_PKG_VERSION").into()),
+        )
+        .replace("@RELEASES@", &releases)
+}
 
 /// Where `init` writes the Helm 4 post-renderer plugin; `helm plugin install` takes the folder.
 pub const HELM_PLUGIN_PATH: &str = "helm-plugins/meshgen/plugin.yaml";
@@ -251,6 +298,7 @@ pub fn files(
     dir: &Path,
     git_url: Option<&str>,
     git_secret: Option<&str>,
+    releases: Option<&str>,
 ) -> Result<Vec<(String, String)>> {
     let mut files = vec![(
         "platforms/example.yaml".to_string(),
@@ -281,7 +329,10 @@ pub fn files(
             .only_lines(&[example.file.spec.istio.line])
             .to_yaml(),
     ));
-    files.push((".github/workflows/meshgen.yml".to_string(), WORKFLOW.into()));
+    files.push((
+        ".github/workflows/meshgen.yml".to_string(),
+        workflow(releases),
+    ));
     files.push((HELM_PLUGIN_PATH.to_string(), helm_plugin()));
     files.push((".pre-commit-config.yaml".to_string(), PRE_COMMIT.into()));
     files.push((".gitattributes".to_string(), GITATTRIBUTES.into()));

@@ -225,6 +225,7 @@ mod tests {
             name: name.to_string(),
             file: format!("platforms/{name}.yaml").into(),
             istio: istio.parse::<IstioVersion>().unwrap(),
+            canary: None,
         }
     }
 

@@ -461,10 +461,10 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
         }
     };
     let (version, origin) = crate::render::resolve::version_for(lock, loaded.file.spec.istio);
-    let platform = crate::render::resolve::resolve_loaded(&loaded, version, origin)?;
+    let platform = crate::render::pipeline::resolve_loaded(&loaded, version, origin)?;
     let values =
-        crate::render::values::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
-    let gateways = crate::render::values::render_gateways(&platform)
+        crate::render::pipeline::render(&platform).map_err(|e| Error::Render(e.to_string()))?;
+    let gateways = crate::render::pipeline::render_gateways(&platform)
         .map_err(|e| Error::Render(e.to_string()))?;
     let manifests = crate::install::manifests::render(&platform, &source.display)?;
     let parse = |text: &str, what: &str| -> Result<Value> {
@@ -480,6 +480,11 @@ fn render_side(state: &State, name: &str, findings: &mut Vec<Diagnostic>) -> Res
             crate::render::values::gateway_values_file(gateway),
             parse(text, "gateway values")?,
         );
+    }
+    if let Some((file, text)) = crate::render::pipeline::render_canary_file(&platform, None)
+        .map_err(|e| Error::Render(e.to_string()))?
+    {
+        files.insert(file, parse(&text, "the canary's values")?);
     }
     let releases = crate::render::values::header_installs(&platform)
         .into_iter()
@@ -831,7 +836,9 @@ fn restart_namespaces(a: Option<&Side>, b: Option<&Side>) -> BTreeMap<String, St
                 ns.clone(),
                 "newly injected: running pods get a sidecar only when recreated".to_string(),
             );
-        } else if proxy_changed {
+        } else if let Some(why) = injector_change(a, b, ns) {
+            out.insert(ns.clone(), why);
+        } else if proxy_changed && !canary_on_either(a, b, ns) {
             let to = b
                 .map(|b| b.platform.version.to_string())
                 .unwrap_or_default();
@@ -850,10 +857,54 @@ fn restart_namespaces(a: Option<&Side>, b: Option<&Side>) -> BTreeMap<String, St
     out
 }
 
+/// The control plane injecting namespace `ns` on a side: its label and its release.
+fn injector(side: &Side, ns: &str) -> (String, semver::Version) {
+    let (key, value) = side.platform.injection_label(ns);
+    let version = side
+        .platform
+        .canary
+        .as_ref()
+        .filter(|c| c.namespaces.iter().any(|n| n == ns))
+        .map_or(&side.platform.version, |c| &c.version);
+    (format!("{key}={value}"), version.clone())
+}
+
+/// Why a namespace injected on both sides restarts: another control plane injects it (a
+/// canary taking it over, or a promotion moving it to the canary's revision).
+fn injector_change(a: Option<&Side>, b: Option<&Side>, ns: &str) -> Option<String> {
+    let (old, new) = (injector(a?, ns), injector(b?, ns));
+    // The stable release moving alone is the proxy image's change, not another injector.
+    let moved = old.0 != new.0 || (old.1 != new.1 && canary_on_either(a, b, ns));
+    moved.then(|| {
+        format!(
+            "now injected by the control plane of {} (Istio {}), was {} (Istio {}): running pods keep the old sidecar until restarted, after that control plane runs",
+            new.0, new.1, old.0, old.1
+        )
+    })
+}
+
+/// Whether a canary injects `ns` on either side: its proxy is then the canary's, which
+/// `injector_change` follows, not the stable one's.
+fn canary_on_either(a: Option<&Side>, b: Option<&Side>, ns: &str) -> bool {
+    let on = |s: Option<&Side>| {
+        s.and_then(|s| s.platform.canary.as_ref())
+            .is_some_and(|c| c.namespaces.iter().any(|n| n == ns))
+    };
+    on(a) || on(b)
+}
+
 /// Whether the manifests are applied right after this release: the one whose CRDs they need,
 /// as the values header orders them.
 fn manifests_after(side: &Side, release: &Release) -> bool {
-    release.install.release == crate::render::values::manifests_after(side.platform.line).0
+    let after = crate::render::values::manifests_after_release(&side.platform).map_or_else(
+        || {
+            crate::render::values::manifests_after(side.platform.line)
+                .0
+                .to_string()
+        },
+        |(after, _)| after,
+    );
+    release.install.release == after
 }
 
 /// When Flux uninstalls a release by itself: its HelmRelease is gone from `flux.yaml`, and only a
@@ -1100,22 +1151,51 @@ fn upgrade_steps(a: &Side, b: &Side, out: &Path) -> Vec<Step> {
         }
     }
     steps.extend(apply);
-    for old in a.releases.iter().rev() {
-        if !b.releases.iter().any(|r| key(r) == key(old)) {
-            steps.push(uninstall_step(
-                old,
-                format!("the header no longer lists it: nothing uninstalls a release by itself{FLUX_PRUNES}"),
-                Flux::Automatic,
-            ));
-        }
+    steps.extend(closing_steps(a, b));
+    steps
+}
+
+/// The end of an upgrade: the releases the header no longer lists, uninstalled in reverse, the
+/// objects no longer rendered, and the restarts (before the uninstalls when a control plane
+/// leaves).
+fn closing_steps(a: &Side, b: &Side) -> Vec<Step> {
+    let key = |r: &Release| (r.install.release.clone(), r.install.namespace.clone());
+    let mut steps = Vec::new();
+    let gone: Vec<&Release> = a
+        .releases
+        .iter()
+        .rev()
+        .filter(|old| !b.releases.iter().any(|r| key(r) == key(old)))
+        .collect();
+    // A control plane leaves (a promoted canary's old istiod) only once no pod uses it: the
+    // namespaces move and restart first, as Istio's canary upgrade orders it.
+    let control_plane_leaves = gone
+        .iter()
+        .any(|r| a.platform.line.revisioned_chart() == Some(r.chart_name.as_str()));
+    let mut restart = Some(restarts(&restart_namespaces(Some(a), Some(b))));
+    let mut tail = Vec::new();
+    for old in gone {
+        tail.push(uninstall_step(
+            old,
+            format!("the header no longer lists it: nothing uninstalls a release by itself{FLUX_PRUNES}"),
+            Flux::Automatic,
+        ));
     }
     // Flux prunes what it applied only where it applied the manifests before and after.
     let prunes = match (manifests_flux(a), manifests_flux(b)) {
         (Flux::Automatic, Flux::Automatic) => Flux::Automatic,
         _ => Flux::Manual,
     };
-    steps.extend(dropped_objects(a, Some(b), prunes));
-    steps.extend(restarts(&restart_namespaces(Some(a), Some(b))));
+    let dropped = dropped_objects(a, Some(b), prunes);
+    if control_plane_leaves {
+        steps.extend(dropped);
+        steps.extend(restart.take().into_iter().flatten());
+        steps.extend(tail);
+    } else {
+        steps.extend(tail);
+        steps.extend(dropped);
+    }
+    steps.extend(restart.into_iter().flatten());
     steps
 }
 

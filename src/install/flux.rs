@@ -366,7 +366,8 @@ fn helm_release(
     chart: &str,
     values: &Value,
 ) -> Value {
-    let release = crate::render::values::release_name(chart);
+    let release = platform.release_of(chart);
+    let release = release.as_str();
     let namespace = &platform.namespace.value;
     let mut spec = Map::new();
     spec.insert("interval".into(), json!(INTERVAL));
@@ -394,10 +395,10 @@ fn helm_release(
             }
         }),
     );
-    if let Some(dependency) = platform.line.depends_on(chart) {
+    if let Some(dependency) = platform.release_before(chart) {
         spec.insert(
             "dependsOn".into(),
-            json!([{ "name": object_name(platform, dependency) }]),
+            json!([{ "name": object_name(platform, &dependency) }]),
         );
     }
     spec.insert(
@@ -434,6 +435,8 @@ pub struct Rendered<'a> {
     pub manifests: &'a str,
     /// The values files of the extra gateways that are releases of their own (1.11), by name.
     pub gateways: &'a [(String, String)],
+    /// The canary control plane's values file (1.11), when the platform has a canary.
+    pub canary: Option<&'a str>,
     pub generated_dir: &'a Path,
 }
 
@@ -455,6 +458,11 @@ pub fn objects(
     }
     for chart in platform.install_charts() {
         objects.push(helm_release(platform, source, chart.name, &values));
+        if platform.line.revisioned_chart() == Some(chart.name) {
+            if let Some(release) = canary_release(platform, source, rendered.canary)? {
+                objects.push(release);
+            }
+        }
     }
     for (name, text) in rendered.gateways {
         let values = crate::yaml::parse(text)
@@ -478,6 +486,32 @@ pub fn objects(
         objects.push(release);
     }
     Ok(objects)
+}
+
+/// The canary control plane's HelmRelease: the revisioned chart of the canary's release with
+/// its own values file, after istio-base as the stable istiod.
+fn canary_release(
+    platform: &ResolvedPlatform,
+    source: &Source,
+    text: Option<&str>,
+) -> Result<Option<Value>> {
+    let (Some(canary), Some(text), Some(chart)) =
+        (&platform.canary, text, platform.line.revisioned_chart())
+    else {
+        return Ok(None);
+    };
+    let values = crate::yaml::parse(text)
+        .map_err(|e| Error::Render(format!("the canary's values do not parse back: {e}")))?
+        .to_json();
+    let mut release = helm_release(platform, source, chart, &values);
+    let name = crate::render::resolve::revisioned_release(&canary.revision);
+    release["metadata"]["name"] = json!(object_name(platform, &name));
+    release["spec"]["releaseName"] = json!(name);
+    release["spec"]["chart"]["spec"]["chart"] = json!(repository_path(
+        source,
+        &format!("vendor/istio/{}/{chart}", canary.version)
+    ));
+    Ok(Some(release))
 }
 
 /// The Flux objects and, unless a Kustomization applies them, the platform's other manifests,

@@ -7,17 +7,17 @@
 //! removes them): the MeshPolicy and DestinationRules of `global.mtls.enabled`, grafana's Policy.
 //! Their CRDs come with the `istio` release's `crds/`, so on 1.0 too they follow the release.
 //!
-//! The text is written directly rather than through a YAML emitter so that the output is
-//! byte-stable and every user-given string is double-quoted (a name like `true` or `1.0`
-//! must stay a string). JSON string syntax is valid YAML double-quoted syntax.
+//! Written by meshgen's one YAML writer (`yaml::emit`): every user-given string double-quoted
+//! (a name like `true` or `1.0` must stay a string), output byte-stable.
 
-use std::fmt::Write as _;
+use serde_json::{json, Value};
 
 use crate::error::{Diagnostic, Result};
 use crate::model::platform::MtlsMode;
 use crate::model::release_line::{KubeMinor, MtlsMechanism, ReleaseLine};
 use crate::model::rules::PSP_REMOVED_IN;
 use crate::render::resolve::ResolvedPlatform;
+use crate::yaml::emit::{self, Key, Lists, Node};
 
 /// The name Istio gives the mesh-wide policy: a PeerAuthentication named `default` in the
 /// root namespace (the Istio namespace) applies to every workload of the mesh.
@@ -46,58 +46,95 @@ fn mesh_policy_1_0(platform: &ResolvedPlatform, out: &mut String) {
         None if strict => "spec.values global.mtls.enabled".to_string(),
         None => "the chart's default".to_string(),
     };
-    let labels = "  labels:\n    app: \"istio-security\"\n";
-    let namespace = q(&platform.namespace.value);
+    let namespace = platform.namespace.value.as_str();
+    let labels = || ("labels", Node::Data(json!({ "app": "istio-security" })));
+    let destination_rule = |comment: &str, name: &str, host: &str, mode: &str, out: &mut String| {
+        let metadata = Node::map([
+            ("name", Node::str(name)),
+            ("namespace", Node::str(namespace)),
+            labels(),
+        ]);
+        let spec = json!({ "host": host, "trafficPolicy": { "tls": { "mode": mode } } });
+        let rest = vec![("metadata", metadata), ("spec", Node::Data(spec))];
+        object(
+            out,
+            Some(comment),
+            "networking.istio.io/v1alpha3",
+            "DestinationRule",
+            rest,
+        );
+    };
+    let mesh_policy = |comment: &str, peers: Value, out: &mut String| {
+        let metadata = Node::map([("name", Node::str(MESH_POLICY_NAME)), labels()]);
+        let rest = vec![
+            ("metadata", metadata),
+            ("spec", Node::Data(json!({ "peers": peers }))),
+        ];
+        object(
+            out,
+            Some(comment),
+            "authentication.istio.io/v1alpha1",
+            "MeshPolicy",
+            rest,
+        );
+    };
     if strict {
-        let _ = write!(
-            out,
-            "---\n\
-             # Mesh-wide mutual TLS ({origin}), as the security chart's post-install job applied it once.\n\
-             apiVersion: authentication.istio.io/v1alpha1\n\
-             kind: MeshPolicy\n\
-             metadata:\n  name: {name}\n{labels}\
-             spec:\n  peers:\n  - mtls: {{}}\n\
-             ---\n\
-             # Clients ask mutual TLS of every service of the mesh.\n\
-             apiVersion: networking.istio.io/v1alpha3\n\
-             kind: DestinationRule\n\
-             metadata:\n  name: \"default\"\n  namespace: {namespace}\n{labels}\
-             spec:\n  host: \"*.local\"\n  trafficPolicy:\n    tls:\n      mode: \"ISTIO_MUTUAL\"\n\
-             ---\n\
-             # The Kubernetes API server has no sidecar: plain TLS to it.\n\
-             apiVersion: networking.istio.io/v1alpha3\n\
-             kind: DestinationRule\n\
-             metadata:\n  name: \"api-server\"\n  namespace: {namespace}\n{labels}\
-             spec:\n  host: \"kubernetes.default.svc.cluster.local\"\n  trafficPolicy:\n    tls:\n      mode: \"DISABLE\"\n",
-            name = q(MESH_POLICY_NAME),
+        let comment = format!(
+            "Mesh-wide mutual TLS ({origin}), as the security chart's post-install job applied it once."
         );
+        mesh_policy(&comment, json!([{ "mtls": {} }]), out);
+        let comment = "Clients ask mutual TLS of every service of the mesh.";
+        destination_rule(comment, "default", "*.local", "ISTIO_MUTUAL", out);
+        let comment = "The Kubernetes API server has no sidecar: plain TLS to it.";
+        let host = "kubernetes.default.svc.cluster.local";
+        destination_rule(comment, "api-server", host, "DISABLE", out);
     } else if platform.version >= crate::model::rules::MESH_POLICY_ALWAYS_FROM {
-        let _ = write!(
-            out,
-            "---\n\
-             # Mesh-wide mutual TLS ({origin}): PERMISSIVE, as the security chart's post-install job applied it once.\n\
-             apiVersion: authentication.istio.io/v1alpha1\n\
-             kind: MeshPolicy\n\
-             metadata:\n  name: {name}\n{labels}\
-             spec:\n  peers:\n  - mtls:\n      mode: \"PERMISSIVE\"\n",
-            name = q(MESH_POLICY_NAME),
+        let comment = format!(
+            "Mesh-wide mutual TLS ({origin}): PERMISSIVE, as the security chart's post-install job applied it once."
         );
+        mesh_policy(&comment, json!([{ "mtls": { "mode": "PERMISSIVE" } }]), out);
     }
     if platform.addon_enabled(crate::model::platform::AddonKind::Grafana) {
         let port = platform
             .chart_value(&["grafana", "service", "externalPort"])
-            .and_then(serde_json::Value::as_u64)
+            .and_then(Value::as_u64)
             .unwrap_or(GRAFANA_PORT_1_0);
-        let _ = write!(
+        let metadata = json!({ "name": "grafana-ports-mtls-disabled", "namespace": namespace });
+        let spec = json!({ "targets": [{ "name": "grafana", "ports": [{ "number": port }] }] });
+        let comment = "Grafana's port without mutual TLS, as the grafana chart's post-install job applied it once.";
+        let rest = vec![
+            ("metadata", Node::Data(metadata)),
+            ("spec", Node::Data(spec)),
+        ];
+        object(
             out,
-            "---\n\
-             # Grafana's port without mutual TLS, as the grafana chart's post-install job applied it once.\n\
-             apiVersion: authentication.istio.io/v1alpha1\n\
-             kind: Policy\n\
-             metadata:\n  name: \"grafana-ports-mtls-disabled\"\n  namespace: {namespace}\n\
-             spec:\n  targets:\n  - name: \"grafana\"\n    ports:\n    - number: {port}\n"
+            Some(comment),
+            "authentication.istio.io/v1alpha1",
+            "Policy",
+            rest,
         );
     }
+}
+
+/// One object of the stream: `---`, its comment, `apiVersion` and `kind` (words meshgen
+/// chose, plain), then the rest, lists at their key's column as kubectl writes them.
+fn object(
+    out: &mut String,
+    comment: Option<&str>,
+    api_version: &str,
+    kind: &str,
+    rest: Vec<(&str, Node)>,
+) {
+    out.push_str("---\n");
+    if let Some(comment) = comment {
+        out.push_str(&emit::comment(comment));
+    }
+    let mut entries = vec![
+        (Key::plain("apiVersion"), Node::word(api_version)),
+        (Key::plain("kind"), Node::word(kind)),
+    ];
+    entries.extend(rest.into_iter().map(|(k, v)| (Key::plain(k), v)));
+    out.push_str(&emit::node_to_yaml(&Node::Map(entries), Lists::AtKey));
 }
 
 /// Name of the PodSecurityPolicy, its ClusterRole and ClusterRoleBinding.
@@ -125,10 +162,6 @@ pub fn psp_api_version(kubernetes: Option<KubeMinor>, line: ReleaseLine) -> &'st
     }
 }
 
-fn q(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serializes")
-}
-
 /// The pod security policy, its ClusterRole and the binding of the platform's accounts.
 fn pod_security_policy(
     platform: &ResolvedPlatform,
@@ -153,52 +186,49 @@ fn pod_security_policy(
         .into());
     }
     let api = psp_api_version(platform.kubernetes, platform.line);
-    let name = q(PSP_NAME);
-    let _ = write!(
-        out,
-        "---\n\
-         # Lets injected pods run Istio's init container (privileged, NET_ADMIN).\n\
-         apiVersion: {api}\n\
-         kind: PodSecurityPolicy\n\
-         metadata:\n  name: {name}\n\
-         spec:\n  privileged: true\n  allowedCapabilities:\n  - \"NET_ADMIN\"\n\
-         \x20 fsGroup:\n    rule: \"RunAsAny\"\n  runAsUser:\n    rule: \"RunAsAny\"\n\
-         \x20 seLinux:\n    rule: \"RunAsAny\"\n  supplementalGroups:\n    rule: \"RunAsAny\"\n\
-         \x20 volumes:\n  - \"*\"\n"
-    );
+    let metadata = || Node::Data(json!({ "name": PSP_NAME }));
+    let spec = json!({
+        "privileged": true,
+        "allowedCapabilities": ["NET_ADMIN"],
+        "fsGroup": { "rule": "RunAsAny" },
+        "runAsUser": { "rule": "RunAsAny" },
+        "seLinux": { "rule": "RunAsAny" },
+        "supplementalGroups": { "rule": "RunAsAny" },
+        "volumes": ["*"],
+    });
+    let comment = "Lets injected pods run Istio's init container (privileged, NET_ADMIN).";
+    let rest = vec![("metadata", metadata()), ("spec", Node::Data(spec))];
+    object(out, Some(comment), api, "PodSecurityPolicy", rest);
     // The admission plugin authorizes `use` in the group the policy is served from;
     // listing both keeps the role valid if the cluster is upgraded across 1.10.
-    let _ = write!(
-        out,
-        "---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\n\
-         kind: ClusterRole\n\
-         metadata:\n  name: {name}\n\
-         rules:\n\
-         - apiGroups:\n  - \"policy\"\n  - \"extensions\"\n\
-         \x20 resources:\n  - \"podsecuritypolicies\"\n\
-         \x20 resourceNames:\n  - {name}\n\
-         \x20 verbs:\n  - \"use\"\n"
-    );
-    let _ = write!(
-        out,
-        "---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\n\
-         kind: ClusterRoleBinding\n\
-         metadata:\n  name: {name}\n\
-         roleRef:\n  apiGroup: \"rbac.authorization.k8s.io\"\n  kind: \"ClusterRole\"\n  name: {name}\n\
-         subjects:\n"
-    );
-    for (namespace, account) in &psp.service_accounts {
-        let _ = write!(
-            out,
-            "- kind: \"ServiceAccount\"\n  name: {}\n  namespace: {}\n",
-            q(account),
-            q(namespace)
-        );
-    }
+    let rules = json!([{
+        "apiGroups": ["policy", "extensions"],
+        "resources": ["podsecuritypolicies"],
+        "resourceNames": [PSP_NAME],
+        "verbs": ["use"],
+    }]);
+    let rest = vec![("metadata", metadata()), ("rules", Node::Data(rules))];
+    object(out, None, RBAC_API, "ClusterRole", rest);
+    let role_ref =
+        json!({ "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": PSP_NAME });
+    let subjects: Vec<Value> = psp
+        .service_accounts
+        .iter()
+        .map(|(namespace, account)| {
+            json!({ "kind": "ServiceAccount", "name": account, "namespace": namespace })
+        })
+        .collect();
+    let rest = vec![
+        ("metadata", metadata()),
+        ("roleRef", Node::Data(role_ref)),
+        ("subjects", Node::Data(Value::Array(subjects))),
+    ];
+    object(out, None, RBAC_API, "ClusterRoleBinding", rest);
     Ok(())
 }
+
+/// `apiVersion` of the ClusterRole and its binding.
+const RBAC_API: &str = "rbac.authorization.k8s.io/v1";
 
 /// The objects, as one YAML stream; empty when the platform needs none.
 pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
@@ -209,40 +239,45 @@ pub fn render(platform: &ResolvedPlatform, source: &str) -> Result<String> {
     // Applied by a pruning Flux Kustomization (`kubeConfigSecret`, or custom resources: see
     // `flux::manifests_kustomization`), a namespace dropped from the list would be deleted with
     // every workload in it: Flux must leave it alone.
-    let keep = if platform.kube_config_secret.is_some() || platform.has_custom_resources() {
-        "  annotations:\n    \"kustomize.toolkit.fluxcd.io/prune\": \"disabled\"\n"
-    } else {
-        ""
-    };
+    let keep = platform.kube_config_secret.is_some() || platform.has_custom_resources();
     let mechanism = platform.line.mtls_mechanism();
     if mechanism == MtlsMechanism::MeshPolicy {
         mesh_policy_1_0(platform, &mut out);
     }
     // 0.6 sets the mode through its chart (values); 1.11's charts cannot.
     if let (MtlsMechanism::PeerAuthentication, Some(mtls)) = (mechanism, &platform.mtls) {
-        let _ = write!(
-            out,
-            "---\n\
-             # Mesh-wide mutual TLS (spec.mtls: {}): the policy named default in the Istio namespace.\n\
-             apiVersion: security.istio.io/v1beta1\n\
-             kind: PeerAuthentication\n\
-             metadata:\n  name: {}\n  namespace: {}\n\
-             spec:\n  mtls:\n    mode: {}\n",
-            mtls.value,
-            q(MESH_POLICY_NAME),
-            q(&platform.namespace.value),
-            q(peer_authentication_mode(mtls.value)),
+        let comment = format!(
+            "Mesh-wide mutual TLS (spec.mtls: {}): the policy named default in the Istio namespace.",
+            mtls.value
         );
+        let metadata = json!({ "name": MESH_POLICY_NAME, "namespace": platform.namespace.value });
+        let spec = json!({ "mtls": { "mode": peer_authentication_mode(mtls.value) } });
+        let rest = vec![
+            ("metadata", Node::Data(metadata)),
+            ("spec", Node::Data(spec)),
+        ];
+        let api = "security.istio.io/v1beta1";
+        object(&mut out, Some(&comment), api, "PeerAuthentication", rest);
     }
     for namespace in &platform.injection_namespaces {
-        let _ = write!(
-            out,
-            "---\n\
-             apiVersion: v1\n\
-             kind: Namespace\n\
-             metadata:\n  name: {}\n  labels:\n    \"istio-injection\": \"enabled\"\n{keep}",
-            q(namespace)
-        );
+        // Label and annotation keys are data: quoted.
+        let (key, value) = platform.injection_label(namespace);
+        let mut metadata = vec![
+            (Key::plain("name"), Node::str(namespace)),
+            (
+                Key::plain("labels"),
+                Node::Map(vec![(Key::quoted(key), Node::str(&value))]),
+            ),
+        ];
+        if keep {
+            let prune = (
+                Key::quoted("kustomize.toolkit.fluxcd.io/prune"),
+                Node::str("disabled"),
+            );
+            metadata.push((Key::plain("annotations"), Node::Map(vec![prune])));
+        }
+        let rest = vec![("metadata", Node::Map(metadata))];
+        object(&mut out, None, "v1", "Namespace", rest);
     }
     Ok(out)
 }

@@ -18,8 +18,6 @@
 //! document is passed through byte-for-byte, duplicates included, so comments, quoting and
 //! block scalars of untouched objects survive exactly.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 use yaml_rust2::Yaml;
 
@@ -79,8 +77,9 @@ pub fn targets(line: ReleaseLine) -> Vec<Target> {
 }
 
 /// The Deployments the post-renderer changes for a platform: its line's, less the egress
-/// gateway when it is off, plus on 1.0 each extra gateway (`spec.gateways`: a gateways chart
-/// entry, its pod labels the entry's labels).
+/// gateway when it is off, each istiod named and labelled by its revision when there are two
+/// control planes, plus, where the line post-renders them (1.0), each extra gateway
+/// (`spec.gateways`: a gateways chart entry, its pod labels the entry's labels).
 pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
     let covers = |c: HaComponent| {
         platform
@@ -96,6 +95,28 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
         .filter(|t| covers(t.component))
         .map(|t| target(t.name, t.api_version, t.pod_labels))
         .collect();
+    if let (Some(chart), true) = (
+        platform.line.revisioned_chart(),
+        platform.revision.is_some() || platform.canary.is_some(),
+    ) {
+        // Two control planes' pods both carry `istio: pilot`: each istiod is told apart by its
+        // revision, and named after it.
+        let stable = platform
+            .revision
+            .as_ref()
+            .map_or("default", |r| r.value.as_str());
+        for t in all.iter_mut().filter(|t| t.name == NON_REVISIONED_ISTIOD) {
+            t.name = platform.release_of(chart);
+            t.pod_labels = revision_labels(stable);
+        }
+        if let (Some(canary), true) = (&platform.canary, covers(HaComponent::Pilot)) {
+            all.push(Target {
+                name: crate::render::resolve::revisioned_release(&canary.revision),
+                api_version: "apps/v1",
+                pod_labels: revision_labels(&canary.revision),
+            });
+        }
+    }
     if let Some(api_version) = post_render
         .extra_gateways
         .filter(|_| covers(HaComponent::Gateways))
@@ -113,6 +134,20 @@ pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
         }));
     }
     all
+}
+
+/// 1.11's istiod Deployment without a revision.
+const NON_REVISIONED_ISTIOD: &str = "istiod";
+
+/// The pod labels of the istiod of one revision (`default`: the non-revisioned one).
+fn revision_labels(revision: &str) -> Vec<(String, String)> {
+    vec![
+        ("app".to_string(), "istiod".to_string()),
+        (
+            crate::render::resolve::REVISION_LABEL.to_string(),
+            revision.to_string(),
+        ),
+    ]
 }
 
 /// What the post-renderer does to each target: `None` when the platform asks for no HA.
@@ -560,11 +595,8 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
     platform_targets(platform)
         .iter()
         .map(|target| {
-            let mut patch = String::new();
-            let _ = writeln!(patch, "apiVersion: {}", target.api_version);
-            patch.push_str("kind: Deployment\n");
-            let _ = writeln!(patch, "metadata:\n  name: {}", target.name);
-            let _ = writeln!(patch, "spec:\n  replicas: {}", change.replicas);
+            use crate::yaml::emit::{node_to_yaml, Lists, Node as Out};
+            let mut spec = vec![("replicas", Out::Data(change.replicas.into()))];
             if let Some(topology_key) = change.topology_key {
                 let mut doc = yaml_rust2::yaml::Hash::new();
                 let mut anti = yaml_rust2::yaml::Hash::new();
@@ -579,12 +611,19 @@ pub fn flux_patches(platform: &ResolvedPlatform) -> Vec<KustomizePatch> {
                 let mut affinity = yaml_rust2::yaml::Hash::new();
                 affinity.insert(s("podAntiAffinity"), Yaml::Hash(anti));
                 doc.insert(s("affinity"), Yaml::Hash(affinity));
-                let body = emit(&Yaml::Hash(doc));
-                patch.push_str("  template:\n    spec:\n");
-                for line in body.lines() {
-                    let _ = writeln!(patch, "      {line}");
-                }
+                let pod_spec = Out::Data(json_of(&Yaml::Hash(doc)));
+                spec.push(("template", Out::map([("spec", pod_spec)])));
             }
+            let patch = Out::map([
+                ("apiVersion", Out::word(target.api_version)),
+                ("kind", Out::word("Deployment")),
+                (
+                    "metadata",
+                    Out::map([("name", Out::word(target.name.as_str()))]),
+                ),
+                ("spec", Out::map(spec)),
+            ]);
+            let patch = node_to_yaml(&patch, Lists::Indented);
             KustomizePatch {
                 target: PatchTarget {
                     kind: "Deployment".to_string(),

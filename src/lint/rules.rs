@@ -210,8 +210,11 @@ pub fn check(manifests: &Manifests, target: &Target) -> Vec<Diagnostic> {
         .cloned()
         .collect();
     for o in manifests.objects.iter().filter(|o| o.kind == "Namespace") {
-        if str_at(&o.node, &["metadata", "labels", "istio-injection"]).as_deref() == Some("enabled")
-        {
+        // The legacy label wins over a revision's (the 1.11 webhooks' own order).
+        let legacy = str_at(&o.node, &["metadata", "labels", "istio-injection"]);
+        let revision = str_at(&o.node, &["metadata", "labels", "istio.io/rev"]);
+        let by_revision = line.has_revisions() && legacy.is_none() && revision.is_some();
+        if legacy.as_deref() == Some("enabled") || by_revision {
             injected_namespaces.insert(o.name.clone());
         }
     }

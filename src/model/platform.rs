@@ -110,6 +110,19 @@ pub struct Spec {
     /// Namespaces labelled `istio-injection=enabled` so their pods get sidecars automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar_injection: Option<SidecarInjection>,
+    /// Istio 1.11: the revision of the stable control plane. Set, its istiod release is
+    /// `istiod-<revision>` with the charts' `revision` value, the gateways use it and
+    /// `sidecarInjection.namespaces` are labelled `istio.io/rev=<revision>`; unset, the
+    /// control plane is the non-revisioned `istiod`. Promoting a canary sets it to the
+    /// canary's revision (`1-11-8` for 1.11.8), so the canary's release becomes the stable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
+    /// Istio 1.11: a canary control plane beside the stable one: a second istiod of another
+    /// release of the line, revision `<major>-<minor>-<patch>`, injecting the namespaces listed.
+    /// The gateways stay on the stable control plane until promotion: set `spec.istio` and
+    /// `spec.revision` to the canary's release and revision, and drop `canary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
     /// Install from a management cluster's Flux: the Secret, in the Flux namespace, holding this
     /// cluster's kubeconfig. `meshgen flux` then applies every object to this cluster through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -554,6 +567,31 @@ pub struct SidecarInjection {
     pub namespaces: Vec<DnsLabel>,
 }
 
+/// A canary control plane (Istio 1.11): a second istiod, revisioned by its release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Canary {
+    /// The canary's exact release, of the stable control plane's line (`1.11.8`).
+    pub istio: IstioVersion,
+    /// Namespaces the canary injects (labelled `istio.io/rev=<its revision>`); each must be
+    /// one of `sidecarInjection.namespaces`. The others stay on the stable control plane.
+    #[serde(default)]
+    pub namespaces: Vec<DnsLabel>,
+}
+
+impl Canary {
+    /// The canary's revision: its exact release with dashes (`1-11-8`); None while `istio`
+    /// names a line (refused by validation).
+    pub fn revision(&self) -> Option<Revision> {
+        let version = self.istio.exact_version()?;
+        Revision::try_from(format!(
+            "{}-{}-{}",
+            version.major, version.minor, version.patch
+        ))
+        .ok()
+    }
+}
+
 /// Resource request profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -642,6 +680,20 @@ validated_string! {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
             && bytes[0] != b'-'
             && bytes[bytes.len() - 1] != b'-'
+    }
+}
+
+/// A revision is a DNS label that `istiod-` prefixes into a DNS label again.
+pub const REVISION_PATTERN: &str = "^[a-z0-9]([-a-z0-9]{0,54}[a-z0-9])?$";
+
+validated_string! {
+    /// The revision of an Istio 1.11 control plane: a DNS-1123 label of at most 56 characters
+    /// (its Service `istiod-<revision>` must be a label too), not `default`, which names the
+    /// non-revisioned control plane in the charts' webhooks.
+    Revision, what: "a revision name (a DNS-1123 label of at most 56 characters, not `default`)", pattern: REVISION_PATTERN, max: 56,
+    description: "A control plane revision: a DNS-1123 label of at most 56 characters; `default` is reserved for the non-revisioned control plane.",
+    fn is_valid(s) {
+        s.len() <= 56 && s != "default" && DnsLabel::is_valid(s)
     }
 }
 

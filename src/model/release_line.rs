@@ -117,6 +117,9 @@ pub struct LineSpec {
     pub charts: &'static [ChartSource],
     /// The `crds/` directories of each chart that has some (see `ReleaseLine::crd_dirs`).
     pub crd_dirs: &'static [(&'static str, &'static [CrdDir])],
+    /// The control plane's chart that takes the `revision` value (revisioned control planes
+    /// side by side), if the line has one.
+    pub revisioned_chart: Option<&'static str>,
     /// The `networking.istio.io` CRDs the charts define.
     pub networking_crds: &'static [&'static str],
     /// The chart keys, built in from `data/chart-keys/`.
@@ -489,6 +492,18 @@ impl ReleaseLine {
         self.spec().tracing_is_zipkin_addon
     }
 
+    /// Whether the line's charts install revisioned control planes side by side (`revision`
+    /// in istio-discovery, per-revision injection and validation webhooks): 1.11.
+    pub fn has_revisions(self) -> bool {
+        self.revisioned_chart().is_some()
+    }
+
+    /// The chart of the line's control plane that takes the `revision` value, its release
+    /// then named `istiod-<revision>`: 1.11's istio-discovery.
+    pub fn revisioned_chart(self) -> Option<&'static str> {
+        self.spec().revisioned_chart
+    }
+
     /// How `spec.mtls` reaches the mesh on this line.
     pub fn mtls_mechanism(self) -> MtlsMechanism {
         self.spec().mtls_mechanism
@@ -727,6 +742,7 @@ mod tests {
                 assert!(fix.name.ends_with(&format!("-{line}")), "{}", fix.name);
             }
             assert!(spec.post_render.chart.is_none_or(chart), "{line}");
+            assert!(spec.revisioned_chart.is_none_or(chart), "{line}");
             assert_eq!(
                 spec.post_render.chart.is_none(),
                 spec.post_render.targets.is_empty()

@@ -140,6 +140,8 @@ const RULES: &[fn(&mut Findings, &Checked)] = &[
     kubernetes_version,
     pod_security_policy_accounts,
     kubernetes_ingress_gateway,
+    revision,
+    canary,
 ];
 
 /// What the rules read: the spec, with what it leaves out settled as rendering settles it.
@@ -536,6 +538,92 @@ fn sidecar_injection_by_hand(f: &mut Findings, p: &Checked) {
     }
 }
 
+/// `spec.revision` only where the charts have revisions.
+fn revision(f: &mut Findings, p: &Checked) {
+    if p.spec.revision.is_some() && !p.line.has_revisions() {
+        f.error(
+            &["spec", "revision"],
+            format!("Istio {}'s charts have no control plane revisions", p.line),
+            Some("remove spec.revision: revisions come with Istio 1.11".to_string()),
+        );
+    }
+}
+
+/// A canary: on a line with revisions, an exact release of the stable one's line other than
+/// the stable release, a revision other than the stable one's, injecting namespaces of
+/// `sidecarInjection.namespaces`.
+fn canary(f: &mut Findings, p: &Checked) {
+    let Some(canary) = &p.spec.canary else {
+        return;
+    };
+    if !p.line.has_revisions() {
+        f.error(
+            &["spec", "canary"],
+            format!("Istio {}'s charts have no control plane revisions, so no canary can run beside the stable control plane", p.line),
+            Some("remove spec.canary and upgrade in place (meshgen plan shows the steps), or move the platform to Istio 1.11 first".to_string()),
+        );
+        return;
+    }
+    if canary.istio.line != p.line {
+        f.error(
+            &["spec", "canary", "istio"],
+            format!("a canary of Istio {} beside a stable control plane of Istio {}: Istio supports a canary of the same line (and at most one minor apart, which meshgen's lines are not)", canary.istio.line, p.line),
+            Some(format!("name a release of {} ({}), or move the platform to the other line with meshgen's staged rollout", p.line, p.line.describe_releases())),
+        );
+        return;
+    }
+    let Some(version) = canary.istio.exact_version() else {
+        f.error(
+            &["spec", "canary", "istio"],
+            format!(
+                "a canary names an exact release, not the line {}: its revision is named after it",
+                canary.istio.line
+            ),
+            Some(format!(
+                "write the release, e.g. \"{}\"",
+                p.line.pinned_version()
+            )),
+        );
+        return;
+    };
+    if p.spec.istio.exact_version().as_ref() == Some(&version) {
+        f.error(
+            &["spec", "canary", "istio"],
+            format!("the canary is Istio {version}, the stable control plane's own release"),
+            Some("name another release of the line, or remove spec.canary".to_string()),
+        );
+    }
+    if let (Some(stable), Some(rev)) = (&p.spec.revision, canary.revision()) {
+        if *stable == rev {
+            f.error(
+                &["spec", "revision"],
+                format!("the stable control plane's revision `{stable}` is the canary's: after a promotion, spec.canary goes"),
+                Some("remove spec.canary (promoted), or set spec.revision back to the stable release's".to_string()),
+            );
+        }
+    }
+    let injected: Vec<&crate::model::platform::DnsLabel> = p
+        .spec
+        .sidecar_injection
+        .iter()
+        .flat_map(|s| &s.namespaces)
+        .collect();
+    for (i, namespace) in canary.namespaces.iter().enumerate() {
+        if !injected.contains(&namespace) {
+            f.error_at(
+                vec![
+                    PathSegment::Key("spec".into()),
+                    PathSegment::Key("canary".into()),
+                    PathSegment::Key("namespaces".into()),
+                    PathSegment::Index(i),
+                ],
+                format!("namespace `{namespace}` is not in sidecarInjection.namespaces: the canary only takes over namespaces the platform injects"),
+                Some(format!("add `{namespace}` to spec.sidecarInjection.namespaces, or remove it here")),
+            );
+        }
+    }
+}
+
 /// The Kubernetes version: one the line runs on (else an error), was released for (else a
 /// warning), and one with PodSecurityPolicy when the platform asks for one.
 fn kubernetes_version(f: &mut Findings, p: &Checked) {
@@ -646,6 +734,7 @@ pub fn check_version(file: &PlatformFile, version: &semver::Version) -> Vec<Find
     }
     release_node_ports(&mut f, spec, version);
     kiali_secret(&mut f, spec, version);
+    canary_release(&mut f, spec, version);
     f.0
 }
 
@@ -691,6 +780,19 @@ fn release_node_ports(f: &mut Findings, spec: &Spec, version: &semver::Version) 
                 )),
             );
         }
+    }
+}
+
+/// A canary of the release the stable control plane renders for (a follower of the line
+/// resolves only here, through the lock or the pin).
+fn canary_release(f: &mut Findings, spec: &Spec, version: &semver::Version) {
+    let canary = spec.canary.as_ref().and_then(|c| c.istio.exact_version());
+    if canary.as_ref() == Some(version) && spec.istio.exact_version().is_none() {
+        f.error(
+            &["spec", "canary", "istio"],
+            format!("the canary is Istio {version}, the release the stable control plane follows `{}` to", spec.istio),
+            Some("name another release of the line, or remove spec.canary".to_string()),
+        );
     }
 }
 

@@ -377,10 +377,7 @@ fn type_hint(expected: &str, instance: &Value) -> Option<String> {
     match (expected, instance) {
         (expected, Value::String(s))
             if expected.split(" or ").any(|t| t == "boolean")
-                && matches!(
-                    s.as_str(),
-                    "yes" | "no" | "on" | "off" | "y" | "n" | "Yes" | "No" | "On" | "Off"
-                ) =>
+                && crate::yaml::yaml11_only(s) == Some(crate::yaml::Yaml11Scalar::Bool) =>
         {
             Some(format!(
                 "write `true` or `false`: meshgen reads YAML 1.2, where `{s}` is a string"

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::error::Severity;
 use crate::model::release_line::ReleaseLine;
 use crate::model::rules::Finding;
-use crate::render::resolve::{ChartValue, ChartValueNode, Origin, ResolvedPlatform};
+use crate::render::resolve::{ChartValue, ChartValueNode, Origin};
 use crate::render::values::RenderError;
 use crate::yaml::{Node, NodeValue, PathSegment};
 
@@ -53,6 +53,7 @@ pub fn owner(line: ReleaseLine, keys: &[&str]) -> Owner {
             Owner::ReleaseDefault
         }
         ["global", "istioNamespace"] => field("spec.namespace"),
+        ["revision"] => field("spec.revision (a canary's file: spec.canary)"),
         ["global", "k8sIngressGateway"] => field("spec.kubernetesIngressGateway"),
         ["global", "proxy", "resources", ..] => field("spec.resources"),
         ["gateways", "istio-ilbgateway", "enabled"] => field("spec.resources"),
@@ -135,7 +136,7 @@ pub fn emitted(text: &str, line: ReleaseLine) -> Result<Vec<Emitted>, RenderErro
 
 /// `explain`'s reason of each emitted path (its `a.b[0].c` spelling).
 fn whys(text: &str) -> Result<HashMap<String, String>, RenderError> {
-    let explained = crate::render::explain::explain_values(text, "meshgen's template")
+    let explained = crate::render::origins::explain_values(text, "meshgen's template")
         .map_err(|e| RenderError::Malformed(e.to_string()))?;
     Ok(explained.into_iter().map(|e| (e.path, e.why)).collect())
 }
@@ -399,14 +400,14 @@ fn plan(text: &str, line: ReleaseLine, values: &[ChartValue]) -> Result<Plan, Re
     Ok(walk.plan)
 }
 
-/// The keys of `spec.values` that meet one meshgen sets for this platform, as findings at
+/// The keys of `values` that meet one the template's `text` sets, as findings at
 /// `spec.values.<key>`.
-pub fn conflicts(platform: &ResolvedPlatform) -> Result<Vec<Finding>, RenderError> {
-    if platform.values.is_empty() {
-        return Ok(Vec::new());
-    }
-    let text = crate::render::values::render_template(platform)?;
-    let plan = plan(&text, platform.line, &platform.values)?;
+pub fn conflicts(
+    text: &str,
+    line: ReleaseLine,
+    values: &[ChartValue],
+) -> Result<Vec<Finding>, RenderError> {
+    let plan = plan(text, line, values)?;
     Ok(plan.conflicts.iter().map(Conflict::finding).collect())
 }
 
@@ -543,7 +544,7 @@ mod tests {
             out,
             "# header\n\nglobal:\n  # The images\n  hub: \"my.registry/istio\"  # spec.values: platform file line 21\n  tag: \"1.0.9\"\n  proxy:  # spec.values: platform file line 21\n    accessLogFile: \"on\"\n\ngateways:\n  istio-ingressgateway:\n    type: \"NodePort\"  # kvm default\n    ports:\n    - name: \"http2\"\n      nodePort: 31380  # why\n    nodeSelector:  # spec.values: platform file line 32\n      \"on\": \"y\"\n  istio-egressgateway:\n    enabled: false  # egressGateway.enabled is false\n\npilot:  # the chart's own settings\n  env:  # spec.values: platform file line 41\n    A: \"1_000\"\n\nmeshConfig:  # spec.values: set with --set\n  accessLogFile: \"/dev/stdout\"\n"
         );
-        let explained = crate::render::explain::explain_values(&out, "fallback").unwrap();
+        let explained = crate::render::origins::explain_values(&out, "fallback").unwrap();
         let why = |p: &str| explained.iter().find(|e| e.path == p).unwrap().why.clone();
         assert_eq!(
             why("global.proxy.accessLogFile"),

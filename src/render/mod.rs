@@ -2,5 +2,7 @@
 
 pub mod explain;
 pub mod merge;
+pub mod origins;
+pub mod pipeline;
 pub mod resolve;
 pub mod values;

@@ -15,8 +15,11 @@ use serde_json::Value;
 use crate::model::gateway_ports::GatewayKind;
 use crate::model::platform::{AddonKind, HaComponent, MtlsMode, ResourceProfile, ServiceType};
 use crate::model::release_line::ReleaseLine;
-use crate::render::resolve::{ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform, Sourced};
-use crate::yaml::emit::yaml_scalar;
+use crate::render::resolve::{
+    revisioned_release, ResolvedCanary, ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform,
+    Sourced,
+};
+use crate::yaml::emit::{prequoted_key, prequoted_scalar, yaml_scalar};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -72,36 +75,8 @@ fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value>
     Ok(Value::String(yaml_scalar(value)))
 }
 
-/// For chart templates that print a value unquoted (`{{ $key }}: {{ $val }}` in the 1.0
-/// gateway Service): the value carries its own quotes, so that what Helm renders into the
-/// manifest is still a quoted string.
-pub fn prequoted_scalar(value: &Value) -> String {
-    let inner = match value {
-        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
-        other => serde_json::to_string(&other.to_string()).expect("strings serialize"),
-    };
-    yaml_scalar(&Value::String(inner))
-}
-
 fn prequoted_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(prequoted_scalar(value)))
-}
-
-/// For a map key the chart prints unquoted (`{{ $key }}:` in the 1.0 and 1.11 gateway
-/// Services and labels): a key YAML 1.1 may read as another type (`on`, `null`, `012`,
-/// `2001-12-14`: anything not starting with a letter, or a boolean or null word) carries its
-/// own quotes. Any other key stays plain, so that a template can still look it up by name
-/// (`$spec.labels.istio` in the 1.0 gateways chart). A Kubernetes key with a `/` prefix never
-/// is one (no YAML 1.1 implicit type holds a `/`).
-pub fn prequoted_key(key: &str) -> String {
-    let plain = key.contains('/')
-        || (key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && crate::yaml::unquoted_reads_as(key).is_none());
-    if plain {
-        yaml_scalar(&Value::String(key.to_string()))
-    } else {
-        prequoted_scalar(&Value::String(key.to_string()))
-    }
 }
 
 fn prequoted_key_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
@@ -178,7 +153,7 @@ struct View {
     /// The release whose CRDs the custom resources of `meshgen manifests` need (1.11's
     /// PeerAuthentication: `istio-base`; 1.0's MeshPolicy and the rest: `istio`): the manifests
     /// are applied right after it, for the reason given.
-    manifests_after: Option<&'static str>,
+    manifests_after: Option<String>,
     manifests_why: &'static str,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
@@ -193,6 +168,14 @@ struct View {
     uninstall: Vec<Step>,
     /// `spec.kubernetesIngressGateway` on 1.0: the switch and why.
     k8s_ingress_gateway: Option<SwitchView>,
+    /// The charts' `revision` value (1.11): the stable control plane's, or the canary's in its
+    /// own file; and why.
+    revision: Option<String>,
+    revision_why: String,
+    /// The canary control plane this file is for (its own istio-discovery release). Its
+    /// gateways, which istio-discovery does not read, are the ones values.yaml holds once the
+    /// canary is promoted, so that promotion leaves the release's values as they are.
+    canary_release: Option<String>,
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
     values_dir: Option<String>,
@@ -438,6 +421,21 @@ pub fn manifests_after(line: ReleaseLine) -> (&'static str, &'static str) {
     }
 }
 
+/// Why the manifests of a platform with a canary follow the canary's istiod.
+const AFTER_CANARY: &str = "after the canary's istiod: the namespaces its `istio.io/rev` label moves have no injector before it runs";
+
+/// The release `meshgen manifests` is applied right after, and why; None: before every
+/// release (nothing in them needs a release first).
+pub fn manifests_after_release(platform: &ResolvedPlatform) -> Option<(String, &'static str)> {
+    if let Some(canary) = &platform.canary {
+        return Some((revisioned_release(&canary.revision), AFTER_CANARY));
+    }
+    let (release, why) = manifests_after(platform.line);
+    platform
+        .has_custom_resources()
+        .then(|| (release.to_string(), why))
+}
+
 /// The add-ons' switches, Services and reasons; on 0.6, tracing is the Zipkin add-on.
 fn addons_view(platform: &ResolvedPlatform) -> BTreeMap<&'static str, AddonView> {
     let line = platform.line;
@@ -496,7 +494,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         .and_then(|m| mtls_view(line, &platform.version, m.value, m.origin.describe()));
     let installs = installs(platform, None);
     let post_render = installs.iter().any(|i| i.post_render);
-    let manifests_after = manifests_after(line);
+    let manifests_after = manifests_after_release(platform);
     View {
         meshgen_version: env!("CARGO_PKG_VERSION"),
         platform: platform.name.clone(),
@@ -548,12 +546,19 @@ fn view(platform: &ResolvedPlatform) -> View {
             .map(|p| p.origin.describe())
             .unwrap_or_default(),
         mtls,
-        manifests_after: platform.has_custom_resources().then_some(manifests_after.0),
-        manifests_why: manifests_after.1,
+        manifests_why: manifests_after.as_ref().map_or("", |m| m.1),
+        manifests_after: manifests_after.map(|m| m.0),
         addons,
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
         values_dir: None,
+        revision: platform.revision.as_ref().map(|r| r.value.clone()),
+        revision_why: platform
+            .revision
+            .as_ref()
+            .map(|r| r.origin.describe())
+            .unwrap_or_default(),
+        canary_release: None,
         k8s_ingress_gateway: platform
             .kubernetes_ingress_gateway
             .as_ref()
@@ -631,7 +636,10 @@ fn uninstall_steps(
     }
     for injected in &platform.injection_namespaces {
         steps.push(Step {
-            command: format!("kubectl label namespace {injected} istio-injection-"),
+            command: format!(
+                "kubectl label namespace {injected} {}-",
+                platform.injection_label(injected).0
+            ),
             why: "the injection label; the namespace and its workloads stay",
         });
     }
@@ -678,23 +686,53 @@ fn installs(
             .as_ref()
             .is_some_and(|ha| ha.anti_affinity.topology_key().is_some())
     });
-    let mut installs: Vec<InstallView> = platform
-        .install_charts()
-        .map(|c| {
-            let chart = platform.chart_dir(c.name);
-            InstallView {
-                release: release_name(&chart).to_string(),
-                namespace: platform.namespace.value.clone(),
-                values_file: "values.yaml".to_string(),
-                post_render: post_render_chart == Some(c.name),
-                chart,
-            }
-        })
-        .collect();
+    let revisioned = platform.line.revisioned_chart();
+    let mut installs: Vec<InstallView> = Vec::new();
+    for c in platform.install_charts() {
+        let chart = platform.chart_dir(c.name);
+        installs.push(InstallView {
+            release: platform.release_of(c.name),
+            namespace: platform.namespace.value.clone(),
+            values_file: "values.yaml".to_string(),
+            post_render: post_render_chart == Some(c.name),
+            chart,
+        });
+        if let (Some(canary), true) = (&platform.canary, revisioned == Some(c.name)) {
+            installs.push(canary_install(
+                platform,
+                canary,
+                post_render_chart == Some(c.name),
+            ));
+        }
+    }
     if platform.line.extra_gateways_are_releases() {
         installs.extend(platform.gateways.iter().map(gateway_install));
     }
     installs
+}
+
+/// The file a canary control plane's values go to (`meshgen values --canary`).
+pub fn canary_values_file(canary: &ResolvedCanary) -> String {
+    format!("{}.yaml", revisioned_release(&canary.revision))
+}
+
+/// The canary's release: the revisioned chart of its own release, with its own values file.
+fn canary_install(
+    platform: &ResolvedPlatform,
+    canary: &ResolvedCanary,
+    post_render: bool,
+) -> InstallView {
+    let chart = platform
+        .line
+        .revisioned_chart()
+        .expect("validation refuses a canary where the line has no revisions");
+    InstallView {
+        release: revisioned_release(&canary.revision),
+        chart: format!("vendor/istio/{}/{chart}", canary.version),
+        namespace: platform.namespace.value.clone(),
+        values_file: canary_values_file(canary),
+        post_render,
+    }
 }
 
 /// The chart an extra gateway installs from on 1.11.
@@ -747,14 +785,11 @@ impl From<GatewayFileError> for crate::error::Error {
     }
 }
 
-/// Renders the values file of an extra gateway's own release (1.11): the platform's values
-/// with that gateway in the `istio-ingress` chart's place, its name and labels.
-pub fn render_gateway(platform: &ResolvedPlatform, name: &str) -> Result<String, GatewayFileError> {
-    render_gateway_in(platform, name, None)
-}
-
-/// `render_gateway`, its header's commands taking the values file from `values_dir`.
-pub fn render_gateway_in(
+/// What the line's template renders for an extra gateway's own release (1.11): the
+/// platform's values with that gateway in the `istio-ingress` chart's place, its name and
+/// labels, without `spec.values`; the header's commands take the values file from
+/// `values_dir`.
+pub fn gateway_template(
     platform: &ResolvedPlatform,
     name: &str,
     values_dir: Option<&str>,
@@ -784,64 +819,60 @@ pub fn render_gateway_in(
     let release = extra_gateway_view(gateway, &platform.version);
     view.ingress = release.gateway.clone();
     view.gateway_release = Some(release);
-    let text = render_view(platform.line, view)?;
-    // Of `spec.values`, `global` is every release's; the rest belongs to the charts and the
-    // gateway of the platform's own values file.
-    let global: Vec<_> = platform
-        .values
-        .iter()
-        .filter(|v| v.key == "global")
-        .cloned()
-        .collect();
-    Ok(crate::render::merge::merge(&text, platform.line, &global)?)
+    Ok(render_view(platform.line, view)?)
 }
 
-/// The values files of a platform's extra gateways that are releases of their own (1.11), by
-/// gateway name; none on other lines.
-pub fn render_gateways(
-    platform: &ResolvedPlatform,
-) -> Result<Vec<(String, String)>, GatewayFileError> {
-    render_gateways_in(platform, None)
-}
-
-/// `render_gateways`, their headers' commands taking the values files from `values_dir`.
-pub fn render_gateways_in(
+/// What the line's template renders for a canary control plane's own release (1.11): the
+/// platform's values at the canary's release, with its revision, for the istio-discovery
+/// chart alone (the gateways stay on the stable control plane), without `spec.values`: what
+/// values.yaml holds once the canary is promoted.
+pub fn canary_template(
     platform: &ResolvedPlatform,
     values_dir: Option<&str>,
-) -> Result<Vec<(String, String)>, GatewayFileError> {
-    if !platform.line.extra_gateways_are_releases() {
-        return Ok(Vec::new());
-    }
-    platform
-        .gateways
+) -> Result<String, RenderError> {
+    let Some(canary) = &platform.canary else {
+        return Err(RenderError::Template(format!(
+            "platform {} has no spec.canary",
+            platform.name
+        )));
+    };
+    let mut at_canary = platform.clone();
+    at_canary.version = canary.version.clone();
+    at_canary.version_origin = canary.origin.clone();
+    let post_render = installs(platform, None)
         .iter()
-        .map(|g| {
-            render_gateway_in(platform, &g.name, values_dir).map(|text| (g.name.clone(), text))
-        })
-        .collect()
+        .any(|i| i.post_render && i.values_file == canary_values_file(canary));
+    let mut view = view(&at_canary);
+    view.values_dir = values_dir.map(str::to_string);
+    view.installs = vec![canary_install(platform, canary, post_render)];
+    view.uninstall = vec![Step {
+        command: format!(
+            "helm uninstall {} --namespace {}",
+            revisioned_release(&canary.revision),
+            platform.namespace.value
+        ),
+        why: "",
+    }];
+    view.has_manifests = false;
+    view.manifests_after = None;
+    view.post_render = post_render;
+    view.kiali_secret = None;
+    view.revision = Some(canary.revision.clone());
+    view.revision_why = format!("canary: {}", canary.origin.describe());
+    view.canary_release = Some(revisioned_release(&canary.revision));
+    render_view(platform.line, view)
 }
 
-/// Renders the values file of a resolved platform: the line's template, then `spec.values`
-/// merged in (`merge`).
-pub fn render(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    render_in(platform, None)
-}
-
-/// `render`, the header's commands taking the values file from `values_dir` (what `generate`
-/// writes, whose commands run from the repository root).
-pub fn render_in(
+/// What the line's template alone renders: everything meshgen sets, without `spec.values`;
+/// the header's commands take the values file from `values_dir` (what `generate` writes,
+/// whose commands run from the repository root).
+pub fn template(
     platform: &ResolvedPlatform,
     values_dir: Option<&str>,
 ) -> Result<String, RenderError> {
     let mut view = view(platform);
     view.values_dir = values_dir.map(str::to_string);
-    let text = render_view(platform.line, view)?;
-    crate::render::merge::merge(&text, platform.line, &platform.values)
-}
-
-/// What the line's template alone renders: everything meshgen sets, without `spec.values`.
-pub fn render_template(platform: &ResolvedPlatform) -> Result<String, RenderError> {
-    render_view(platform.line, view(platform))
+    render_view(platform.line, view)
 }
 
 fn render_view(line: ReleaseLine, view: View) -> Result<String, RenderError> {

@@ -2,13 +2,12 @@
 //! vendored from, which patches reproduced the release archive, and the digests that let
 //! `meshgen vendor --check` prove later that nothing changed.
 //!
-//! The lock is YAML so that it reads well in review, but it is written by a tiny emitter
-//! over `serde_json::Value` (every string double-quoted, keys in a fixed order) rather than
-//! by a serde YAML crate: the output is then byte-stable across crate upgrades, and it is
-//! read back with yaml-rust2, the YAML reader the rest of meshgen already uses.
+//! The lock is YAML so that it reads well in review, written by meshgen's one YAML writer
+//! (`yaml::emit`: every string double-quoted, keys in a fixed order) rather than by a serde
+//! YAML crate: the output is then byte-stable across crate upgrades, and it is read back with
+//! meshgen's own YAML reader.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use schemars::JsonSchema;
@@ -17,6 +16,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::release_line::{IstioVersion, ReleaseLine};
+use crate::yaml::emit::{comment, node_to_yaml, Key, Lists, Node};
 
 /// `apiVersion` of the lock; bumped only on an incompatible change of the layout.
 pub const API_VERSION: &str = "meshgen/v1alpha1";
@@ -36,7 +36,7 @@ pub const MAX_LOCK_BYTES: usize = crate::yaml::MAX_INPUT_BYTES;
 /// The committed lock of this repository: the built-in pins, computed against istio/istio.
 const BUILTIN: &str = include_str!("../../vendor/meshgen.lock");
 
-const HEADER: &str = "# Written by `meshgen vendor`; do not edit. Fill vendor/ with `meshgen vendor --locked`,\n# verify it with `meshgen vendor --check`. The digest is defined in ARCHITECTURE.md.\n";
+const HEADER: &str = "Written by `meshgen vendor`; do not edit. Fill vendor/ with `meshgen vendor --locked`,\nverify it with `meshgen vendor --check`. The digest is defined in ARCHITECTURE.md.";
 
 /// The whole lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -327,8 +327,8 @@ impl Lock {
     /// The lock as YAML text, byte-stable for equal locks.
     pub fn to_yaml(&self) -> String {
         let value = serde_json::to_value(self).expect("a lock always serializes");
-        let mut out = String::from(HEADER);
-        emit_map(&value, 0, &mut out);
+        let mut out = comment(HEADER);
+        out.push_str(&node_to_yaml(&lock_node(&value), Lists::Indented));
         out
     }
 
@@ -350,67 +350,26 @@ pub fn json_schema() -> String {
     text
 }
 
-fn emit_key(key: &str, out: &mut String) {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && key.as_bytes()[0].is_ascii_alphabetic();
-    if plain {
-        out.push_str(key);
-    } else {
-        out.push_str(&serde_json::to_string(key).expect("strings serialize"));
-    }
-}
-
-fn emit_scalar(value: &Value, out: &mut String) {
-    // JSON scalars are valid YAML flow scalars; double-quoted strings never change type.
-    out.push_str(&serde_json::to_string(value).expect("scalars serialize"));
-}
-
-fn emit_map(value: &Value, indent: usize, out: &mut String) {
-    let Value::Object(map) = value else {
-        unreachable!("emit_map is called on objects")
-    };
-    for (key, item) in map {
-        let _ = write!(out, "{:indent$}", "");
-        emit_key(key, out);
-        out.push(':');
-        emit_value_after_key(item, indent, out);
-    }
-}
-
-fn emit_value_after_key(item: &Value, indent: usize, out: &mut String) {
-    match item {
-        Value::Object(m) if m.is_empty() => out.push_str(" {}\n"),
-        Value::Array(a) if a.is_empty() => out.push_str(" []\n"),
-        Value::Object(_) => {
-            out.push('\n');
-            emit_map(item, indent + 2, out);
-        }
-        Value::Array(items) => {
-            out.push('\n');
-            for element in items {
-                let _ = write!(out, "{:indent$}- ", "", indent = indent + 2);
-                match element {
-                    Value::Object(m) if !m.is_empty() => {
-                        // The first key goes on the dash line, the rest aligned under it.
-                        let mut nested = String::new();
-                        emit_map(element, indent + 4, &mut nested);
-                        out.push_str(&nested[indent + 4..]);
-                    }
-                    _ => {
-                        emit_scalar(element, out);
-                        out.push('\n');
-                    }
-                }
-            }
-        }
-        _ => {
-            out.push(' ');
-            emit_scalar(item, out);
-            out.push('\n');
-        }
+/// The lock as a node for the one writer: field names plain, file paths and versions (keys
+/// holding a `.` or `/`, or not starting with a letter) quoted so they read as data.
+fn lock_node(value: &Value) -> Node {
+    match value {
+        Value::Object(map) => Node::Map(
+            map.iter()
+                .map(|(k, v)| {
+                    let name =
+                        k.starts_with(|c: char| c.is_ascii_alphabetic()) && !k.contains(['.', '/']);
+                    let key = if name {
+                        Key::plain(k.as_str())
+                    } else {
+                        Key::quoted(k.as_str())
+                    };
+                    (key, lock_node(v))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Node::Seq(items.iter().map(lock_node).collect()),
+        scalar => Node::Data(scalar.clone()),
     }
 }
 
@@ -520,21 +479,22 @@ mod tests {
     #[test]
     fn reads_the_one_release_per_line_layout() {
         let lock = sample();
-        let mut text = String::from(HEADER);
-        text.push_str(
-            "apiVersion: \"meshgen/v1alpha1\"\nkind: \"VendorLock\"\nremote: \"r\"\nlines:\n",
-        );
-        for r in &lock.releases {
-            let mut entry = serde_json::to_value(r).unwrap();
-            entry
-                .as_object_mut()
-                .unwrap()
-                .insert("range".into(), "~x".into());
-            let mut item = String::new();
-            emit_map(&entry, 4, &mut item);
-            text.push_str("  - ");
-            text.push_str(&item[4..]);
-        }
+        let lines: Vec<Value> = lock
+            .releases
+            .iter()
+            .map(|r| {
+                let mut entry = serde_json::to_value(r).unwrap();
+                entry
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("range".into(), "~x".into());
+                entry
+            })
+            .collect();
+        let old = serde_json::json!({
+            "apiVersion": API_VERSION, "kind": KIND, "remote": "r", "lines": lines,
+        });
+        let text = comment(HEADER) + &node_to_yaml(&lock_node(&old), Lists::Indented);
         let read = Lock::parse(&text, "old.lock").unwrap();
         assert_eq!(read.releases, lock.releases);
         assert_eq!(

@@ -298,11 +298,12 @@ pub const TELEMETRY_GATEWAY_10: &str =
 // Helm install they would break, so they are written here, once.
 /// 1.0.0 and 1.0.1's telemetry gateway condition, `(x) or (y)`.
 pub const TRAP_TELEMETRY_CONDITION_10: &str =
-    "{{- if (.Values.prometheusEnabled) or (.Values.grafanaEnabled) }}\nkind: Gateway\n{{- end }}\n";
+    include_str!("../fixtures/traps/1.0.0-telemetry-gateway-condition.yaml");
 pub const GATEWAY_DEPLOYMENT_10: &str =
     "install/kubernetes/helm/istio/charts/gateways/templates/deployment.yaml";
 /// 1.0.0's gateway Deployment labels: `app` from `labels.istio`, then every label again.
-pub const TRAP_GATEWAY_APP_LABEL_10: &str = "kind: Deployment\nmetadata:\n  labels:\n    app: {{ $spec.labels.istio }}\n    chart: {{ $.Chart.Name }}\n    {{- range $key, $val := $spec.labels }}\n    {{ $key }}: {{ $val }}\n    {{- end }}\n";
+pub const TRAP_GATEWAY_APP_LABEL_10: &str =
+    include_str!("../fixtures/traps/1.0.0-gateway-app-label.yaml");
 pub const SECURITY_JOB_10: &str =
     "install/kubernetes/helm/istio/charts/security/templates/create-custom-resources-job.yaml";
 pub const GRAFANA_JOB_10: &str =
@@ -417,9 +418,11 @@ pub fn files_111(version: &str) -> Files {
     f
 }
 
-/// Runs the meshgen binary with a private cache and no user git config.
-pub fn meshgen(cache: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("meshgen").unwrap();
+/// The one way every test binary starts meshgen: the built binary with a private cache, HOME
+/// and XDG config (no user git config or cache reaches a test) and no failpoint. Callers add
+/// their arguments, directory and environment.
+pub fn meshgen_process(cache: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meshgen"));
     cmd.env("MESHGEN_CACHE_DIR", cache)
         .env("HOME", cache)
         .env("XDG_CONFIG_HOME", cache)
@@ -427,6 +430,24 @@ pub fn meshgen(cache: &Path) -> assert_cmd::Command {
         .env_remove("MESHGEN_FAILPOINT")
         .env_remove("XDG_CACHE_HOME");
     cmd
+}
+
+/// [`meshgen_process`] as an `assert_cmd` command.
+pub fn meshgen(cache: &Path) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(meshgen_process(cache))
+}
+
+/// [`meshgen`] with the test binary's scratch cache under the target directory, for runs that
+/// fetch nothing (or need no cache of their own).
+pub fn meshgen_bin() -> assert_cmd::Command {
+    meshgen(&scratch_cache())
+}
+
+/// The test binary's scratch cache directory, under the target directory.
+pub fn scratch_cache() -> PathBuf {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("meshgen-test-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    cache
 }
 
 /// What a run printed, and how it ended (None: killed by a signal).

@@ -292,8 +292,9 @@ class Repo:
         self.git("commit", "-q", "--allow-empty", "-m", message)
         return self.git("rev-parse", "HEAD")
 
-    def values(self, platform: str, gateway: str | None = None) -> dict:
-        args = ["values", "--platform", platform] + (["--gateway", gateway] if gateway else [])
+    def values(self, platform: str, gateway: str | None = None, canary: bool = False) -> dict:
+        args = ["values", "--platform", platform] + (["--gateway", gateway] if gateway else []) \
+            + (["--canary"] if canary else [])
         out = self.meshgen(*args)
         if out.returncode != 0:
             raise RuntimeError(f"meshgen {' '.join(args)}: {out.stderr.strip()}")
@@ -361,7 +362,8 @@ def run_helm(cluster: Cluster, repo: Repo, platform: str, command: str) -> None:
     release, chart = positional[0], positional[1]
     values_file = Path(opts.get("-f", "values.yaml")).name
     gateway = values_file.removeprefix("gateway-").removesuffix(".yaml") if values_file.startswith("gateway-") else None
-    values = repo.values(platform, gateway)
+    # A canary control plane's own file: istiod-<revision>.yaml (`meshgen values --canary`).
+    values = repo.values(platform, gateway, canary=values_file.startswith("istiod-"))
     post = [repo.binary, "post-render", "--platform", platform] if "--post-renderer" in opts else None
     chart_path = repo.path / chart
     if verb == "install":
@@ -703,6 +705,18 @@ def main() -> int:
             b = copy.deepcopy(a)
             b["spec"]["istio"] = new
             cases.append((f"{line}: {old} -> {new}", a, b))
+        # A canary control plane added beside 1.11.4, then promoted (issue #24).
+        stable = base_platform("1.11")
+        stable["spec"]["istio"] = "1.11.4"
+        stable["spec"].pop("mtls", None)
+        stable["spec"]["sidecarInjection"] = {"namespaces": ["default", "shop"]}
+        with_canary = copy.deepcopy(stable)
+        with_canary["spec"]["canary"] = {"istio": "1.11.8", "namespaces": ["shop"]}
+        promoted = copy.deepcopy(stable)
+        promoted["spec"]["istio"] = "1.11.8"
+        promoted["spec"]["revision"] = "1-11-8"
+        cases.append(("1.11: canary added", stable, with_canary))
+        cases.append(("1.11: canary promoted", with_canary, promoted))
         # A change of line is a reinstall. On the Flux path every step of it is a person's
         # (the Kustomization suspended meanwhile), so the helm path is the one to run.
         for old, new in (("1.0", "1.11"), ("1.11", "1.0")):

@@ -91,6 +91,7 @@ pub(super) static SPEC: LineSpec = LineSpec {
     charts: CHARTS,
     crd_dirs: &[],
     // 0.6 kept its routing in `config.istio.io`.
+    revisioned_chart: None,
     networking_crds: &[],
     chart_keys: ChartKeyFiles {
         types: include_str!("../../../data/chart-keys/0.6.types.txt"),

@@ -247,6 +247,7 @@ pub(super) static SPEC: LineSpec = LineSpec {
             ("charts/certmanager/crds/", Some("certmanager.enabled")),
         ],
     )],
+    revisioned_chart: None,
     networking_crds: &[
         "virtualservices.networking.istio.io",
         "destinationrules.networking.istio.io",

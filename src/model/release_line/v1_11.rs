@@ -61,6 +61,7 @@ pub(super) static SPEC: LineSpec = LineSpec {
     patches: (0, 8),
     charts: CHARTS,
     crd_dirs: &[("base", &[("crds/", None)])],
+    revisioned_chart: Some("istio-discovery"),
     networking_crds: &[
         "virtualservices.networking.istio.io",
         "destinationrules.networking.istio.io",
