@@ -180,6 +180,17 @@ pub struct LineSpec {
     pub post_render: PostRender,
     /// What `meshgen check`'s lint knows of the line's proxies.
     pub lint: LintFacts,
+    /// What no Helm release owns and an uninstall deletes by hand: (resource, name, why).
+    pub unowned_objects: &'static [(&'static str, &'static str, &'static str)],
+    /// The `grep -E` pattern of the line's CRD names, when its charts keep CRDs in `crds/`
+    /// (which Helm never deletes nor upgrades); None where they are templates of the release.
+    pub crd_pattern: Option<&'static str>,
+    /// The add-ons whose Service the chart names after the release (`istio-grafana`) rather
+    /// than after the add-on.
+    pub addon_services_named_by_release: &'static [AddonKind],
+    /// The release whose CRDs the objects of `meshgen manifests` need, and why they are
+    /// applied right after it.
+    pub manifests_after: (&'static str, &'static str),
 }
 
 /// A line's built-in chart key lists (`data/chart-keys/<line>.*.txt`); empty text where the

@@ -173,4 +173,17 @@ pub(super) static SPEC: LineSpec = LineSpec {
         reserved_ports_before: None,
         injects_by_pod_label: false,
     },
+    unowned_objects: &[],
+    crd_pattern: None,
+    // The charts put the release name before the chart's, except Prometheus's.
+    addon_services_named_by_release: &[
+        AddonKind::Grafana,
+        AddonKind::Kiali,
+        AddonKind::Servicegraph,
+        AddonKind::Zipkin,
+    ],
+    manifests_after: (
+        "istio",
+        "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
+    ),
 };

@@ -328,4 +328,15 @@ pub(super) static SPEC: LineSpec = LineSpec {
         reserved_ports_before: Some((PROMETHEUS_PORT_FROM, super::v0_6::RESERVED_PORTS)),
         injects_by_pod_label: false,
     },
+    unowned_objects: &[(
+        "validatingwebhookconfiguration",
+        "istio-galley",
+        "Galley registers it at run time: no release owns it",
+    )],
+    crd_pattern: Some(r"'\.(istio\.io|certmanager\.k8s\.io)$'"),
+    addon_services_named_by_release: &[],
+    manifests_after: (
+        "istio",
+        "after istio: its mesh policy objects need the CRDs istio installs, and replace what the charts' post-install jobs applied once",
+    ),
 };

@@ -165,4 +165,11 @@ pub(super) static SPEC: LineSpec = LineSpec {
         // the `object.` webhook.
         injects_by_pod_label: true,
     },
+    unowned_objects: &[],
+    crd_pattern: Some(r"'\.istio\.io$'"),
+    addon_services_named_by_release: &[],
+    manifests_after: (
+        "istio-base",
+        "after istio-base and before istiod: its PeerAuthentication needs istio-base's CRDs",
+    ),
 };
