@@ -292,9 +292,9 @@ pub struct LintFacts {
     pub protocols: &'static [&'static str],
     /// Whether a port's `appProtocol` is read (before its name).
     pub reads_app_protocol: bool,
-    /// Whether an unnamed port's protocol is sniffed rather than plain TCP (well-known TCP
-    /// ports aside).
-    pub sniffs_unnamed_ports: bool,
+    /// Whether an unnamed (or unknown) port's protocol is sniffed rather than plain TCP: if
+    /// so, the well-known ports still taken as TCP.
+    pub sniffs_unnamed_ports: Option<&'static [i64]>,
     /// The ports the sidecar takes in every injected pod, at the newest release.
     pub reserved_ports: &'static [ReservedPort],
     /// The reserved ports of releases before a given one, where they differed.
