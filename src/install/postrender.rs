@@ -77,8 +77,9 @@ pub fn targets(line: ReleaseLine) -> Vec<Target> {
 }
 
 /// The Deployments the post-renderer changes for a platform: its line's, less the egress
-/// gateway when it is off, plus on 1.0 each extra gateway (`spec.gateways`: a gateways chart
-/// entry, its pod labels the entry's labels).
+/// gateway when it is off, each istiod named and labelled by its revision when there are two
+/// control planes, plus, where the line post-renders them (1.0), each extra gateway
+/// (`spec.gateways`: a gateways chart entry, its pod labels the entry's labels).
 pub fn platform_targets(platform: &ResolvedPlatform) -> Vec<Target> {
     let covers = |c: HaComponent| {
         platform

@@ -16,14 +16,12 @@ pub fn reads_app_protocol(line: ReleaseLine) -> bool {
     line.spec().lint.reads_app_protocol
 }
 
-/// Ports 1.11 treats as TCP when their protocol is not named, instead of sniffing it
-/// (1.11.8 `pkg/config/kube/conversion.go` `wellKnownPorts`: SMTP, DNS, MySQL, MongoDB).
-pub const WELL_KNOWN_TCP_PORTS: [i64; 4] = [25, 53, 3306, 27017];
-
 /// Whether an unnamed or unknown port is plain TCP on the line (rather than sniffed).
 pub fn unnamed_is_tcp(line: ReleaseLine, port: Option<i64>) -> bool {
-    !line.spec().lint.sniffs_unnamed_ports
-        || port.is_some_and(|p| WELL_KNOWN_TCP_PORTS.contains(&p))
+    match line.spec().lint.sniffs_unnamed_ports {
+        None => true,
+        Some(tcp_ports) => port.is_some_and(|p| tcp_ports.contains(&p)),
+    }
 }
 
 /// What an unnamed or unknown port becomes on the line.

@@ -310,9 +310,9 @@ pub struct LintFacts {
     pub protocols: &'static [&'static str],
     /// Whether a port's `appProtocol` is read (before its name).
     pub reads_app_protocol: bool,
-    /// Whether an unnamed port's protocol is sniffed rather than plain TCP (well-known TCP
-    /// ports aside).
-    pub sniffs_unnamed_ports: bool,
+    /// Whether an unnamed (or unknown) port's protocol is sniffed rather than plain TCP: if
+    /// so, the well-known ports still taken as TCP.
+    pub sniffs_unnamed_ports: Option<&'static [i64]>,
     /// The ports the sidecar takes in every injected pod, at the newest release.
     pub reserved_ports: &'static [ReservedPort],
     /// The reserved ports of releases before a given one, where they differed.
@@ -740,6 +740,74 @@ mod tests {
         let req = ReleaseLine::V1_11.version_req();
         assert!(!req.matches(&semver::Version::parse("1.11.0-rc.1").unwrap()));
         assert!(req.matches(&semver::Version::parse("1.11.0").unwrap()));
+    }
+
+    /// Each spec agrees with itself: what it names exists in it, and what holds "before" a
+    /// release is about a release of the line.
+    #[test]
+    fn every_spec_is_coherent() {
+        for line in ReleaseLine::ALL {
+            let spec = line.spec();
+            let chart = |name: &str| spec.charts.iter().any(|c| c.name == name);
+            assert_eq!(spec.name.parse::<ReleaseLine>().unwrap(), line);
+            for c in spec.charts {
+                assert!(
+                    c.after.is_none_or(chart),
+                    "{line}: {} after {:?}",
+                    c.name,
+                    c.after
+                );
+            }
+            for (name, _) in spec.crd_dirs {
+                assert!(chart(name), "{line}: crd_dirs of {name}");
+            }
+            for fix in spec.chart_fixes {
+                assert!(
+                    chart(fix.chart),
+                    "{line}: fix {} on {}",
+                    fix.name,
+                    fix.chart
+                );
+                assert!(fix.name.ends_with(&format!("-{line}")), "{}", fix.name);
+            }
+            assert!(spec.post_render.chart.is_none_or(chart), "{line}");
+            assert!(spec.render.revisioned_chart.is_none_or(chart), "{line}");
+            assert_eq!(
+                spec.post_render.chart.is_none(),
+                spec.post_render.targets.is_empty()
+            );
+            for t in spec.post_render.targets {
+                assert!(
+                    spec.ha_components.contains(&t.component),
+                    "{line}: {}",
+                    t.name
+                );
+            }
+            let releases = line.patches();
+            let of_line = |v: &semver::Version| {
+                ReleaseLine::of_version(v) == Some(line) && releases.contains(&v.patch)
+            };
+            if let Some((until, _)) = &spec.gateway_ports.ingress_before {
+                assert!(of_line(until), "{line}: ingress ports until {until}");
+            }
+            if let Some((until, _)) = &spec.lint.reserved_ports_before {
+                assert!(of_line(until), "{line}: reserved ports until {until}");
+            }
+            for v in [&spec.mesh_policy_always_from, &spec.kiali_secret_gone_from] {
+                assert!(v.as_ref().is_none_or(of_line), "{line}: {v:?}");
+            }
+            assert_eq!(
+                spec.gateway_ports.egress.is_empty(),
+                !spec.has_egress_gateway
+            );
+            if let Some(only) = spec.only_node_port_value {
+                assert!(spec.gateway_ports.ingress.iter().any(|p| p.name == only));
+            }
+            let k = spec.kubernetes;
+            assert!(k.works_from <= k.tested_from && k.tested_from <= k.tested_to);
+            assert!(k.tested_to <= k.works_to, "{line}");
+            assert!(!spec.chart_keys.types.is_empty(), "{line}");
+        }
     }
 
     #[test]

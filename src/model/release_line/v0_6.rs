@@ -167,7 +167,7 @@ pub(super) static SPEC: LineSpec = LineSpec {
         // `udp`).
         protocols: &["grpc", "http", "http2", "https", "mongo", "redis", "tcp"],
         reads_app_protocol: false,
-        sniffs_unnamed_ports: false,
+        sniffs_unnamed_ports: None,
         reserved_ports: RESERVED_PORTS,
         reserved_ports_before: None,
         injects_by_pod_label: false,

@@ -322,7 +322,7 @@ pub(super) static SPEC: LineSpec = LineSpec {
             "grpc", "http", "http2", "https", "mongo", "redis", "tcp", "tls",
         ],
         reads_app_protocol: false,
-        sniffs_unnamed_ports: false,
+        sniffs_unnamed_ports: None,
         reserved_ports: RESERVED_PORTS,
         reserved_ports_before: Some((PROMETHEUS_PORT_FROM, super::v0_6::RESERVED_PORTS)),
         injects_by_pod_label: false,

@@ -157,7 +157,8 @@ pub(super) static SPEC: LineSpec = LineSpec {
             "tls",
         ],
         reads_app_protocol: true,
-        sniffs_unnamed_ports: true,
+        // `pkg/config/kube/conversion.go` `wellKnownPorts`: SMTP, DNS, MySQL, MongoDB.
+        sniffs_unnamed_ports: Some(&[25, 53, 3306, 27017]),
         reserved_ports: RESERVED_PORTS,
         reserved_ports_before: None,
         // `manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml`,
