@@ -110,6 +110,36 @@ pub fn write_atomic_with(
         ));
     }
     let existing = std::fs::metadata(path).ok().filter(|m| m.is_file());
+    through_temporary(
+        path,
+        existing.map(|m| m.permissions()),
+        write,
+        before_rename,
+    )
+}
+
+/// As `write_atomic_unsynced`, for a file a plan has just seen absent, in a directory that
+/// exists (`generate`'s new files): it skips the look at the directory and at a file to
+/// take the mode of, two of the five system calls a file costs.
+pub fn create_atomic_unsynced(path: &Path, content: &[u8]) -> Result<()> {
+    let budget = disk_full_failpoint().then_some(content.len() / 2);
+    through_temporary(
+        path,
+        None,
+        |file| FaultyWriter::new(&mut *file, budget).write_all(content),
+        || Ok(()),
+    )
+}
+
+/// Writes a temporary file beside `path` (with `mode`, else 0666 less the umask) and renames
+/// it over `path`; on any error the temporary file is removed and `path` is untouched.
+fn through_temporary(
+    path: &Path,
+    mode: Option<std::fs::Permissions>,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let parent = parent_of(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
     #[cfg(unix)]
@@ -121,10 +151,10 @@ pub fn write_atomic_with(
     let mut tmp = builder
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
-    if let Some(meta) = existing {
+    if let Some(mode) = mode {
         // Replacing a file keeps its mode (a 0644 file stays 0644, an executable stays one).
         tmp.as_file()
-            .set_permissions(meta.permissions())
+            .set_permissions(mode)
             .map_err(|e| Error::io(path, e))?;
     }
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
@@ -204,12 +234,20 @@ pub fn read_bounded(path: &Path, max: usize) -> std::result::Result<Vec<u8>, Rea
     if len > max as u64 {
         return Err(ReadError::TooLarge { at_least: len });
     }
-    read_to_limit(file, max)
+    // Sized from the start: an empty buffer grows through a read per doubling.
+    read_to_limit_into(file, max, Vec::with_capacity(len as usize + 1))
 }
 
 /// Reads a stream to its end, refusing it once it has more than `max` bytes.
 pub fn read_to_limit(reader: impl Read, max: usize) -> std::result::Result<Vec<u8>, ReadError> {
-    let mut bytes = Vec::new();
+    read_to_limit_into(reader, max, Vec::new())
+}
+
+fn read_to_limit_into(
+    reader: impl Read,
+    max: usize,
+    mut bytes: Vec<u8>,
+) -> std::result::Result<Vec<u8>, ReadError> {
     reader
         .take(max as u64 + 1)
         .read_to_end(&mut bytes)

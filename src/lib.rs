@@ -1,6 +1,7 @@
 //! meshgen: typed platform files rendered into Helm values for Istio, with vendored charts,
 //! a post-renderer and Flux objects. `ARCHITECTURE.md` maps the modules.
 
+pub mod alloc;
 pub mod cli;
 pub mod diff;
 pub mod error;

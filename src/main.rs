@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// glibc malloc took about a quarter of `generate`'s CPU across threads; mimalloc cut the
-// plan over 10,000 platforms from 1.57 s to 1.16 s (BENCHMARKS.md).
+// The system's allocator for one-thread commands, mimalloc across threads (src/alloc.rs).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: meshgen::alloc::Adaptive = meshgen::alloc::Adaptive;
 
 fn main() -> ExitCode {
     let cli = meshgen::cli::Cli::parse();

@@ -18,6 +18,9 @@ where
         .map(|n| n.get())
         .unwrap_or(1)
         .min(items.len().max(1));
+    if threads > 1 {
+        crate::alloc::spread_over_threads();
+    }
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, bottom layer first. A module may use its own layer's and
 /// lower layers' modules, never a higher one's. `cli` sits above all of them.
 const LAYERS: &[&[&str]] = &[
-    &["error", "diff", "suggest", "parallel"],
+    &["alloc", "error", "diff", "suggest", "parallel"],
     &["fsutil", "yaml"],
     &["model"],
     &["vendoring"],

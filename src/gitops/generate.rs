@@ -7,7 +7,7 @@
 //! The work is one pass that keeps only what is stale (new content, or a diff for `--check`):
 //! a run over an up-to-date tree holds next to nothing, and a fresh run holds the output.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -401,8 +401,21 @@ fn plan_one(
     let t = add(&counters.render, t);
     let produced = outputs.len();
     let mut changes = Vec::new();
+    // One listing of the directory instead of a failed open per file of a new platform.
+    let present = list_dir(&dir)?;
     for (name, content) in &outputs {
         let target = dir.join(name);
+        if !present.iter().any(|(n, _)| n == name) {
+            changes.push(Change {
+                line: 1,
+                diff: for_check
+                    .then(|| crate::diff::unified(&target.display().to_string(), "", content)),
+                kind: ChangeKind::Create,
+                path: target,
+                content: (!for_check).then(|| content.clone()),
+            });
+            continue;
+        }
         let old = match std::fs::read_to_string(&target) {
             Ok(old) => Some(old),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -431,6 +444,7 @@ fn plan_one(
     let names: BTreeSet<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
     changes.extend(stale_generated(
         &dir,
+        &present,
         |name| !names.contains(name),
         for_check,
     )?);
@@ -481,24 +495,18 @@ fn rendered_files(
 /// Deletions of the generated files directly in `dir` whose name `unwanted` accepts.
 fn stale_generated(
     dir: &Path,
+    present: &[(String, bool)],
     unwanted: impl Fn(&str) -> bool,
     for_check: bool,
 ) -> Result<Vec<Change>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, e)),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
+    let mut paths: Vec<PathBuf> = present
+        .iter()
+        .filter(|(_, is_file)| *is_file)
+        .filter(|(name, _)| {
             // What a killed run left: a temporary file of `write_atomic`, never renamed.
-            crate::fsutil::is_temporary(&name) || unwanted(&name) && is_generated(&e.path())
+            crate::fsutil::is_temporary(name) || unwanted(name) && is_generated(&dir.join(name))
         })
-        .map(|e| e.path())
+        .map(|(name, _)| dir.join(name))
         .collect();
     paths.sort();
     Ok(paths
@@ -519,6 +527,23 @@ fn stale_generated(
         .collect())
 }
 
+/// The entries of a directory, each with whether it is a regular file; none when the
+/// directory does not exist.
+fn list_dir(dir: &Path) -> Result<Vec<(String, bool)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+            (e.file_name().to_string_lossy().into_owned(), is_file)
+        })
+        .collect())
+}
+
 /// Generated files under `out` whose platform file is gone.
 fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Change>> {
     let entries = match std::fs::read_dir(out) {
@@ -535,7 +560,12 @@ fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Ch
     dirs.sort();
     let mut changes = Vec::new();
     for dir in dirs {
-        changes.extend(stale_generated(&dir, |_| true, for_check)?);
+        changes.extend(stale_generated(
+            &dir,
+            &list_dir(&dir)?,
+            |_| true,
+            for_check,
+        )?);
     }
     Ok(changes)
 }
@@ -545,20 +575,26 @@ fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Ch
 pub fn apply(plan: &mut Plan) -> Result<()> {
     let started = Instant::now();
     let changes = &plan.changes;
-    crate::parallel::split(changes, "generate writer", |share| -> Result<()> {
-        for (_, change) in share {
-            match (&change.kind, &change.content) {
-                (ChangeKind::Delete, _) => std::fs::remove_file(&change.path)
-                    .or_else(|e| match e.kind() {
-                        std::io::ErrorKind::NotFound => Ok(()),
-                        _ => Err(e),
-                    })
-                    .map_err(|e| Error::io(&change.path, e))?,
-                (_, Some(content)) => {
-                    crate::fsutil::create_parent(&change.path)?;
-                    crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())?
-                }
-                (_, None) => {}
+    // A thread takes whole platform directories, each created once: two threads adding
+    // entries to one directory wait on its lock, and a `create_dir_all` per file cost
+    // a failed mkdir and a stat each (BENCHMARKS.md).
+    let mut by_dir: BTreeMap<&Path, Vec<&Change>> = BTreeMap::new();
+    for change in changes {
+        by_dir
+            .entry(change.path.parent().unwrap_or(Path::new(".")))
+            .or_default()
+            .push(change);
+    }
+    let by_dir: Vec<(&Path, Vec<&Change>)> = by_dir.into_iter().collect();
+    // tempfile makes a relative directory absolute, one getcwd a file; once is enough.
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    crate::parallel::split(&by_dir, "generate writer", |share| -> Result<()> {
+        for (_, (dir, changes)) in share {
+            if changes.iter().any(|c| c.content.is_some()) {
+                create_dir_once(dir)?;
+            }
+            for change in changes {
+                apply_one(change, &cwd)?;
             }
         }
         Ok(())
@@ -576,4 +612,40 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
     }
     plan.timing.write_wall = started.elapsed();
     Ok(())
+}
+
+/// Creates a platform directory: one mkdir when its parent exists, as it does but for the
+/// first directory of a new output tree.
+fn create_dir_once(dir: &Path) -> Result<()> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+        }
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+fn apply_one(change: &Change, cwd: &Path) -> Result<()> {
+    match (&change.kind, &change.content) {
+        (ChangeKind::Delete, _) => std::fs::remove_file(&change.path)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .map_err(|e| Error::io(&change.path, e)),
+        (ChangeKind::Create, Some(content)) => {
+            crate::fsutil::create_atomic_unsynced(&cwd.join(&change.path), content.as_bytes())
+                // Errors name the file as the plan does.
+                .map_err(|e| match e {
+                    Error::Io { source, .. } => Error::io(&change.path, source),
+                    other => other,
+                })
+        }
+        (ChangeKind::Update, Some(content)) => {
+            crate::fsutil::write_atomic_unsynced(&change.path, content.as_bytes())
+        }
+        (_, None) => Ok(()),
+    }
 }

@@ -45,7 +45,9 @@ pub enum RenderError {
 }
 
 /// The Tera engine of one line: only its template (with the header and ports it imports)
-/// is parsed, since a process renders one line, and parsing costs more than rendering.
+/// is parsed, since a process renders one line. Parsing is most of a short command's time
+/// (Tera's parser takes about 80 ns a character, 1.2-1.5 ms for the header or a line's
+/// template here; BENCHMARKS.md), so the header is parsed on a second thread meanwhile.
 fn engine(line: ReleaseLine) -> &'static tera::Tera {
     static TERA: [OnceLock<tera::Tera>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let index = ReleaseLine::ALL
@@ -53,14 +55,15 @@ fn engine(line: ReleaseLine) -> &'static tera::Tera {
         .position(|l| *l == line)
         .expect("every line is in ALL");
     TERA[index].get_or_init(|| {
-        let mut tera = tera::Tera::default();
-        tera.add_raw_templates(
-            TEMPLATES
-                .iter()
-                .copied()
-                .filter(|(name, _)| ["header", "ports", line.as_str()].contains(name)),
-        )
-        .expect("embedded templates parse");
+        let (mut tera, header) = std::thread::scope(|scope| {
+            let header = scope.spawn(|| parsed(&["header"]));
+            let tera = parsed(&["ports", line.as_str()]);
+            (
+                tera,
+                header.join().expect("parsing the header template panicked"),
+            )
+        });
+        tera.extend(&header).expect("embedded templates parse");
         tera.register_filter("yaml", yaml_filter);
         tera.register_filter("prequoted", prequoted_filter);
         tera.register_filter("prequoted_key", prequoted_key_filter);
@@ -69,6 +72,19 @@ fn engine(line: ReleaseLine) -> &'static tera::Tera {
         tera.autoescape_on(vec![]);
         tera
     })
+}
+
+/// A Tera engine holding the embedded templates of these names.
+fn parsed(names: &[&str]) -> tera::Tera {
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(
+        TEMPLATES
+            .iter()
+            .copied()
+            .filter(|(name, _)| names.contains(name)),
+    )
+    .expect("embedded templates parse");
+    tera
 }
 
 fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
