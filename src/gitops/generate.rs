@@ -400,48 +400,11 @@ fn plan_one(
     }
     let t = add(&counters.render, t);
     let produced = outputs.len();
-    let mut changes = Vec::new();
     // One listing of the directory instead of a failed open per file of a new platform.
     let present = list_dir(&dir)?;
-    for (name, content) in &outputs {
-        let target = dir.join(name);
-        if !present.iter().any(|(n, _)| n == name) {
-            changes.push(Change {
-                line: 1,
-                diff: for_check
-                    .then(|| crate::diff::unified(&target.display().to_string(), "", content)),
-                kind: ChangeKind::Create,
-                path: target,
-                content: (!for_check).then(|| content.clone()),
-            });
-            continue;
-        }
-        let old = match std::fs::read_to_string(&target) {
-            Ok(old) => Some(old),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            // Not text: rewrite it.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Some(String::new()),
-            Err(e) => return Err(Error::io(&target, e)),
-        };
-        if old.as_deref() == Some(content.as_str()) {
-            continue;
-        }
-        let old_text = old.as_deref().unwrap_or("");
-        changes.push(Change {
-            line: first_difference(old_text, content),
-            diff: for_check
-                .then(|| crate::diff::unified(&target.display().to_string(), old_text, content)),
-            kind: if old.is_some() {
-                ChangeKind::Update
-            } else {
-                ChangeKind::Create
-            },
-            path: target,
-            content: (!for_check).then(|| content.clone()),
-        });
-    }
+    let names: BTreeSet<String> = outputs.iter().map(|(n, _)| n.clone()).collect();
+    let mut changes = compare(&dir, outputs, &present, for_check)?;
     // Generated files this platform no longer produces (a manifests.yaml it stopped needing).
-    let names: BTreeSet<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
     changes.extend(stale_generated(
         &dir,
         &present,
@@ -451,6 +414,48 @@ fn plan_one(
     add(&counters.compare, t);
     let rendered = rendered_files(&loaded, &resolved, &dir);
     Ok((changes, produced, warnings, rendered))
+}
+
+/// The changes that bring `dir` to `outputs`, given the names `present` in it: each output
+/// moves into its change (no copy of the text).
+fn compare(
+    dir: &Path,
+    outputs: Vec<Output>,
+    present: &[(String, bool)],
+    for_check: bool,
+) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    for (name, content) in outputs {
+        let target = dir.join(&name);
+        let old = if present.iter().any(|(n, _)| *n == name) {
+            match std::fs::read_to_string(&target) {
+                Ok(old) => Some(old),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                // Not text: rewrite it.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Some(String::new()),
+                Err(e) => return Err(Error::io(&target, e)),
+            }
+        } else {
+            None
+        };
+        if old.as_deref() == Some(content.as_str()) {
+            continue;
+        }
+        let old_text = old.as_deref().unwrap_or("");
+        changes.push(Change {
+            line: first_difference(old_text, &content),
+            diff: for_check
+                .then(|| crate::diff::unified(&target.display().to_string(), old_text, &content)),
+            kind: if old.is_some() {
+                ChangeKind::Update
+            } else {
+                ChangeKind::Create
+            },
+            path: target,
+            content: (!for_check).then_some(content),
+        });
+    }
+    Ok(changes)
 }
 
 /// A platform's values files, each with the charts it is installed with, for `check`'s

@@ -892,8 +892,31 @@ fn render_view(line: ReleaseLine, view: View) -> Result<String, RenderError> {
         RenderError::Template(message)
     })?;
     let text = tidy(&text);
-    crate::yaml::parse(&text).map_err(|e| RenderError::Malformed(e.to_string()))?;
+    parse_back(&text)?;
     Ok(text)
+}
+
+/// The rendered text must read back as YAML (meshgen's reading: no duplicate key), so that a
+/// template bug never reaches a file.
+fn parse_back(text: &str) -> Result<(), RenderError> {
+    crate::yaml::parse(&comment_lines_blanked(text))
+        .map(drop)
+        .map_err(|e| RenderError::Malformed(e.to_string()))
+}
+
+/// `text` with each whole-line comment emptied, for the parse-back: a comment line never
+/// makes YAML valid or invalid, and the reader scans comments a character at a time (a fifth
+/// of `generate`'s parse-back went to the header's). Line numbers stay as they are.
+fn comment_lines_blanked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.trim_start_matches(' ').starts_with('#') {
+            out.push('\n');
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Drops trailing spaces and runs of blank lines the template conditionals leave.
@@ -931,6 +954,24 @@ pub fn gateway_of(key: &str) -> Option<GatewayKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parse_back_sees_past_comment_lines_and_keeps_their_line_numbers() {
+        assert!(parse_back("# a header\na: 1  # why\n  # indented\nb: [x]\n").is_ok());
+        let err = parse_back("# one\n# two\na: 1\na: 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("duplicate key `a`") && err.contains('4'),
+            "{err}"
+        );
+        let err = parse_back("# one\nb: [\n").unwrap_err().to_string();
+        assert!(err.contains("do not parse back"), "{err}");
+        assert_eq!(
+            comment_lines_blanked("# x\na: 1 # y\n  # z\n\t# tab\n"),
+            "\na: 1 # y\n\n\t# tab\n"
+        );
+    }
 
     #[test]
     fn strings_stay_strings_for_yaml_1_1_readers() {
