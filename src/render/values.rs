@@ -7,6 +7,7 @@
 //! is parsed back before it is returned: malformed output is an error, never a file.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -25,7 +26,6 @@ use crate::yaml::emit::{prequoted_key, prequoted_scalar, yaml_scalar};
 pub const RELEASE_HUB: &str = "docker.io/istio";
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("header", include_str!("../../templates/header.yaml.tera")),
     ("ports", include_str!("../../templates/ports.yaml.tera")),
     ("0.6", include_str!("../../templates/values-0.6.yaml.tera")),
     ("1.0", include_str!("../../templates/values-1.0.yaml.tera")),
@@ -44,10 +44,10 @@ pub enum RenderError {
     Malformed(String),
 }
 
-/// The Tera engine of one line: only its template (with the header and ports it imports)
-/// is parsed, since a process renders one line. Parsing is most of a short command's time
-/// (Tera's parser takes about 80 ns a character, 1.2-1.5 ms for the header or a line's
-/// template here; BENCHMARKS.md), so the header is parsed on a second thread meanwhile.
+/// The Tera engine of one line: only its template (with the ports macros it imports) is
+/// parsed, since a process renders one line, and parsing costs more than rendering (Tera's
+/// parser takes about 80 ns a character; BENCHMARKS.md). The header is written in Rust
+/// (`header`) for the same reason.
 fn engine(line: ReleaseLine) -> &'static tera::Tera {
     static TERA: [OnceLock<tera::Tera>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let index = ReleaseLine::ALL
@@ -55,15 +55,14 @@ fn engine(line: ReleaseLine) -> &'static tera::Tera {
         .position(|l| *l == line)
         .expect("every line is in ALL");
     TERA[index].get_or_init(|| {
-        let (mut tera, header) = std::thread::scope(|scope| {
-            let header = scope.spawn(|| parsed(&["header"]));
-            let tera = parsed(&["ports", line.as_str()]);
-            (
-                tera,
-                header.join().expect("parsing the header template panicked"),
-            )
-        });
-        tera.extend(&header).expect("embedded templates parse");
+        let mut tera = tera::Tera::default();
+        tera.add_raw_templates(
+            TEMPLATES
+                .iter()
+                .copied()
+                .filter(|(name, _)| ["ports", line.as_str()].contains(name)),
+        )
+        .expect("embedded templates parse");
         tera.register_filter("yaml", yaml_filter);
         tera.register_filter("prequoted", prequoted_filter);
         tera.register_filter("prequoted_key", prequoted_key_filter);
@@ -72,19 +71,6 @@ fn engine(line: ReleaseLine) -> &'static tera::Tera {
         tera.autoescape_on(vec![]);
         tera
     })
-}
-
-/// A Tera engine holding the embedded templates of these names.
-fn parsed(names: &[&str]) -> tera::Tera {
-    let mut tera = tera::Tera::default();
-    tera.add_raw_templates(
-        TEMPLATES
-            .iter()
-            .copied()
-            .filter(|(name, _)| names.contains(name)),
-    )
-    .expect("embedded templates parse");
-    tera
 }
 
 fn yaml_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
@@ -107,11 +93,14 @@ fn comment_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
     let text = value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string);
-    Ok(Value::String(
-        text.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect(),
-    ))
+    Ok(Value::String(one_line(&text)))
+}
+
+/// Text for a `#` comment: control characters (a newline above all) become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The Helm release name meshgen suggests for a vendored chart path.
@@ -195,6 +184,8 @@ struct View {
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
     values_dir: Option<String>,
+    /// The file's comment header (`header`), written from the rest of the view.
+    header: String,
 }
 
 /// A boolean the platform sets, and where.
@@ -551,6 +542,7 @@ fn view(platform: &ResolvedPlatform) -> View {
         small: platform.resources.value == ResourceProfile::Small,
         resources_why: platform.resources.origin.describe(),
         values_dir: None,
+        header: String::new(),
         revision: platform.revision.as_ref().map(|r| r.value.clone()),
         revision_why: platform
             .revision
@@ -879,7 +871,8 @@ pub fn template(
     render_view(platform.line, view)
 }
 
-fn render_view(line: ReleaseLine, view: View) -> Result<String, RenderError> {
+fn render_view(line: ReleaseLine, mut view: View) -> Result<String, RenderError> {
+    view.header = header(&view);
     let context =
         tera::Context::from_serialize(view).map_err(|e| RenderError::Template(e.to_string()))?;
     let text = engine(line).render(line.as_str(), &context).map_err(|e| {
@@ -917,6 +910,155 @@ fn comment_lines_blanked(text: &str) -> String {
         }
     }
     out
+}
+
+/// The values file's comment header: what it is for, where its version comes from, the
+/// install commands in order (Helm 3, and Helm 4 where it differs), the uninstall steps.
+/// Written here rather than in a template: it is most of a line's template text, and Tera
+/// parses about 80 ns a character at every process start (BENCHMARKS.md).
+fn header(view: &View) -> String {
+    let mut out = String::with_capacity(4096);
+    let platform = &view.platform;
+    let (what, regenerate) = match (&view.gateway_release, &view.canary_release) {
+        (Some(g), _) => (
+            format!(
+                "gateway {} (its own release of the istio-ingress chart), ",
+                g.name
+            ),
+            format!(" --gateway {}", g.name),
+        ),
+        (None, Some(c)) if !c.is_empty() => (
+            format!("canary control plane {c} (its own release of the istio-discovery chart), "),
+            " --canary".to_string(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let description = match view.description.as_deref() {
+        Some(d) if !d.is_empty() => format!(": {}", one_line(d)),
+        _ => String::new(),
+    };
+    let _ = write!(
+        out,
+        "# Helm values for {what}Istio {} (release line {}), generated by meshgen {}.\n\
+         # Do not edit by hand: change the platform file and regenerate with `meshgen values{regenerate}`.\n\
+         # platform: {} (provider {}){description}\n\
+         # Istio {}: {}",
+        view.version,
+        view.line,
+        view.meshgen_version,
+        one_line(platform),
+        view.provider,
+        view.version,
+        one_line(&view.version_origin),
+    );
+    if view.has_manifests && view.manifests_after.as_deref().is_none_or(str::is_empty) {
+        let _ = write!(
+            out,
+            "\n# First the objects besides the charts (pod security policy, injection labels):\n\
+             #   meshgen manifests --platform {platform} | kubectl apply -f -"
+        );
+    }
+    if let Some(secret) = view.kiali_secret {
+        let _ = write!(
+            out,
+            "\n# WARNING: Istio {}'s kiali chart does not create the Secret `{secret}` (keys\n\
+             # `username`, `passphrase`) its Deployment reads; create it first, or Kiali never starts:\n\
+             #   kubectl -n {} create secret generic {secret} --from-literal=username=admin --from-literal=passphrase=CHANGE-ME",
+            view.version, view.namespace
+        );
+    }
+    header_installs_text(view, &mut out);
+    if view.post_render {
+        out.push_str(
+            "\n# Pod anti-affinity of the control plane is not a chart value on this line: the\n\
+             # post-renderer (`meshgen post-render`) adds it; Flux users get it from `meshgen flux`.",
+        );
+    }
+    out.push_str(
+        "\n# Uninstall, in this order (the last commands remove what Helm leaves behind):",
+    );
+    for step in &view.uninstall {
+        let _ = write!(out, "\n#   {}", step.command);
+        if !step.why.is_empty() {
+            let _ = write!(out, "  # {}", step.why);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The header's `helm install` commands: with Helm 3, then with Helm 4 where they differ.
+fn header_installs_text(view: &View, out: &mut String) {
+    let helm4_differs = view.helm4_client_side || view.post_render;
+    out.push_str(if helm4_differs {
+        "\n# Install, in this order, with Helm 3:"
+    } else {
+        "\n# Install, in this order, with Helm 3 or Helm 4:"
+    });
+    install_commands(view, out, |i| {
+        if i.post_render {
+            format!(" --post-renderer meshgen --post-renderer-args post-render --post-renderer-args --platform={}", view.platform)
+        } else {
+            String::new()
+        }
+    });
+    if !helm4_differs {
+        return;
+    }
+    let client_side = "server-side apply off: Kubernetes serves it from 1.16";
+    let plugin = "meshgen as a post-renderer plugin: helm plugin install ./helm-plugins/meshgen, from meshgen init";
+    let why = match (view.helm4_client_side, view.post_render) {
+        (true, true) => format!("{client_side}; {plugin}"),
+        (true, false) => client_side.to_string(),
+        _ => plugin.to_string(),
+    };
+    let _ = write!(out, "\n# With Helm 4 ({why}):");
+    install_commands(view, out, |i| {
+        let mut flags = String::new();
+        if view.helm4_client_side {
+            flags.push_str(" --server-side=false");
+        }
+        if i.post_render {
+            let _ = write!(
+                flags,
+                " --post-renderer meshgen --post-renderer-args --platform={}",
+                view.platform
+            );
+        }
+        flags
+    });
+}
+
+/// One `helm install` line per release (and the manifests after the release they follow),
+/// `flags` giving each install's last flags.
+fn install_commands(view: &View, out: &mut String, flags: impl Fn(&InstallView) -> String) {
+    let values_dir = match view.values_dir.as_deref() {
+        Some(dir) if !dir.is_empty() => format!("{dir}/"),
+        _ => String::new(),
+    };
+    for (n, i) in view.installs.iter().enumerate() {
+        let create = if n == 0 || i.namespace != view.namespace {
+            " --create-namespace"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "\n#   helm install {} {} --namespace {}{create} -f {values_dir}{}{}",
+            i.release,
+            i.chart,
+            i.namespace,
+            i.values_file,
+            flags(i)
+        );
+        if view.manifests_after.as_deref() == Some(i.release.as_str()) {
+            let _ = write!(
+                out,
+                "\n#   meshgen manifests --platform {} | kubectl apply -f -  # {}",
+                view.platform, view.manifests_why
+            );
+        }
+    }
 }
 
 /// Drops trailing spaces and runs of blank lines the template conditionals leave.
