@@ -119,19 +119,27 @@ fn release_name_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Resul
     ))
 }
 
+/// What a line's template reads; fields only the header reads (`header`) are not
+/// serialized, since building Tera's context costs as much as rendering it.
 #[derive(Debug, Serialize)]
 struct View {
+    #[serde(skip)]
     meshgen_version: &'static str,
     /// The Secret the platform's Kiali needs and no chart of this release creates (1.0.6 and
     /// later), for the header's warning.
+    #[serde(skip)]
     kiali_secret: Option<&'static str>,
     platform: String,
+    #[serde(skip)]
     description: Option<String>,
+    #[serde(skip)]
     provider: String,
     line: String,
     version: String,
+    #[serde(skip)]
     version_origin: String,
     /// The `helm install`s of the file's header, in order.
+    #[serde(skip)]
     installs: Vec<InstallView>,
     namespace: String,
     namespace_why: String,
@@ -140,7 +148,6 @@ struct View {
     tag: String,
     ingress: GatewayView,
     egress: Option<GatewayView>,
-    egress_supported: bool,
     /// Whether the gateways chart reads a gateway's `cpu` target (1.0.1 on).
     gateway_cpu_target: bool,
     /// `spec.gateways`, as entries of this file (1.0).
@@ -158,18 +165,24 @@ struct View {
     /// The release whose CRDs the custom resources of `meshgen manifests` need (1.11's
     /// PeerAuthentication: `istio-base`; 1.0's MeshPolicy and the rest: `istio`): the manifests
     /// are applied right after it, for the reason given.
+    #[serde(skip)]
     manifests_after: Option<String>,
+    #[serde(skip)]
     manifests_why: &'static str,
     addons: BTreeMap<&'static str, AddonView>,
     small: bool,
     resources_why: String,
     /// One of the releases is installed with the post-renderer.
+    #[serde(skip)]
     post_render: bool,
     /// Helm 4 must apply client-side: the cluster predates server-side apply.
+    #[serde(skip)]
     helm4_client_side: bool,
     /// `meshgen manifests` has objects for this platform.
+    #[serde(skip)]
     has_manifests: bool,
     /// The commands that take the platform off its cluster, in order, each with why.
+    #[serde(skip)]
     uninstall: Vec<Step>,
     /// `spec.kubernetesIngressGateway` on 1.0: the switch and why.
     k8s_ingress_gateway: Option<SwitchView>,
@@ -183,6 +196,7 @@ struct View {
     canary_release: Option<String>,
     /// Where the values files are, from the directory the commands run in (`generate`'s
     /// `generated/<platform>`, from the repository root); None: beside the commands.
+    #[serde(skip)]
     values_dir: Option<String>,
     /// The file's comment header (`header`), written from the rest of the view.
     header: String,
@@ -511,7 +525,6 @@ fn view(platform: &ResolvedPlatform) -> View {
             .egress
             .as_ref()
             .map(|g| gateway_view(g, &platform.version)),
-        egress_supported: line.spec().has_egress_gateway,
         gateway_cpu_target: platform.version >= crate::model::rules::GATEWAY_CPU_TARGET_FROM,
         extra_gateways: platform
             .gateways
