@@ -4,13 +4,17 @@
 # `meshgen --version`), and peak memory of generate/check at 1k and 10k platforms.
 #
 # Usage: benches/fleet.sh [N]   (N platform files, default 10000). Needs hyperfine and GNU
-# time (/usr/bin/time); builds meshgen --release.
+# time (/usr/bin/time); builds meshgen --release unless MESHGEN names a binary. BEFORE=path
+# measures an earlier build beside it in each run.
 set -euo pipefail
 
 n=${1:-10000}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-meshgen="$root/target/release/meshgen"
+# MESHGEN=path measures another build than this tree's.
+if [ -z "${MESHGEN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+fi
+meshgen=${MESHGEN:-$root/target/release/meshgen}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -27,24 +31,44 @@ mkdir -p "$work/empty"
 fleet "$work/fleet" "$n"
 fleet "$work/fleet1k" 1000
 
+# Each figure with the build under test, and with BEFORE=path (an earlier build) beside it in
+# the same hyperfine run, so that a before/after table shares the machine's state.
+commands() { # NAME ARGS...: hyperfine's -n/command pairs for each build
+  local name=$1
+  shift
+  printf '%s\n' -n "$name" "$meshgen $*"
+  if [ -n "${BEFORE:-}" ]; then
+    printf '%s\n' -n "$name (before)" "$BEFORE $*"
+  fi
+}
+mapfile -t values < <(commands "meshgen --version" --version; commands "values --platform kvm" values --platform kvm)
 cd "$work/empty"
-hyperfine -N --warmup 20 --min-runs 200 --export-markdown "$work/values.md" \
-  -n "floor: meshgen --version" "$meshgen --version" \
-  -n "values --platform kvm" "$meshgen values --platform kvm"
+hyperfine -N --warmup 30 --min-runs 300 --export-markdown "$work/values.md" \
+  --export-json "$work/values.json" -n "floor: /bin/true" /bin/true "${values[@]}"
 
+# A fresh run writes into an empty generated/: the previous tree is moved aside, not deleted.
+# Right after an `rm -rf` of thousands of files, ext4 allocates inodes slowly for minutes (its
+# inode allocator skips recently deleted inodes, scanning them: `recently_deleted` in a
+# profile), which measures the file system's recovery, not meshgen.
+mkdir -p "$work/old"
 cd "$work/fleet"
-hyperfine --warmup 1 --min-runs 5 --export-markdown "$work/fleet.md" \
-  --prepare "rm -rf generated" \
-  -n "generate, $n platforms, fresh" "$meshgen generate -q"
+mapfile -t fresh < <(commands "generate, $n platforms, fresh" generate -q)
+hyperfine -N --warmup 1 --min-runs 8 --export-markdown "$work/fleet.md" \
+  --export-json "$work/fleet.json" \
+  --prepare "sh -c 'mv generated $work/old/\$(date +%s%N) 2>/dev/null; sync; sleep 1'" \
+  "${fresh[@]}"
 "$meshgen" generate -q
-hyperfine --warmup 1 --min-runs 10 --export-markdown "$work/fleet2.md" \
-  -n "generate, $n platforms, up to date" "$meshgen generate -q" \
-  -n "generate --check, $n platforms" "$meshgen generate --check -q" \
-  -n "check, $n platforms" "$meshgen check -q"
+mapfile -t current < <(
+  commands "generate, $n platforms, up to date" generate -q
+  commands "generate --check, $n platforms" generate --check -q
+  commands "check, $n platforms" check -q
+)
+hyperfine -N --warmup 1 --min-runs 10 --export-markdown "$work/fleet2.md" \
+  --export-json "$work/fleet2.json" "${current[@]}"
 
 echo
 echo "== where the time goes (generate -v, fresh; phase times summed over threads)"
-rm -rf generated && "$meshgen" generate -v 2>&1 | tail -1
+mv generated "$work/old/split" && sync && "$meshgen" generate -v 2>&1 | tail -1
 "$meshgen" generate -v 2>&1 | tail -1
 
 echo
@@ -62,3 +86,11 @@ done
 
 echo
 cat "$work/values.md" "$work/fleet.md" "$work/fleet2.md"
+echo
+echo "== medians"
+python3 - "$work"/values.json "$work"/fleet.json "$work"/fleet2.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        print(f"{r['command']}: median {r['median'] * 1000:.2f} ms")
+PY

@@ -1,10 +1,13 @@
 //! The one way meshgen spreads work over threads (`generate`'s plan and its writes): as many
 //! scoped threads as the machine runs at once, never more than there are items, each taking
-//! every n-th item so that big and small platforms mix.
+//! the next item not yet taken, so that a thread that drew cheap items takes more of them.
 
-/// Runs `work` on each thread with its share of `items` (thread t of n gets items t, t+n,
-/// t+2n, ..., with their indexes) and returns each thread's result, in thread order. `what`
-/// names the work in the panic message should a thread panic.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs `work` on each thread with its share of `items` (each item once, with its index, on
+/// whichever thread asks for it first) and returns each thread's result, in thread order.
+/// Callers that need the items' order sort by index. `what` names the work in the panic
+/// message should a thread panic.
 pub fn split<T, R>(
     items: &[T],
     what: &str,
@@ -21,11 +24,19 @@ where
     if threads > 1 {
         crate::alloc::spread_over_threads();
     }
+    // Handing items out one at a time, not every n-th to thread n: in a fleet cycling through
+    // six kinds of platform, a fixed split gave one thread all the extra-gateway renders.
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let work = &work;
-                scope.spawn(move || work(&mut items.iter().enumerate().skip(t).step_by(threads)))
+            .map(|_| {
+                let (work, next) = (&work, &next);
+                scope.spawn(move || {
+                    work(&mut std::iter::from_fn(|| {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        items.get(i).map(|item| (i, item))
+                    }))
+                })
             })
             .collect();
         workers
