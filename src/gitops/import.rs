@@ -140,6 +140,12 @@ pub fn import(
             options.istio
         )));
     }
+    if serde_json::from_value::<crate::model::platform::DnsLabel>(json!(options.name)).is_err() {
+        return Err(Error::Usage(format!(
+            "--name {}: a platform name is a DNS label (lower-case letters, digits and `-`)",
+            options.name
+        )));
+    }
     let mut docs = Vec::new();
     let mut refusals = Vec::new();
     for input in inputs {
@@ -355,7 +361,9 @@ fn flatten(node: &Node, path: &mut Vec<String>, file: &str, out: &mut Leaves) {
         NodeValue::Map(entries) if !entries.is_empty() => {
             for e in entries {
                 path.push(e.key.clone());
-                if matches!(e.value.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                if e.value.value == NodeValue::Null {
+                    // `values:` with nothing below sets nothing, as in the operator.
+                } else if matches!(e.value.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
                     flatten(&e.value, path, file, out);
                 } else {
                     let origin = Origin {
@@ -382,6 +390,7 @@ fn flatten(node: &Node, path: &mut Vec<String>, file: &str, out: &mut Leaves) {
                 path.pop();
             }
         }
+        NodeValue::Null if path.is_empty() => {}
         _ => {
             let origin = Origin {
                 file: file.to_string(),
@@ -637,13 +646,13 @@ fn component(
         ["cni", "enabled"] | ["istiodRemote", "enabled"] if !on => Fate::Default,
         ["cni", ..] => Fate::Refused("components.cni: meshgen does not install istio-cni (the sidecars keep their init container)".into()),
         ["istiodRemote", ..] => Fate::Refused("components.istiodRemote (istiod_remote): meshgen installs a control plane in the cluster, not a remote one".into()),
+        [_, "k8s", "overlays", ..] => Fate::Refused(overlays()),
         ["pilot", "k8s", "env"] => pilot_env(v, leaf, plan, field),
         ["pilot", "k8s", k, rest @ ..] if K8S_TO_VALUES.contains(k) && *k != "serviceAnnotations" => {
             let mut path = vec!["pilot", *k];
             path.extend_from_slice(rest);
             plan.pass(&path, v, leaf, field)
         }
-        ["pilot", "k8s", "overlays", ..] => Fate::Refused(overlays()),
         ["pilot", "k8s", k, ..] => Fate::Refused(format!("components.pilot.k8s.{k}: the istiod chart has no value for it")),
         ["pilot" | "base", "hub" | "tag"] => plan.pass(&["pilot", p[1]], v, leaf, field),
         ["ingressGateways" | "egressGateways", name, rest @ ..] => {
