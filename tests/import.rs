@@ -109,6 +109,7 @@ fn every_refusal_is_located_and_prints_nothing_on_stdout() {
         ("no-chart-value", "refuse/no-chart-value.yaml:11:13: spec.components.pilot.k8s.strategy.rollingUpdate.maxSurge: components.pilot.k8s.strategy: the istiod chart has no value for it"),
         ("misspelt", "refuse/misspelt.yaml:9:7: spec.compnents.pilot.enabled: unknown IstioOperator spec field compnents: did you mean components?"),
         ("chart-key", "refuse/chart-key.yaml:8:7: spec.values.pilot.autoscaleEnabld: passed through to spec.values.pilot.autoscaleEnabld: the Istio 1.11 charts do not declare `pilot.autoscaleEnabld`\n  hint: did you mean `pilot.autoscaleEnabled`?"),
+        ("empty-profile", "refuse/empty-profile.yaml:6:12: spec.profile: the profile sets spec.components.base.enabled (profiles/empty.yaml:7:7): base: meshgen always installs base and istiod"),
         ("mesh-config", "refuse/mesh-config.yaml:7:5: spec.meshConfig.accessLogFle: passed through to spec.values.meshConfig.accessLogFle: `meshConfig.accessLogFle` is no field of Istio 1.11.4's MeshConfig: istiod ignores it\n  hint: did you mean `meshConfig.accessLogFile`?"),
     ];
     for (name, expected) in cases {

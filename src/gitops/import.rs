@@ -160,7 +160,12 @@ pub fn import(
     }
     let mut plan = Plan::new(options);
     let fields = account(&merged, &defaults, &mut plan);
-    let mut refusals: Vec<Diagnostic> = fields.iter().filter_map(refusal).collect();
+    let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
+    let chosen = profile_origin(&docs);
+    let mut refusals: Vec<Diagnostic> = fields
+        .iter()
+        .filter_map(|f| refusal(f, &files, &chosen))
+        .collect();
     if !refusals.is_empty() {
         return Ok(refused(fields, refusals));
     }
@@ -202,19 +207,43 @@ fn refused(fields: Vec<Field>, refusals: Vec<Diagnostic>) -> Imported {
     }
 }
 
-fn refusal(field: &Field) -> Option<Diagnostic> {
-    match &field.fate {
-        Fate::Refused(why) => Some(
-            Diagnostic::error(
-                field.origin.file.clone(),
-                field.origin.line,
-                field.origin.col,
-                field.path.clone(),
-                why.clone(),
-            )
-            .with_hint("remove the field, or set what it does in the platform file by hand (see README: Coming from the Istio operator)"),
-        ),
-        _ => None,
+/// A refused field as a located error. A field the profile set is refused at the input's
+/// `profile` (the user's line to change), naming where in the profile it stands.
+fn refusal(field: &Field, inputs: &[&str], profile: &Origin) -> Option<Diagnostic> {
+    let Fate::Refused(why) = &field.fate else {
+        return None;
+    };
+    let o = &field.origin;
+    let d = if inputs.contains(&o.file.as_str()) {
+        Diagnostic::error(o.file.clone(), o.line, o.col, field.path.clone(), why.clone())
+            .with_hint("remove the field, or set what it does in the platform file by hand (see README: Coming from the Istio operator)")
+    } else {
+        Diagnostic::error(
+            profile.file.clone(),
+            profile.line,
+            profile.col,
+            "spec.profile",
+            format!("the profile sets {} ({}:{}:{}): {why}", field.path, o.file, o.line, o.col),
+        )
+        .with_hint("start from a profile that installs istiod, base and the ingress gateway (default, demo), or set the field back in the file")
+    };
+    Some(d)
+}
+
+/// Where the first document names its profile (its `spec` when it names none: `default`).
+fn profile_origin(docs: &[(Node, Origin)]) -> Origin {
+    let Some((spec, origin)) = docs.first() else {
+        return Origin {
+            file: String::new(),
+            line: 0,
+            col: 0,
+        };
+    };
+    let at = child(spec, "profile").map_or(spec.span, |p| p.span);
+    Origin {
+        file: origin.file.clone(),
+        line: at.line,
+        col: at.col,
     }
 }
 
