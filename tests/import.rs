@@ -218,3 +218,36 @@ fn readme_import_example_is_what_meshgen_prints() {
         out.stdout
     );
 }
+
+/// Without `--profiles`, the profiles are read from git at the release's tag (a local
+/// upstream here, through a private cache): the same platform as from the directory.
+#[test]
+fn profiles_are_read_from_git_at_the_release() {
+    let up = common::Upstream::empty();
+    let mut files = common::Files::new();
+    for name in ["default", "demo", "empty"] {
+        let text = std::fs::read(format!("{FIXTURES}/profiles/{name}.yaml")).unwrap();
+        files.insert(format!("manifests/profiles/{name}.yaml"), (text, false));
+    }
+    up.release("1.11.4", files);
+    let cache = tempfile::tempdir().unwrap();
+    let from_git = run(common::meshgen(cache.path())
+        .current_dir(FIXTURES)
+        .args(["import", "--remote", &up.file_url(), "--istio", "1.11.4"])
+        .args(["--kubernetes", "1.21", "--name", "seed-001"])
+        .args(["seed-001/iop-egress.yaml", "seed-001/internal-gateway.yaml"]));
+    assert_eq!(from_git.code, Some(0), "{}", from_git.stderr);
+    assert_eq!(from_git.stdout, seed_001(&[]).stdout);
+    // A profile the release lacks is an error naming it, nothing on stdout.
+    let missing = run(common::meshgen(cache.path())
+        .current_dir(FIXTURES)
+        .args(["import", "--remote", &up.file_url(), "--istio", "1.11.4"])
+        .arg("refuse/unknown-profile.yaml"));
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr);
+    assert_eq!(missing.stdout, "");
+    assert!(
+        missing.stderr.contains("no IstioOperator profile preview"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 use crate::gitops::import::{self, Fate, Input, Options};
 use crate::model::platform::Provider;
 use crate::model::release_line::IstioVersion;
+use crate::render::resolve::version_for;
 use crate::vendoring::lock::{Lock, LOCK_PATH};
+use crate::vendoring::profiles::Profiles;
+use crate::vendoring::Silent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -37,9 +40,14 @@ pub struct ImportArgs {
     #[arg(long, default_value = "imported")]
     pub name: String,
     /// The directory of the release's IstioOperator profiles (manifests/profiles of the
-    /// istio/istio tag: default.yaml, demo.yaml, ...).
-    #[arg(long, value_name = "DIR", required = true)]
-    pub profiles: PathBuf,
+    /// istio/istio tag: default.yaml, demo.yaml, ...). Default: read from git, at the commit
+    /// vendor/meshgen.lock pins for the release (else its tag), through meshgen's git cache.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+    /// The istio/istio repository the profiles are read from (a URL or a path) instead of
+    /// the lock's remote.
+    #[arg(long, value_name = "URL", conflicts_with = "profiles")]
+    pub remote: Option<String>,
     /// Print what became of every field (mapped, passed through, refused) on stderr.
     #[arg(long, value_enum)]
     pub report: Option<ReportFormat>,
@@ -70,9 +78,25 @@ pub fn run(args: &ImportArgs) -> Result<u8> {
         .iter()
         .map(|f| read(f))
         .collect::<Result<Vec<_>>>()?;
-    let profiles = args.profiles.clone();
-    let profile = move |name: &str| profile_in(&profiles, name);
-    let imported = import::import(&inputs, &profile, &options)?;
+    let imported = match &args.profiles {
+        Some(dir) => import::import(&inputs, &|name: &str| profile_in(dir, name), &options)?,
+        None => {
+            let (version, _) = version_for(options.lock.as_ref(), istio);
+            let git = Profiles::open(
+                &dir,
+                options.lock.as_ref(),
+                args.remote.as_deref(),
+                &version,
+                &Silent,
+            )?;
+            let profile = |name: &str| {
+                Ok(git
+                    .read(name)?
+                    .map(|(display, text)| Input { display, text }))
+            };
+            import::import(&inputs, &profile, &options)?
+        }
+    };
     match args.report {
         Some(ReportFormat::Text) => eprint!("{}", text_report(&imported.fields)),
         Some(ReportFormat::Json) => eprintln!(

@@ -7,7 +7,7 @@
    nothing on stdout, the first error located `FILE:LINE:COL`): never a crash, never half
    output. Prints the counts: imported, refused by reason.
 2. Seed 001's two IstioOperators (tests/fixtures/import/seed-001/), imported for Istio 1.11.4
-   with that tag's profiles, vendored with `meshgen vendor --remote` and rendered through the
+   with that tag's profiles read from git (no --profiles), vendored with `meshgen vendor --remote` and rendered through the
    real charts (the Helm library's install action, client dry-run): a public
    `istio-ingressgateway` Service, an internal `ilb-gateway` Service in `default` with GKE's
    internal load balancer annotation, no egress gateway, the demo profile's mesh config
@@ -73,6 +73,7 @@ def extract(remote: str, tag: str, paths: list[str], into: Path) -> None:
 
 def reason(why: str) -> str:
     """A refusal's reason without the field's own words: what it was refused as."""
+    why = re.sub(r"^the profile sets (\S+) \([^)]*\): ", r"profile sets \1: ", why)
     why = re.sub(r"^passed through to \S+: ", "value checks: ", why)
     why = re.sub(r"`[^`]*`", "`...`", why)
     return why.split(":")[0] if not why.startswith("value checks") else "value checks: " + why.split(": ")[1][:60]
@@ -124,12 +125,10 @@ def seed_001(binary: str, work: Path, remote: str) -> None:
     import helm_python as helm
     import k8s
 
-    src = work / "seed"
-    src.mkdir()
-    extract(remote, "1.11.4", ["manifests/profiles"], src)
     repo = work / "seed-repo"
     (repo / "platforms").mkdir(parents=True)
-    out = meshgen(binary, repo, "import", "--profiles", str(src / "manifests/profiles"), "--istio", "1.11.4",
+    # The profiles read from git at the tag, as a user runs it (no --profiles).
+    out = meshgen(binary, repo, "import", "--remote", remote, "--istio", "1.11.4",
                   "--kubernetes", "1.21", "--name", "seed-001",
                   str(SEED / "iop-egress.yaml"), str(SEED / "internal-gateway.yaml"))
     if not check(out.returncode == 0, f"seed 001: import exit {out.returncode}: {out.stderr.strip()}"):
