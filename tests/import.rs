@@ -103,7 +103,7 @@ fn seed_001_platform_has_the_typed_fields() {
 #[test]
 fn every_refusal_is_located_and_prints_nothing_on_stdout() {
     let cases = [
-        ("overlays", "refuse/overlays.yaml:12:11: spec.components.ingressGateways[istio-ingressgateway].k8s.overlays: k8s.overlays: patches of rendered objects have no chart value"),
+        ("overlays", "refuse/overlays.yaml:11:9: spec.components.ingressGateways[istio-ingressgateway].k8s.overlays: k8s.overlays: patches of rendered objects have no chart value"),
         ("cni", "refuse/cni.yaml:8:7: spec.components.cni.enabled: components.cni: meshgen does not install istio-cni"),
         ("istiod-remote", "refuse/istiod-remote.yaml:8:7: spec.components.istiodRemote.enabled: components.istiodRemote (istiod_remote)"),
         ("no-chart-value", "refuse/no-chart-value.yaml:11:13: spec.components.pilot.k8s.strategy.rollingUpdate.maxSurge: components.pilot.k8s.strategy: the istiod chart has no value for it"),
@@ -249,5 +249,38 @@ fn profiles_are_read_from_git_at_the_release() {
         missing.stderr.contains("no IstioOperator profile preview"),
         "{}",
         missing.stderr
+    );
+}
+
+/// A ports list equal to the chart's is left to the chart; another is passed through whole
+/// (Helm replaces lists). Two documents of one file merge in order.
+#[test]
+fn a_ports_list_is_the_chart_s_or_passed_through() {
+    let out = import(&["--istio", "1.11.4", "--report", "json", "ports.yaml"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let fields: Vec<serde_json::Value> = serde_json::from_str(&out.stderr).unwrap();
+    let fate = |path: &str| {
+        fields
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path}: {}", out.stderr))
+            .clone()
+    };
+    let ingress = fate("spec.components.ingressGateways[istio-ingressgateway].k8s.service.ports");
+    assert_eq!(ingress["fate"], "default");
+    assert_eq!(ingress["line"], 10);
+    let egress = fate("spec.components.egressGateways[istio-egressgateway].k8s.service.ports");
+    assert_eq!(egress["fate"], "passed-through");
+    assert_eq!(egress["line"], 30);
+    assert!(
+        out.stdout.contains("  egressGateway:\n    enabled: true\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("      istio-egressgateway:\n        ports:\n          - port: 80\n"),
+        "{}",
+        out.stdout
     );
 }

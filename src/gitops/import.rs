@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Diagnostic, Error, Result};
+use crate::model::gateway_ports::{default_ports, GatewayKind};
 use crate::model::load::{self, Source};
 use crate::model::platform::Provider;
 use crate::model::provider::internal_lb_annotation;
@@ -384,15 +385,16 @@ fn profile_leaves(name: &str, profile: &dyn Fn(&str) -> Result<Option<Input>>) -
 /// The leaves below `node`: maps are walked, gateway lists walked by item name, other lists
 /// and scalars are leaves (Helm replaces lists whole).
 fn flatten(node: &Node, path: &mut Vec<String>, file: &str, out: &mut Leaves) {
-    let gateway_list =
-        matches!(path.as_slice(), [c, g] if c == "components" && g.ends_with("Gateways"));
+    let gateway_list = is_gateway_list(path);
     match &node.value {
         NodeValue::Map(entries) if !entries.is_empty() => {
             for e in entries {
                 path.push(e.key.clone());
                 if e.value.value == NodeValue::Null {
                     // `values:` with nothing below sets nothing, as in the operator.
-                } else if matches!(e.value.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                } else if matches!(&e.value.value, NodeValue::Map(m) if !m.is_empty())
+                    || (matches!(e.value.value, NodeValue::Seq(_)) && is_gateway_list(path))
+                {
                     flatten(&e.value, path, file, out);
                 } else {
                     let origin = Origin {
@@ -437,10 +439,17 @@ fn flatten(node: &Node, path: &mut Vec<String>, file: &str, out: &mut Leaves) {
     }
 }
 
+/// `components.ingressGateways` and `components.egressGateways`: lists merged by name.
+fn is_gateway_list(path: &[String]) -> bool {
+    matches!(path, [c, g] if c == "components" && g.ends_with("Gateways"))
+}
+
 /// The platform being built, and where each passed-through value came from.
 struct Plan {
     provider: Provider,
     istio: IstioVersion,
+    /// The exact release rendered (the lock's, else meshgen's pin).
+    version: semver::Version,
     spec: Map<String, Value>,
     gateways: BTreeMap<String, Map<String, Value>>,
     values: Value,
@@ -452,6 +461,7 @@ impl Plan {
         Plan {
             provider: options.provider,
             istio: options.istio,
+            version: version_for(options.lock.as_ref(), options.istio).0,
             spec: Map::new(),
             gateways: BTreeMap::new(),
             values: json!({}),
@@ -837,6 +847,7 @@ fn gateway_setting(
             plan.set(&["ingressGateway", "loadBalancerIP"], v.clone());
             Fate::Mapped("spec.ingressGateway.loadBalancerIP".into())
         }
+        (["k8s", "service", "ports"], Some(_)) if chart_ports(plan, ingress_main, v) => Fate::Default,
         (["k8s", "service", "ports"], Some(g)) => plan.pass(&["gateways", g, "ports"], v, leaf, field),
         (["k8s", "overlays", ..], _) => Fate::Refused(overlays()),
         (["label", k], Some(g)) => plan.pass(&["gateways", g, "labels", k], v, leaf, field),
@@ -890,4 +901,28 @@ fn annotation(typed: &str, name: &str, k: &str, v: &Value, plan: &mut Plan) -> F
         (false, false) => plan.set(&[typed, "annotations", k], value),
     }
     Fate::Mapped(at)
+}
+
+/// Whether a gateway's ports list is the chart's own (the demo profile repeats it): then it
+/// is left to the chart and meshgen, which writes the list whole when it sets a node port.
+fn chart_ports(plan: &Plan, ingress: bool, v: &Value) -> bool {
+    let kind = if ingress {
+        GatewayKind::Ingress
+    } else {
+        GatewayKind::Egress
+    };
+    let defaults = default_ports(&plan.version, kind);
+    let Some(given) = v.as_array() else {
+        return false;
+    };
+    given.len() == defaults.len()
+        && given.iter().zip(defaults).all(|(g, d)| {
+            g.get("name").and_then(Value::as_str) == Some(d.name)
+                && g.get("port").and_then(Value::as_u64) == Some(u64::from(d.port))
+                && g.get("targetPort").and_then(Value::as_u64) == d.target_port.map(u64::from)
+                && g.get("nodePort").is_none()
+                && g.get("protocol")
+                    .and_then(Value::as_str)
+                    .is_none_or(|p| Some(p) == d.protocol)
+        })
 }
