@@ -351,10 +351,33 @@ fn merge(
                 }
             }
         }
+        unknown_keys(spec, &origin.file, refusals);
         flatten(spec, &mut Vec::new(), &origin.file, &mut merged);
     }
     merged.remove(&vec!["profile".to_string()]);
     Ok((merged, defaults))
+}
+
+/// A misspelt key of `spec` or `spec.components`, refused at the key itself (once, not at
+/// every field below it), with did-you-mean.
+fn unknown_keys(spec: &Node, file: &str, refusals: &mut Vec<Diagnostic>) {
+    let mut check = |node: &Node, prefix: &str, what: &str, known: &[&str]| {
+        if let NodeValue::Map(entries) = &node.value {
+            for e in entries.iter().filter(|e| !known.contains(&e.key.as_str())) {
+                refusals.push(Diagnostic::error(
+                    file,
+                    e.key_span.line,
+                    e.key_span.col,
+                    format!("{prefix}.{}", e.key),
+                    unknown(what, &e.key, known.iter().copied()),
+                ));
+            }
+        }
+    };
+    check(spec, "spec", "IstioOperator spec field", &SPEC_KEYS);
+    if let Some(components) = child(spec, "components") {
+        check(components, "spec.components", "component", &COMPONENTS);
+    }
 }
 
 fn str_of(node: &Node) -> String {
