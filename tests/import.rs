@@ -109,9 +109,9 @@ fn every_refusal_is_located_and_prints_nothing_on_stdout() {
         ("no-chart-value", "refuse/no-chart-value.yaml:11:13: spec.components.pilot.k8s.strategy.rollingUpdate.maxSurge: components.pilot.k8s.strategy: the istiod chart has no value for it"),
         ("misspelt", "refuse/misspelt.yaml:7:3: spec.compnents: unknown IstioOperator spec field compnents: did you mean components?\n"),
         ("misspelt-component", "refuse/misspelt-component.yaml:7:5: spec.components.ingresGateways: unknown component ingresGateways: did you mean ingressGateways?\n"),
-        ("chart-key", "refuse/chart-key.yaml:8:7: spec.values.pilot.autoscaleEnabld: passed through to spec.values.pilot.autoscaleEnabld: the Istio 1.11 charts do not declare `pilot.autoscaleEnabld`\n  hint: did you mean `pilot.autoscaleEnabled`?"),
+        ("chart-key", "refuse/chart-key.yaml:8:7: spec.values.pilot.autoscaleEnabld: imported as spec.values.pilot.autoscaleEnabld: the Istio 1.11 charts do not declare `pilot.autoscaleEnabld`\n  hint: did you mean `pilot.autoscaleEnabled`?"),
         ("empty-profile", "refuse/empty-profile.yaml:6:12: spec.profile: the profile sets spec.components.base.enabled (profiles/empty.yaml:7:7): base: meshgen always installs base and istiod"),
-        ("mesh-config", "refuse/mesh-config.yaml:7:5: spec.meshConfig.accessLogFle: passed through to spec.values.meshConfig.accessLogFle: `meshConfig.accessLogFle` is no field of Istio 1.11.4's MeshConfig: istiod ignores it\n  hint: did you mean `meshConfig.accessLogFile`?"),
+        ("mesh-config", "refuse/mesh-config.yaml:7:5: spec.meshConfig.accessLogFle: imported as spec.values.meshConfig.accessLogFle: `meshConfig.accessLogFle` is no field of Istio 1.11.4's MeshConfig: istiod ignores it\n  hint: did you mean `meshConfig.accessLogFile`?"),
     ];
     for (name, expected) in cases {
         let file = format!("refuse/{name}.yaml");
@@ -284,4 +284,37 @@ fn a_ports_list_is_the_chart_s_or_passed_through() {
         "{}",
         out.stdout
     );
+}
+
+/// Malformed or out-of-range input is refused at the field, never imported halfway nor
+/// reported as meshgen's own failure: a typed value the loader refuses is blamed on the
+/// IstioOperator field it came from.
+#[test]
+fn malformed_fields_are_refused_where_they_stand() {
+    let head = "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n";
+    let cases = [
+        ("  components: 5\n", "4:3: spec.components: components is not a map"),
+        ("  values: 5\n", "4:3: spec.values: values is not a map"),
+        ("  components:\n    ingressGateways:\n    - 5\n", "6:7: spec.components.ingressGateways[#0]: a gateway without a name"),
+        ("  components:\n    ingressGateways:\n    - name: a\n      enabled: true\n      namespace: 7\n",
+         "8:7: spec.components.ingressGateways[a].namespace: imported as spec.gateways[0].namespace: expected a string"),
+        ("  components:\n    ingressGateways:\n    - name: Bad_Name\n      enabled: true\n",
+         "6:7: spec.components.ingressGateways[Bad_Name].name: imported as spec.gateways[0].name: the string \"Bad_Name\" does not match"),
+        ("  components:\n    egressGateways:\n    - name: istio-egressgateway\n      enabled: \"true\"\n",
+         "7:7: spec.components.egressGateways[istio-egressgateway].enabled: enabled is \"true\": true or false"),
+        ("  components:\n    pilot:\n      k8s:\n        env:\n        - name: PILOT_TRACE_SAMPLING\n          value: abc\n",
+         "7:9: spec.components.pilot.k8s.env: trace sampling \"abc\" is not a percentage"),
+        ("  values:\n    pilot:\n      traceSampling: 250\n", "6:7: spec.values.pilot.traceSampling: imported as spec.tracing.sampling: 250.0 is above the maximum 100"),
+        ("  namespace: Bad_NS\n", "4:3: spec.namespace: imported as spec.namespace: the string \"Bad_NS\" does not match"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (body, expected)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("case-{i}.yaml"));
+        std::fs::write(&file, format!("{head}{body}")).unwrap();
+        let out = import(&["--istio", "1.11.4", file.to_str().unwrap()]);
+        assert_eq!(out.code, Some(1), "{body}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{body}");
+        let expected = format!("{}:{expected}", file.display());
+        assert!(out.stderr.starts_with(&expected), "{body}: {}", out.stderr);
+    }
 }

@@ -334,7 +334,7 @@ fn merge(
 ) -> Result<(Leaves, Leaves)> {
     let first = docs
         .first()
-        .and_then(|(spec, _)| str_at(spec, "profile"))
+        .and_then(|(spec, _)| child(spec, "profile").map(str_of))
         .unwrap_or_else(|| "default".to_string());
     let defaults = profile_leaves("default", profile)?;
     let mut merged = defaults.clone();
@@ -475,6 +475,8 @@ struct Plan {
     version: semver::Version,
     spec: Map<String, Value>,
     gateways: BTreeMap<String, Map<String, Value>>,
+    /// The extra gateways in the order they were written (the loader names them by index).
+    gateway_names: Vec<String>,
     values: Value,
     sources: Vec<(String, Origin, String)>,
 }
@@ -487,6 +489,7 @@ impl Plan {
             version: version_for(options.lock.as_ref(), options.istio).0,
             spec: Map::new(),
             gateways: BTreeMap::new(),
+            gateway_names: Vec::new(),
             values: json!({}),
             sources: Vec::new(),
         }
@@ -527,13 +530,20 @@ impl Plan {
     /// A loader finding on the imported platform: a refusal at the input field whose
     /// passed-through value it is about, else a meshgen bug.
     fn blame(&self, d: &Diagnostic) -> Result<Diagnostic> {
+        let mut at = d.path.clone();
+        for (i, name) in self.gateway_names.iter().enumerate() {
+            at = at.replace(
+                &format!("spec.gateways[{i}]"),
+                &format!("spec.gateways[{name}]"),
+            );
+        }
         let source = self
             .sources
             .iter()
             .filter(|(path, _, _)| {
-                d.path == *path
-                    || d.path.starts_with(&format!("{path}."))
-                    || path.starts_with(&format!("{}.", d.path))
+                at == *path
+                    || at.starts_with(&format!("{path}."))
+                    || path.starts_with(&format!("{at}."))
             })
             .max_by_key(|(path, _, _)| path.len());
         match source {
@@ -543,7 +553,7 @@ impl Plan {
                     origin.line,
                     origin.col,
                     field.clone(),
-                    format!("passed through to {}: {}", d.path, d.message),
+                    format!("imported as {}: {}", d.path, d.message),
                 );
                 out.hint = d.hint.clone();
                 Ok(out)
@@ -564,6 +574,7 @@ impl Plan {
             spec.insert("kubernetes".into(), json!(k));
         }
         spec.append(&mut self.spec);
+        self.gateway_names = self.gateways.keys().cloned().collect();
         let gateways: Vec<Value> = std::mem::take(&mut self.gateways)
             .into_values()
             .map(Value::Object)
@@ -603,9 +614,21 @@ fn account(merged: &Leaves, defaults: &Leaves, plan: &mut Plan) -> Vec<Field> {
         let p: Vec<&str> = path.iter().map(String::as_str).collect();
         let fate = if defaults.get(path).is_some_and(|d| d.value == leaf.value) {
             Fate::Default
+        } else if p.first() == Some(&"components")
+            && p.last() == Some(&"enabled")
+            && !leaf.value.is_boolean()
+        {
+            Fate::Refused(format!("enabled is {}: true or false", leaf.value))
         } else {
             classify(&p, leaf, merged, egress_on, plan)
         };
+        if let Fate::Mapped(to) = &fate {
+            // A typed value the loader refuses is refused at this field.
+            for to in to.split(", ").filter(|t| t.starts_with("spec.")) {
+                plan.sources
+                    .push((to.to_string(), leaf.origin.clone(), display(&p)));
+            }
+        }
         fields.push(Field {
             path: display(&p),
             origin: leaf.origin.clone(),
@@ -650,6 +673,7 @@ fn classify(p: &[&str], leaf: &Leaf, merged: &Leaves, egress_on: bool, plan: &mu
         }
         ["values", "pilot", "traceSampling"] => tracing(v, plan),
         ["values", rest @ ..] if !rest.is_empty() => plan.pass(rest, v, leaf, &field),
+        ["values"] => Fate::Refused("values is not a map of chart values".into()),
         ["components", rest @ ..] => component(rest, leaf, merged, egress_on, plan, &field),
         [top, ..] => Fate::Refused(unknown("IstioOperator spec field", top, SPEC_KEYS.iter().copied())),
         [] => Fate::Refused("an empty spec".into()),
@@ -717,13 +741,16 @@ fn component(
         }
         ["pilot", "k8s", k, ..] => Fate::Refused(format!("components.pilot.k8s.{k}: the istiod chart has no value for it")),
         ["pilot" | "base", "hub" | "tag"] => plan.pass(&["pilot", p[1]], v, leaf, field),
+        ["ingressGateways" | "egressGateways", name, ..] if name.starts_with("[#") => {
+            Fate::Refused("a gateway without a name".into())
+        }
         ["ingressGateways" | "egressGateways", name, rest @ ..] => {
             let name = name.trim_start_matches('[').trim_end_matches(']');
             gateway(p[0] == "ingressGateways", name, rest, leaf, merged, egress_on, plan, field)
         }
         [c, ..] if !COMPONENTS.contains(c) => Fate::Refused(unknown("component", c, COMPONENTS.iter().copied())),
         [c, rest @ ..] => Fate::Refused(format!("components.{c}.{}: no chart value for it", rest.join("."))),
-        [] => Fate::Default,
+        [] => Fate::Refused("components is not a map of components".into()),
     }
 }
 
@@ -746,7 +773,9 @@ fn pilot_env(v: &Value, leaf: &Leaf, plan: &mut Plan, field: &str) -> Fate {
             return Fate::Refused("components.pilot.k8s.env: only name/value variables have a chart value (pilot.env)".into());
         };
         if name == "PILOT_TRACE_SAMPLING" {
-            tracing(value, plan);
+            if let refused @ Fate::Refused(_) = tracing(value, plan) {
+                return refused;
+            }
             mapped.push("spec.tracing.sampling".to_string());
         } else {
             env.insert(name.to_string(), value.clone());
