@@ -318,3 +318,33 @@ fn malformed_fields_are_refused_where_they_stand() {
         assert!(out.stderr.starts_with(&expected), "{body}: {}", out.stderr);
     }
 }
+
+/// The operator's "values enablement": `values.gateways.istio-egressgateway.enabled` switches
+/// the egress gateway on as `components.egressGateways` does.
+#[test]
+fn values_enablement_switches_the_egress_gateway_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enable.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n  values:\n    gateways:\n      istio-egressgateway:\n        enabled: true\n",
+    )
+    .unwrap();
+    let out = import(&[
+        "--istio",
+        "1.11.4",
+        "--report",
+        "text",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("  egressGateway:\n    enabled: true\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains(&format!(
+        "{}:7:9: spec.values.gateways.istio-egressgateway.enabled: mapped to spec.egressGateway.enabled\n",
+        file.display()
+    )), "{}", out.stderr);
+}

@@ -608,7 +608,11 @@ fn account(merged: &Leaves, defaults: &Leaves, plan: &mut Plan) -> Vec<Field> {
             "[istio-egressgateway]",
             "enabled",
         ]))
-        .is_some_and(|l| l.value == json!(true));
+        .is_some_and(|l| l.value == json!(true))
+        // The operator's "values enablement": the chart value switches the component on too.
+        || merged
+            .get(&key(&["values", "gateways", "istio-egressgateway", "enabled"]))
+            .is_some_and(|l| l.value == json!(true));
     let mut fields = Vec::new();
     for (path, leaf) in merged {
         let p: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -672,6 +676,9 @@ fn classify(p: &[&str], leaf: &Leaf, merged: &Leaves, egress_on: bool, plan: &mu
             plan.pass(&path, v, leaf, &field)
         }
         ["values", "pilot", "traceSampling"] => tracing(v, plan),
+        ["values", "gateways", "istio-egressgateway", "enabled"] if v.is_boolean() => {
+            Fate::Mapped("spec.egressGateway.enabled".into())
+        }
         ["values", rest @ ..] if !rest.is_empty() => plan.pass(rest, v, leaf, &field),
         ["values"] => Fate::Refused("values is not a map of chart values".into()),
         ["components", rest @ ..] => component(rest, leaf, merged, egress_on, plan, &field),

@@ -74,7 +74,7 @@ def extract(remote: str, tag: str, paths: list[str], into: Path) -> None:
 def reason(why: str) -> str:
     """A refusal's reason without the field's own words: what it was refused as."""
     why = re.sub(r"^the profile sets (\S+) \([^)]*\): ", r"profile sets \1: ", why)
-    why = re.sub(r"^passed through to \S+: ", "value checks: ", why)
+    why = re.sub(r"^imported as \S+: ", "value checks: ", why)
     why = re.sub(r"`[^`]*`", "`...`", why)
     return why.split(":")[0] if not why.startswith("value checks") else "value checks: " + why.split(": ")[1][:60]
 
