@@ -8,6 +8,7 @@ pub mod completions;
 pub mod explain;
 pub mod flux;
 pub mod generate;
+pub mod import;
 pub mod init;
 pub mod lines;
 pub mod lint;
@@ -74,6 +75,8 @@ pub enum Command {
     Flux(flux::FluxArgs),
     /// Check values files against a chart's defaults: undeclared keys and wrong types.
     CheckValues(check_values::CheckValuesArgs),
+    /// Turn IstioOperator resources into a platform file (stdout); every field mapped, passed through or refused.
+    Import(import::ImportArgs),
     /// Scaffold a GitOps repository: example platform, schemas, lock, CI workflow, pre-commit hook, README.
     Init(init::InitArgs),
     /// Render every platform file into generated/<platform>/ (values.yaml, manifests.yaml); --check for staleness.
@@ -128,6 +131,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Manifests(args) => manifests::run(&args),
         Command::Flux(args) => flux::run(&args),
         Command::CheckValues(args) => check_values::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Check(args) => check::run(&args),

@@ -5,6 +5,7 @@ pub mod check_values;
 pub mod field_reference;
 pub mod fleet;
 pub mod generate;
+pub mod import;
 pub mod init;
 pub mod outdated;
 pub mod plan;

@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod install;
 pub mod lock;
 pub mod patches;
+pub mod profiles;
 pub mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
