@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import re
 import subprocess
@@ -79,6 +80,33 @@ def reason(why: str) -> str:
     return why.split(":")[0] if not why.startswith("value checks") else "value checks: " + why.split(": ")[1][:60]
 
 
+FATES = {"default", "mapped", "passed-through", "refused"}
+
+
+def account(binary: str, src: Path, path: Path, rel: str, name: str, profiles: Path, code: int) -> None:
+    """The accounting of one input (`--report json`, on stderr beside any errors): every field
+    located in the input with one fate; an imported input refuses none, a refused one some."""
+    out = meshgen(binary, src, "import", "--profiles", str(profiles), "--istio", "1.11.8",
+                  "--kubernetes", "1.21", "--name", name, "--report", "json", rel)
+    start = 0 if out.stderr.startswith("[") else out.stderr.find("\n[") + 1
+    try:
+        fields = json.JSONDecoder().raw_decode(out.stderr, start)[0] if start or out.stderr[:1] == "[" else []
+    except json.JSONDecodeError as e:
+        check(False, f"{path.name}: --report json does not parse: {e}")
+        return
+    fates = collections.Counter(f.get("fate") for f in fields)
+    check(out.returncode == code, f"{path.name}: --report changed the exit code")
+    check(set(fates) <= FATES, f"{path.name}: unknown fates {set(fates) - FATES}")
+    located = all(f.get("file") and f.get("line", 0) >= 1 and f.get("col", 0) >= 1 for f in fields)
+    check(located, f"{path.name}: a field of the report is not located")
+    if code == 0:
+        check(len(fields) > 0 and fates["refused"] == 0, f"{path.name}: imported, but the report has {dict(fates)}")
+    if code == 1 and fields:
+        check(fates["refused"] > 0, f"{path.name}: refused, but its report refuses no field")
+    summary = ", ".join(f"{fates[f]} {f}" for f in sorted(FATES) if fates[f])
+    print(f"  {path.name}: {len(fields)} fields: {summary or 'refused before the fields were read'}")
+
+
 def corpus(binary: str, work: Path, remote: str) -> None:
     src = work / "corpus"
     src.mkdir()
@@ -114,6 +142,7 @@ def corpus(binary: str, work: Path, remote: str) -> None:
                 refused[reason(m["why"])] += 1
         else:
             check(False, f"{path.name}: exit {out.returncode}: {out.stderr.strip()[:300]}")
+        account(binary, src, path, rel, name, profiles, out.returncode)
     print(f"\ncorpus (istio 1.11.8, {len(inputs)} inputs): {len(imported)} imported, {sum(refused.values())} refused")
     for name in imported:
         print(f"  imported  {name}")
