@@ -34,25 +34,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/helm"))
+import k8s  # noqa: E402  (the harness's module: Helm's install action, the shared tally)
+
 CORPUS = "operator/cmd/mesh/testdata/manifest-generate/input"
 SEED = ROOT / "tests/fixtures/import/seed-001"
 LOCATED = re.compile(r"^(?P<file>[^\n:]+):(?P<line>\d+):(?P<col>\d+): (?P<path>\S+): (?P<why>.*)$")
 
 
-class Tally:
-    def __init__(self) -> None:
-        self.passed = self.failed = 0
-
-    def check(self, ok: bool, what: str) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {what}", flush=True)
-        return ok
-
-
-tally = Tally()
+tally = k8s.Tally()
 check = tally.check
 
 
@@ -152,7 +141,6 @@ def corpus(binary: str, work: Path, remote: str) -> None:
 
 def seed_001(binary: str, work: Path, remote: str) -> None:
     import helm_python as helm
-    import k8s
 
     repo = work / "seed-repo"
     (repo / "platforms").mkdir(parents=True)
@@ -213,7 +201,7 @@ def main() -> int:
             part(binary, work, opts.remote)
         except Exception as e:  # an unexpected shape is a failed check, not a crashed run
             check(False, f"{part.__name__}: {type(e).__name__}: {e}")
-    print(f"{tally.passed} passed, {tally.failed} failed, 0 skipped")
+    print(tally.summary())
     return 1 if tally.failed else 0
 
 
