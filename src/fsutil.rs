@@ -76,18 +76,20 @@ fn write_atomic_inner(
     sync: bool,
     before_rename: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
+    write_atomic_with(path, fill(content, sync), before_rename)
+}
+
+/// What fills a temporary file with `content` (synced if `sync`), through the writer that
+/// fails like a full disk when the failpoint is on.
+fn fill(content: &[u8], sync: bool) -> impl FnOnce(&mut File) -> std::io::Result<()> + '_ {
     let budget = disk_full_failpoint().then_some(content.len() / 2);
-    write_atomic_with(
-        path,
-        |file| {
-            FaultyWriter::new(&mut *file, budget).write_all(content)?;
-            if sync {
-                file.sync_all()?;
-            }
-            Ok(())
-        },
-        before_rename,
-    )
+    move |file| {
+        FaultyWriter::new(&mut *file, budget).write_all(content)?;
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(())
+    }
 }
 
 /// The core of `write_atomic`: `write` fills (and syncs, if it should) the temporary file (a
@@ -122,13 +124,7 @@ pub fn write_atomic_with(
 /// exists (`generate`'s new files): it skips the look at the directory and at a file to
 /// take the mode of, two of the five system calls a file costs.
 pub fn create_atomic_unsynced(path: &Path, content: &[u8]) -> Result<()> {
-    let budget = disk_full_failpoint().then_some(content.len() / 2);
-    through_temporary(
-        path,
-        None,
-        |file| FaultyWriter::new(&mut *file, budget).write_all(content),
-        || Ok(()),
-    )
+    through_temporary(path, None, fill(content, false), || Ok(()))
 }
 
 /// Writes a temporary file beside `path` (with `mode`, else 0666 less the umask) and renames

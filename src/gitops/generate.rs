@@ -421,13 +421,13 @@ fn plan_one(
 fn compare(
     dir: &Path,
     outputs: Vec<Output>,
-    present: &[(String, bool)],
+    present: &[Entry],
     for_check: bool,
 ) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for (name, content) in outputs {
         let target = dir.join(&name);
-        let old = if present.iter().any(|(n, _)| *n == name) {
+        let old = if present.iter().any(|(n, _)| *n == *name) {
             match std::fs::read_to_string(&target) {
                 Ok(old) => Some(old),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -500,16 +500,18 @@ fn rendered_files(
 /// Deletions of the generated files directly in `dir` whose name `unwanted` accepts.
 fn stale_generated(
     dir: &Path,
-    present: &[(String, bool)],
+    present: &[Entry],
     unwanted: impl Fn(&str) -> bool,
     for_check: bool,
 ) -> Result<Vec<Change>> {
     let mut paths: Vec<PathBuf> = present
         .iter()
-        .filter(|(_, is_file)| *is_file)
+        .filter(|(_, kind)| kind.is_some_and(|k| k.is_file()))
         .filter(|(name, _)| {
+            let name_text = name.to_string_lossy();
             // What a killed run left: a temporary file of `write_atomic`, never renamed.
-            crate::fsutil::is_temporary(name) || unwanted(name) && is_generated(&dir.join(name))
+            crate::fsutil::is_temporary(&name_text)
+                || unwanted(&name_text) && is_generated(&dir.join(name))
         })
         .map(|(name, _)| dir.join(name))
         .collect();
@@ -532,9 +534,11 @@ fn stale_generated(
         .collect())
 }
 
-/// The entries of a directory, each with whether it is a regular file; none when the
-/// directory does not exist.
-fn list_dir(dir: &Path) -> Result<Vec<(String, bool)>> {
+/// A directory entry: its name and, when it could be read, its type.
+type Entry = (std::ffi::OsString, Option<std::fs::FileType>);
+
+/// The entries of a directory; none when the directory does not exist.
+fn list_dir(dir: &Path) -> Result<Vec<Entry>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -542,25 +546,17 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, bool)>> {
     };
     Ok(entries
         .filter_map(|e| e.ok())
-        .map(|e| {
-            let is_file = e.file_type().is_ok_and(|t| t.is_file());
-            (e.file_name().to_string_lossy().into_owned(), is_file)
-        })
+        .map(|e| (e.file_name(), e.file_type().ok()))
         .collect())
 }
 
 /// Generated files under `out` whose platform file is gone.
 fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Change>> {
-    let entries = match std::fs::read_dir(out) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(out, e)),
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| !stems.contains(e.file_name().to_string_lossy().as_ref()))
-        .map(|e| e.path())
+    let mut dirs: Vec<PathBuf> = list_dir(out)?
+        .into_iter()
+        .filter(|(_, kind)| kind.is_some_and(|k| k.is_dir()))
+        .filter(|(name, _)| !stems.contains(name.to_string_lossy().as_ref()))
+        .map(|(name, _)| out.join(name))
         .collect();
     dirs.sort();
     let mut changes = Vec::new();

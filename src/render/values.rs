@@ -20,7 +20,7 @@ use crate::render::resolve::{
     revisioned_release, ResolvedCanary, ResolvedExtraGateway, ResolvedGateway, ResolvedPlatform,
     Sourced,
 };
-use crate::yaml::emit::{prequoted_key, prequoted_scalar, yaml_scalar};
+use crate::yaml::emit::{one_line, prequoted_key, prequoted_scalar, yaml_scalar};
 
 /// The image registry of Istio's published releases.
 pub const RELEASE_HUB: &str = "docker.io/istio";
@@ -94,13 +94,6 @@ fn comment_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string);
     Ok(Value::String(one_line(&text)))
-}
-
-/// Text for a `#` comment: control characters (a newline above all) become spaces.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// The Helm release name meshgen suggests for a vendored chart path.

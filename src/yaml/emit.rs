@@ -171,10 +171,17 @@ pub fn comment(text: &str) -> String {
     let mut out = String::new();
     for line in text.split('\n') {
         out.push_str("# ");
-        out.extend(line.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        out.push_str(&one_line(line));
         out.push('\n');
     }
     out
+}
+
+/// Text for a `#` comment: control characters (a newline above all) become spaces.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// `key: value` as a block entry indented by `indent`, ending in a newline: the value on the
