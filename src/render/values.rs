@@ -90,10 +90,11 @@ fn prequoted_key_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Resu
 
 /// Text for a `#` comment: one line, whatever the user wrote.
 fn comment_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
-    let text = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_string);
-    Ok(Value::String(one_line(&text)))
+    let text = match value.as_str() {
+        Some(text) => one_line(text).into_owned(),
+        None => one_line(&value.to_string()).into_owned(),
+    };
+    Ok(Value::String(text))
 }
 
 /// The Helm release name meshgen suggests for a vendored chart path.

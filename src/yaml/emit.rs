@@ -178,10 +178,17 @@ pub fn comment(text: &str) -> String {
 }
 
 /// Text for a `#` comment: control characters (a newline above all) become spaces.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    // The control characters are C0, DEL and C1 (U+0080-U+009F, each encoded after a 0xC2
+    // byte): a text without those bytes, nearly every one, is returned as it is, uncopied.
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    )
 }
 
 /// `key: value` as a block entry indented by `indent`, ending in a newline: the value on the
@@ -372,6 +379,23 @@ impl Writer<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn one_line_blanks_every_control_character_and_nothing_else() {
+        assert!(matches!(one_line("plain é text"), Cow::Borrowed(_)));
+        assert_eq!(one_line("a\nb\tc\rd\u{7f}e"), "a b c d e");
+        // C1 controls (after a 0xC2 byte) go; a non-breaking space (also after 0xC2) stays.
+        assert_eq!(one_line("x\u{85}y\u{9f}z\u{a0}w"), "x y z\u{a0}w");
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let text = c.to_string();
+            let expected = if c.is_control() {
+                " ".to_string()
+            } else {
+                text.clone()
+            };
+            assert_eq!(one_line(&text), expected, "U+{:04X}", c as u32);
+        }
+    }
 
     fn round_trip(value: &Value) {
         let text = to_yaml(value);
