@@ -1089,7 +1089,7 @@ fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in lines_with_ends(text) {
-        // As `str::lines`, which leaves a `\r` before the `\n` to this trim.
+        // The trim takes the `\n` and a `\r` before it, as `str::lines` would.
         let line = line.trim_end();
         if line.is_empty() {
             blank += 1;
