@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -174,6 +174,105 @@ pub fn create_parent(path: &Path) -> Result<()> {
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))
 }
 
+/// A directory tree built beside `target` under a temporary name and renamed onto it whole:
+/// readers see no tree or all of it, and a build that fails (the value dropped) leaves
+/// nothing. Its files are created in place, where a file of an existing tree costs a
+/// temporary file and a rename of its own (`meshgen generate` into a new tree). A killed
+/// process leaves its staged tree (`.meshgen-TARGET-XXXXXX.tmp`); the next one for the same
+/// target removes it.
+#[derive(Debug)]
+pub struct StagedDir {
+    staging: tempfile::TempDir,
+    target: PathBuf,
+}
+
+impl StagedDir {
+    /// Starts the tree of `target`, whose parent must exist, in that parent (a rename never
+    /// crosses file systems). Its mode is a new directory's: 0777 less the umask.
+    pub fn new(target: &Path) -> Result<Self> {
+        let parent = parent_of(target);
+        let prefix = Self::prefix(target);
+        Self::remove_abandoned(parent, &prefix)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(TMP_SUFFIX);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o777));
+        }
+        let staging = builder
+            .tempdir_in(parent)
+            .map_err(|e| Error::io(parent, e))?;
+        Ok(StagedDir {
+            staging,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The name of a staged tree of `target` starts with this.
+    fn prefix(target: &Path) -> String {
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        format!("{TMP_PREFIX}{name}-")
+    }
+
+    /// Removes the staged trees killed processes left in `parent`. (Two processes building
+    /// one target at once: the later one removes the earlier one's, which then fails on its
+    /// next write, naming the file; neither leaves a partial tree.)
+    fn remove_abandoned(parent: &Path, prefix: &str) -> Result<()> {
+        let entries = std::fs::read_dir(parent).map_err(|e| Error::io(parent, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let random = name
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(TMP_SUFFIX));
+            // tempfile's six random letters and digits: not another target's tree.
+            if random.is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                let path = entry.path();
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the tree goes.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Where the tree is being built.
+    pub fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Writes a new file of the tree, unsynced (as `write_atomic_unsynced`: the tree is
+    /// rebuilt from its inputs). The path is within the staging directory; its directory
+    /// must exist.
+    pub fn create_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+        let mut file = File::options().write(true).create_new(true).open(path)?;
+        fill(content, false)(&mut file)
+    }
+
+    /// Renames the tree onto `target`. Should `target` have appeared meanwhile with anything
+    /// in it, the rename fails and the staged tree is removed.
+    pub fn commit(self) -> Result<()> {
+        std::fs::rename(self.staging.path(), &self.target).map_err(|e| {
+            Error::io(
+                &self.target,
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{e} (it did not exist when this run started: run it again)"),
+                ),
+            )
+        })?;
+        // Renamed: nothing is left under the staging name to remove.
+        let _ = self.staging.keep();
+        Ok(())
+    }
+}
+
 /// A writer that fails with "no space left on device" once `budget` bytes are written; with
 /// no budget it passes everything through.
 pub struct FaultyWriter<W> {
@@ -267,6 +366,76 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_staged_tree_appears_whole_with_a_new_directory_s_mode() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::create_dir(staged.path().join("p")).unwrap();
+        StagedDir::create_file(&staged.path().join("p/values.yaml"), b"a: 1\n").unwrap();
+        // Nothing at the target until the commit.
+        assert!(!target.exists());
+        staged.commit().unwrap();
+        assert_eq!(names(root.path()), ["out"]);
+        assert_eq!(
+            std::fs::read_to_string(target.join("p/values.yaml")).unwrap(),
+            "a: 1\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let plain = root.path().join("plain");
+            std::fs::create_dir(&plain).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode(&target), mode(&plain));
+            std::fs::write(plain.join("f"), "").unwrap();
+            assert_eq!(mode(&target.join("p/values.yaml")), mode(&plain.join("f")));
+        }
+    }
+
+    #[test]
+    fn a_staged_tree_dropped_or_refused_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let staged = StagedDir::new(&target).unwrap();
+        StagedDir::create_file(&staged.path().join("half"), b"x").unwrap();
+        drop(staged);
+        assert_eq!(names(root.path()), Vec::<String>::new());
+
+        // The target appeared meanwhile, with something in it: it stays as it is.
+        let staged = StagedDir::new(&target).unwrap();
+        StagedDir::create_file(&staged.path().join("new"), b"x").unwrap();
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("theirs"), "kept").unwrap();
+        let err = staged.commit().unwrap_err().to_string();
+        assert!(err.contains("out") && err.contains("run it again"), "{err}");
+        assert_eq!(names(root.path()), ["out"]);
+        assert_eq!(names(&target), ["theirs"]);
+    }
+
+    #[test]
+    fn a_new_staged_tree_removes_what_a_killed_one_left_of_its_target_only() {
+        let root = tempfile::tempdir().unwrap();
+        let killed = root.path().join(".meshgen-out-Ab12Cd.tmp");
+        std::fs::create_dir_all(killed.join("p")).unwrap();
+        std::fs::write(killed.join("p/values.yaml"), "half").unwrap();
+        let others = [
+            ".meshgen-out-other-Ab12Cd.tmp", // the tree of a target named `out-other`
+            ".meshgen-output-Ab12Cd.tmp",
+            ".meshgen-out-Ab12.tmp",
+        ];
+        for name in others {
+            std::fs::create_dir(root.path().join(name)).unwrap();
+        }
+        std::fs::write(root.path().join(".meshgen-out-Zz99Yy.tmp"), "a file").unwrap();
+        let staged = StagedDir::new(&root.path().join("out")).unwrap();
+        staged.commit().unwrap();
+        let mut expected: Vec<&str> = others.to_vec();
+        expected.extend([".meshgen-out-Zz99Yy.tmp", "out"]);
+        expected.sort();
+        assert_eq!(names(root.path()), expected);
     }
 
     #[test]

@@ -414,6 +414,100 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
     );
 }
 
+/// A new output tree is written under a temporary name and renamed into place: a full disk,
+/// an invalid platform or a kill leaves no `generated/` at all, or all of it; what a killed run
+/// staged is removed by the next.
+#[test]
+fn a_new_generated_tree_appears_whole_or_not_at_all() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("repo");
+    let platforms = repo.join("platforms");
+    std::fs::create_dir_all(&platforms).unwrap();
+    let builtins = meshgen::model::load::BUILTIN_PLATFORMS;
+    for i in 0..120 {
+        let (_, text) = builtins[i % builtins.len()];
+        let name = format!("p{i:03}");
+        std::fs::write(
+            platforms.join(format!("{name}.yaml")),
+            common::renamed(text, &name),
+        )
+        .unwrap();
+    }
+    let start = Instant::now();
+    assert!(generate_cmd(&repo, &[]).status().unwrap().success());
+    let full = start.elapsed();
+    let whole = contents(&repo.join("generated"));
+    assert_eq!(listing(&repo), ["generated", "platforms"]);
+    std::fs::remove_dir_all(repo.join("generated")).unwrap();
+
+    let out = generate_cmd(&repo, &[])
+        .env("MESHGEN_FAILPOINT", "disk-full")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("generated/p") && stderr.contains("No space left on device"),
+        "names the file: {stderr}"
+    );
+    assert_eq!(listing(&repo), ["platforms"]);
+
+    std::fs::write(platforms.join("zz.yaml"), "spec: [\n").unwrap();
+    let out = generate_cmd(&repo, &[]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(listing(&repo), ["platforms"]);
+    std::fs::remove_file(platforms.join("zz.yaml")).unwrap();
+
+    let seed = common::seed_from_env("MESHGEN_FAULT_SEED");
+    eprintln!("fresh generate kills: seed {seed}");
+    // `Some(false)`: killed before any file was staged; `Some(true)`: part-way, a staged
+    // tree and no `generated/`; `None`: after the rename.
+    let kill_at = |i: usize, delay: Duration| -> Option<bool> {
+        let _ = std::fs::remove_dir_all(repo.join("generated"));
+        let mut child = generate_cmd(&repo, &[]).spawn().unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let generated = repo.join("generated");
+        let landed = if generated.exists() {
+            assert_eq!(contents(&generated), whole, "kill {i} after {delay:?}");
+            None
+        } else {
+            let staged = leftovers(&repo);
+            Some(staged.iter().any(|dir| !contents(dir).is_empty()))
+        };
+        let out = generate_cmd(&repo, &[]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            contents(&generated),
+            whole,
+            "after the run following kill {i}"
+        );
+        assert_eq!(listing(&repo), ["generated", "platforms"], "after kill {i}");
+        landed
+    };
+    let (mut part_way, mut before, mut after) = (0, 0, 0);
+    let count = |landed: Option<bool>| match landed {
+        Some(false) => before += 1,
+        Some(true) => part_way += 1,
+        None => after += 1,
+    };
+    let iterations = kill_until_torn(full, seed, 12, kill_at, count);
+    eprintln!(
+        "{iterations} kills of a fresh generate ({full:?} uninterrupted): {before} before any \
+         file, {part_way} part-way (a staged tree, no generated/), {after} after the rename"
+    );
+}
+
 /// A temporary a killed run left (planted, as a kill rarely lands inside a write): `check`
 /// names it, `generate` removes it.
 #[test]

@@ -1,8 +1,9 @@
 //! `meshgen generate`: every platform file of a directory rendered into
 //! `OUT/<platform>/values.yaml` (and the other files a platform needs), in parallel and
 //! deterministically. Everything is validated and rendered before anything is written, so an
-//! invalid platform leaves the output untouched. Files meshgen generated carry `MARKER` on
-//! their first line; only those are ever deleted, so user files in OUT are safe.
+//! invalid platform leaves the output untouched; a new output tree is written under a temporary
+//! name and renamed into place whole. Files meshgen generated carry `MARKER` on their first
+//! line; only those are ever deleted, so user files in OUT are safe.
 //!
 //! The work is one pass that keeps only what is stale (new content, or a diff for `--check`):
 //! a run over an up-to-date tree holds next to nothing, and a fresh run holds the output.
@@ -148,12 +149,30 @@ pub struct Plan {
     /// The valid platforms' values files, in platform-file order.
     pub rendered: Vec<Rendered>,
     pub timing: Timing,
+    /// When OUT did not exist: where `apply` builds it, under a temporary name, to rename it
+    /// into place whole (dropped unapplied, it is removed). Its files need no temporary file
+    /// and rename each, and the tree appears all at once or not at all.
+    pub new_tree: Option<crate::fsutil::StagedDir>,
 }
 
 impl Plan {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+}
+
+/// Where OUT is written when it does not exist yet and its parent does: a tree staged beside
+/// it, renamed into place whole by `apply` (else each file is written atomically, as into an
+/// existing tree).
+fn new_tree(out: &Path) -> Result<Option<crate::fsutil::StagedDir>> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if std::fs::symlink_metadata(out).is_ok() || !parent.is_dir() {
+        return Ok(None);
+    }
+    crate::fsutil::StagedDir::new(out).map(Some)
 }
 
 /// Where the time went, summed over threads (so it can exceed the wall time).
@@ -183,6 +202,10 @@ fn add(counter: &AtomicU64, since: Instant) -> Instant {
 
 /// The 1-based number of the first line where `old` and `new` differ.
 fn first_difference(old: &str, new: &str) -> usize {
+    if old.is_empty() {
+        // A new file: without this, counting its lines cost a pass over every new file.
+        return 1;
+    }
     old.lines()
         .zip(new.lines())
         .position(|(a, b)| a != b)
@@ -197,11 +220,21 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
     let started = Instant::now();
     let files = load::platform_files(platforms)?;
     let counters = Counters::default();
+    let new_tree = if for_check { None } else { new_tree(out)? };
     let mut results: Vec<(usize, One)> =
         crate::parallel::split(&files, "generate worker", |share| {
             share
                 .map(|(i, (stem, path))| {
-                    (i, plan_one(stem, path, out, settings, for_check, &counters))
+                    let one = plan_one(
+                        stem,
+                        path,
+                        out,
+                        settings,
+                        for_check,
+                        &counters,
+                        new_tree.is_some(),
+                    );
+                    (i, one)
                 })
                 .collect::<Vec<_>>()
         })
@@ -237,6 +270,7 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
         plan_wall: started.elapsed(),
         write_wall: Duration::ZERO,
     };
+    plan.new_tree = new_tree;
     Ok(plan)
 }
 
@@ -369,6 +403,7 @@ fn plan_one(
     settings: Settings,
     for_check: bool,
     counters: &Counters,
+    out_is_new: bool,
 ) -> One {
     let t = Instant::now();
     let source = Source::read_named(path, stem)?;
@@ -401,7 +436,11 @@ fn plan_one(
     let t = add(&counters.render, t);
     let produced = outputs.len();
     // One listing of the directory instead of a failed open per file of a new platform.
-    let present = list_dir(&dir)?;
+    let present = if out_is_new {
+        Vec::new()
+    } else {
+        list_dir(&dir)?
+    };
     let names: BTreeSet<String> = outputs.iter().map(|(n, _)| n.clone()).collect();
     let mut changes = compare(&dir, outputs, &present, for_check)?;
     // Generated files this platform no longer produces (a manifests.yaml it stopped needing).
@@ -572,9 +611,11 @@ fn orphans(out: &Path, stems: &BTreeSet<&str>, for_check: bool) -> Result<Vec<Ch
 }
 
 /// Writes and deletes what the plan says, in parallel, each file atomically; then removes
-/// the platform directories the deletions emptied.
+/// the platform directories the deletions emptied. A new tree is written whole, then renamed
+/// into place: a failure on the way leaves no OUT at all.
 pub fn apply(plan: &mut Plan) -> Result<()> {
     let started = Instant::now();
+    let new_tree = plan.new_tree.take();
     let changes = &plan.changes;
     // A thread takes whole platform directories, each created once: two threads adding
     // entries to one directory wait on its lock, and a `create_dir_all` per file cost
@@ -590,6 +631,12 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
             by_dir.len() - 1
         });
         by_dir[i].1.push(change);
+    }
+    if let Some(tree) = new_tree {
+        write_new_tree(&by_dir, &tree)?;
+        tree.commit()?;
+        plan.timing.write_wall = started.elapsed();
+        return Ok(());
     }
     // tempfile makes a relative directory absolute, one getcwd a file; once is enough.
     let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
@@ -617,6 +664,27 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
     }
     plan.timing.write_wall = started.elapsed();
     Ok(())
+}
+
+/// Writes every file of a new tree into its staged directory, each created in place (nothing
+/// else is there). Errors name the file as the plan does.
+fn write_new_tree(by_dir: &[(&Path, Vec<&Change>)], tree: &crate::fsutil::StagedDir) -> Result<()> {
+    let within = |p: &Path| tree.path().join(p.strip_prefix(tree.target()).unwrap_or(p));
+    crate::parallel::split(by_dir, "generate writer", |share| -> Result<()> {
+        for (_, (dir, changes)) in share {
+            if *dir != tree.target() {
+                std::fs::create_dir(within(dir)).map_err(|e| Error::io(dir, e))?;
+            }
+            for change in changes {
+                let content = change.content.as_deref().unwrap_or_default();
+                crate::fsutil::StagedDir::create_file(&within(&change.path), content.as_bytes())
+                    .map_err(|e| Error::io(&change.path, e))?;
+            }
+        }
+        Ok(())
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Creates a platform directory: one mkdir when its parent exists, as it does but for the
