@@ -124,7 +124,6 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
     eprintln!("seed {seed}, {iterations} kills, an uninterrupted update takes {full:?}");
-    let (mut old_seen, mut new_seen, mut mid_write) = (0, 0, 0);
     // The tree without the run lock, which every run creates first, killed or not.
     let charts = |dir: &Path| {
         let mut files = contents(dir);
@@ -177,37 +176,57 @@ fn vendor_killed_at_random_moments_leaves_the_old_tree_or_the_new() {
         assert!(left.is_empty(), "after the recovering run: {left:?}");
         landed
     };
-    let count = |landed: Option<bool>| match landed {
-        Some(torn) => {
-            old_seen += 1;
-            mid_write += usize::from(torn);
-        }
-        None => new_seen += 1,
-    };
-    let kills = kill_until_torn(full, seed, iterations, kill_at, count);
+    let kills = kill_until_torn(full, seed, iterations, kill_at);
     eprintln!(
-        "{kills} kills: {old_seen} left the old lock ({mid_write} of them mid-write), {new_seen} the new one"
+        "{} kills: {} left the old lock ({} of them mid-write), {} the new one",
+        kills.total,
+        kills.before + kills.part_way,
+        kills.part_way,
+        kills.after
     );
 }
 
+/// Where the kills of `kill_until_torn` landed.
+#[derive(Debug, Default)]
+struct Kills {
+    total: usize,
+    /// Before any write (`Some(false)`).
+    before: usize,
+    /// Part-way (`Some(true)`).
+    part_way: usize,
+    /// After the last write (`None`).
+    after: usize,
+}
+
+impl Kills {
+    fn count(&mut self, landed: Option<bool>) {
+        self.total += 1;
+        match landed {
+            Some(false) => self.before += 1,
+            Some(true) => self.part_way += 1,
+            None => self.after += 1,
+        }
+    }
+}
+
 /// Kills `iterations` runs after random delays in a run of `full` uninterrupted, then aimed
-/// ones (at most 120) until one lands part-way (`kill_at` gives `Some(true)`), each outcome
-/// to `count`; returns how many kills ran. Without a kill part-way the test proved nothing
-/// about torn writes: it fails naming the seed.
+/// ones (at most 120) until one lands part-way (`kill_at` gives `Some(true)`); returns where
+/// they landed. Without a kill part-way the test proved nothing about torn writes: it fails
+/// naming the seed.
 fn kill_until_torn(
     full: Duration,
     seed: u64,
     iterations: usize,
     mut kill_at: impl FnMut(usize, Duration) -> Option<bool>,
-    mut count: impl FnMut(Option<bool>),
-) -> usize {
+) -> Kills {
+    let mut kills = Kills::default();
     let mut rng = Rng(seed);
     let mut window = Window::new(full);
     let mut landed_mid_write = false;
     for i in 0..iterations {
         let delay = window.any(&mut rng);
         let landed = kill_at(i, delay);
-        count(landed);
+        kills.count(landed);
         landed_mid_write |= landed == Some(true);
         window.learn(delay, landed);
     }
@@ -221,12 +240,12 @@ fn kill_until_torn(
         );
         let delay = window.aimed(&mut rng);
         let landed = kill_at(iterations + extra, delay);
-        count(landed);
+        kills.count(landed);
         landed_mid_write = landed == Some(true);
         window.learn(delay, landed);
         extra += 1;
     }
-    iterations + extra
+    kills
 }
 
 /// Where kills land in a run that takes `full` uninterrupted: the latest delay that came
@@ -306,14 +325,24 @@ fn generate_cmd(repo: &Path, args: &[&str]) -> std::process::Command {
     cmd
 }
 
-#[test]
-fn generate_killed_at_random_moments_leaves_only_whole_files() {
-    let root = tempfile::tempdir().unwrap();
-    let repo = root.path().join("repo");
+/// Runs `generate` in `repo`; it must succeed.
+fn generate_succeeds(repo: &Path) {
+    let out = generate_cmd(repo, &[]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A repository under `root` with 120 platform files (the built-ins in turn), returning it and
+/// what rewrites them with `tag` in every description.
+fn fleet_repo(root: &Path) -> (PathBuf, impl Fn(&str)) {
+    let repo = root.join("repo");
     let platforms = repo.join("platforms");
     std::fs::create_dir_all(&platforms).unwrap();
     let builtins = meshgen::model::load::BUILTIN_PLATFORMS;
-    let write_platforms = |tag: &str| {
+    let write_platforms = move |tag: &str| {
         for i in 0..120 {
             let (_, text) = builtins[i % builtins.len()];
             // The description reaches every values header: a new tag changes every file.
@@ -323,6 +352,13 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
         }
     };
     write_platforms("old");
+    (repo, write_platforms)
+}
+
+#[test]
+fn generate_killed_at_random_moments_leaves_only_whole_files() {
+    let root = tempfile::tempdir().unwrap();
+    let (repo, write_platforms) = fleet_repo(root.path());
     assert!(generate_cmd(&repo, &[]).status().unwrap().success());
     let old = contents(&repo.join("generated"));
     let baseline = root.path().join("baseline");
@@ -382,12 +418,7 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
             _ => Some(true),
         };
         // The next run completes the tree and removes the killed run's temporaries.
-        let out = generate_cmd(&repo, &[]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        generate_succeeds(&repo);
         assert_eq!(
             contents(&repo.join("generated")),
             new,
@@ -401,16 +432,11 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
             .success());
         landed
     };
-    let (mut torn_runs, mut untouched, mut finished) = (0, 0, 0);
-    let count = |landed: Option<bool>| match landed {
-        Some(false) => untouched += 1,
-        Some(true) => torn_runs += 1,
-        None => finished += 1,
-    };
-    let iterations = kill_until_torn(full, seed, iterations, kill_at, count);
+    let kills = kill_until_torn(full, seed, iterations, kill_at);
     eprintln!(
-        "{iterations} kills of generate ({full:?} uninterrupted): {untouched} before any write, \
-         {torn_runs} part-way (old and new files, each whole), {finished} after the last write"
+        "{} kills of generate ({full:?} uninterrupted): {} before any write, {} part-way (old \
+         and new files, each whole), {} after the last write",
+        kills.total, kills.before, kills.part_way, kills.after
     );
 }
 
@@ -420,19 +446,8 @@ fn generate_killed_at_random_moments_leaves_only_whole_files() {
 #[test]
 fn a_new_generated_tree_appears_whole_or_not_at_all() {
     let root = tempfile::tempdir().unwrap();
-    let repo = root.path().join("repo");
+    let (repo, _) = fleet_repo(root.path());
     let platforms = repo.join("platforms");
-    std::fs::create_dir_all(&platforms).unwrap();
-    let builtins = meshgen::model::load::BUILTIN_PLATFORMS;
-    for i in 0..120 {
-        let (_, text) = builtins[i % builtins.len()];
-        let name = format!("p{i:03}");
-        std::fs::write(
-            platforms.join(format!("{name}.yaml")),
-            common::renamed(text, &name),
-        )
-        .unwrap();
-    }
     let start = Instant::now();
     assert!(generate_cmd(&repo, &[]).status().unwrap().success());
     let full = start.elapsed();
@@ -481,12 +496,7 @@ fn a_new_generated_tree_appears_whole_or_not_at_all() {
             let staged = leftovers(&repo);
             Some(staged.iter().any(|dir| !contents(dir).is_empty()))
         };
-        let out = generate_cmd(&repo, &[]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        generate_succeeds(&repo);
         assert_eq!(
             contents(&generated),
             whole,
@@ -495,16 +505,11 @@ fn a_new_generated_tree_appears_whole_or_not_at_all() {
         assert_eq!(listing(&repo), ["generated", "platforms"], "after kill {i}");
         landed
     };
-    let (mut part_way, mut before, mut after) = (0, 0, 0);
-    let count = |landed: Option<bool>| match landed {
-        Some(false) => before += 1,
-        Some(true) => part_way += 1,
-        None => after += 1,
-    };
-    let iterations = kill_until_torn(full, seed, 12, kill_at, count);
+    let kills = kill_until_torn(full, seed, 12, kill_at);
     eprintln!(
-        "{iterations} kills of a fresh generate ({full:?} uninterrupted): {before} before any \
-         file, {part_way} part-way (a staged tree, no generated/), {after} after the rename"
+        "{} kills of a fresh generate ({full:?} uninterrupted): {} before any file, {} part-way \
+         (a staged tree, no generated/), {} after the rename",
+        kills.total, kills.before, kills.part_way, kills.after
     );
 }
 
