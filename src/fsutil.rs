@@ -160,7 +160,7 @@ fn through_temporary(
 }
 
 /// The directory a file is written in (`.` for a bare file name).
-fn parent_of(path: &Path) -> &Path {
+pub fn parent_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -263,7 +263,7 @@ impl StagedDir {
                 &self.target,
                 std::io::Error::new(
                     e.kind(),
-                    format!("{e} (it did not exist when this run started: run it again)"),
+                    format!("{e} (it appeared while this run wrote it under a temporary name: run it again)"),
                 ),
             )
         })?;

@@ -165,11 +165,7 @@ impl Plan {
 /// it, renamed into place whole by `apply` (else each file is written atomically, as into an
 /// existing tree).
 fn new_tree(out: &Path) -> Result<Option<crate::fsutil::StagedDir>> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if std::fs::symlink_metadata(out).is_ok() || !parent.is_dir() {
+    if std::fs::symlink_metadata(out).is_ok() || !crate::fsutil::parent_of(out).is_dir() {
         return Ok(None);
     }
     crate::fsutil::StagedDir::new(out).map(Some)
