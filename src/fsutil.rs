@@ -237,22 +237,40 @@ impl StagedDir {
         Ok(())
     }
 
-    /// Where the tree goes.
-    pub fn target(&self) -> &Path {
-        &self.target
+    /// Where `path`, a path under the target, is while the tree is staged. A path outside
+    /// the target is refused: it would be written outside the staged tree.
+    fn staged(&self, path: &Path) -> Result<PathBuf> {
+        let within = path.strip_prefix(&self.target).map_err(|_| {
+            Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("not under {}", self.target.display()),
+                ),
+            )
+        })?;
+        Ok(self.staging.path().join(within))
     }
 
-    /// Where the tree is being built.
-    pub fn path(&self) -> &Path {
-        self.staging.path()
+    /// Creates the directory `dir` of the tree (named as under the target, which is there
+    /// already); its parent must exist. Errors name `dir`.
+    pub fn create_dir(&self, dir: &Path) -> Result<()> {
+        if dir == self.target {
+            return Ok(());
+        }
+        std::fs::create_dir(self.staged(dir)?).map_err(|e| Error::io(dir, e))
     }
 
-    /// Writes a new file of the tree, unsynced (as `write_atomic_unsynced`: the tree is
-    /// rebuilt from its inputs). The path is within the staging directory; its directory
-    /// must exist.
-    pub fn create_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
-        let mut file = File::options().write(true).create_new(true).open(path)?;
-        fill(content, false)(&mut file)
+    /// Writes the new file `path` of the tree (named as under the target), unsynced (as
+    /// `write_atomic_unsynced`: the tree is rebuilt from its inputs); its directory must
+    /// exist. Errors name `path`.
+    pub fn create_file(&self, path: &Path, content: &[u8]) -> Result<()> {
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(self.staged(path)?)
+            .map_err(|e| Error::io(path, e))?;
+        fill(content, false)(&mut file).map_err(|e| Error::io(path, e))
     }
 
     /// Renames the tree onto `target`. Should `target` have appeared meanwhile with anything
@@ -373,8 +391,15 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let staged = StagedDir::new(&target).unwrap();
-        std::fs::create_dir(staged.path().join("p")).unwrap();
-        StagedDir::create_file(&staged.path().join("p/values.yaml"), b"a: 1\n").unwrap();
+        staged.create_dir(&target).unwrap();
+        staged.create_dir(&target.join("p")).unwrap();
+        staged
+            .create_file(&target.join("p/values.yaml"), b"a: 1\n")
+            .unwrap();
+        // A path outside the target is refused, not written elsewhere.
+        let outside = root.path().join("elsewhere");
+        let err = staged.create_file(&outside, b"x").unwrap_err().to_string();
+        assert!(err.contains("not under"), "{err}");
         // Nothing at the target until the commit.
         assert!(!target.exists());
         staged.commit().unwrap();
@@ -400,13 +425,13 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let staged = StagedDir::new(&target).unwrap();
-        StagedDir::create_file(&staged.path().join("half"), b"x").unwrap();
+        staged.create_file(&target.join("half"), b"x").unwrap();
         drop(staged);
         assert_eq!(names(root.path()), Vec::<String>::new());
 
         // The target appeared meanwhile, with something in it: it stays as it is.
         let staged = StagedDir::new(&target).unwrap();
-        StagedDir::create_file(&staged.path().join("new"), b"x").unwrap();
+        staged.create_file(&target.join("new"), b"x").unwrap();
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join("theirs"), "kept").unwrap();
         let err = staged.commit().unwrap_err().to_string();

@@ -431,7 +431,8 @@ fn plan_one(
     }
     let t = add(&counters.render, t);
     let produced = outputs.len();
-    // One listing of the directory instead of a failed open per file of a new platform.
+    // One listing of the directory instead of a failed open per file of a new platform; none
+    // in a new tree.
     let present = if out_is_new {
         Vec::new()
     } else {
@@ -665,16 +666,12 @@ pub fn apply(plan: &mut Plan) -> Result<()> {
 /// Writes every file of a new tree into its staged directory, each created in place (nothing
 /// else is there). Errors name the file as the plan does.
 fn write_new_tree(by_dir: &[(&Path, Vec<&Change>)], tree: &crate::fsutil::StagedDir) -> Result<()> {
-    let within = |p: &Path| tree.path().join(p.strip_prefix(tree.target()).unwrap_or(p));
     crate::parallel::split(by_dir, "generate writer", |share| -> Result<()> {
         for (_, (dir, changes)) in share {
-            if *dir != tree.target() {
-                std::fs::create_dir(within(dir)).map_err(|e| Error::io(dir, e))?;
-            }
+            tree.create_dir(dir)?;
             for change in changes {
                 let content = change.content.as_deref().unwrap_or_default();
-                crate::fsutil::StagedDir::create_file(&within(&change.path), content.as_bytes())
-                    .map_err(|e| Error::io(&change.path, e))?;
+                tree.create_file(&change.path, content.as_bytes())?;
             }
         }
         Ok(())
