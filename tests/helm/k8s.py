@@ -9,10 +9,12 @@ Shared by the offline harness (tests/helm/harness.py) and the real-chart accepta
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -42,6 +44,14 @@ def kubernetes_for(spec: dict, line: str) -> str:
     kube = str(spec.get("kubernetes") or MOVE_TO[line])
     lo, hi = WORKS[line]
     return kube if minor_of(lo) <= minor_of(kube) <= minor_of(hi) else MOVE_TO[line]
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary directory removed when the run exits, passed or failed: the CI machine's disk
+    is shared, and a run that leaves its vendored charts behind fills it (pass --work to keep one)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 class Tally:

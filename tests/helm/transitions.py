@@ -30,10 +30,8 @@ import copy
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -690,7 +688,7 @@ def main() -> int:
     parser.add_argument("--self-test", action="store_true", help="only the Helm model's own checks")
     opts = parser.parse_args()
     binary = str(Path(opts.meshgen).resolve())
-    work = Path(tempfile.mkdtemp(prefix="meshgen-transitions-"))
+    work = k8s.scratch_dir("meshgen-transitions-")
     remote = opts.remote or miniature_remote(binary, work)
     print(f"Helm library {helm.helm_sdk_version()}, meshgen {binary}, charts from {opts.remote or 'the miniatures'}")
     self_test(binary, remote, work, opts.remote is not None)
@@ -730,7 +728,6 @@ def main() -> int:
                     transition(binary, remote, work, label, a, b, flux)
                 except Exception as e:  # an unexpected shape is a failed transition, not a crash
                     check(False, f"{label}{' (flux)' if flux else ''}: {type(e).__name__}: {str(e)[:400]}")
-    shutil.rmtree(work, ignore_errors=True)
     print(tally.summary())
     return 1 if tally.failed or not tally.passed else 0
 

@@ -33,7 +33,6 @@ import itertools
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -233,7 +232,7 @@ def main() -> int:
     parser.add_argument("--work", help="a directory to vendor into (default: a temporary one)")
     opts = parser.parse_args()
     binary = str(Path(opts.meshgen).resolve())
-    repo = Path(opts.work) if opts.work else Path(tempfile.mkdtemp(prefix="meshgen-canary-"))
+    repo = Path(opts.work) if opts.work else k8s.scratch_dir("meshgen-canary-")
     (repo / "platforms").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for fixture in FIXTURES:

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tarfile
 import io
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +194,7 @@ def main() -> int:
     parser.add_argument("--corpus-only", action="store_true", help="skip seed 001's real-chart render")
     opts = parser.parse_args()
     binary = str(Path(opts.meshgen).resolve())
-    work = Path(opts.work) if opts.work else Path(tempfile.mkdtemp(prefix="meshgen-import-"))
+    work = Path(opts.work) if opts.work else k8s.scratch_dir("meshgen-import-")
     for part in [corpus] + ([] if opts.corpus_only else [seed_001]):
         try:
             part(binary, work, opts.remote)

@@ -401,7 +401,7 @@ def main() -> int:
                              f"[default: the seeds' releases {', '.join(SEED_RELEASES)}]")
     opts = parser.parse_args()
     binary = str(Path(opts.meshgen).resolve())
-    work = Path(opts.work) if opts.work else Path(tempfile.mkdtemp(prefix="meshgen-real-"))
+    work = Path(opts.work) if opts.work else k8s.scratch_dir("meshgen-real-")
     work.mkdir(parents=True, exist_ok=True)
     lines = opts.line or LINES
     releases = [r for r in (opts.release or SEED_RELEASES) if line_of(r) in lines]
