@@ -455,15 +455,9 @@ fn a_new_generated_tree_appears_whole_or_not_at_all() {
     assert_eq!(listing(&repo), ["generated", "platforms"]);
     std::fs::remove_dir_all(repo.join("generated")).unwrap();
 
-    let out = generate_cmd(&repo, &[])
-        .env("MESHGEN_FAILPOINT", "disk-full")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("generated/p") && stderr.contains("No space left on device"),
-        "names the file: {stderr}"
+    fails_on_a_full_disk(
+        &mut assert_cmd::Command::from_std(generate_cmd(&repo, &[])),
+        "generated/p",
     );
     assert_eq!(listing(&repo), ["platforms"]);
 
@@ -541,6 +535,17 @@ fn a_killed_run_s_temporary_is_named_by_check_and_removed_by_generate() {
     assert!(!planted.exists());
 }
 
+/// Runs `cmd` with the disk made full at its first write: it must exit 2 and say so, naming
+/// `names` (a file, or the file with the error after it).
+fn fails_on_a_full_disk(cmd: &mut assert_cmd::Command, names: &str) -> std::process::Output {
+    let out = cmd.env("MESHGEN_FAILPOINT", "disk-full").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains(names), "names {names}: {stderr}");
+    out
+}
+
 /// The files in `dir` (not recursive), for "nothing else was written".
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -563,17 +568,15 @@ fn a_full_disk_fails_clearly_and_leaves_the_old_files() {
     // values -o over an existing file.
     let out_file = dir.path().join("values.yaml");
     std::fs::write(&out_file, "old\n").unwrap();
-    let out = meshgen(&cache)
-        .current_dir(dir.path())
-        .args(["values", "--platform", "kvm", "-o", "values.yaml"])
-        .env("MESHGEN_FAILPOINT", "disk-full")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("values.yaml: No space left on device"),
-        "{stderr}"
+    let out = fails_on_a_full_disk(
+        meshgen(&cache).current_dir(dir.path()).args([
+            "values",
+            "--platform",
+            "kvm",
+            "-o",
+            "values.yaml",
+        ]),
+        "values.yaml: No space left on device",
     );
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "old\n");
@@ -583,17 +586,9 @@ fn a_full_disk_fails_clearly_and_leaves_the_old_files() {
     let schemas = dir.path().join("schemas");
     std::fs::create_dir_all(&schemas).unwrap();
     std::fs::write(schemas.join("platform.schema.json"), "{}\n").unwrap();
-    let out = meshgen(&cache)
-        .args(["schema", "--write"])
-        .arg(dir.path())
-        .env("MESHGEN_FAILPOINT", "disk-full")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("platform.schema.json: No space left on device"),
-        "{stderr}"
+    fails_on_a_full_disk(
+        meshgen(&cache).args(["schema", "--write"]).arg(dir.path()),
+        "platform.schema.json: No space left on device",
     );
     assert_eq!(
         std::fs::read_to_string(schemas.join("platform.schema.json")).unwrap(),
@@ -613,15 +608,7 @@ fn a_full_disk_fails_clearly_and_leaves_the_old_files() {
     run().arg("1.0").assert().success();
     let lock = std::fs::read(vendor.join("meshgen.lock")).unwrap();
     up.release("1.0.3", common::files_10("1.0.3"));
-    let out = run()
-        .args(["--update", "1.0"])
-        .env("MESHGEN_FAILPOINT", "disk-full")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
-    assert!(stderr.contains(".tmp-1.0.3-"), "names the file: {stderr}");
+    fails_on_a_full_disk(run().args(["--update", "1.0"]), ".tmp-1.0.3-");
     assert_eq!(std::fs::read(vendor.join("meshgen.lock")).unwrap(), lock);
     assert_eq!(leftovers(&vendor), Vec::<PathBuf>::new());
     assert_eq!(listing(&vendor.join("istio")), ["1.0.2"]);
