@@ -241,6 +241,7 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
 
     let mut plan = Plan {
         platforms: files.len(),
+        new_tree,
         ..Plan::default()
     };
     for (_, result) in results {
@@ -266,7 +267,6 @@ pub fn plan(platforms: &Path, out: &Path, settings: Settings, for_check: bool) -
         plan_wall: started.elapsed(),
         write_wall: Duration::ZERO,
     };
-    plan.new_tree = new_tree;
     Ok(plan)
 }
 
@@ -670,8 +670,10 @@ fn write_new_tree(by_dir: &[(&Path, Vec<&Change>)], tree: &crate::fsutil::Staged
         for (_, (dir, changes)) in share {
             tree.create_dir(dir)?;
             for change in changes {
-                let content = change.content.as_deref().unwrap_or_default();
-                tree.create_file(&change.path, content.as_bytes())?;
+                // A deletion (no content) has nothing to delete in a new tree.
+                if let Some(content) = &change.content {
+                    tree.create_file(&change.path, content.as_bytes())?;
+                }
             }
         }
         Ok(())
